@@ -1,0 +1,332 @@
+#include "io/reactor.h"
+
+#include <signal.h>
+
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+
+#include "io/log.h"
+
+namespace io {
+
+// --- ready list --------------------------------------------------------------------------
+
+void ReadyNode::unlink() {
+  if (!prev_) return;
+  prev_->next_ = next_;
+  next_->prev_ = prev_;
+  prev_ = next_ = nullptr;
+}
+
+void ReadyList::push_back(ReadyNode* n) {
+  n->prev_ = head_.prev_;
+  n->next_ = &head_;
+  head_.prev_->next_ = n;
+  head_.prev_ = n;
+}
+
+ReadyNode* ReadyList::pop_front() {
+  if (empty()) return nullptr;
+  ReadyNode* n = head_.next_;
+  n->unlink();
+  return n;
+}
+
+// --- detached tasks ----------------------------------------------------------------------
+
+struct DetachedTask {
+  struct promise_type {
+    Reactor* reactor = nullptr;
+    Reactor::TaskId id = 0;
+    static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
+    static void operator delete(void* p, std::size_t size) noexcept { frame_pool::deallocate(p, size); }
+    DetachedTask get_return_object() {
+      return DetachedTask{std::coroutine_handle<promise_type>::from_promise(*this)};
+    }
+    std::suspend_always initial_suspend() noexcept { return {}; }
+    std::suspend_never final_suspend() noexcept { return {}; }
+    void return_void() noexcept {}
+    void unhandled_exception() noexcept {}
+    ReadyNode start_node;
+    ~promise_type() {
+      if (reactor) reactor->forget_detached(id);
+    }
+  };
+  std::coroutine_handle<promise_type> h;
+};
+
+namespace {
+
+DetachedTask run_detached(Task<void> task) {
+  try {
+    co_await std::move(task);
+  } catch (const std::exception& e) {
+    WSP_LOG_ERROR("detached task ended with an exception: %s", e.what());
+  } catch (...) {
+    WSP_LOG_ERROR("detached task ended with an unknown exception");
+  }
+}
+
+thread_local Reactor* current_reactor = nullptr;
+thread_local std::unique_ptr<Reactor> default_reactor;
+
+// SIGPIPE must never kill a server: sends use MSG_NOSIGNAL, and this covers plain writes.
+void ignore_sigpipe_once() {
+  static const bool done = [] {
+    struct sigaction sa {};
+    sa.sa_handler = SIG_IGN;
+    sigaction(SIGPIPE, &sa, nullptr);
+    return true;
+  }();
+  (void)done;
+}
+
+}  // namespace
+
+// --- reactor -----------------------------------------------------------------------------
+
+Reactor::Reactor() : Reactor(Options{}) {}
+
+Reactor::Reactor(Options options) {
+  ignore_sigpipe_once();
+  struct Attempt {
+    unsigned flags;
+    const char* name;
+  };
+  // Newest first: one issuer with deferred task work gives the fewest interrupts and lets
+  // completions be processed only when the loop asks for them.
+  const Attempt attempts[] = {
+      {IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN, "SINGLE_ISSUER|DEFER_TASKRUN"},
+      {IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN"},
+      {0, "default"},
+  };
+  int rc = -EINVAL;
+  for (const Attempt& a : attempts) {
+    io_uring_params params{};
+    params.flags = a.flags | IORING_SETUP_CQSIZE;
+    params.cq_entries = options.entries * 4;
+    rc = io_uring_queue_init_params(options.entries, &ring_, &params);
+    if (rc == 0) {
+      setup_mode_ = a.name;
+      defer_taskrun_ = a.flags & IORING_SETUP_DEFER_TASKRUN;
+      break;
+    }
+  }
+  if (rc != 0) {
+    // Construction is the one place that cannot report through a Result.
+    throw std::system_error(-rc, std::system_category(), "io_uring_queue_init");
+  }
+  io_uring_register_ring_fd(&ring_);  // saves an fd lookup per io_uring_enter when accepted
+  WSP_LOG_DEBUG("io_uring reactor: setup %s, %u entries", setup_mode_, options.entries);
+  previous_current_ = current_reactor;
+  current_reactor = this;
+}
+
+Reactor::~Reactor() {
+  // Destroy tasks still alive: their pending operations are cancelled and awaited here.
+  while (!detached_.empty()) {
+    auto it = detached_.begin();
+    auto h = it->second;
+    detached_.erase(it);
+    h.destroy();
+  }
+  io_uring_queue_exit(&ring_);
+  if (current_reactor == this) current_reactor = previous_current_;
+}
+
+Reactor& Reactor::current() {
+  if (current_reactor) return *current_reactor;
+  default_reactor = std::make_unique<Reactor>();
+  return *default_reactor;
+}
+
+io_uring_sqe* Reactor::get_sqe() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  while (!sqe) {
+    int n = io_uring_submit(&ring_);
+    if (n > 0) stats_.sqes_submitted += n;
+    ++stats_.enter_calls;
+    sqe = io_uring_get_sqe(&ring_);
+  }
+  return sqe;
+}
+
+void Reactor::reserve_sqes(unsigned count) {
+  if (io_uring_sq_space_left(&ring_) < count) {
+    int n = io_uring_submit(&ring_);
+    if (n > 0) stats_.sqes_submitted += n;
+    ++stats_.enter_calls;
+  }
+}
+
+void Reactor::submit_tracked(io_uring_sqe* sqe, Completion* c) {
+  io_uring_sqe_set_data(sqe, c);
+  c->in_flight_ = true;
+  ++in_flight_;
+}
+
+void Reactor::make_ready(ReadyNode* node, std::coroutine_handle<> h) {
+  node->waiter = h;
+  if (!node->linked()) ready_.push_back(node);
+}
+
+void Reactor::cancel_and_wait(Completion* c) {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_cancel(sqe, c, 0);
+  io_uring_sqe_set_data(sqe, nullptr);
+  while (c->in_flight_) {
+    int n = io_uring_submit_and_wait(&ring_, 1);
+    ++stats_.enter_calls;
+    if (n > 0) stats_.sqes_submitted += n;
+    reap();
+  }
+}
+
+Reactor::TaskId Reactor::spawn(Task<void> task) {
+  DetachedTask wrapper = run_detached(std::move(task));
+  auto& promise = wrapper.h.promise();
+  TaskId id = next_task_id_++;
+  promise.reactor = this;
+  promise.id = id;
+  detached_.emplace(id, wrapper.h);
+  make_ready(&promise.start_node, wrapper.h);  // starts on the next turn, not inside spawn()
+  return id;
+}
+
+bool Reactor::cancel(TaskId id) {
+  auto it = detached_.find(id);
+  if (it == detached_.end()) return false;
+  auto h = it->second;
+  detached_.erase(it);
+  h.destroy();
+  return true;
+}
+
+// --- the loop ----------------------------------------------------------------------------
+
+void Reactor::reap() {
+  io_uring_cqe* batch[256];
+  for (;;) {
+    unsigned n = io_uring_peek_batch_cqe(&ring_, batch, 256);
+    if (n == 0) return;
+    struct Reaped {
+      Completion* c;
+      int res;
+      std::uint32_t flags;
+    } reaped[256];
+    for (unsigned i = 0; i < n; ++i) {
+      reaped[i] = {static_cast<Completion*>(io_uring_cqe_get_data(batch[i])), batch[i]->res,
+                   batch[i]->flags};
+    }
+    io_uring_cq_advance(&ring_, n);
+    stats_.cqes_reaped += n;
+    for (unsigned i = 0; i < n; ++i) {
+      Completion* c = reaped[i].c;
+      // Linked timeouts and cancel requests carry no completion; liburing's own wait timeout
+      // (only without IORING_FEAT_EXT_ARG) carries LIBURING_UDATA_TIMEOUT.
+      if (!c || reinterpret_cast<std::uintptr_t>(c) == LIBURING_UDATA_TIMEOUT) continue;
+      if (!(reaped[i].flags & IORING_CQE_F_MORE)) {
+        c->in_flight_ = false;
+        --in_flight_;
+      }
+      c->on_complete(reaped[i].res, reaped[i].flags);
+    }
+  }
+}
+
+void Reactor::submit_and_reap(bool may_block, std::optional<Duration> timeout) {
+  int n;
+  if (!may_block || (timeout && timeout->count() <= 0)) {
+    // With DEFER_TASKRUN completions are only posted when we ask for events.
+    n = defer_taskrun_ ? io_uring_submit_and_get_events(&ring_) : io_uring_submit(&ring_);
+  } else if (timeout) {
+    auto secs = std::chrono::duration_cast<std::chrono::seconds>(*timeout);
+    __kernel_timespec ts{secs.count(), (*timeout - secs).count()};
+    io_uring_cqe* cqe = nullptr;
+    n = io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, &ts, nullptr);
+  } else {
+    n = io_uring_submit_and_wait(&ring_, 1);
+  }
+  ++stats_.enter_calls;
+  if (n > 0) stats_.sqes_submitted += n;
+  reap();
+}
+
+void Reactor::run_ready() {
+  // Resume only what is ready now; coroutines made ready meanwhile wait for the next turn so
+  // one busy connection cannot starve I/O submission.
+  ReadyList batch;
+  while (ReadyNode* n = ready_.pop_front()) batch.push_back(n);
+  while (ReadyNode* n = batch.pop_front()) n->waiter.resume();
+}
+
+bool Reactor::run_once(std::optional<Duration> timeout) {
+  if (stopped_) return false;
+  turn(true, timeout);
+  return !stopped_;
+}
+
+void Reactor::poll() { turn(false, {}); }
+
+void Reactor::turn(bool may_block, std::optional<Duration> timeout) {
+  ++stats_.loop_turns;
+  run_ready();
+  submit_and_reap(may_block && ready_.empty() && in_flight_ > 0, timeout);
+  run_ready();
+}
+
+void Reactor::run() {
+  while (!stopped_ && has_work()) run_once();
+}
+
+// --- sleep, event ------------------------------------------------------------------------
+
+SleepOp::SleepOp(Reactor& reactor, Duration d) : Operation(reactor) {
+  if (d.count() < 0) d = Duration::zero();
+  auto secs = std::chrono::duration_cast<std::chrono::seconds>(d);
+  spec_.tv_sec = secs.count();
+  spec_.tv_nsec = (d - secs).count();
+}
+
+void SleepOp::await_suspend(std::coroutine_handle<> h) {
+  submit(h, [this](io_uring_sqe* sqe) { io_uring_prep_timeout(sqe, &spec_, 0, 0); },
+         Duration::zero());
+}
+
+Event::~Event() {
+  for (Waiter* w = waiters_; w; w = w->next_) w->event_ = nullptr;
+}
+
+void Event::set() {
+  set_ = true;
+  Waiter* w = waiters_;
+  waiters_ = nullptr;
+  while (w) {
+    Waiter* next = w->next_;
+    w->waiting_ = false;
+    w->next_ = w->prev_ = nullptr;
+    reactor_->make_ready(&w->node_, w->node_.waiter);
+    w = next;
+  }
+}
+
+void Event::Waiter::await_suspend(std::coroutine_handle<> h) {
+  node_.waiter = h;
+  waiting_ = true;
+  next_ = event_->waiters_;
+  if (next_) next_->prev_ = this;
+  event_->waiters_ = this;
+}
+
+Event::Waiter::~Waiter() {
+  if (!waiting_ || !event_) return;
+  if (prev_) {
+    prev_->next_ = next_;
+  } else {
+    event_->waiters_ = next_;
+  }
+  if (next_) next_->prev_ = prev_;
+}
+
+}  // namespace io

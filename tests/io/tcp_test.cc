@@ -1,0 +1,379 @@
+// TCP listeners and streams over 127.0.0.1 / ::1 on the reactor.
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "io/reactor.h"
+#include "io/tcp.h"
+
+using namespace std::chrono_literals;
+using io::Reactor;
+using io::Result;
+using io::Task;
+using io::TcpListener;
+using io::TcpStream;
+
+namespace {
+
+// Echoes everything back until the peer closes.
+Task<void> echo_connection(TcpStream stream) {
+  std::vector<std::uint8_t> buffer(16384);
+  for (;;) {
+    auto n = co_await stream.read_some(buffer);
+    if (!n || *n == 0) co_return;
+    if (!(co_await stream.send_all({buffer.data(), *n}))) co_return;
+  }
+}
+
+Task<void> echo_server(Reactor& reactor, TcpListener& listener, int connections) {
+  for (int i = 0; i < connections; ++i) {
+    auto stream = co_await listener.accept();
+    if (!stream) co_return;
+    reactor.spawn(echo_connection(std::move(*stream)));
+  }
+}
+
+// Reads exactly `size` bytes (or fewer at EOF/error).
+Task<std::string> read_exactly(TcpStream& stream, std::size_t size) {
+  std::string out(size, '\0');
+  std::size_t got = 0;
+  while (got < size) {
+    auto n = co_await stream.read_some(
+        {reinterpret_cast<std::uint8_t*>(out.data()) + got, size - got});
+    if (!n || *n == 0) break;
+    got += *n;
+  }
+  out.resize(got);
+  co_return out;
+}
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+// Raises the soft open-files limit to the hard one; returns the new soft limit.
+rlim_t raise_open_files_limit() {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  getrlimit(RLIMIT_NOFILE, &lim);
+  return lim.rlim_cur;
+}
+
+}  // namespace
+
+TEST_CASE("a TCP echo round trip over 127.0.0.1 with local and remote addresses") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  std::uint16_t port = listener->local_port();
+  REQUIRE(port != 0);
+  reactor.spawn(echo_server(reactor, *listener, 1));
+  auto client = [&]() -> Task<std::string> {
+    auto stream = co_await TcpStream::connect(reactor, *io::SocketAddress::parse("127.0.0.1", port));
+    REQUIRE(stream);
+    CHECK(stream->remote_address()->to_string() == "127.0.0.1:" + std::to_string(port));
+    CHECK(stream->local_address()->ip() == "127.0.0.1");
+    auto sent = co_await stream->send_all(bytes("hello"));
+    REQUIRE(sent);
+    co_return co_await read_exactly(*stream, 5);
+  };
+  CHECK(reactor.sync_wait(client()) == "hello");
+}
+
+TEST_CASE("an IPv6 listener on ::1 accepts and echoes") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "::1", 0);
+  if (!listener) {
+    WARN("IPv6 loopback unavailable here: " << listener.error().message());
+    return;
+  }
+  reactor.spawn(echo_server(reactor, *listener, 1));
+  auto client = [&]() -> Task<std::string> {
+    auto stream = co_await TcpStream::connect(reactor, "::1", listener->local_port());
+    REQUIRE(stream);
+    CHECK(stream->remote_address()->to_string() ==
+          "[::1]:" + std::to_string(listener->local_port()));
+    auto sent = co_await stream->send_all(bytes("v6"));
+    REQUIRE(sent);
+    co_return co_await read_exactly(*stream, 2);
+  };
+  CHECK(reactor.sync_wait(client()) == "v6");
+}
+
+TEST_CASE("TCP_NODELAY is on by default and can be turned off") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  auto client = [&]() -> Task<void> {
+    auto stream = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
+    REQUIRE(stream);
+    int value = 0;
+    socklen_t len = sizeof value;
+    getsockopt(stream->fd(), IPPROTO_TCP, TCP_NODELAY, &value, &len);
+    CHECK(value == 1);
+    REQUIRE(stream->set_no_delay(false));
+    getsockopt(stream->fd(), IPPROTO_TCP, TCP_NODELAY, &value, &len);
+    CHECK(value == 0);
+  };
+  reactor.sync_wait(client());
+}
+
+TEST_CASE("localhost is resolved off the reactor thread") {
+  Reactor reactor;
+  auto addresses = reactor.sync_wait(io::resolve(reactor, "localhost", 80));
+  REQUIRE(addresses);
+  REQUIRE_FALSE(addresses->empty());
+  bool loopback = false;
+  for (auto& a : *addresses) loopback |= a.ip() == "127.0.0.1" || a.ip() == "::1";
+  CHECK(loopback);
+  CHECK((*addresses)[0].port() == 80);
+}
+
+TEST_CASE("an unresolvable name fails with an error, not an exception") {
+  Reactor reactor;
+  auto addresses = reactor.sync_wait(io::resolve(reactor, "no-such-host.invalid", 80));
+  REQUIRE_FALSE(addresses);
+  CHECK(addresses.error() == io::errno_code(EHOSTUNREACH));
+}
+
+TEST_CASE("connecting to a closed port fails with ECONNREFUSED") {
+  Reactor reactor;
+  std::uint16_t port;
+  {
+    auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+    REQUIRE(listener);
+    port = listener->local_port();
+  }
+  auto stream = reactor.sync_wait(TcpStream::connect(reactor, "127.0.0.1", port));
+  REQUIRE_FALSE(stream);
+  CHECK(stream.error() == io::errno_code(ECONNREFUSED));
+}
+
+TEST_CASE("a peer reset surfaces as ECONNRESET and a later send as EPIPE without SIGPIPE") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  auto body = [&]() -> Task<void> {
+    auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
+    REQUIRE(client);
+    auto server = co_await listener->accept();
+    REQUIRE(server);
+    linger hard{1, 0};  // close with RST
+    setsockopt(server->fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
+    { TcpStream dropped = std::move(*server); }  // plain close(2): RST, no FIN first
+    std::uint8_t buffer[8];
+    auto n = co_await client->read_some(buffer);
+    REQUIRE_FALSE(n);
+    CHECK(n.error() == io::errno_code(ECONNRESET));
+    auto sent_after_reset = co_await client->send_all(bytes("after reset"));
+    REQUIRE_FALSE(sent_after_reset);
+    CHECK(sent_after_reset.error() == io::errno_code(EPIPE));
+  };
+  reactor.sync_wait(body());
+}
+
+TEST_CASE("half-close: the peer reads EOF and can still answer") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  auto body = [&]() -> Task<void> {
+    auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
+    auto server = co_await listener->accept();
+    REQUIRE(client);
+    REQUIRE(server);
+    auto sent = co_await client->send_all(bytes("question"));
+    REQUIRE(sent);
+    auto shut = co_await client->shutdown();
+    REQUIRE(shut);
+    auto question = co_await read_exactly(*server, 100);  // stops at EOF
+    CHECK(question == "question");
+    auto answered = co_await server->send_all(bytes("answer"));
+    REQUIRE(answered);
+    server->close();
+    auto answer = co_await read_exactly(*client, 100);
+    CHECK(answer == "answer");
+  };
+  reactor.sync_wait(body());
+}
+
+TEST_CASE("16 MiB partial writes and reads arrive complete and in order") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  reactor.spawn(echo_server(reactor, *listener, 1));
+  std::string payload(16 << 20, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 131 + (i >> 12));
+  auto body = [&]() -> Task<std::string> {
+    auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
+    REQUIRE(client);
+    // Write and read concurrently, or both socket buffers fill and the echo stalls.
+    bool sent_ok = false;
+    auto writer = [&]() -> Task<void> { sent_ok = bool(co_await client->send_all(bytes(payload))); };
+    reactor.spawn(writer());
+    std::string echoed = co_await read_exactly(*client, payload.size());
+    CHECK(sent_ok);
+    co_return echoed;
+  };
+  std::string echoed = reactor.sync_wait(body());
+  CHECK(echoed.size() == payload.size());
+  CHECK(echoed == payload);
+}
+
+TEST_CASE("scatter-gather writes send every buffer in order") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  auto body = [&]() -> Task<std::string> {
+    auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
+    auto server = co_await listener->accept();
+    std::string a = "head:", b(1 << 20, 'x'), c = ":tail";
+    iovec parts[] = {{a.data(), a.size()}, {b.data(), b.size()}, {c.data(), c.size()}};
+    bool ok = false;
+    auto writer = [&]() -> Task<void> { ok = bool(co_await client->write_all(parts)); };
+    reactor.spawn(writer());
+    std::string got = co_await read_exactly(*server, a.size() + b.size() + c.size());
+    CHECK(ok);
+    CHECK(got == a + b + c);
+    co_return got;
+  };
+  reactor.sync_wait(body());
+}
+
+TEST_CASE("1,000 concurrent connections echo over 127.0.0.1") {
+  constexpr int kConnections = 1000;
+  if (raise_open_files_limit() < 2 * kConnections + 64) {
+    WARN("skipped: the open-files limit is too low for 1,000 connections");
+    return;
+  }
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  reactor.spawn(echo_server(reactor, *listener, kConnections));
+  int echoed = 0;
+  std::uint16_t port = listener->local_port();
+  auto client = [&](int id) -> Task<void> {
+    auto stream = co_await TcpStream::connect(reactor, "127.0.0.1", port);
+    if (!stream) co_return;
+    std::string message = "connection " + std::to_string(id);
+    for (int round = 0; round < 3; ++round) {
+      if (!(co_await stream->send_all(bytes(message)))) co_return;
+      if (co_await read_exactly(*stream, message.size()) != message) co_return;
+    }
+    ++echoed;
+  };
+  for (int i = 0; i < kConnections; ++i) reactor.spawn(client(i));
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  while (echoed < kConnections && std::chrono::steady_clock::now() < deadline) {
+    reactor.run_once(100ms);
+  }
+  CHECK(echoed == kConnections);
+}
+
+TEST_CASE("accept keeps running when the process runs out of descriptors, and counts it") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  rlimit saved{};
+  getrlimit(RLIMIT_NOFILE, &saved);
+  // Fill the table up to a low soft limit so the next accept gets EMFILE.
+  std::vector<int> fillers;
+  rlimit low = saved;
+  low.rlim_cur = 64;
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &low) == 0);  // restored below
+  for (;;) {
+    int fd = ::dup(0);
+    if (fd < 0) break;
+    fillers.push_back(fd);
+  }
+  // A plain blocking client socket needs a descriptor too: free one for it.
+  ::close(fillers.back());
+  fillers.pop_back();
+  int client = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(client >= 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(listener->local_port());
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
+  // No assertions while the table is full: the sanitizers' runtime needs descriptors too.
+  bool accepted_while_exhausted = false;
+  for (int i = 0; i < 20 && listener->fd_exhaustion_count() == 0; ++i) {
+    accepted_while_exhausted |= listener->try_accept().has_value();
+    reactor.run_once(20ms);
+  }
+  std::uint64_t exhaustions = listener->fd_exhaustion_count();
+  // Descriptors come back: the pending connection is accepted after the retry pause.
+  for (int fd : fillers) ::close(fd);
+  REQUIRE(setrlimit(RLIMIT_NOFILE, &saved) == 0);
+  CHECK_FALSE(accepted_while_exhausted);
+  CHECK(exhaustions > 0);
+  std::optional<TcpStream> accepted;
+  for (int i = 0; i < 100 && !accepted; ++i) {
+    reactor.run_once(20ms);
+    accepted = listener->try_accept();
+  }
+  CHECK(accepted.has_value());
+  ::close(client);
+}
+
+TEST_CASE("closing a listener wakes a pending accept with EBADF") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  std::error_code result;
+  auto acceptor = [&]() -> Task<void> {
+    auto stream = co_await listener->accept();
+    result = stream.error();
+  };
+  reactor.spawn(acceptor());
+  reactor.poll();
+  reactor.poll();
+  listener->close();
+  reactor.run();
+  CHECK(result == io::errno_code(EBADF));
+}
+
+TEST_CASE("binding a port in use fails with EADDRINUSE; SO_REUSEPORT allows sharing") {
+  Reactor reactor;
+  TcpListener::Options shared;
+  shared.reuse_port = true;
+  auto first = TcpListener::bind(reactor, "127.0.0.1", 0, shared);
+  REQUIRE(first);
+  auto second = TcpListener::bind(reactor, "127.0.0.1", first->local_port(), shared);
+  CHECK(second);
+  auto third = TcpListener::bind(reactor, "127.0.0.1", first->local_port());
+  REQUIRE_FALSE(third);
+  CHECK(third.error() == io::errno_code(EADDRINUSE));
+}
+
+TEST_CASE("a connect with a deadline to a black hole times out with ETIMEDOUT") {
+  Reactor reactor;
+  // A listener with a full backlog that never accepts: further SYNs are dropped.
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0, TcpListener::Options{.backlog = 0});
+  REQUIRE(listener);
+  std::vector<TcpStream> backlog_fillers;
+  bool timed_out = false;
+  for (int i = 0; i < 8 && !timed_out; ++i) {
+    auto stream = reactor.sync_wait(
+        TcpStream::connect(reactor, *io::SocketAddress::parse("127.0.0.1", listener->local_port()),
+                           100ms));
+    if (!stream) {
+      CHECK(stream.error() == io::errno_code(ETIMEDOUT));
+      timed_out = true;
+    } else {
+      backlog_fillers.push_back(std::move(*stream));  // kept open: the backlog stays full
+    }
+  }
+  CHECK(timed_out);
+}

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages wsp needs to build, test and benchmark. Idempotent; run as
+# root (or with sudo). Downloads nothing from anywhere but Debian's archive.
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap            # Bazel 4.2.3 (WORKSPACE mode, offline with third_party/ stand-ins)
+  g++ clang                  # gcc 12 (default) and clang 14 (--config=clang, fuzzers)
+  libclang-rt-14-dev libfuzzer-14-dev   # sanitizer and libFuzzer runtimes for clang
+  liburing-dev               # io_uring
+  android-libboringssl-dev   # BoringSSL (TLS, SHA-1, CSPRNG)
+  catch2                     # Catch2 v2 tests
+  zlib1g-dev                 # permessage-deflate
+  libbenchmark-dev           # microbenchmarks
+  python3 python3-websockets # interop peer (/usr/bin/python3)
+  openssl ca-certificates    # system trust store; test certificates
+  util-linux                 # taskset for pinned benchmarks
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all ${#packages[@]} packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -342,7 +342,7 @@ bool Protocol::send_pong(std::string_view payload) {
 }
 
 void Protocol::write_close(int code, std::string_view reason) {
-  std::uint8_t payload[kMaxControlPayload];
+  std::uint8_t payload[kMaxControlPayload] = {};
   std::size_t n = 0;
   if (code >= 0) {
     payload[0] = static_cast<std::uint8_t>(code >> 8);

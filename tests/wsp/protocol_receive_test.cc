@@ -413,3 +413,16 @@ TEST_CASE("a reused Event recycles its payload buffer") {
   CHECK(ev.payload == std::string(1000, 'a'));
   CHECK(ev.payload.data() == first);
 }
+
+TEST_CASE("a buffer given back is reused for the next message") {
+  Protocol p = make(Role::client);
+  std::string spare;
+  spare.reserve(4096);
+  const char* storage = spare.data();
+  p.give_back_buffer(std::move(spare));
+  Event ev;
+  const std::string f = raw_frame(kBinary, std::string(100, 'x'), false);
+  p.receive(reinterpret_cast<const std::uint8_t*>(f.data()), f.size(), ev);
+  CHECK(ev.payload == std::string(100, 'x'));
+  CHECK(ev.payload.data() == storage);
+}

@@ -1,0 +1,234 @@
+// TlsEngine without I/O: a client and a server engine pumped into each other in memory.
+#include <catch2/catch.hpp>
+
+#include <openssl/ssl.h>
+
+#include <string>
+
+#include "tests/tls/test_certs.h"
+#include "tls/tls_engine.h"
+#include "tls/tls_error.h"
+
+using tls::TlsEngine;
+using tls::TlsErrc;
+using tls::TLSOptions;
+using tls::testing::test_certificates;
+
+namespace {
+
+std::shared_ptr<TLSOptions> server_options() {
+  const auto& certs = test_certificates();
+  return TLSOptions::server(tls::CryptoKey::load_from_string(certs.server.key),
+                            tls::X509Certificate::load_from_string(certs.server.cert));
+}
+
+std::shared_ptr<TLSOptions> client_options() {
+  return TLSOptions::client(tls::X509Certificate::load_from_string(test_certificates().ca.cert));
+}
+
+void move_bytes(TlsEngine& from, TlsEngine& to) {
+  std::vector<std::uint8_t> bytes;
+  from.take_output(bytes);
+  to.receive(bytes);
+}
+
+// Runs both handshakes to their end.
+void pump_handshake(TlsEngine& client, TlsEngine& server) {
+  for (int i = 0; i < 10; ++i) {
+    auto c = client.handshake();
+    move_bytes(client, server);
+    auto s = server.handshake();
+    move_bytes(server, client);
+    if (c != TlsEngine::Progress::want_read && s != TlsEngine::Progress::want_read) break;
+  }
+}
+
+std::span<const std::uint8_t> bytes(const std::string& s) {
+  return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
+}
+
+std::string read_text(TlsEngine& engine) {
+  std::string out(256, '\0');
+  auto r = engine.read({reinterpret_cast<std::uint8_t*>(out.data()), out.size()});
+  if (r.state != TlsEngine::ReadState::data) return "<no data>";
+  out.resize(r.bytes);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("two engines complete a TLS 1.3 handshake in memory with ALPN http/1.1") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  CHECK(client->status() == tls::STATUS_CONNECTED);
+  CHECK(server->status() == tls::STATUS_CONNECTED);
+  CHECK(client->protocol_version() == "TLSv1.3");
+  CHECK(client->alpn_protocol() == "http/1.1");
+  CHECK(server->alpn_protocol() == "http/1.1");
+}
+
+TEST_CASE("plaintext written on one engine is read on the other") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  REQUIRE(client->write(bytes("ping")));
+  move_bytes(*client, *server);
+  CHECK(read_text(*server) == "ping");
+  REQUIRE(server->write(bytes("pong")));
+  move_bytes(*server, *client);
+  CHECK(read_text(*client) == "pong");
+}
+
+TEST_CASE("a large write is sealed into full 16 KiB records") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  std::vector<std::uint8_t> data(64 * 1024 + 100, 'x');
+  REQUIRE(client->write(data));
+  // TLS 1.3 records: 5-byte header, plaintext, 1 content-type byte, 16-byte AES-GCM or
+  // ChaCha20-Poly1305 tag.
+  const auto& out = client->output();
+  std::vector<std::size_t> lengths;
+  for (std::size_t i = 0; i + 5 <= out.size();) {
+    std::size_t len = (std::size_t(out[i + 3]) << 8) | out[i + 4];
+    lengths.push_back(len);
+    i += 5 + len;
+  }
+  CHECK(lengths == std::vector<std::size_t>{16384 + 17, 16384 + 17, 16384 + 17, 16384 + 17,
+                                            100 + 17});
+}
+
+TEST_CASE("records after close_notify are ignored") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  // A record the client already took, replayed after close_notify, then garbage: nothing after
+  // close_notify is even looked at (RFC 8446 §6.1).
+  REQUIRE(server->write(bytes("early")));
+  std::vector<std::uint8_t> early;
+  server->take_output(early);
+  client->receive(early);
+  CHECK(read_text(*client) == "early");
+  server->close_notify();
+  move_bytes(*server, *client);
+  client->receive(early);
+  client->receive(bytes("and some garbage"));
+  std::uint8_t buf[64];
+  CHECK(client->read(buf).state == TlsEngine::ReadState::closed);
+  CHECK(client->read(buf).state == TlsEngine::ReadState::closed);
+  CHECK(client->close_notify_received());
+  CHECK(client->status() == tls::STATUS_CONNECTED);
+  CHECK_FALSE(client->error_code());
+}
+
+TEST_CASE("writing after our close_notify is refused") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  client->close_notify();
+  CHECK(client->close_notify_sent());
+  CHECK_FALSE(client->write(bytes("more")));
+}
+
+TEST_CASE("an EOF without close_notify is a truncated stream, not a clean end") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  server->receive_eof();
+  std::uint8_t buf[64];
+  CHECK(server->read(buf).state == TlsEngine::ReadState::failed);
+  CHECK(server->error_code() == TlsErrc::truncated);
+  CHECK(server->error() ==
+        "TLS stream truncated: the peer closed the connection without close_notify");
+}
+
+TEST_CASE("garbage instead of a ClientHello fails the server handshake with a reason") {
+  auto server = TlsEngine::server(server_options());
+  server->receive(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+  CHECK(server->handshake() == TlsEngine::Progress::failed);
+  CHECK(server->status() == tls::STATUS_ERROR);
+  CHECK(server->error_code() == TlsErrc::handshake_failed);
+  CHECK(server->error() == "TLS handshake failed: HTTP_REQUEST");
+}
+
+TEST_CASE("a bad record after the handshake is a protocol error") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  REQUIRE(client->write(bytes("hello")));
+  std::vector<std::uint8_t> record;
+  client->take_output(record);
+  record.back() ^= 1;  // breaks the AEAD tag
+  server->receive(record);
+  std::uint8_t buf[64];
+  CHECK(server->read(buf).state == TlsEngine::ReadState::failed);
+  CHECK(server->error_code() == TlsErrc::protocol_error);
+  CHECK(server->error() == "TLS protocol error: DECRYPTION_FAILED_OR_BAD_RECORD_MAC");
+}
+
+TEST_CASE("a TLS 1.1 client is refused: TLS 1.2 and 1.3 only") {
+  auto server = TlsEngine::server(server_options());
+  bssl::UniquePtr<SSL_CTX> ctx(SSL_CTX_new(TLS_method()));
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx.get(), TLS1_1_VERSION);
+  bssl::UniquePtr<SSL> ssl(SSL_new(ctx.get()));
+  BIO* ours = nullptr;
+  BIO* theirs = nullptr;
+  REQUIRE(BIO_new_bio_pair(&ours, 0, &theirs, 0));
+  SSL_set_bio(ssl.get(), ours, ours);
+  SSL_set_connect_state(ssl.get());
+  CHECK(SSL_do_handshake(ssl.get()) == -1);
+  std::vector<std::uint8_t> hello(BIO_ctrl_pending(theirs));
+  BIO_read(theirs, hello.data(), static_cast<int>(hello.size()));
+  BIO_free(theirs);
+  server->receive(hello);
+  CHECK(server->handshake() == TlsEngine::Progress::failed);
+  CHECK(server->error() == "TLS handshake failed: UNSUPPORTED_PROTOCOL");
+}
+
+TEST_CASE("a second connection with the same client options resumes the session") {
+  auto options = client_options();
+  auto server_opts = server_options();
+  {
+    auto client = TlsEngine::client(options, "localhost");
+    auto server = TlsEngine::server(server_opts);
+    pump_handshake(*client, *server);
+    REQUIRE(client->status() == tls::STATUS_CONNECTED);
+    CHECK_FALSE(client->session_reused());
+    // BoringSSL sends its TLS 1.3 NewSessionTickets with the server's first write.
+    REQUIRE(server->write(bytes("hi")));
+    move_bytes(*server, *client);
+    CHECK(read_text(*client) == "hi");
+  }
+  CHECK(options->find_session("localhost"));
+  auto client = TlsEngine::client(options, "localhost");
+  auto server = TlsEngine::server(server_opts);
+  pump_handshake(*client, *server);
+  REQUIRE(client->status() == tls::STATUS_CONNECTED);
+  CHECK(client->session_reused());
+  CHECK(server->session_reused());
+}
+
+TEST_CASE("resumption can be turned off") {
+  auto options = client_options();
+  options->set_session_resumption(false);
+  auto server_opts = server_options();
+  for (int i = 0; i < 2; ++i) {
+    auto client = TlsEngine::client(options, "localhost");
+    auto server = TlsEngine::server(server_opts);
+    pump_handshake(*client, *server);
+    REQUIRE(client->status() == tls::STATUS_CONNECTED);
+    CHECK_FALSE(client->session_reused());
+    REQUIRE(server->write(bytes("hi")));
+    move_bytes(*server, *client);
+    CHECK(read_text(*client) == "hi");
+  }
+}
+
+TEST_CASE("server options cannot be used by a client engine") {
+  auto client = TlsEngine::client(server_options(), "localhost");
+  CHECK(client->status() == tls::STATUS_ERROR);
+  CHECK(client->error_code() == TlsErrc::invalid_options);
+  CHECK(client->error() == "server TLS options cannot be used to connect");
+}

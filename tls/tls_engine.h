@@ -1,0 +1,119 @@
+// TlsEngine: TLS without I/O. Ciphertext goes in and out through memory buffers owned by the
+// engine (BoringSSL reads and writes them through a small custom BIO); plaintext is read and
+// written with plain calls that never block. The owner moves bytes between these buffers and
+// the network (TlsStream does it on the reactor; a test can pump two engines into each other).
+//
+//   receive_space() / commit_received(n) / receive_eof()   ciphertext from the peer
+//   has_output() / take_output(buffer) / output()          ciphertext for the peer
+//   handshake(), read(), write(), close_notify()           the TLS side
+//
+// Copies: received ciphertext is written by the kernel straight into receive_space(); BoringSSL
+// copies it into its record buffer, decrypts in place and copies plaintext out; outgoing
+// records are sealed by BoringSSL and appended once to the output buffer, which is sent as is.
+#pragma once
+
+#include <openssl/base.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "tls/tls_options.h"
+#include "tls/tls_status.h"
+
+namespace tls {
+
+class TlsEngine {
+ public:
+  // A client for `host` (a DNS name or an IP literal, "[::1]" accepted). The name checked
+  // against the certificate is the options' common_name_override when set, else `host`; SNI is
+  // sent for DNS names only (RFC 6066 §3: no IP literals). Invalid or server options give an
+  // engine already in STATUS_ERROR with the reason in error().
+  static std::unique_ptr<TlsEngine> client(std::shared_ptr<TLSOptions> options,
+                                           std::string_view host);
+  static std::unique_ptr<TlsEngine> server(std::shared_ptr<TLSOptions> options);
+  ~TlsEngine();
+  TlsEngine(const TlsEngine&) = delete;
+  TlsEngine& operator=(const TlsEngine&) = delete;
+
+  // --- ciphertext from the peer
+  // Free space at the end of the receive buffer, at least `at_least` bytes.
+  std::span<std::uint8_t> receive_space(std::size_t at_least = 16 * 1024 + 256);
+  void commit_received(std::size_t n);
+  void receive(std::span<const std::uint8_t> bytes);  // copies: for tests and byte feeds
+  void receive_eof() { eof_ = true; }
+  std::size_t buffered_input() const { return in_end_ - in_begin_; }
+
+  // --- ciphertext for the peer
+  bool has_output() const { return !out_.empty(); }
+  std::size_t output_size() const { return out_.size(); }
+  const std::vector<std::uint8_t>& output() const { return out_; }
+  // Swaps the pending output into `buffer` (cleared first) without copying.
+  void take_output(std::vector<std::uint8_t>& buffer);
+
+  // --- TLS
+  enum class Progress { done, want_read, failed };
+  // Advances the handshake as far as the received bytes allow. On failure status() is
+  // STATUS_ERROR or STATUS_ERROR_HOSTNAME_MISMATCH and error()/error_code() say why.
+  Progress handshake();
+
+  enum class ReadState { data, want_read, closed, failed };
+  struct ReadResult {
+    ReadState state;
+    std::size_t bytes = 0;
+  };
+  // Decrypts into `buffer`. `closed` after the peer's close_notify (and for ever after: later
+  // records are ignored); `failed` for a truncated stream (TlsErrc::truncated) or a bad record.
+  ReadResult read(std::span<std::uint8_t> buffer);
+  // Encrypts all of `data` into the output (full 16 KiB records for large writes). False after
+  // a failure or our close_notify.
+  bool write(std::span<const std::uint8_t> data);
+  // Queues our close_notify (once).
+  void close_notify();
+
+  TlsStatus status() const { return status_; }
+  const std::string& error() const { return error_; }
+  std::error_code error_code() const { return error_code_; }
+  bool is_server() const { return server_; }
+  bool close_notify_sent() const { return close_notify_sent_; }
+  bool close_notify_received() const { return close_notify_received_; }
+  bool session_reused() const;
+  std::string alpn_protocol() const;  // "http/1.1" or ""
+  std::string protocol_version() const;  // "TLSv1.3"
+  const std::string& verified_name() const { return name_; }
+
+  // Records a failure from outside (transport error, timeout) so status()/error() tell it.
+  void fail(std::error_code code, std::string reason);
+
+ private:
+  TlsEngine() = default;
+  void init(std::shared_ptr<TLSOptions> options, bool server);
+  void handshake_failure(int ssl_error);
+  static int bio_read(BIO* bio, char* out, int len);
+  static int bio_write(BIO* bio, const char* in, int len);
+  static long bio_ctrl(BIO* bio, int cmd, long num, void* ptr);
+  static const BIO_METHOD* bio_method();
+
+  std::shared_ptr<TLSOptions> options_;
+  bssl::UniquePtr<SSL> ssl_;
+  bool server_ = false;
+  std::string name_;  // the name or address verified, and the session cache key
+  TlsStatus status_ = STATUS_HANDSHAKING;
+  std::string error_;
+  std::error_code error_code_;
+  bool eof_ = false;
+  bool close_notify_sent_ = false;
+  bool close_notify_received_ = false;
+
+  std::vector<std::uint8_t> in_;
+  std::size_t in_begin_ = 0;
+  std::size_t in_end_ = 0;
+  std::vector<std::uint8_t> out_;
+};
+
+}  // namespace tls

@@ -160,9 +160,13 @@ TcpStream::TcpStream(Reactor& reactor, FileDescriptor fd) : reactor_(&reactor), 
 }
 
 Task<Result<TcpStream>> TcpStream::connect(Reactor& reactor, SocketAddress address,
-                                           Duration timeout) {
+                                           Duration timeout, std::optional<SocketAddress> local) {
   FileDescriptor fd(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) co_return errno_code(errno);
+  if (local) {
+    set_option(fd.get(), SOL_SOCKET, SO_REUSEADDR, 1);
+    if (::bind(fd.get(), local->data(), local->size()) != 0) co_return errno_code(errno);
+  }
   int rc = co_await uring_op(reactor, [s = fd.get(), &address](io_uring_sqe* sqe) {
     io_uring_prep_connect(sqe, s, address.data(), address.size());
   }, timeout);
@@ -350,6 +354,9 @@ Result<TcpListener> TcpListener::bind(Reactor& reactor, std::string_view host, s
   return listener;
 }
 
+TcpListener::TcpListener() = default;
+TcpListener::TcpListener(TcpListener&&) noexcept = default;
+TcpListener& TcpListener::operator=(TcpListener&&) noexcept = default;
 TcpListener::~TcpListener() = default;
 
 void TcpListener::close() {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -70,9 +71,11 @@ class TcpStream final : public ByteStream {
   TcpStream(TcpStream&&) noexcept = default;
   TcpStream& operator=(TcpStream&&) noexcept = default;
 
-  // Connects to a numeric address; `timeout` zero means the kernel's own.
+  // Connects to a numeric address; `timeout` zero means the kernel's own. With `local`, the
+  // socket is bound to that address first.
   static Task<Result<TcpStream>> connect(Reactor& reactor, SocketAddress address,
-                                         Duration timeout = Duration::zero());
+                                         Duration timeout = Duration::zero(),
+                                         std::optional<SocketAddress> local = std::nullopt);
   // Resolves `host` (off the reactor thread) and tries each address in turn.
   static Task<Result<TcpStream>> connect(Reactor& reactor, std::string host, std::uint16_t port,
                                          Duration timeout = Duration::zero());
@@ -129,9 +132,9 @@ class TcpListener {
     return bind(reactor, host, port, Options{});
   }
 
-  TcpListener() = default;
-  TcpListener(TcpListener&&) noexcept = default;
-  TcpListener& operator=(TcpListener&&) noexcept = default;
+  TcpListener();
+  TcpListener(TcpListener&&) noexcept;
+  TcpListener& operator=(TcpListener&&) noexcept;
   ~TcpListener();
 
   // Next accepted connection (one multishot accept feeds them all).

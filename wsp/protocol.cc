@@ -60,6 +60,13 @@ void Protocol::consume_output(std::size_t n) {
   }
 }
 
+void Protocol::take_output(std::string& into) {
+  if (out_offset_ > 0) out_.erase(0, out_offset_);
+  out_offset_ = 0;
+  into.clear();
+  out_.swap(into);
+}
+
 // ---- Receiving --------------------------------------------------------------------------
 
 bool Protocol::check_first_two_bytes(std::uint8_t b0, std::uint8_t b1) {

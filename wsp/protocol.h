@@ -69,6 +69,9 @@ class Protocol {
   }
   std::size_t pending_output_size() const { return out_.size() - out_offset_; }
   void consume_output(std::size_t n);
+  // Hands all pending output to the caller in one move, without copying: `into` is cleared
+  // and its capacity becomes the next output buffer.
+  void take_output(std::string& into);
 
   // open -> closing (we sent close, waiting for the peer's) -> closed (both sides done).
   // A received close queues our echo at once, so it goes straight to closed; so does a

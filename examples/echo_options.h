@@ -1,0 +1,86 @@
+// Command-line options shared by the two echo servers.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "tls/crypto_key.h"
+#include "tls/tls_options.h"
+#include "tls/x509_certificate.h"
+
+struct EchoOptions {
+  std::string host = "127.0.0.1";
+  int port = 9001;
+  // Large enough to echo 16 MiB messages made of thousands of fragments.
+  long inbound_buffer_size = 64L << 20;
+  long outbound_buffer_size = 64L << 20;
+  long max_queued_packets = 4096;
+  std::string tls_cert, tls_key;
+  std::shared_ptr<tls::TLSOptions> tls;  // set when serving wss://
+};
+
+inline void echo_usage(const char* program) {
+  std::fprintf(stderr,
+               "usage: %s [--host 127.0.0.1] [--port 9001] [--inbound-buffer-size BYTES]\n"
+               "          [--outbound-buffer-size BYTES] [--max-queued-packets N]\n"
+               "          [--tls-cert FILE --tls-key FILE]\n",
+               program);
+}
+
+// Exits with status 2 and a message for a bad command line or unusable TLS material.
+inline EchoOptions parse_echo_options(int argc, char** argv) {
+  EchoOptions o;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      echo_usage(argv[0]);
+      std::exit(0);
+    }
+    if (i + 1 >= argc) {
+      echo_usage(argv[0]);
+      std::exit(2);
+    }
+    std::string value = argv[++i];
+    if (flag == "--host") o.host = value;
+    else if (flag == "--port") o.port = std::atoi(value.c_str());
+    else if (flag == "--inbound-buffer-size") o.inbound_buffer_size = std::atol(value.c_str());
+    else if (flag == "--outbound-buffer-size") o.outbound_buffer_size = std::atol(value.c_str());
+    else if (flag == "--max-queued-packets") o.max_queued_packets = std::atol(value.c_str());
+    else if (flag == "--tls-cert") o.tls_cert = value;
+    else if (flag == "--tls-key") o.tls_key = value;
+    else {
+      std::fprintf(stderr, "unknown option %s\n", flag.c_str());
+      echo_usage(argv[0]);
+      std::exit(2);
+    }
+  }
+  if (o.port < 0 || o.port > 65535) {
+    std::fprintf(stderr, "--port must be 0..65535\n");
+    std::exit(2);
+  }
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    std::fprintf(stderr, "--tls-cert and --tls-key go together\n");
+    std::exit(2);
+  }
+  if (!o.tls_cert.empty()) {
+    std::string error;
+    auto cert = tls::X509Certificate::load(o.tls_cert, &error);
+    if (!cert) {
+      std::fprintf(stderr, "cannot load %s: %s\n", o.tls_cert.c_str(), error.c_str());
+      std::exit(2);
+    }
+    auto key = tls::CryptoKey::load(o.tls_key, &error);
+    if (!key) {
+      std::fprintf(stderr, "cannot load %s: %s\n", o.tls_key.c_str(), error.c_str());
+      std::exit(2);
+    }
+    o.tls = tls::TLSOptions::server(key, cert);
+    if (!o.tls->error().empty()) {
+      std::fprintf(stderr, "unusable TLS material: %s\n", o.tls->error().c_str());
+      std::exit(2);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,96 @@
+// WebSocket echo server, coroutine style: one task per connection awaits a message and sends
+// it back with the same type. SIGINT/SIGTERM close every connection with 1001, then exit 0.
+//
+//   bazel run //examples:echo_server -- --port 9001 [--tls-cert cert.pem --tls-key key.pem]
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <set>
+
+#include "examples/echo_options.h"
+#include "io/reactor.h"
+#include "io/signals.h"
+#include "io/tcp.h"
+#include "tls/tls_stream.h"
+#include "wsp/websocket.h"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Server {
+  io::Reactor& reactor;
+  EchoOptions options;
+  std::set<wsp::WebSocket*> open;
+  bool stopping = false;
+};
+
+io::Task<void> echo(Server& server, io::TcpStream tcp) {
+  std::unique_ptr<io::ByteStream> stream;
+  if (server.options.tls) {
+    auto secured = co_await tls::TlsStream::accept(std::move(tcp), server.options.tls, 10s);
+    if (!secured) co_return;
+    stream = std::move(*secured);
+  } else {
+    stream = std::make_unique<io::TcpStream>(std::move(tcp));
+  }
+  wsp::AcceptOptions accept_options;
+  accept_options.tls = bool(server.options.tls);
+  accept_options.limits.inbound_buffer_size = server.options.inbound_buffer_size;
+  accept_options.limits.outbound_buffer_size = server.options.outbound_buffer_size;
+  accept_options.limits.max_queued_packets = server.options.max_queued_packets;
+  auto ws = co_await wsp::accept(std::move(stream), accept_options);
+  if (!ws) co_return;
+  if (server.stopping) {
+    co_await (*ws)->close(1001, "server shutting down");
+    co_return;
+  }
+  server.open.insert(ws->get());
+  for (;;) {
+    wsp::Received message = co_await (*ws)->receive();
+    if (message.closed) break;
+    auto sent = co_await (*ws)->send(message.data, message.text);
+    if (!sent) break;
+  }
+  server.open.erase(ws->get());
+}
+
+io::Task<void> accept_loop(Server& server, io::TcpListener& listener) {
+  for (;;) {
+    auto tcp = co_await listener.accept();
+    if (!tcp) co_return;
+    server.reactor.spawn(echo(server, std::move(*tcp)));
+  }
+}
+
+io::Task<void> shutdown_on_signal(Server& server, io::TcpListener& listener) {
+  auto signal = co_await io::wait_for_termination_signal(server.reactor);
+  (void)signal;
+  server.stopping = true;
+  listener.close();
+  for (wsp::WebSocket* ws : server.open) ws->connection().close(1001, "server shutting down");
+  // Each connection ends when the close handshake does, or after its close_timeout.
+  for (int i = 0; i < 100 && !server.open.empty(); ++i) co_await io::sleep_for(server.reactor, 50ms);
+  server.reactor.stop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  EchoOptions options = parse_echo_options(argc, argv);
+  io::Reactor reactor;
+  Server server{reactor, options, {}, false};
+  auto listener = io::TcpListener::bind(reactor, options.host, static_cast<std::uint16_t>(options.port));
+  if (!listener) {
+    std::fprintf(stderr, "cannot listen on %s:%d: %s\n", options.host.c_str(), options.port,
+                 listener.error().message().c_str());
+    return 1;
+  }
+  reactor.spawn(shutdown_on_signal(server, *listener));
+  reactor.spawn(accept_loop(server, *listener));
+  std::printf("listening on %s:%d\n", options.host.c_str(), listener->local_port());
+  std::fflush(stdout);
+  reactor.run();
+  return 0;
+}

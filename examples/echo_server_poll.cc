@@ -1,0 +1,112 @@
+// WebSocket echo server, poll style, with the documented API: TCPServer hands over streams,
+// WebSocketPeer::accept_stream() upgrades them, and one loop polls every peer. When nothing
+// happened in a pass the loop lets the reactor wait for I/O (up to 5 ms) instead of spinning.
+//
+//   bazel run //examples:echo_server_poll -- --port 9001 [--tls-cert cert.pem --tls-key key.pem]
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "examples/echo_options.h"
+#include "io/reactor.h"
+#include "wsp/stream_peer_tcp.h"
+#include "wsp/stream_peer_tls.h"
+#include "wsp/websocket_peer.h"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+volatile sig_atomic_t stop_requested = 0;
+void request_stop(int) { stop_requested = 1; }
+
+struct Client {
+  std::unique_ptr<wsp::WebSocketPeer> peer;
+  std::shared_ptr<wsp::StreamPeerTLS> tls;  // while the TLS handshake runs
+  std::optional<std::pair<std::vector<std::uint8_t>, bool>> unsent;  // waits for outbound room
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  EchoOptions options = parse_echo_options(argc, argv);
+  signal(SIGINT, request_stop);
+  signal(SIGTERM, request_stop);
+
+  io::Reactor reactor;
+  wsp::TCPServer server(reactor);
+  if (server.listen(options.port, options.host) != wsp::OK) {
+    std::fprintf(stderr, "cannot listen on %s:%d\n", options.host.c_str(), options.port);
+    return 1;
+  }
+  std::printf("listening on %s:%d\n", options.host.c_str(), server.get_local_port());
+  std::fflush(stdout);
+
+  std::vector<Client> clients;
+  auto start_websocket = [&](Client& c, std::shared_ptr<wsp::StreamPeer> stream) {
+    c.peer = std::make_unique<wsp::WebSocketPeer>(reactor);
+    c.peer->set_inbound_buffer_size(static_cast<int>(options.inbound_buffer_size));
+    c.peer->set_outbound_buffer_size(static_cast<int>(options.outbound_buffer_size));
+    c.peer->set_max_queued_packets(static_cast<int>(options.max_queued_packets));
+    c.peer->accept_stream(stream);
+  };
+  auto deadline = std::chrono::steady_clock::time_point::max();
+  while (true) {
+    if (stop_requested && deadline == std::chrono::steady_clock::time_point::max()) {
+      server.stop();
+      for (Client& c : clients) {
+        if (c.peer) c.peer->close(1001, "server shutting down");
+      }
+      deadline = std::chrono::steady_clock::now() + 5s;
+    }
+    if (stop_requested && (clients.empty() || std::chrono::steady_clock::now() > deadline)) break;
+
+    bool busy = false;
+    while (server.is_connection_available()) {
+      Client c;
+      auto tcp = server.take_connection();
+      if (options.tls) {
+        c.tls = std::make_shared<wsp::StreamPeerTLS>(reactor);
+        c.tls->accept_stream(tcp, options.tls);
+      } else {
+        start_websocket(c, tcp);
+      }
+      clients.push_back(std::move(c));
+      busy = true;
+    }
+    for (Client& c : clients) {
+      if (c.tls) {
+        c.tls->poll();
+        if (c.tls->get_status() == wsp::StreamPeerTLS::STATUS_CONNECTED) {
+          start_websocket(c, c.tls);
+          c.tls.reset();
+        } else if (c.tls->get_status() != wsp::StreamPeerTLS::STATUS_HANDSHAKING) {
+          c.tls.reset();  // failed handshake: drop the client
+        }
+        continue;
+      }
+      if (!c.peer) continue;
+      c.peer->poll();
+      while (c.peer->get_ready_state() == wsp::WebSocketPeer::STATE_OPEN) {
+        if (!c.unsent) {
+          if (c.peer->get_available_packet_count() == 0) break;
+          auto packet = c.peer->get_packet();
+          c.unsent.emplace(std::move(packet), c.peer->was_string_packet());
+        }
+        auto mode = c.unsent->second ? wsp::WebSocketPeer::WRITE_MODE_TEXT : wsp::WebSocketPeer::WRITE_MODE_BINARY;
+        if (c.peer->send(c.unsent->first, mode) == wsp::ERR_OUT_OF_MEMORY) break;  // retry later
+        c.unsent.reset();
+        busy = true;
+      }
+    }
+    std::erase_if(clients, [](const Client& c) {
+      return !c.tls && (!c.peer || c.peer->get_ready_state() == wsp::WebSocketPeer::STATE_CLOSED);
+    });
+    if (!busy) reactor.run_once(5ms);
+  }
+  return 0;
+}

@@ -1,0 +1,140 @@
+// Connection: one open WebSocket on the reactor, where the sans-IO Protocol meets a ByteStream.
+// The one engine under both faces: the coroutine WebSocket (co_await receive/send) and the
+// poll()-driven WebSocketPeer façade.
+//
+// A reader task reads the stream, feeds the Protocol and queues whole messages; a writer task
+// writes whatever the Protocol has serialized, all pending frames in one write. Queues are
+// bounded (inbound_buffer_size, outbound_buffer_size, max_queued_packets): a full inbound
+// queue stops reading the socket (TCP back-pressure); a full outbound queue refuses or
+// suspends senders. Buffers grow with use and shrink back when idle.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "io/byte_stream.h"
+#include "io/reactor.h"
+#include "wsp/fifo.h"
+#include "wsp/protocol.h"
+
+namespace wsp {
+
+struct ConnectionLimits {
+  // Largest message and most bytes held in the inbound queue. 0 = unlimited.
+  std::size_t inbound_buffer_size = 65535;
+  // Most payload bytes waiting to be written. 0 = unlimited.
+  std::size_t outbound_buffer_size = 65535;
+  // Most messages in each queue.
+  std::size_t max_queued_packets = 4096;
+  // Seconds between automatic pings; 0 = none. A ping unanswered by the next tick drops the
+  // connection.
+  double heartbeat_interval = 0;
+  // How long CLOSING may last before the connection is dropped. 0 = forever.
+  std::chrono::milliseconds close_timeout{5000};
+};
+
+struct Message {
+  std::string data;
+  bool text = false;
+};
+
+enum class SendResult : std::uint8_t {
+  ok,
+  not_open,        // closing or closed
+  too_many_queued, // max_queued_packets reached
+  buffer_full,     // outbound_buffer_size would be exceeded
+  invalid_utf8,    // text that is not UTF-8
+};
+
+class Connection {
+ public:
+  enum class State : std::uint8_t { open, closing, closed };
+
+  Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
+             std::string leftover = {});
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // --- receiving
+  bool has_message() const { return !inbound_.empty(); }
+  std::size_t queued_messages() const { return inbound_.size(); }
+  Message pop_message();
+  // Set whenever a message arrives or the state changes.
+  io::Event& readable() { return readable_; }
+
+  // --- sending (non-blocking; the coroutine face suspends on writable() instead)
+  SendResult send(bool text, std::string_view data);
+  // Whether a message of `size` bytes would be accepted now.
+  SendResult can_send(std::size_t size) const;
+  // Payload bytes of messages not yet fully written (headers excluded).
+  std::size_t buffered_amount() const { return outbound_bytes_; }
+  std::size_t queued_outbound() const { return outbound_.size(); }
+  // Set whenever queued output was written.
+  io::Event& writable() { return writable_; }
+
+  // --- closing
+  // Queues a close frame (code -1: empty payload). False for a code or reason the RFC forbids
+  // or when a close was already sent.
+  bool close(int code, std::string_view reason);
+  // Drops the connection at once, without a close frame; close code -1.
+  void abort();
+
+  State state() const { return state_; }
+  // The peer's close code (1005 for an empty close frame), or -1 for an unclean close; the
+  // code we sent when we failed the connection for a protocol error.
+  int close_code() const;
+  std::string close_reason() const;
+  bool clean() const { return close_code() != -1; }
+
+  io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
+  io::Reactor& reactor() { return reactor_; }
+  const ConnectionLimits& limits() const { return limits_; }
+
+ private:
+  io::Task<void> read_loop();
+  io::Task<void> write_loop();
+  io::Task<void> heartbeat_loop();
+  io::Task<void> close_timer();
+  bool handle_event(Event& event);  // false: stop reading (queue full or closed)
+  bool inbound_full(std::size_t next_size) const;
+  void output_added();
+  // Ends the connection: stops the tasks (all but `self`, the one calling), closes the stream.
+  void finish(io::Reactor::TaskId self);
+
+  io::Reactor& reactor_;
+  std::unique_ptr<io::ByteStream> stream_;
+  Protocol protocol_;
+  ConnectionLimits limits_;
+  State state_ = State::open;
+
+  Fifo<Message> inbound_;
+  std::size_t inbound_bytes_ = 0;
+  Event held_;          // a parsed message waiting for room in the inbound queue
+  bool holding_ = false;
+  std::string read_buffer_;
+  std::size_t read_begin_ = 0;
+  std::size_t read_end_ = 0;
+  io::Event readable_;
+  io::Event room_;      // set when the inbound queue drains
+
+  // Outbound: payload sizes of messages serialized but not yet written, oldest first. The
+  // first `writing_count_` of them are in the write in progress.
+  Fifo<std::size_t> outbound_;
+  std::size_t outbound_bytes_ = 0;
+  std::size_t writing_count_ = 0;
+  std::string write_buffer_;
+  io::Event output_ready_;
+  io::Event writable_;
+
+  bool awaiting_pong_ = false;
+  bool aborted_ = false;
+  bool reader_done_ = false;
+  io::Reactor::TaskId reader_ = 0, writer_ = 0, heartbeat_ = 0, close_timer_ = 0;
+};
+
+}  // namespace wsp

@@ -1,0 +1,103 @@
+// The coroutine face of wsp:
+//
+//   auto ws = co_await wsp::connect(reactor, "ws://127.0.0.1:9001/chat");
+//   co_await ws->send_text("hello");
+//   wsp::Received r = co_await ws->receive();   // a message, or the close
+//
+// and on the server side `co_await wsp::accept(std::move(stream))` for an accepted TCP (or TLS)
+// stream. Under it is the same Connection the WebSocketPeer façade uses.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+#include "io/byte_stream.h"
+#include "io/reactor.h"
+#include "io/result.h"
+#include "wsp/connection.h"
+#include "wsp/opening.h"
+
+namespace wsp {
+
+// wsp's error codes (category "wsp") for the coroutine face.
+enum class Errc {
+  bad_url = 1,
+  handshake_failed,   // resolve, connect, TLS or HTTP upgrade failed; see the reason
+  closed,             // the connection is closing or closed
+  message_too_big,    // larger than outbound_buffer_size: would never fit
+  invalid_utf8,       // send_text() of bytes that are not UTF-8
+};
+const std::error_category& wsp_category();
+inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), wsp_category()}; }
+
+struct ConnectOptions {
+  std::vector<std::string> protocols;
+  std::vector<std::string> extra_headers;
+  std::shared_ptr<tls::TLSOptions> tls_options;
+  std::chrono::milliseconds handshake_timeout{10000};
+  ConnectionLimits limits;
+  std::string* failure_reason = nullptr;  // gets the readable reason when connect fails
+};
+
+struct AcceptOptions {
+  std::vector<std::string> supported_protocols;
+  std::vector<std::string> extra_response_headers;
+  bool tls = false;
+  std::chrono::milliseconds handshake_timeout{10000};
+  ConnectionLimits limits;
+  std::string* failure_reason = nullptr;
+};
+
+// What receive() yields: a message, or the end of the connection.
+struct Received {
+  bool closed = false;     // no more messages: see close_code/close_reason
+  bool text = false;
+  std::string data;
+  int close_code = -1;     // -1: not closed cleanly
+  std::string close_reason;
+};
+
+class WebSocket {
+ public:
+  WebSocket(std::unique_ptr<Connection> connection, std::string selected_protocol,
+            std::string requested_url, HeaderList request_headers);
+
+  // The next message, or the close once every message before it was taken.
+  io::Task<Received> receive();
+  // Queues a message; suspends while the outbound queue is full (back-pressure) and fails
+  // only when the connection is closing/closed, the message can never fit, or text is not
+  // UTF-8.
+  io::Task<io::Result<void>> send(std::string_view data, bool text);
+  io::Task<io::Result<void>> send_text(std::string_view text) { return send(text, true); }
+  io::Task<io::Result<void>> send_binary(std::string_view data) { return send(data, false); }
+  // Starts the close handshake and waits until it is over (or close_timeout drops it).
+  io::Task<void> close(int code = 1000, std::string_view reason = {});
+  // Drops the connection without a close frame.
+  void abort() { connection_->abort(); }
+
+  Connection& connection() { return *connection_; }
+  bool is_open() const { return connection_->state() == Connection::State::open; }
+  int close_code() const { return connection_->close_code(); }
+  std::string close_reason() const { return connection_->close_reason(); }
+  const std::string& selected_protocol() const { return selected_protocol_; }
+  const std::string& requested_url() const { return requested_url_; }
+  const HeaderList& request_headers() const { return request_headers_; }
+
+ private:
+  std::unique_ptr<Connection> connection_;
+  std::string selected_protocol_;
+  std::string requested_url_;
+  HeaderList request_headers_;
+};
+
+io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, std::string url,
+                                                         ConnectOptions options = {});
+io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::ByteStream> stream,
+                                                        AcceptOptions options = {});
+
+}  // namespace wsp
+
+template <>
+struct std::is_error_code_enum<wsp::Errc> : std::true_type {};

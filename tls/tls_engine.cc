@@ -201,7 +201,10 @@ TlsEngine::Progress TlsEngine::handshake() {
 
 void TlsEngine::handshake_failure(int ssl_error) {
   std::string detail = detail::take_openssl_errors();
-  long verify = server_ ? X509_V_OK : SSL_get_verify_result(ssl_.get());
+  // The verify result means something only when verification is what failed.
+  long verify = !server_ && detail == "CERTIFICATE_VERIFY_FAILED"
+                    ? SSL_get_verify_result(ssl_.get())
+                    : X509_V_OK;
   if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
     fail(TlsErrc::hostname_mismatch,
          "hostname mismatch: the certificate is not valid for '" + name_ + "'");

@@ -1,0 +1,645 @@
+// The WebSocketPeer façade, both sides in-process over 127.0.0.1 (docs/websocketpeer.md).
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "tests/wsp/peer_harness.h"
+#include "wsp/protocol.h"
+
+using namespace wsp;
+using namespace wsp::testing;
+using Peer = WebSocketPeer;
+
+// --- enums and defaults ------------------------------------------------------------------
+
+TEST_CASE("enum values and property defaults are those of the reference") {
+  CHECK(Peer::WRITE_MODE_TEXT == 0);
+  CHECK(Peer::WRITE_MODE_BINARY == 1);
+  CHECK(Peer::STATE_CONNECTING == 0);
+  CHECK(Peer::STATE_OPEN == 1);
+  CHECK(Peer::STATE_CLOSING == 2);
+  CHECK(Peer::STATE_CLOSED == 3);
+  CHECK(OK == 0);
+  CHECK(FAILED == 1);
+  CHECK(ERR_UNAVAILABLE == 2);
+  CHECK(ERR_OUT_OF_MEMORY == 6);
+  CHECK(ERR_ALREADY_IN_USE == 22);
+  CHECK(ERR_TIMEOUT == 24);
+  CHECK(ERR_INVALID_PARAMETER == 31);
+  CHECK(ERR_PRINTER_ON_FIRE == 48);
+  CHECK(StreamPeerTCP::STATUS_NONE == 0);
+  CHECK(StreamPeerTCP::STATUS_ERROR == 3);
+
+  io::Reactor reactor;
+  Peer peer(reactor);
+  CHECK(peer.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(peer.get_handshake_headers().empty());
+  CHECK(peer.get_heartbeat_interval() == 0.0);
+  CHECK(peer.get_inbound_buffer_size() == 65535);
+  CHECK(peer.get_max_queued_packets() == 4096);
+  CHECK(peer.get_outbound_buffer_size() == 65535);
+  CHECK(peer.get_supported_protocols().empty());
+  CHECK(peer.get_handshake_timeout() == 10.0);
+  CHECK(peer.get_close_timeout() == 5.0);
+  CHECK(peer.get_close_code() == -1);
+  CHECK(peer.get_available_packet_count() == 0);
+}
+
+TEST_CASE("array property getters return copies") {
+  io::Reactor reactor;
+  Peer peer(reactor);
+  peer.set_handshake_headers({"X-One: 1"});
+  auto headers = peer.get_handshake_headers();
+  headers.push_back("X-Two: 2");
+  CHECK(peer.get_handshake_headers().size() == 1);
+  peer.set_supported_protocols({"chat"});
+  auto protocols = peer.get_supported_protocols();
+  protocols.clear();
+  CHECK(peer.get_supported_protocols() == std::vector<std::string>{"chat"});
+}
+
+TEST_CASE("a negative heartbeat interval is refused and leaves the property unchanged") {
+  io::Reactor reactor;
+  Peer peer(reactor);
+  peer.set_heartbeat_interval(2.5);
+  peer.set_heartbeat_interval(-1);
+  CHECK(peer.get_heartbeat_interval() == 2.5);
+}
+
+// --- connect_to_url ----------------------------------------------------------------------
+
+TEST_CASE("connect_to_url refuses bad URLs with ERR_INVALID_PARAMETER") {
+  io::Reactor reactor;
+  Peer peer(reactor);
+  for (const char* url : {"", "http://example.com", "ftp://x/", "ws://", "ws://[::1", "ws://host:0/",
+                          "ws://host:65536/", "ws://host:port/", "wss://[::1]x/"}) {
+    INFO(url);
+    CHECK(peer.connect_to_url(url) == ERR_INVALID_PARAMETER);
+    CHECK(peer.get_ready_state() == Peer::STATE_CLOSED);
+  }
+}
+
+TEST_CASE("connect_to_url refuses server-side TLS options and header lines with CR or LF") {
+  io::Reactor reactor;
+  Peer peer(reactor);
+  peer.set_handshake_headers({"X-Evil: a\r\nX-Injected: b"});
+  CHECK(peer.connect_to_url("ws://127.0.0.1:1/") == ERR_INVALID_PARAMETER);
+  peer.set_handshake_headers({});
+  auto server_options = tls::TLSOptions::server(nullptr, nullptr);
+  CHECK(peer.connect_to_url("wss://127.0.0.1:1/", server_options) == ERR_INVALID_PARAMETER);
+}
+
+TEST_CASE("connect_to_url is non-blocking and returns OK before the connection exists") {
+  PeerHarness h;
+  Peer client(h.reactor);
+  CHECK(client.connect_to_url(h.url("/chat?room=1")) == OK);
+  CHECK(client.get_ready_state() == Peer::STATE_CONNECTING);
+  CHECK(client.get_requested_url() == h.url("/chat?room=1"));
+  // Not in a state to connect: already connecting.
+  CHECK(client.connect_to_url(h.url()) == ERR_ALREADY_IN_USE);
+}
+
+TEST_CASE("a full session goes CONNECTING, OPEN, CLOSING, CLOSED with the code and reason") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server, "/path?q=1"));
+  CHECK(client.connect_to_url(h.url()) == ERR_ALREADY_IN_USE);
+  client.close(4001, "bye now");
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSING);
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED &&
+                                    server.get_ready_state() == Peer::STATE_CLOSED; },
+                       {&client, &server}));
+  CHECK(server.get_close_code() == 4001);
+  CHECK(server.get_close_reason() == "bye now");
+  CHECK(client.get_close_code() == 4001);  // the server echoed our code
+  // A closed peer may connect again.
+  CHECK(client.connect_to_url(h.url()) == OK);
+}
+
+TEST_CASE("the server side can close first") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  server.close(1001, "going away");
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED &&
+                                    server.get_ready_state() == Peer::STATE_CLOSED; },
+                       {&client, &server}));
+  CHECK(client.get_close_code() == 1001);
+  CHECK(client.get_close_reason() == "going away");
+  CHECK(server.get_close_code() == 1001);
+}
+
+TEST_CASE("a close frame without a code reports 1005 (the reference engine reports 0)") {
+  RawServer raw;
+  io::Reactor reactor;
+  Peer client(reactor);
+  REQUIRE(client.connect_to_url(raw.url()) == OK);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool answered = false;
+  while (client.get_ready_state() != Peer::STATE_OPEN && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    reactor.run_once(1ms);
+    if (raw.try_accept() && raw.read_available() && !answered) answered = raw.answer_handshake();
+  }
+  REQUIRE(client.get_ready_state() == Peer::STATE_OPEN);
+  raw.write(std::string("\x88\x00", 2));  // close, FIN, no payload, unmasked (server side)
+  while (client.get_ready_state() != Peer::STATE_CLOSED && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    raw.read_available();
+    reactor.run_once(1ms);
+  }
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == 1005);
+  CHECK(client.get_close_reason().empty());
+}
+
+TEST_CASE("connection refused ends in CLOSED with close code -1 and a reason") {
+  io::Reactor reactor;
+  int port;
+  {
+    TCPServer s(reactor);
+    REQUIRE(s.listen(0, "127.0.0.1") == OK);
+    port = s.get_local_port();
+  }
+  Peer client(reactor);
+  REQUIRE(client.connect_to_url("ws://127.0.0.1:" + std::to_string(port)) == OK);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (client.get_ready_state() == Peer::STATE_CONNECTING && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    reactor.run_once(1ms);
+  }
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == -1);
+  CHECK_THAT(client.get_error_reason(), Catch::Contains("refused"));
+}
+
+TEST_CASE("an unresolvable host returns OK, then ends in CLOSED") {
+  io::Reactor reactor;
+  Peer client(reactor);
+  REQUIRE(client.connect_to_url("ws://no-such-host.invalid/") == OK);
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (client.get_ready_state() == Peer::STATE_CONNECTING && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    reactor.run_once(5ms);
+  }
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == -1);
+  CHECK_THAT(client.get_error_reason(), Catch::Contains("resolve"));
+}
+
+TEST_CASE("a response that is not a WebSocket upgrade ends in CLOSED with -1") {
+  RawServer raw;
+  io::Reactor reactor;
+  Peer client(reactor);
+  REQUIRE(client.connect_to_url(raw.url()) == OK);
+  bool answered = false;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (client.get_ready_state() == Peer::STATE_CONNECTING && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    reactor.run_once(1ms);
+    if (raw.try_accept() && raw.read_available() && !answered &&
+        raw.received.find("\r\n\r\n") != std::string::npos) {
+      raw.write("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+      answered = true;
+    }
+  }
+  CHECK(answered);
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == -1);
+  CHECK_THAT(client.get_error_reason(), Catch::Contains("101"));
+}
+
+TEST_CASE("a server that never answers the handshake is dropped after handshake_timeout") {
+  RawServer raw;
+  io::Reactor reactor;
+  Peer client(reactor);
+  client.set_handshake_timeout(0.2);
+  REQUIRE(client.connect_to_url(raw.url()) == OK);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (client.get_ready_state() == Peer::STATE_CONNECTING && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    raw.try_accept();
+    reactor.run_once(5ms);
+  }
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == -1);
+  CHECK(client.get_error_reason() == "handshake timed out");
+}
+
+TEST_CASE("a client that never sends its request is dropped by the server after handshake_timeout") {
+  PeerHarness h;
+  int raw = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(h.port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(raw, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  Peer server(h.reactor);
+  server.set_handshake_timeout(0.2);
+  REQUIRE(h.accept_into(server));
+  CHECK(server.get_ready_state() == Peer::STATE_CONNECTING);
+  REQUIRE(h.poll_until([&] { return server.get_ready_state() == Peer::STATE_CLOSED; }, {&server}));
+  CHECK(server.get_close_code() == -1);
+  // The silent client sees its connection closed.
+  char b;
+  pollfd p{raw, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 2000) == 1);
+  CHECK(::recv(raw, &b, 1, 0) == 0);
+  ::close(raw);
+}
+
+TEST_CASE("a malformed request gets 400 from the server, which ends in CLOSED") {
+  PeerHarness h;
+  int raw = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(h.port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(raw, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";  // no Upgrade
+  REQUIRE(::send(raw, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
+  Peer server(h.reactor);
+  REQUIRE(h.accept_into(server));
+  REQUIRE(h.poll_until([&] { return server.get_ready_state() == Peer::STATE_CLOSED; }, {&server}));
+  char buf[512] = {};
+  pollfd p{raw, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 2000) == 1);
+  ssize_t n = ::recv(raw, buf, sizeof buf - 1, 0);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<std::size_t>(n)).rfind("HTTP/1.1 400", 0) == 0);
+  ::close(raw);
+}
+
+// --- server-side details -----------------------------------------------------------------
+
+TEST_CASE("requested URL, connected host and port, and extra headers on both sides") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  client.set_handshake_headers({"X-Client-Id: 42"});
+  REQUIRE(h.open_pair(client, server, "/room/7?x=y"));
+  CHECK(client.get_requested_url() == h.url("/room/7?x=y"));
+  CHECK(server.get_requested_url() == "ws://127.0.0.1:" + std::to_string(h.port) + "/room/7?x=y");
+  CHECK(client.get_connected_host() == "127.0.0.1");
+  CHECK(client.get_connected_port() == h.port);
+  CHECK(server.get_connected_host() == "127.0.0.1");
+  CHECK(server.get_connected_port() > 0);
+  bool seen = false;
+  for (auto& [name, value] : server.get_request_headers()) seen |= name == "X-Client-Id" && value == "42";
+  CHECK(seen);
+}
+
+TEST_CASE("accept_stream refuses a null or unconnected stream") {
+  io::Reactor reactor;
+  Peer server(reactor);
+  CHECK(server.accept_stream(nullptr) == ERR_INVALID_PARAMETER);
+  CHECK(server.accept_stream(std::make_shared<StreamPeerTCP>(reactor)) == ERR_INVALID_PARAMETER);
+}
+
+TEST_CASE("the first client subprotocol the server supports is selected") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  client.set_supported_protocols({"v2.chat", "v1.chat"});
+  server.set_supported_protocols({"v1.chat", "v2.chat"});
+  REQUIRE(h.open_pair(client, server));
+  CHECK(client.get_selected_protocol() == "v2.chat");
+  CHECK(server.get_selected_protocol() == "v2.chat");
+}
+
+TEST_CASE("no common subprotocol fails the handshake on both sides") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  client.set_supported_protocols({"a"});
+  server.set_supported_protocols({"b"});
+  REQUIRE(client.connect_to_url(h.url()) == OK);
+  REQUIRE(h.accept_into(server));
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED &&
+                                    server.get_ready_state() == Peer::STATE_CLOSED; },
+                       {&client, &server}));
+  CHECK(client.get_close_code() == -1);
+  CHECK(server.get_close_code() == -1);
+}
+
+// --- sending and receiving ---------------------------------------------------------------
+
+TEST_CASE("text stays text and binary stays binary; was_string_packet tells which") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  CHECK(client.send_text("hello") == OK);
+  CHECK(client.put_packet(bytes("\x01\x02")) == OK);
+  CHECK(client.send(bytes("as text"), Peer::WRITE_MODE_TEXT) == OK);
+  CHECK(client.send(std::string("as binary"), Peer::WRITE_MODE_BINARY) == OK);
+  REQUIRE(h.poll_until([&] { return server.get_available_packet_count() == 4; }, {&client, &server}));
+  CHECK(text(server.get_packet()) == "hello");
+  CHECK(server.was_string_packet());
+  CHECK(text(server.get_packet()) == "\x01\x02");
+  CHECK_FALSE(server.was_string_packet());
+  CHECK(text(server.get_packet()) == "as text");
+  CHECK(server.was_string_packet());
+  CHECK(text(server.get_packet()) == "as binary");
+  CHECK_FALSE(server.was_string_packet());
+  CHECK(server.get_packet_error() == OK);
+  CHECK(server.get_packet().empty());
+  CHECK(server.get_packet_error() == ERR_UNAVAILABLE);
+}
+
+TEST_CASE("sending while not OPEN fails with FAILED") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  CHECK(client.send_text("x") == FAILED);
+  REQUIRE(client.connect_to_url(h.url()) == OK);
+  CHECK(client.put_packet(bytes("x")) == FAILED);  // CONNECTING
+  REQUIRE(h.accept_into(server));
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_OPEN; }, {&client, &server}));
+  client.close();
+  CHECK(client.send_text("x") == FAILED);  // CLOSING
+}
+
+TEST_CASE("send_text refuses invalid UTF-8 with ERR_INVALID_PARAMETER") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  CHECK(client.send_text("\xc3\x28") == ERR_INVALID_PARAMETER);
+  CHECK(client.send(bytes("\xed\xa0\x80"), Peer::WRITE_MODE_TEXT) == ERR_INVALID_PARAMETER);
+  CHECK(client.put_packet(bytes("\xc3\x28")) == OK);  // any bytes as binary
+}
+
+TEST_CASE("the outbound buffer limit refuses a message that would overflow it") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  client.set_outbound_buffer_size(100);
+  REQUIRE(h.open_pair(client, server));
+  CHECK(client.put_packet(std::vector<std::uint8_t>(60, 'a')) == OK);
+  CHECK(client.get_current_outbound_buffered_amount() == 60);
+  CHECK(client.put_packet(std::vector<std::uint8_t>(60, 'b')) == ERR_OUT_OF_MEMORY);
+  CHECK(client.put_packet(std::vector<std::uint8_t>(40, 'c')) == OK);
+  CHECK(client.get_current_outbound_buffered_amount() == 100);
+  REQUIRE(h.poll_until([&] { return client.get_current_outbound_buffered_amount() == 0; }, {&client, &server}));
+  REQUIRE(h.poll_until([&] { return server.get_available_packet_count() == 2; }, {&client, &server}));
+}
+
+TEST_CASE("with the default outbound buffer one message cannot exceed 65535 bytes") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  CHECK(client.put_packet(std::vector<std::uint8_t>(65536, 'x')) == ERR_OUT_OF_MEMORY);
+  CHECK(client.put_packet(std::vector<std::uint8_t>(65535, 'x')) == OK);
+}
+
+TEST_CASE("an outbound_buffer_size of 0 removes the byte cap") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  client.set_outbound_buffer_size(0);
+  server.set_inbound_buffer_size(1 << 21);
+  REQUIRE(h.open_pair(client, server));
+  CHECK(client.put_packet(std::vector<std::uint8_t>(1 << 20, 'x')) == OK);
+  REQUIRE(h.poll_until([&] { return server.get_available_packet_count() == 1; }, {&client, &server}));
+  CHECK(server.get_packet().size() == (1u << 20));
+}
+
+TEST_CASE("more than max_queued_packets queued messages fail with ERR_OUT_OF_MEMORY") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  client.set_max_queued_packets(3);
+  REQUIRE(h.open_pair(client, server));
+  CHECK(client.send_text("1") == OK);
+  CHECK(client.send_text("2") == OK);
+  CHECK(client.send_text("3") == OK);
+  CHECK(client.send_text("4") == ERR_OUT_OF_MEMORY);
+  REQUIRE(h.poll_until([&] { return client.get_current_outbound_buffered_amount() == 0; }, {&client, &server}));
+  CHECK(client.send_text("4") == OK);
+}
+
+TEST_CASE("a message over inbound_buffer_size closes with 1009 on both sides") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  server.set_inbound_buffer_size(1000);
+  REQUIRE(h.open_pair(client, server));
+  CHECK(client.put_packet(std::vector<std::uint8_t>(1001, 'x')) == OK);
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED &&
+                                    server.get_ready_state() == Peer::STATE_CLOSED; },
+                       {&client, &server}));
+  CHECK(server.get_close_code() == 1009);
+  CHECK(server.get_close_reason() == "Message too big");
+  CHECK(client.get_close_code() == 1009);
+  CHECK(server.get_available_packet_count() == 0);
+}
+
+TEST_CASE("a full inbound queue stops reading; nothing is dropped and order is kept") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  server.set_max_queued_packets(4);
+  client.set_max_queued_packets(1000);
+  REQUIRE(h.open_pair(client, server));
+  for (int i = 0; i < 200; ++i) REQUIRE(client.send_text(std::to_string(i)) == OK);
+  h.poll_for(0.2, {&client, &server});
+  CHECK(server.get_available_packet_count() == 4);
+  std::vector<std::string> got;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (got.size() < 200 && std::chrono::steady_clock::now() < deadline) {
+    server.poll();
+    client.poll();
+    CHECK(server.get_available_packet_count() <= 4);
+    while (server.get_available_packet_count() > 0) got.push_back(text(server.get_packet()));
+    h.reactor.run_once(1ms);
+  }
+  REQUIRE(got.size() == 200);
+  for (int i = 0; i < 200; ++i) CHECK(got[static_cast<std::size_t>(i)] == std::to_string(i));
+}
+
+TEST_CASE("the inbound byte limit holds queued messages to inbound_buffer_size") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  server.set_inbound_buffer_size(250);
+  REQUIRE(h.open_pair(client, server));
+  for (int i = 0; i < 10; ++i) REQUIRE(client.put_packet(std::vector<std::uint8_t>(100, 'a' + i)) == OK);
+  h.poll_for(0.2, {&client, &server});
+  CHECK(server.get_available_packet_count() == 2);  // a third would pass 250 bytes
+  int received = 0;
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (received < 10 && std::chrono::steady_clock::now() < deadline) {
+    server.poll();
+    client.poll();
+    while (server.get_available_packet_count() > 0) {
+      CHECK(server.get_packet() == std::vector<std::uint8_t>(100, 'a' + received));
+      ++received;
+    }
+    h.reactor.run_once(1ms);
+  }
+  CHECK(received == 10);
+  CHECK(server.get_ready_state() == Peer::STATE_OPEN);
+}
+
+TEST_CASE("packets that arrived before the peer's close are delivered before CLOSED") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  REQUIRE(server.send_text("one") == OK);
+  REQUIRE(server.send_text("two") == OK);
+  server.close(1000, "done");
+  h.poll_for(0.2, {&client, &server});
+  CHECK(client.get_ready_state() == Peer::STATE_OPEN);
+  REQUIRE(client.get_available_packet_count() == 2);
+  CHECK(text(client.get_packet()) == "one");
+  CHECK(text(client.get_packet()) == "two");
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED; }, {&client, &server}));
+  CHECK(client.get_close_code() == 1000);
+  CHECK(client.get_close_reason() == "done");
+}
+
+TEST_CASE("get_current_outbound_buffered_amount counts payload bytes until written") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  CHECK(client.get_current_outbound_buffered_amount() == 0);
+  REQUIRE(h.open_pair(client, server));
+  REQUIRE(client.put_packet(std::vector<std::uint8_t>(1000, 'x')) == OK);
+  CHECK(client.get_current_outbound_buffered_amount() == 1000);
+  REQUIRE(h.poll_until([&] { return client.get_current_outbound_buffered_amount() == 0; }, {&client, &server}));
+}
+
+// --- closing -----------------------------------------------------------------------------
+
+TEST_CASE("close with a negative code drops at once; the other side sees an unclean close") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  client.close(-1);
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == -1);
+  REQUIRE(h.poll_until([&] { return server.get_ready_state() == Peer::STATE_CLOSED; }, {&server}));
+  CHECK(server.get_close_code() == -1);
+}
+
+TEST_CASE("close in CONNECTING closes at once; close in CLOSED does nothing") {
+  PeerHarness h;
+  Peer client(h.reactor);
+  client.close();
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  REQUIRE(client.connect_to_url(h.url()) == OK);
+  client.close(1000);
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == -1);
+}
+
+TEST_CASE("a code that may not be sent is refused and the state does not change") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  for (int code : {999, 1004, 1005, 1006, 1015, 5000}) {
+    INFO(code);
+    client.close(code);
+    CHECK(client.get_ready_state() == Peer::STATE_OPEN);
+  }
+  client.close(1000);
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSING);
+}
+
+TEST_CASE("a reason of 123 bytes or more is cut at a UTF-8 boundary and sent") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  std::string reason;
+  for (int i = 0; i < 70; ++i) reason += "\xc3\xa9";  // 140 bytes of two-byte characters
+  client.close(1000, reason);
+  REQUIRE(h.poll_until([&] { return server.get_ready_state() == Peer::STATE_CLOSED; }, {&client, &server}));
+  CHECK(server.get_close_code() == 1000);
+  CHECK(server.get_close_reason().size() == 122);
+  CHECK(reason.rfind(server.get_close_reason(), 0) == 0);
+}
+
+TEST_CASE("a peer that drops TCP gives an unclean close (-1)") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  server.close(-1);
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED; }, {&client}));
+  CHECK(client.get_close_code() == -1);
+}
+
+TEST_CASE("CLOSING ends after close_timeout when the peer never answers the close") {
+  RawServer raw;
+  io::Reactor reactor;
+  Peer client(reactor);
+  client.set_close_timeout(0.2);
+  REQUIRE(client.connect_to_url(raw.url()) == OK);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool answered = false;
+  while (client.get_ready_state() != Peer::STATE_OPEN && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    reactor.run_once(1ms);
+    if (raw.try_accept() && raw.read_available() && !answered) answered = raw.answer_handshake();
+  }
+  REQUIRE(client.get_ready_state() == Peer::STATE_OPEN);
+  client.close(1000);
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSING);
+  while (client.get_ready_state() == Peer::STATE_CLOSING && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    reactor.run_once(5ms);
+  }
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == -1);
+}
+
+// --- heartbeat ---------------------------------------------------------------------------
+
+TEST_CASE("heartbeat pings are on the wire, and a missing pong drops the connection") {
+  RawServer raw;
+  io::Reactor reactor;
+  Peer client(reactor);
+  client.set_heartbeat_interval(0.1);
+  REQUIRE(client.connect_to_url(raw.url()) == OK);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  bool answered = false;
+  while (client.get_ready_state() != Peer::STATE_OPEN && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    reactor.run_once(1ms);
+    if (raw.try_accept() && raw.read_available() && !answered) answered = raw.answer_handshake();
+  }
+  REQUIRE(client.get_ready_state() == Peer::STATE_OPEN);
+  // The raw server never answers: the first ping goes out after one interval, and the
+  // connection is dropped at the next tick.
+  auto opened = std::chrono::steady_clock::now();
+  while (client.get_ready_state() == Peer::STATE_OPEN && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    raw.read_available();
+    reactor.run_once(5ms);
+  }
+  auto lasted = std::chrono::steady_clock::now() - opened;
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
+  CHECK(client.get_close_code() == -1);
+  CHECK(lasted >= 150ms);  // at least the tick that sent the ping and the one that gave up
+  Protocol reader(ProtocolConfig{.role = Role::server});
+  Event event;
+  int pings = 0;
+  std::size_t at = 0;
+  while (at < raw.received.size()) {
+    std::size_t used = reader.receive(reinterpret_cast<const std::uint8_t*>(raw.received.data()) + at,
+                                      raw.received.size() - at, event);
+    if (event.type == EventType::ping) ++pings;
+    if (used == 0) break;
+    at += used;
+  }
+  CHECK(pings == 1);
+}
+
+TEST_CASE("answered heartbeat pings keep the connection open") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  client.set_heartbeat_interval(0.05);
+  REQUIRE(h.open_pair(client, server));
+  h.poll_for(0.4, {&client, &server});
+  CHECK(client.get_ready_state() == Peer::STATE_OPEN);
+  CHECK(server.get_ready_state() == Peer::STATE_OPEN);
+  CHECK(server.get_available_packet_count() == 0);  // pings never reach the packet queue
+}
+
+TEST_CASE("set_no_delay reaches the socket") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  client.set_no_delay(false);
+  client.set_no_delay(true);
+  CHECK(client.send_text("still works") == OK);
+  REQUIRE(h.poll_until([&] { return server.get_available_packet_count() == 1; }, {&client, &server}));
+}

@@ -165,6 +165,7 @@ std::span<std::uint8_t> TlsEngine::receive_space(std::size_t at_least) {
 void TlsEngine::commit_received(std::size_t n) { in_end_ += n; }
 
 void TlsEngine::receive(std::span<const std::uint8_t> bytes) {
+  if (bytes.empty()) return;
   auto space = receive_space(bytes.size());
   std::memcpy(space.data(), bytes.data(), bytes.size());
   commit_received(bytes.size());

@@ -1,6 +1,8 @@
 // The WebSocketPeer façade, both sides in-process over 127.0.0.1 (docs/websocketpeer.md).
 #include <catch2/catch.hpp>
 
+#include <sys/resource.h>
+
 #include <string>
 #include <vector>
 
@@ -642,4 +644,69 @@ TEST_CASE("set_no_delay reaches the socket") {
   client.set_no_delay(true);
   CHECK(client.send_text("still works") == OK);
   REQUIRE(h.poll_until([&] { return server.get_available_packet_count() == 1; }, {&client, &server}));
+}
+
+// --- scale -------------------------------------------------------------------------------
+
+TEST_CASE("1,000 concurrent connections through the poll façade") {
+  constexpr int kPeers = 1000;
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  getrlimit(RLIMIT_NOFILE, &lim);
+  if (lim.rlim_cur < 2 * kPeers + 100) {
+    WARN("skipped: the open-files limit is below " << 2 * kPeers + 100);
+    return;
+  }
+  PeerHarness h;
+  std::vector<std::unique_ptr<Peer>> clients, servers;
+  for (int i = 0; i < kPeers; ++i) {
+    clients.push_back(std::make_unique<Peer>(h.reactor));
+    REQUIRE(clients.back()->connect_to_url(h.url("/" + std::to_string(i))) == OK);
+  }
+  auto deadline = std::chrono::steady_clock::now() + 60s;
+  auto poll_all = [&] {
+    for (auto& c : clients) c->poll();
+    for (auto& s : servers) s->poll();
+    while (h.server.is_connection_available()) {
+      servers.push_back(std::make_unique<Peer>(h.reactor));
+      servers.back()->accept_stream(h.server.take_connection());
+    }
+  };
+  auto count_open = [&] {
+    int open = 0;
+    for (auto& c : clients) open += c->get_ready_state() == Peer::STATE_OPEN;
+    for (auto& s : servers) open += s->get_ready_state() == Peer::STATE_OPEN;
+    return open;
+  };
+  while (count_open() < 2 * kPeers && std::chrono::steady_clock::now() < deadline) poll_all();
+  REQUIRE(count_open() == 2 * kPeers);
+  for (int i = 0; i < kPeers; ++i) REQUIRE(clients[i]->send_text("message " + std::to_string(i)) == OK);
+  // Every server echoes what it got; every client checks it received its own message.
+  int verified = 0;
+  std::vector<bool> done(kPeers, false);
+  while (verified < kPeers && std::chrono::steady_clock::now() < deadline) {
+    poll_all();
+    for (auto& s : servers) {
+      while (s->get_available_packet_count() > 0) REQUIRE(s->send_text(text(s->get_packet())) == OK);
+    }
+    for (int i = 0; i < kPeers; ++i) {
+      if (!done[i] && clients[i]->get_available_packet_count() > 0) {
+        CHECK(text(clients[i]->get_packet()) == "message " + std::to_string(i));
+        done[i] = true;
+        ++verified;
+      }
+    }
+  }
+  CHECK(verified == kPeers);
+  for (auto& c : clients) c->close(1000);
+  auto all_closed = [&] {
+    for (auto& c : clients) if (c->get_ready_state() != Peer::STATE_CLOSED) return false;
+    for (auto& s : servers) if (s->get_ready_state() != Peer::STATE_CLOSED) return false;
+    return true;
+  };
+  while (!all_closed() && std::chrono::steady_clock::now() < deadline) poll_all();
+  CHECK(all_closed());
+  for (auto& s : servers) CHECK(s->get_close_code() == 1000);
 }

@@ -1,0 +1,275 @@
+// The coroutine face: wsp::connect / wsp::accept, co_await receive/send/close, over 127.0.0.1;
+// and the URL rules connect_to_url() and wsp::connect() share.
+#include <catch2/catch.hpp>
+
+#include <sys/resource.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "io/reactor.h"
+#include "io/tcp.h"
+#include "wsp/url.h"
+#include "wsp/websocket.h"
+
+using namespace std::chrono_literals;
+using io::Reactor;
+using io::Task;
+
+namespace {
+
+// Echo server on 127.0.0.1:0 serving `connections` clients, then stopping to accept.
+struct EchoServer {
+  Reactor& reactor;
+  io::TcpListener listener;
+  wsp::AcceptOptions options;
+  int served = 0;
+
+  explicit EchoServer(Reactor& r) : reactor(r), listener(std::move(*io::TcpListener::bind(r, "127.0.0.1", 0))) {}
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(listener.local_port()) + "/"; }
+
+  static Task<void> echo(EchoServer& self, io::TcpStream tcp) {
+    auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), self.options);
+    if (!ws) co_return;
+    ++self.served;
+    for (;;) {
+      wsp::Received m = co_await (*ws)->receive();
+      if (m.closed) co_return;
+      auto sent = co_await (*ws)->send(m.data, m.text);
+      if (!sent) co_return;
+    }
+  }
+  static Task<void> accept_loop(EchoServer& self, int connections) {
+    for (int i = 0; i < connections; ++i) {
+      auto tcp = co_await self.listener.accept();
+      if (!tcp) co_return;
+      self.reactor.spawn(echo(self, std::move(*tcp)));
+    }
+  }
+  void start(int connections = 1) { reactor.spawn(accept_loop(*this, connections)); }
+};
+
+rlim_t raise_open_files_limit() {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  getrlimit(RLIMIT_NOFILE, &lim);
+  return lim.rlim_cur;
+}
+
+}  // namespace
+
+// --- URLs --------------------------------------------------------------------------------
+
+TEST_CASE("URL defaults: ws port 80, wss port 443, path /, no scheme means ws") {
+  wsp::WebSocketUrl u;
+  REQUIRE(wsp::parse_websocket_url("ws://Example.COM", u));
+  CHECK_FALSE(u.tls);
+  CHECK(u.host == "example.com");
+  CHECK(u.port == 80);
+  CHECK(u.path_and_query == "/");
+  REQUIRE(wsp::parse_websocket_url("wss://example.com/a/b?c=d#frag", u));
+  CHECK(u.tls);
+  CHECK(u.port == 443);
+  CHECK(u.path_and_query == "/a/b?c=d");
+  REQUIRE(wsp::parse_websocket_url("example.com:8080?x", u));
+  CHECK_FALSE(u.tls);
+  CHECK(u.port == 8080);
+  CHECK(u.path_and_query == "/?x");
+}
+
+TEST_CASE("URL: IPv6 literals in brackets, explicit ports, user info dropped") {
+  wsp::WebSocketUrl u;
+  REQUIRE(wsp::parse_websocket_url("ws://[::1]:9001/chat", u));
+  CHECK(u.host == "::1");
+  CHECK(u.port == 9001);
+  CHECK(u.path_and_query == "/chat");
+  REQUIRE(wsp::parse_websocket_url("wss://user:secret@host.example:1/", u));
+  CHECK(u.host == "host.example");
+  CHECK(u.port == 1);
+  REQUIRE(wsp::parse_websocket_url("ws://[fe80::1]", u));
+  CHECK(u.host == "fe80::1");
+  CHECK(u.port == 80);
+}
+
+TEST_CASE("URL: bad input is refused") {
+  wsp::WebSocketUrl u;
+  for (const char* bad : {"", "http://x", "ws://", "ws://[::1", "ws://[::1]x", "ws://h:0", "ws://h:65536",
+                          "ws://h:", "ws://h:12a", "ws://h /", "ws://h/a b"}) {
+    INFO(bad);
+    CHECK_FALSE(wsp::parse_websocket_url(bad, u));
+  }
+}
+
+// --- coroutine face ----------------------------------------------------------------------
+
+TEST_CASE("co_await send and receive: text, binary, empty and 1 MiB messages echo intact") {
+  Reactor reactor;
+  EchoServer server(reactor);
+  server.options.limits.inbound_buffer_size = 2 << 20;
+  server.options.limits.outbound_buffer_size = 2 << 20;
+  server.start();
+  auto body = [&]() -> Task<void> {
+    wsp::ConnectOptions options;
+    options.limits.inbound_buffer_size = 2 << 20;
+    options.limits.outbound_buffer_size = 2 << 20;
+    auto ws = co_await wsp::connect(reactor, server.url(), options);
+    REQUIRE(ws);
+    std::string big(1 << 20, '\0');
+    for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 13);
+    std::vector<std::pair<std::string, bool>> cases = {{"hello", true}, {std::string("\0\xff", 2), false},
+                                                       {"", true}, {big, false}};
+    for (auto& [data, is_text] : cases) {
+      auto sent = co_await (*ws)->send(data, is_text);
+      REQUIRE(sent);
+      wsp::Received echo = co_await (*ws)->receive();
+      CHECK_FALSE(echo.closed);
+      CHECK(echo.text == is_text);
+      CHECK(echo.data == data);
+    }
+    co_await (*ws)->close(1000, "done");
+    CHECK((*ws)->close_code() == 1000);
+    wsp::Received after = co_await (*ws)->receive();
+    CHECK(after.closed);
+    CHECK(after.close_code == 1000);
+  };
+  reactor.sync_wait(body());
+}
+
+TEST_CASE("send suspends while the outbound queue is full instead of failing") {
+  Reactor reactor;
+  EchoServer server(reactor);
+  server.start();
+  auto body = [&]() -> Task<void> {
+    wsp::ConnectOptions options;
+    options.limits.max_queued_packets = 2;
+    options.limits.inbound_buffer_size = 0;
+    auto ws = co_await wsp::connect(reactor, server.url(), options);
+    REQUIRE(ws);
+    for (int i = 0; i < 100; ++i) {
+      auto sent = co_await (*ws)->send_text(std::to_string(i));
+      REQUIRE(sent);
+      CHECK((*ws)->connection().queued_outbound() <= 2);
+    }
+    for (int i = 0; i < 100; ++i) {
+      wsp::Received echo = co_await (*ws)->receive();
+      REQUIRE_FALSE(echo.closed);
+      CHECK(echo.data == std::to_string(i));
+    }
+  };
+  reactor.sync_wait(body());
+}
+
+TEST_CASE("send fails at once for a message larger than the outbound buffer or invalid text") {
+  Reactor reactor;
+  EchoServer server(reactor);
+  server.start();
+  auto body = [&]() -> Task<void> {
+    wsp::ConnectOptions options;
+    options.limits.outbound_buffer_size = 10;
+    auto ws = co_await wsp::connect(reactor, server.url(), options);
+    REQUIRE(ws);
+    auto too_big = co_await (*ws)->send_binary(std::string(11, 'x'));
+    CHECK(too_big.error() == wsp::Errc::message_too_big);
+    auto invalid = co_await (*ws)->send_text("\xff");
+    CHECK(invalid.error() == wsp::Errc::invalid_utf8);
+    (*ws)->abort();
+    auto after = co_await (*ws)->send_text("x");
+    CHECK(after.error() == wsp::Errc::closed);
+  };
+  reactor.sync_wait(body());
+}
+
+TEST_CASE("connect reports a readable reason for a bad URL and a refused connection") {
+  Reactor reactor;
+  std::string reason;
+  wsp::ConnectOptions options;
+  options.failure_reason = &reason;
+  auto bad = reactor.sync_wait(wsp::connect(reactor, "http://x/", options));
+  CHECK(bad.error() == wsp::Errc::bad_url);
+  std::uint16_t port;
+  {
+    auto l = io::TcpListener::bind(reactor, "127.0.0.1", 0);
+    port = l->local_port();
+  }
+  auto refused = reactor.sync_wait(
+      wsp::connect(reactor, "ws://127.0.0.1:" + std::to_string(port) + "/", options));
+  CHECK(refused.error() == wsp::Errc::handshake_failed);
+  CHECK_THAT(reason, Catch::Contains("refused"));
+}
+
+TEST_CASE("a received close is reported by receive() after the messages before it") {
+  Reactor reactor;
+  auto listener = io::TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  auto server = [&]() -> Task<void> {
+    auto tcp = co_await listener->accept();
+    auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(*tcp)));
+    REQUIRE(ws);
+    co_await (*ws)->send_text("last words");
+    co_await (*ws)->close(4321, "the end");
+  };
+  reactor.spawn(server());
+  auto client = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, "ws://127.0.0.1:" + std::to_string(listener->local_port()));
+    REQUIRE(ws);
+    wsp::Received first = co_await (*ws)->receive();
+    CHECK_FALSE(first.closed);
+    CHECK(first.data == "last words");
+    wsp::Received end = co_await (*ws)->receive();
+    CHECK(end.closed);
+    CHECK(end.close_code == 4321);
+    CHECK(end.close_reason == "the end");
+  };
+  reactor.sync_wait(client());
+}
+
+TEST_CASE("8,000 concurrent connections through the coroutine API in one process") {
+  constexpr int kConnections = 8000;
+  if (raise_open_files_limit() < 2 * kConnections + 100) {
+    WARN("skipped: the open-files limit is below " << 2 * kConnections + 100);
+    return;
+  }
+  Reactor reactor;
+  EchoServer server(reactor);
+  server.start(kConnections);
+  int verified = 0, failed = 0, closed = 0;
+  io::Event release(reactor);  // every client holds its connection open until all are verified
+  auto client = [&](int id) -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    if (!ws) {
+      ++failed;
+      co_return;
+    }
+    std::string message = "client " + std::to_string(id);
+    auto sent = co_await (*ws)->send_text(message);
+    wsp::Received echo = co_await (*ws)->receive();
+    if (sent && !echo.closed && echo.data == message) {
+      ++verified;
+    } else {
+      ++failed;
+    }
+    co_await release.wait();
+    co_await (*ws)->close(1000);
+    ++closed;
+  };
+  // Open them in waves so the listen backlog is never the bottleneck.
+  auto deadline = std::chrono::steady_clock::now() + 120s;
+  for (int started = 0; started < kConnections;) {
+    for (int i = 0; i < 500 && started < kConnections; ++i) reactor.spawn(client(started++));
+    while (verified + failed < started - 200 && std::chrono::steady_clock::now() < deadline) {
+      reactor.run_once(10ms);
+    }
+  }
+  while (verified + failed < kConnections && std::chrono::steady_clock::now() < deadline) {
+    reactor.run_once(10ms);
+  }
+  CHECK(verified == kConnections);
+  CHECK(failed == 0);
+  CHECK(server.served == kConnections);
+  release.set();
+  while (closed < verified && std::chrono::steady_clock::now() < deadline) reactor.run_once(10ms);
+  CHECK(closed == kConnections);
+}

@@ -254,11 +254,15 @@ void Reactor::submit_and_reap(bool may_block, std::optional<Duration> timeout) {
 }
 
 void Reactor::run_ready() {
-  // Resume only what is ready now; coroutines made ready meanwhile wait for the next turn so
-  // one busy connection cannot starve I/O submission.
-  ReadyList batch;
-  while (ReadyNode* n = ready_.pop_front()) batch.push_back(n);
-  while (ReadyNode* n = batch.pop_front()) n->waiter.resume();
+  // A completion often readies a chain (reader -> application -> writer): let a few rounds of
+  // newly ready coroutines run in this turn, so one round trip costs one io_uring_enter, but
+  // stop after kRounds so a coroutine that keeps readying itself cannot starve submission.
+  constexpr int kRounds = 4;
+  for (int round = 0; round < kRounds && !ready_.empty(); ++round) {
+    ReadyList batch;
+    while (ReadyNode* n = ready_.pop_front()) batch.push_back(n);
+    while (ReadyNode* n = batch.pop_front()) n->waiter.resume();
+  }
 }
 
 bool Reactor::run_once(std::optional<Duration> timeout) {

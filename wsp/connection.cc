@@ -11,8 +11,12 @@ namespace wsp {
 namespace {
 
 // Reads start small so an idle connection holds little; a read that fills the buffer doubles
-// it for the next one, up to kMaxReadBuffer.
+// it for the next one, up to kMaxReadBuffer. After a burst of large messages, a small read
+// brings a buffer above kShrinkAbove back to kSmallReadBuffer (enough for a pipelined batch of
+// small messages, so chatty connections do not oscillate).
 constexpr std::size_t kMinReadBuffer = 512;
+constexpr std::size_t kSmallReadBuffer = 4096;
+constexpr std::size_t kShrinkAbove = 16 * 1024;
 constexpr std::size_t kMaxReadBuffer = 256 * 1024;
 // Output buffers larger than this are released once written instead of kept for reuse.
 constexpr std::size_t kKeepWriteBuffer = 64 * 1024;
@@ -111,8 +115,8 @@ io::Task<void> Connection::read_loop() {
     }
     if (read_begin_ == read_end_) {
       // Fully parsed: give a burst's large buffer back, keep a small one.
-      if (read_buffer_.size() > kMinReadBuffer && read_end_ < read_buffer_.size() / 4) {
-        std::string(kMinReadBuffer, '\0').swap(read_buffer_);
+      if (read_buffer_.size() > kShrinkAbove && read_end_ < read_buffer_.size() / 8) {
+        std::string(kSmallReadBuffer, '\0').swap(read_buffer_);
       }
       read_begin_ = read_end_ = 0;
     } else if (read_begin_ > 0) {

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# wsp's echo server against the anchors (Beast, node ws, python websockets) with the neutral
+# referee of ../shared/bench, in one run: the four workloads w1..w4, server on CPU 0, referee
+# on CPU 1, servers alternated per repetition. Writes bench/results/<date>.tsv and prints the
+# medians table (Markdown) that docs/perf.md quotes.
+#
+#   bench/echo_matrix.sh            # REPS=3 SECS=5 by default; env as in shared/bench/matrix.sh
+#   SERVERS="wsp beast" REPS=5 bench/echo_matrix.sh
+#
+# Needs: shared/bench built (make -C ../shared/bench; libboost1.81-dev for Beast) and its
+# node modules (cd ../shared/bench/node && npm install).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
+[ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
+
+cd "$root"
+bazel build --config=opt //examples:echo_server >&2
+bin="$(bazel info --config=opt bazel-bin 2>/dev/null)/examples/echo_server"
+out_dir="$here/results"
+mkdir -p "$out_dir"
+# A private copy: later builds in other configurations must not swap the binary mid-run.
+cp "$bin" "$out_dir/echo_server.opt"
+
+servers="$(mktemp)"
+trap 'rm -f "$servers"' EXIT
+wanted=" ${SERVERS:-wsp beast nodews pyws} "
+while read -r name port cmd; do
+  case "$name" in ""|\#*) continue ;; esac
+  [[ "$wanted" == *" $name "* ]] || continue
+  echo "$name $port ${cmd//WSP_ECHO_SERVER/$out_dir/echo_server.opt}"
+done < "$here/servers.txt" > "$servers"
+
+out="$out_dir/matrix-$(date +%Y%m%d-%H%M%S).tsv"
+"$shared/matrix.sh" "$servers" "$out"
+/usr/bin/python3 "$shared/summarize.py" "$out"

@@ -296,3 +296,12 @@ std::string TlsEngine::protocol_version() const {
 }
 
 }  // namespace tls
+
+namespace tls {
+
+std::string TlsEngine::cipher_name() const {
+  const SSL_CIPHER* cipher = ssl_ ? SSL_get_current_cipher(ssl_.get()) : nullptr;
+  return cipher ? SSL_CIPHER_standard_name(cipher) : "";
+}
+
+}  // namespace tls

@@ -85,6 +85,7 @@ class TlsEngine {
   bool session_reused() const;
   std::string alpn_protocol() const;  // "http/1.1" or ""
   std::string protocol_version() const;  // "TLSv1.3"
+  std::string cipher_name() const;       // "TLS_AES_128_GCM_SHA256"
   const std::string& verified_name() const { return name_; }
 
   // Records a failure from outside (transport error, timeout) so status()/error() tell it.

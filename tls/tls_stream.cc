@@ -12,7 +12,7 @@ constexpr std::size_t kRecord = 16 * 1024;  // RFC 8446 §5.1: max plaintext per
 // Sealed records are sent once this much is waiting, so a huge write needs bounded memory.
 constexpr std::size_t kFlushThreshold = 256 * 1024;
 // Ciphertext read per receive: several full records.
-constexpr std::size_t kReceiveChunk = 64 * 1024;
+constexpr std::size_t kReceiveChunk = 128 * 1024;
 
 }  // namespace
 
@@ -133,8 +133,17 @@ io::Task<io::Result<std::size_t>> TlsStream::read_some(std::span<std::uint8_t> b
   for (;;) {
     auto r = engine_->read(buffer);
     switch (r.state) {
-      case TlsEngine::ReadState::data:
-        co_return r.bytes;
+      case TlsEngine::ReadState::data: {
+        // Hand over every record already received, not one 16 KiB record per call: the
+        // caller then makes fewer, larger writes (an echo server sends one message per read).
+        std::size_t total = r.bytes;
+        while (total < buffer.size()) {
+          auto more = engine_->read(buffer.subspan(total));
+          if (more.state != TlsEngine::ReadState::data) break;  // the next call sees it again
+          total += more.bytes;
+        }
+        co_return total;
+      }
       case TlsEngine::ReadState::closed:
         co_return std::size_t{0};
       case TlsEngine::ReadState::failed:

@@ -200,7 +200,7 @@ Task<void> serve_one(TcpListener* listener, std::shared_ptr<TLSOptions> options,
     }
     if (*n == 0) {
       *clean_close = true;
-      co_await (*stream)->shutdown();
+      (void)co_await (*stream)->shutdown();
       co_return;
     }
     iovec v{buffer.data(), *n};

@@ -53,7 +53,7 @@ Task<void> echo(std::unique_ptr<TlsStream> stream, ServerLog* log) {
     if (!n || *n == 0) {
       log->read_ends.push_back(n.error());
       log->read_end_reasons.push_back(stream->error());
-      if (n) co_await stream->shutdown();
+      if (n) (void)co_await stream->shutdown();
       co_return;
     }
     iovec v{buffer.data(), *n};
@@ -446,7 +446,7 @@ TEST_CASE("a client whose server vanishes mid-handshake fails with a reason") {
     auto tcp = co_await listener->accept();
     if (tcp) {
       std::uint8_t buf[64];
-      co_await tcp->read_some(buf);  // part of the ClientHello
+      (void)co_await tcp->read_some(buf);  // part of the ClientHello
       tcp->close();
     }
   };

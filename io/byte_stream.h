@@ -6,7 +6,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
+#include <system_error>
 
 #include "io/result.h"
 #include "io/task.h"
@@ -16,9 +18,33 @@ namespace io {
 class Reactor;
 class TcpStream;
 
+// Push-style receiving, for engines that react to data rather than wait for it (the WebSocket
+// Connection). Calls come from the reactor's ready list, never from inside completion reaping.
+class ReceiveHandler {
+ public:
+  // Bytes arrived; the handler consumes them all (copying what it keeps). Returning false
+  // pauses receiving (the socket is not read: TCP back-pressure) until resume_receiving().
+  virtual bool on_received(std::span<const std::uint8_t> data) = 0;
+  // The stream ended: an orderly end of stream (empty error) or a failure.
+  virtual void on_receive_end(std::error_code error) = 0;
+
+ protected:
+  ~ReceiveHandler() = default;
+};
+
+class WriteHandler {
+ public:
+  virtual void on_written(std::error_code error) = 0;
+
+ protected:
+  ~WriteHandler() = default;
+};
+
+class StreamPump;
+
 class ByteStream {
  public:
-  virtual ~ByteStream() = default;
+  virtual ~ByteStream();
 
   // Reads at least one byte into `buffer`; 0 means an orderly end of stream.
   virtual Task<Result<std::size_t>> read_some(std::span<std::uint8_t> buffer) = 0;
@@ -32,6 +58,25 @@ class ByteStream {
   virtual Reactor& reactor() = 0;
   // The TCP stream underneath, for addresses and socket options.
   virtual TcpStream* tcp() = 0;
+
+  // Push-style I/O. The defaults run coroutines over read_some/write_all; TcpStream replaces
+  // them with a multishot receive into the reactor's buffer ring and a plain sendmsg.
+  // Starts delivering received data to `handler` until the end of the stream.
+  virtual void start_receiving(ReceiveHandler& handler);
+  virtual void resume_receiving();
+  // Writes all of `buffers` (which stay valid until then), then calls `handler`. One write at a
+  // time.
+  virtual void start_write(std::span<const iovec> buffers, WriteHandler& handler);
+  // Stops the push-style machinery (pending calls are dropped); before close() or destruction.
+  virtual void stop_io();
+
+ protected:
+  ByteStream();
+  ByteStream(ByteStream&&) noexcept;
+  ByteStream& operator=(ByteStream&&) noexcept;
+
+ private:
+  std::unique_ptr<StreamPump> pump_;  // the default implementation's state, made on use
 };
 
 }  // namespace io

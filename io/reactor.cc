@@ -6,6 +6,7 @@
 #include <memory>
 #include <stdexcept>
 
+#include "io/buffer_ring.h"
 #include "io/log.h"
 
 namespace io {
@@ -131,6 +132,7 @@ Reactor::~Reactor() {
     detached_.erase(it);
     h.destroy();
   }
+  buffer_ring_.reset();
   io_uring_queue_exit(&ring_);
   if (current_reactor == this) current_reactor = previous_current_;
 }
@@ -139,6 +141,21 @@ Reactor& Reactor::current() {
   if (current_reactor) return *current_reactor;
   default_reactor = std::make_unique<Reactor>();
   return *default_reactor;
+}
+
+BufferRing* Reactor::buffer_ring() {
+  if (!buffer_ring_tried_) {
+    buffer_ring_tried_ = true;
+    // 256 x 16 KiB, mapped lazily: small messages touch one page per buffer.
+    auto created = BufferRing::create(&ring_, 256, 16 * 1024);
+    if (created) {
+      buffer_ring_.reset(*created);
+    } else {
+      WSP_LOG_DEBUG("provided buffer ring unavailable (%s): receives use their own buffers",
+                    created.error().message().c_str());
+    }
+  }
+  return buffer_ring_.get();
 }
 
 io_uring_sqe* Reactor::get_sqe() {
@@ -261,7 +278,13 @@ void Reactor::run_ready() {
   for (int round = 0; round < kRounds && !ready_.empty(); ++round) {
     ReadyList batch;
     while (ReadyNode* n = ready_.pop_front()) batch.push_back(n);
-    while (ReadyNode* n = batch.pop_front()) n->waiter.resume();
+    while (ReadyNode* n = batch.pop_front()) {
+      if (n->callback) {
+        n->callback(n);
+      } else {
+        n->waiter.resume();
+      }
+    }
   }
 }
 

@@ -17,6 +17,7 @@
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
@@ -30,6 +31,7 @@ namespace io {
 using Duration = std::chrono::nanoseconds;
 
 class Reactor;
+class BufferRing;
 
 // A coroutine waiting to be resumed by the loop. Links itself into the reactor's ready list;
 // unlinks itself if destroyed while still linked (its frame was destroyed in the meantime).
@@ -41,6 +43,9 @@ class ReadyNode {
   ~ReadyNode() { unlink(); }
 
   std::coroutine_handle<> waiter;
+  // When set, the loop calls this instead of resuming `waiter` (completion-driven objects
+  // schedule their work this way, so it runs after reaping, never inside it).
+  void (*callback)(ReadyNode*) = nullptr;
   bool linked() const { return prev_ != nullptr; }
   void unlink();
 
@@ -49,6 +54,21 @@ class ReadyNode {
   friend class ReadyList;
   ReadyNode* prev_ = nullptr;
   ReadyNode* next_ = nullptr;
+};
+
+// A ReadyNode that calls `(owner->*Method)()` when the loop reaches it.
+template <typename Owner, void (Owner::*Method)()>
+class CallbackNode : public ReadyNode {
+ public:
+  explicit CallbackNode(Owner* owner) : owner_(owner) {
+    callback = [](ReadyNode* n) {
+      auto* self = static_cast<CallbackNode*>(n);
+      (self->owner_->*Method)();
+    };
+  }
+
+ private:
+  Owner* owner_;
 };
 
 class ReadyList {
@@ -127,6 +147,13 @@ class Reactor {
   void reserve_sqes(unsigned count);
   void submit_tracked(io_uring_sqe* sqe, Completion* c);
   void make_ready(ReadyNode* node, std::coroutine_handle<> h);
+  // Queues a callback node (see ReadyNode::callback) to run in this or the next turn.
+  void schedule(ReadyNode* node) {
+    if (!node->linked()) ready_.push_back(node);
+  }
+  // The provided-buffer ring shared by receives on this reactor, made on first use; null when
+  // the kernel refuses it (receives then use their own buffers).
+  BufferRing* buffer_ring();
   // Cancels `c` and reaps until its final CQE has arrived. Other completions reaped meanwhile
   // are queued as usual; no coroutine is resumed from here.
   void cancel_and_wait(Completion* c);
@@ -157,6 +184,8 @@ class Reactor {
   ReadyList ready_;
   ReactorStats stats_;
   Reactor* previous_current_ = nullptr;
+  std::unique_ptr<BufferRing> buffer_ring_;
+  bool buffer_ring_tried_ = false;
 
   TaskId next_task_id_ = 1;
   std::unordered_map<TaskId, std::coroutine_handle<>> detached_;

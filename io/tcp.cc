@@ -6,9 +6,11 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cstddef>
 #include <cstring>
 #include <thread>
 
+#include "io/buffer_ring.h"
 #include "io/log.h"
 
 namespace io {
@@ -155,6 +157,11 @@ void set_option(int fd, int level, int name, int value) {
 
 // --- streams -----------------------------------------------------------------------------
 
+TcpStream::TcpStream() = default;
+TcpStream::TcpStream(TcpStream&&) noexcept = default;
+TcpStream& TcpStream::operator=(TcpStream&&) noexcept = default;
+TcpStream::~TcpStream() = default;
+
 TcpStream::TcpStream(Reactor& reactor, FileDescriptor fd) : reactor_(&reactor), fd_(std::move(fd)) {
   set_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, 1);
 }
@@ -251,8 +258,196 @@ Task<Result<void>> TcpStream::shutdown() {
 void TcpStream::close() {
   // shutdown() first: closing the descriptor alone does not end receives the ring holds.
   if (fd_) ::shutdown(fd_.get(), SHUT_RDWR);
+  push_.reset();
   fd_.reset();
 }
+
+// --- push-style I/O ----------------------------------------------------------------------
+
+// Receives with one multishot recv whose buffers the kernel takes from the reactor's ring, and
+// sends with sendmsg. Completions only record and schedule; the handlers run from the ready
+// list, where they may even destroy this object.
+struct TcpStream::PushIo {
+  struct Receiver final : Completion {
+    PushIo* owner;
+    void on_complete(int result, std::uint32_t flags) override { owner->received(result, flags); }
+  };
+  struct Sender final : Completion {
+    PushIo* owner;
+    void on_complete(int result, std::uint32_t) override { owner->sent(result); }
+  };
+  struct Chunk {
+    int result;           // bytes, 0 at EOF, -errno
+    std::uint16_t buffer; // ring buffer id when from_ring
+    bool from_ring;
+  };
+
+  PushIo(Reactor& r, int socket) : reactor(r), fd(socket), ring(r.buffer_ring()) {
+    receiver.owner = this;
+    sender.owner = this;
+  }
+  ~PushIo() {
+    *alive = false;
+    if (receiver.in_flight()) reactor.cancel_and_wait(&receiver);
+    if (sender.in_flight()) reactor.cancel_and_wait(&sender);
+    for (const Chunk& c : chunks) {
+      if (c.from_ring) ring->recycle(c.buffer);
+    }
+  }
+
+  void arm() {
+    if (receiver.in_flight() || ended || paused) return;
+    cancel_requested = false;
+    io_uring_sqe* sqe = reactor.get_sqe();
+    if (ring) {
+      io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = BufferRing::kGroup;
+    } else {
+      own_buffer.resize(16 * 1024);
+      io_uring_prep_recv(sqe, fd, own_buffer.data(), own_buffer.size(), 0);
+    }
+    reactor.submit_tracked(sqe, &receiver);
+  }
+
+  void received(int result, std::uint32_t flags) {
+    if (result == -ENOBUFS) {
+      // The ring ran dry; the receive is re-armed once delivery has returned buffers.
+    } else if (result == -ECANCELED && cancel_requested) {
+      // Stopped on purpose (back-pressure); re-armed on resume.
+      cancel_requested = false;
+    } else if (flags & IORING_CQE_F_BUFFER) {
+      auto id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+      chunks.push_back({result, id, true});
+    } else {
+      chunks.push_back({result, 0, false});
+    }
+    reactor.schedule(&deliver_node);
+  }
+
+  void deliver() {
+    auto still_alive = alive;
+    BufferRing* buffers = ring;
+    std::vector<Chunk> batch;
+    batch.swap(chunks);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Chunk& c = batch[i];
+      if (!*still_alive || ended) {
+        if (c.from_ring) buffers->recycle(c.buffer);
+        continue;
+      }
+      if (c.result > 0) {
+        auto data = c.from_ring ? buffers->buffer(c.buffer, static_cast<std::size_t>(c.result))
+                                : std::span<const std::uint8_t>(own_buffer.data(), static_cast<std::size_t>(c.result));
+        bool more = handler->on_received(data);
+        if (c.from_ring) buffers->recycle(c.buffer);
+        if (*still_alive && !more) pause();
+      } else {
+        if (c.from_ring) buffers->recycle(c.buffer);
+        ended = true;
+        handler->on_receive_end(c.result == 0 ? std::error_code{} : errno_code(-c.result));
+      }
+    }
+    if (*still_alive) arm();
+  }
+
+  void pause() {
+    if (paused) return;
+    paused = true;
+    if (receiver.in_flight() && ring && !cancel_requested) {
+      cancel_requested = true;
+      io_uring_sqe* sqe = reactor.get_sqe();
+      io_uring_prep_cancel(sqe, &receiver, 0);
+      io_uring_sqe_set_data(sqe, nullptr);
+    }
+  }
+
+  void resume() {
+    paused = false;
+    if (!chunks.empty()) {
+      reactor.schedule(&deliver_node);
+    } else {
+      arm();
+    }
+  }
+
+  void start_write(std::span<const iovec> buffers, WriteHandler& h) {
+    write_handler = &h;
+    iov.assign(buffers.begin(), buffers.end());
+    next = 0;
+    submit_send();
+  }
+  void submit_send() {
+    message = msghdr{};
+    message.msg_iov = iov.data() + next;
+    message.msg_iovlen = iov.size() - next;
+    io_uring_sqe* sqe = reactor.get_sqe();
+    io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL | MSG_WAITALL);
+    reactor.submit_tracked(sqe, &sender);
+  }
+  void sent(int result) {
+    if (result <= 0) {
+      write_result = result < 0 ? result : -EPIPE;
+      reactor.schedule(&written_node);
+      return;
+    }
+    auto left = static_cast<std::size_t>(result);
+    while (next < iov.size() && left >= iov[next].iov_len) left -= iov[next++].iov_len;
+    if (next < iov.size()) {
+      iov[next].iov_base = static_cast<char*>(iov[next].iov_base) + left;
+      iov[next].iov_len -= left;
+      submit_send();  // a short write: send the rest
+      return;
+    }
+    write_result = 0;
+    reactor.schedule(&written_node);
+  }
+  void written() {
+    write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
+  }
+
+  Reactor& reactor;
+  int fd;
+  BufferRing* ring;
+  ReceiveHandler* handler = nullptr;
+  Receiver receiver;
+  std::vector<Chunk> chunks;
+  std::vector<std::uint8_t> own_buffer;  // only without a buffer ring
+  CallbackNode<PushIo, &PushIo::deliver> deliver_node{this};
+  bool paused = false;
+  bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
+  bool ended = false;
+  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+
+  Sender sender;
+  WriteHandler* write_handler = nullptr;
+  std::vector<iovec> iov;
+  std::size_t next = 0;
+  msghdr message{};
+  int write_result = 0;
+  CallbackNode<PushIo, &PushIo::written> written_node{this};
+};
+
+TcpStream::PushIo& TcpStream::push_io() {
+  if (!push_) push_ = std::make_unique<PushIo>(*reactor_, fd_.get());
+  return *push_;
+}
+
+void TcpStream::start_receiving(ReceiveHandler& handler) {
+  PushIo& io = push_io();
+  io.handler = &handler;
+  io.arm();
+}
+
+void TcpStream::resume_receiving() {
+  if (push_) push_->resume();
+}
+
+void TcpStream::start_write(std::span<const iovec> buffers, WriteHandler& handler) {
+  push_io().start_write(buffers, handler);
+}
+
+void TcpStream::stop_io() { push_.reset(); }
 
 Result<SocketAddress> TcpStream::local_address() const {
   sockaddr_storage ss{};

@@ -66,10 +66,11 @@ class FileDescriptor {
 
 class TcpStream final : public ByteStream {
  public:
-  TcpStream() = default;
+  TcpStream();
   TcpStream(Reactor& reactor, FileDescriptor fd);
-  TcpStream(TcpStream&&) noexcept = default;
-  TcpStream& operator=(TcpStream&&) noexcept = default;
+  TcpStream(TcpStream&&) noexcept;
+  TcpStream& operator=(TcpStream&&) noexcept;
+  ~TcpStream() override;
 
   // Connects to a numeric address; `timeout` zero means the kernel's own. With `local`, the
   // socket is bound to that address first.
@@ -107,14 +108,24 @@ class TcpStream final : public ByteStream {
   Task<Result<void>> shutdown() override;   // half-close: SHUT_WR, reads go on
   void close() override;                    // drops the connection now
   TcpStream* tcp() override { return this; }
+  // Push-style I/O: a multishot receive into the reactor's buffer ring (an idle connection
+  // holds no receive buffer) and sendmsg straight from the caller's buffers.
+  void start_receiving(ReceiveHandler& handler) override;
+  void resume_receiving() override;
+  void start_write(std::span<const iovec> buffers, WriteHandler& handler) override;
+  void stop_io() override;
 
   Result<SocketAddress> local_address() const;
   Result<SocketAddress> remote_address() const;
   Result<void> set_no_delay(bool enabled);
 
  private:
+  struct PushIo;
+  PushIo& push_io();
+
   Reactor* reactor_ = nullptr;
   FileDescriptor fd_;
+  std::unique_ptr<PushIo> push_;  // declared last: destroyed (its I/O cancelled) before fd_
 };
 
 class TcpListener {

@@ -10,14 +10,6 @@
 namespace wsp {
 namespace {
 
-// Reads start small so an idle connection holds little; a read that fills the buffer doubles
-// it for the next one, up to kMaxReadBuffer. After a burst of large messages, a small read
-// brings a buffer above kShrinkAbove back to kSmallReadBuffer (enough for a pipelined batch of
-// small messages, so chatty connections do not oscillate).
-constexpr std::size_t kMinReadBuffer = 512;
-constexpr std::size_t kSmallReadBuffer = 4096;
-constexpr std::size_t kShrinkAbove = 16 * 1024;
-constexpr std::size_t kMaxReadBuffer = 256 * 1024;
 // Output buffers larger than this are released once written instead of kept for reuse.
 constexpr std::size_t kKeepWriteBuffer = 64 * 1024;
 
@@ -30,26 +22,20 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
       protocol_(ProtocolConfig{.role = role, .max_message_size = limits.inbound_buffer_size}),
       limits_(limits),
       readable_(reactor_),
-      room_(reactor_),
-      output_ready_(reactor_),
       writable_(reactor_) {
-  read_buffer_ = std::move(leftover);
-  read_end_ = read_buffer_.size();
-  reader_ = reactor_.spawn(read_loop());
-  writer_ = reactor_.spawn(write_loop());
+  // Bytes that came with the handshake are frames: parse them first.
+  if (!leftover.empty()) {
+    std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());
+    if (used < leftover.size()) overflow_.assign(leftover, used);
+  }
+  receiving_paused_ = holding_;
+  stream_->start_receiving(*this);
   if (limits_.heartbeat_interval > 0) heartbeat_ = reactor_.spawn(heartbeat_loop());
 }
 
 Connection::~Connection() { finish(0); }
 
 // --- receiving ---------------------------------------------------------------------------
-
-Message Connection::pop_message() {
-  Message m = inbound_.pop_front();
-  inbound_bytes_ -= m.data.size();
-  room_.set();
-  return m;
-}
 
 bool Connection::inbound_full(std::size_t next_size) const {
   if (inbound_.empty()) return false;  // one message always fits (its size was checked)
@@ -58,99 +44,102 @@ bool Connection::inbound_full(std::size_t next_size) const {
          inbound_bytes_ + next_size > limits_.inbound_buffer_size;
 }
 
-bool Connection::handle_event(Event& event) {
-  switch (event.type) {
+void Connection::deliver_held() {
+  switch (held_.type) {
     case EventType::message:
-      if (inbound_full(event.payload.size())) {
+      if (inbound_full(held_.payload.size())) {
         holding_ = true;
-        return false;
+        return;
       }
-      inbound_bytes_ += event.payload.size();
-      inbound_.push_back(Message{std::move(event.payload), event.text});
-      event.payload = std::string();
+      holding_ = false;
+      inbound_bytes_ += held_.payload.size();
+      inbound_.push_back(Message{std::move(held_.payload), held_.text});
+      held_.payload = std::string();
       readable_.set();
-      return true;
+      break;
     case EventType::pong:
       awaiting_pong_ = false;
-      return true;
+      break;
     case EventType::close:
-      // Our echo is queued by the protocol; the writer finishes once it is written.
+      // Our echo is queued by the protocol; the connection finishes once it is written.
       if (state_ == State::open) state_ = State::closing;
       readable_.set();
-      return true;
+      break;
     case EventType::ping:
     case EventType::none:
-      return true;
+      break;
   }
-  return true;
+  held_.type = EventType::none;
 }
 
-io::Task<void> Connection::read_loop() {
-  for (;;) {
-    // Parse everything buffered, one event at a time, holding back when the queue is full.
-    while (holding_ || read_begin_ < read_end_) {
-      if (holding_) {
-        if (inbound_full(held_.payload.size())) {
-          room_.reset();
-          co_await room_.wait();
-          continue;
-        }
-        holding_ = false;
-        handle_event(held_);
-        continue;
-      }
-      std::size_t used = protocol_.receive(
-          reinterpret_cast<const std::uint8_t*>(read_buffer_.data()) + read_begin_,
-          read_end_ - read_begin_, held_);
-      read_begin_ += used;
-      if (held_.type != EventType::none) handle_event(held_);
-      if (protocol_.pending_output_size() > 0 || protocol_.state() == Protocol::State::closed) {
-        output_added();
-      }
-      if (protocol_.failed_code() != 0) {
-        if (state_ == State::open) state_ = State::closing;
-        readable_.set();
-      }
-      if (used == 0 && held_.type == EventType::none) break;
+std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
+  std::size_t at = 0;
+  while (at < size && !holding_ && state_ != State::closed) {
+    std::size_t used = protocol_.receive(data + at, size - at, held_);
+    at += used;
+    if (held_.type != EventType::none) deliver_held();
+    if (protocol_.pending_output_size() > 0 || protocol_.state() == Protocol::State::closed) {
+      output_added();  // pongs, close echoes, or a close after a protocol error
     }
-    if (read_begin_ == read_end_) {
-      // Fully parsed: give a burst's large buffer back, keep a small one.
-      if (read_buffer_.size() > kShrinkAbove && read_end_ < read_buffer_.size() / 8) {
-        std::string(kSmallReadBuffer, '\0').swap(read_buffer_);
-      }
-      read_begin_ = read_end_ = 0;
-    } else if (read_begin_ > 0) {
-      std::memmove(read_buffer_.data(), read_buffer_.data() + read_begin_, read_end_ - read_begin_);
-      read_end_ -= read_begin_;
-      read_begin_ = 0;
+    if (protocol_.failed_code() != 0 && state_ == State::open) {
+      state_ = State::closing;
+      readable_.set();
     }
-    if (read_buffer_.size() < kMinReadBuffer) read_buffer_.resize(kMinReadBuffer);
-    if (read_end_ == read_buffer_.size()) {
-      read_buffer_.resize(std::min(read_buffer_.size() * 2, std::max(kMaxReadBuffer, read_end_ * 2)));
-    }
-    std::size_t room = read_buffer_.size() - read_end_;
-    auto n = co_await stream_->read_some(
-        {reinterpret_cast<std::uint8_t*>(read_buffer_.data()) + read_end_, room});
-    if (!n || *n == 0) {
-      // The peer went away. After both close frames this is the expected end; otherwise the
-      // close is unclean (-1).
-      reader_done_ = true;
-      if (protocol_.state() != Protocol::State::closed || protocol_.pending_output_size() > 0) {
-        aborted_ = protocol_.failed_code() == 0 && !protocol_.close_received();
-      }
-      finish(reader_);
-      co_return;
-    }
-    read_end_ += *n;
-    if (*n == room && read_buffer_.size() < kMaxReadBuffer) {
-      read_buffer_.resize(std::min(read_buffer_.size() * 2, kMaxReadBuffer));
-    }
+    if (used == 0 && held_.type == EventType::none) break;
   }
+  return at;
+}
+
+bool Connection::on_received(std::span<const std::uint8_t> data) {
+  if (state_ == State::closed) return false;
+  if (holding_ || !overflow_.empty()) {
+    // Receiving was paused but the kernel had more on its way: keep it for later.
+    overflow_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (!holding_) drain_overflow();
+    return !holding_;
+  }
+  std::size_t used = parse(data.data(), data.size());
+  if (used < data.size() && holding_) {
+    overflow_.assign(reinterpret_cast<const char*>(data.data()) + used, data.size() - used);
+  }
+  receiving_paused_ = holding_;
+  return !holding_;
+}
+
+void Connection::drain_overflow() {
+  std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(overflow_.data()), overflow_.size());
+  overflow_.erase(0, used);
+  if (holding_ || state_ == State::closed) return;
+  std::string().swap(overflow_);
+  if (receiving_paused_) {
+    receiving_paused_ = false;
+    stream_->resume_receiving();
+  }
+}
+
+Message Connection::pop_message() {
+  Message m = inbound_.pop_front();
+  inbound_bytes_ -= m.data.size();
+  if (holding_) {
+    deliver_held();
+    if (!holding_) drain_overflow();
+  }
+  return m;
+}
+
+void Connection::on_receive_end(std::error_code error) {
+  if (state_ == State::closed) return;
+  // After both close frames this is the expected end; otherwise the close is unclean (-1).
+  if (protocol_.state() != Protocol::State::closed) {
+    aborted_ = protocol_.failed_code() == 0 && !protocol_.close_received();
+  }
+  if (error) WSP_LOG_DEBUG("connection ended: %s", error.message().c_str());
+  finish(0);
 }
 
 // --- sending -----------------------------------------------------------------------------
 
-void Connection::output_added() { output_ready_.set(); }
+void Connection::output_added() { reactor_.schedule(&flush_node_); }
 
 SendResult Connection::can_send(std::size_t size) const {
   if (state_ != State::open || protocol_.close_sent()) return SendResult::not_open;
@@ -177,30 +166,31 @@ SendResult Connection::send(bool text, std::string_view data) {
   return SendResult::ok;
 }
 
-io::Task<void> Connection::write_loop() {
-  for (;;) {
-    while (protocol_.pending_output_size() == 0) {
-      if (protocol_.state() == Protocol::State::closed) {
-        // Both close frames have passed (or ours answered a protocol error): done.
-        finish(writer_);
-        co_return;
-      }
-      output_ready_.reset();
-      co_await output_ready_.wait();
-    }
-    protocol_.take_output(write_buffer_);
-    writing_count_ = outbound_.size();
-    iovec part{write_buffer_.data(), write_buffer_.size()};
-    auto written = co_await stream_->write_all({&part, 1});
-    if (!written) {
-      aborted_ = true;
-      finish(writer_);
-      co_return;
-    }
-    for (; writing_count_ > 0; --writing_count_) outbound_bytes_ -= outbound_.pop_front();
-    if (write_buffer_.capacity() > kKeepWriteBuffer) std::string().swap(write_buffer_);
-    writable_.set();
+void Connection::flush() {
+  if (writing_ || state_ == State::closed) return;
+  if (protocol_.pending_output_size() == 0) {
+    // Both close frames have passed (or ours answered a protocol error): done.
+    if (protocol_.state() == Protocol::State::closed) finish(0);
+    return;
   }
+  protocol_.take_output(write_buffer_);
+  writing_count_ = outbound_.size();
+  writing_ = true;
+  iovec part{write_buffer_.data(), write_buffer_.size()};
+  stream_->start_write({&part, 1}, *this);
+}
+
+void Connection::on_written(std::error_code error) {
+  writing_ = false;
+  if (error) {
+    if (protocol_.state() != Protocol::State::closed) aborted_ = true;
+    finish(0);
+    return;
+  }
+  for (; writing_count_ > 0; --writing_count_) outbound_bytes_ -= outbound_.pop_front();
+  if (write_buffer_.capacity() > kKeepWriteBuffer) std::string().swap(write_buffer_);
+  writable_.set();
+  flush();
 }
 
 // --- closing -----------------------------------------------------------------------------
@@ -248,16 +238,18 @@ void Connection::abort() {
 }
 
 void Connection::finish(io::Reactor::TaskId self) {
-  for (io::Reactor::TaskId* id : {&reader_, &writer_, &heartbeat_, &close_timer_}) {
+  for (io::Reactor::TaskId* id : {&heartbeat_, &close_timer_}) {
     if (*id && *id != self) reactor_.cancel(*id);
     *id = 0;
   }
   if (state_ == State::closed) return;
   state_ = State::closed;
-  if (stream_) stream_->close();
+  if (stream_) {
+    stream_->stop_io();
+    stream_->close();
+  }
   readable_.set();
   writable_.set();
-  room_.set();
 }
 
 int Connection::close_code() const {

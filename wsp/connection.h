@@ -2,17 +2,20 @@
 // The one engine under both faces: the coroutine WebSocket (co_await receive/send) and the
 // poll()-driven WebSocketPeer façade.
 //
-// A reader task reads the stream, feeds the Protocol and queues whole messages; a writer task
-// writes whatever the Protocol has serialized, all pending frames in one write. Queues are
-// bounded (inbound_buffer_size, outbound_buffer_size, max_queued_packets): a full inbound
-// queue stops reading the socket (TCP back-pressure); a full outbound queue refuses or
-// suspends senders. Buffers grow with use and shrink back when idle.
+// Completion-driven, with no task of its own while idle: received bytes are pushed in by the
+// stream (on TCP, a multishot receive from the reactor's buffer ring), parsed by the Protocol
+// and queued as whole messages; whatever the Protocol serialized is written once per reactor
+// turn, every pending frame in one sendmsg. Queues are bounded (inbound_buffer_size,
+// outbound_buffer_size, max_queued_packets): a full inbound queue pauses receiving (TCP
+// back-pressure); a full outbound queue refuses or suspends senders. An idle connection holds
+// no receive or send buffer.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -50,7 +53,7 @@ enum class SendResult : std::uint8_t {
   invalid_utf8,    // text that is not UTF-8
 };
 
-class Connection {
+class Connection final : private io::ReceiveHandler, private io::WriteHandler {
  public:
   enum class State : std::uint8_t { open, closing, closed };
 
@@ -96,14 +99,22 @@ class Connection {
   const ConnectionLimits& limits() const { return limits_; }
 
  private:
-  io::Task<void> read_loop();
-  io::Task<void> write_loop();
+  // io::ReceiveHandler, io::WriteHandler
+  bool on_received(std::span<const std::uint8_t> data) override;
+  void on_receive_end(std::error_code error) override;
+  void on_written(std::error_code error) override;
+
+  // Parses `data` until it is used up or the inbound queue is full; returns what was used.
+  std::size_t parse(const std::uint8_t* data, std::size_t size);
+  // Parses what waits in `overflow_` after the queue got room; resumes receiving when done.
+  void drain_overflow();
+  bool inbound_full(std::size_t next_size) const;
+  void deliver_held();
+  void output_added();
+  void flush();
   io::Task<void> heartbeat_loop();
   io::Task<void> close_timer();
-  bool handle_event(Event& event);  // false: stop reading (queue full or closed)
-  bool inbound_full(std::size_t next_size) const;
-  void output_added();
-  // Ends the connection: stops the tasks (all but `self`, the one calling), closes the stream.
+  // Ends the connection: stops timers (all but `self`, the one calling) and closes the stream.
   void finish(io::Reactor::TaskId self);
 
   io::Reactor& reactor_;
@@ -116,25 +127,23 @@ class Connection {
   std::size_t inbound_bytes_ = 0;
   Event held_;          // a parsed message waiting for room in the inbound queue
   bool holding_ = false;
-  std::string read_buffer_;
-  std::size_t read_begin_ = 0;
-  std::size_t read_end_ = 0;
+  std::string overflow_;  // received bytes not parsed yet because the queue was full
+  bool receiving_paused_ = false;
   io::Event readable_;
-  io::Event room_;      // set when the inbound queue drains
 
   // Outbound: payload sizes of messages serialized but not yet written, oldest first. The
   // first `writing_count_` of them are in the write in progress.
   Fifo<std::size_t> outbound_;
   std::size_t outbound_bytes_ = 0;
   std::size_t writing_count_ = 0;
+  bool writing_ = false;
   std::string write_buffer_;
-  io::Event output_ready_;
+  io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
   io::Event writable_;
 
   bool awaiting_pong_ = false;
   bool aborted_ = false;
-  bool reader_done_ = false;
-  io::Reactor::TaskId reader_ = 0, writer_ = 0, heartbeat_ = 0, close_timer_ = 0;
+  io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0;
 };
 
 }  // namespace wsp

@@ -1,0 +1,61 @@
+#include "io/buffer_ring.h"
+
+#include <sys/mman.h>
+
+namespace io {
+
+BufferRing::BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size)
+    : ring_(ring), count_(count), buffer_size_(buffer_size) {}
+
+Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, std::size_t buffer_size) {
+  auto* br = new BufferRing(ring, count, buffer_size);
+  br->entries_bytes_ = count * sizeof(io_uring_buf);
+  void* entries = mmap(nullptr, br->entries_bytes_, PROT_READ | PROT_WRITE,
+                       MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  // Buffer memory is mapped, not allocated: pages count toward RSS only once data lands there.
+  br->memory_bytes_ = count * buffer_size;
+  void* memory = mmap(nullptr, br->memory_bytes_, PROT_READ | PROT_WRITE,
+                      MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+  if (entries == MAP_FAILED || memory == MAP_FAILED) {
+    int err = errno;
+    if (entries != MAP_FAILED) munmap(entries, br->entries_bytes_);
+    if (memory != MAP_FAILED) munmap(memory, br->memory_bytes_);
+    br->entries_ = nullptr;
+    br->memory_ = nullptr;
+    delete br;
+    return errno_code(err);
+  }
+  br->entries_ = static_cast<io_uring_buf_ring*>(entries);
+  br->memory_ = static_cast<std::uint8_t*>(memory);
+  io_uring_buf_reg reg{};
+  reg.ring_addr = reinterpret_cast<std::uint64_t>(entries);
+  reg.ring_entries = count;
+  reg.bgid = kGroup;
+  int rc = io_uring_register_buf_ring(ring, &reg, 0);
+  if (rc != 0) {
+    br->ring_ = nullptr;  // nothing registered
+    delete br;
+    return errno_code(-rc);
+  }
+  io_uring_buf_ring_init(br->entries_);
+  for (unsigned i = 0; i < count; ++i) {
+    io_uring_buf_ring_add(br->entries_, br->memory_ + i * buffer_size, static_cast<unsigned>(buffer_size),
+                          static_cast<unsigned short>(i), io_uring_buf_ring_mask(count), static_cast<int>(i));
+  }
+  io_uring_buf_ring_advance(br->entries_, static_cast<int>(count));
+  return br;
+}
+
+BufferRing::~BufferRing() {
+  if (ring_ && entries_) io_uring_unregister_buf_ring(ring_, kGroup);
+  if (entries_) munmap(entries_, entries_bytes_);
+  if (memory_) munmap(memory_, memory_bytes_);
+}
+
+void BufferRing::recycle(std::uint16_t id) {
+  io_uring_buf_ring_add(entries_, memory_ + static_cast<std::size_t>(id) * buffer_size_,
+                        static_cast<unsigned>(buffer_size_), id, io_uring_buf_ring_mask(count_), 0);
+  io_uring_buf_ring_advance(entries_, 1);
+}
+
+}  // namespace io

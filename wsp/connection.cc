@@ -169,8 +169,11 @@ SendResult Connection::send(bool text, std::string_view data) {
 void Connection::flush() {
   if (writing_ || state_ == State::closed) return;
   if (protocol_.pending_output_size() == 0) {
-    // Both close frames have passed (or ours answered a protocol error): done.
-    if (protocol_.state() == Protocol::State::closed) finish(0);
+    // Both close frames have passed (or ours answered a protocol error): end our direction
+    // in order (TLS close_notify, TCP FIN), then close.
+    if (protocol_.state() == Protocol::State::closed && !ending_) {
+      ending_ = reactor_.spawn(graceful_end());
+    }
     return;
   }
   protocol_.take_output(write_buffer_);
@@ -178,6 +181,12 @@ void Connection::flush() {
   writing_ = true;
   iovec part{write_buffer_.data(), write_buffer_.size()};
   stream_->start_write({&part, 1}, *this);
+}
+
+io::Task<void> Connection::graceful_end() {
+  auto ended = co_await stream_->shutdown();
+  if (!ended) WSP_LOG_DEBUG("orderly shutdown failed: %s", ended.error().message().c_str());
+  finish(ending_);
 }
 
 void Connection::on_written(std::error_code error) {
@@ -238,7 +247,7 @@ void Connection::abort() {
 }
 
 void Connection::finish(io::Reactor::TaskId self) {
-  for (io::Reactor::TaskId* id : {&heartbeat_, &close_timer_}) {
+  for (io::Reactor::TaskId* id : {&heartbeat_, &close_timer_, &ending_}) {
     if (*id && *id != self) reactor_.cancel(*id);
     *id = 0;
   }

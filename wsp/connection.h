@@ -114,6 +114,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   void flush();
   io::Task<void> heartbeat_loop();
   io::Task<void> close_timer();
+  io::Task<void> graceful_end();
   // Ends the connection: stops timers (all but `self`, the one calling) and closes the stream.
   void finish(io::Reactor::TaskId self);
 
@@ -143,7 +144,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
 
   bool awaiting_pong_ = false;
   bool aborted_ = false;
-  io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0;
+  io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0, ending_ = 0;
 };
 
 }  // namespace wsp

@@ -52,6 +52,7 @@ io::Task<void> echo(Server& server, io::TcpStream tcp) {
     if (message.closed) break;
     auto sent = co_await (*ws)->send(message.data, message.text);
     if (!sent) break;
+    (*ws)->recycle(std::move(message.data));  // the next message reuses this buffer
   }
   server.open.erase(ws->get());
 }

@@ -10,7 +10,8 @@
 namespace wsp {
 namespace {
 
-// Output buffers larger than this are released once written instead of kept for reuse.
+// An output buffer is kept for the next write while writes fill a good part of it; one that
+// is mostly empty and larger than kKeepWriteBuffer goes back to the allocator.
 constexpr std::size_t kKeepWriteBuffer = 64 * 1024;
 
 }  // namespace
@@ -117,6 +118,14 @@ void Connection::drain_overflow() {
   }
 }
 
+void Connection::recycle(std::string&& buffer) {
+  // The protocol swaps its finished message with held_.payload, so a buffer parked there
+  // becomes the one a later message is assembled in.
+  if (holding_ || buffer.capacity() <= held_.payload.capacity()) return;
+  buffer.clear();
+  held_.payload = std::move(buffer);
+}
+
 Message Connection::pop_message() {
   Message m = inbound_.pop_front();
   inbound_bytes_ -= m.data.size();
@@ -197,7 +206,9 @@ void Connection::on_written(std::error_code error) {
     return;
   }
   for (; writing_count_ > 0; --writing_count_) outbound_bytes_ -= outbound_.pop_front();
-  if (write_buffer_.capacity() > kKeepWriteBuffer) std::string().swap(write_buffer_);
+  if (write_buffer_.capacity() > kKeepWriteBuffer && write_buffer_.size() < write_buffer_.capacity() / 4) {
+    std::string().swap(write_buffer_);
+  }
   writable_.set();
   flush();
 }

@@ -67,6 +67,9 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   bool has_message() const { return !inbound_.empty(); }
   std::size_t queued_messages() const { return inbound_.size(); }
   Message pop_message();
+  // Hands a consumed message's buffer back, so the next message of that size needs no
+  // allocation (optional; for servers that echo or forward large messages).
+  void recycle(std::string&& buffer);
   // Set whenever a message arrives or the state changes.
   io::Event& readable() { return readable_; }
 

@@ -74,6 +74,8 @@ class WebSocket {
   io::Task<io::Result<void>> send_binary(std::string_view data) { return send(data, false); }
   // Starts the close handshake and waits until it is over (or close_timeout drops it).
   io::Task<void> close(int code = 1000, std::string_view reason = {});
+  // Optional: returns a received message's buffer for reuse by the next message.
+  void recycle(std::string&& buffer) { connection_->recycle(std::move(buffer)); }
   // Drops the connection without a close frame.
   void abort() { connection_->abort(); }
 

@@ -26,11 +26,13 @@ struct Server {
   bool stopping = false;
 };
 
-io::Task<void> echo(Server& server, io::TcpStream tcp) {
+// TLS (when configured) and the WebSocket handshake, in a frame of their own that is gone
+// once the connection is open: the long-lived echo frame stays small.
+io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::TcpStream tcp) {
   std::unique_ptr<io::ByteStream> stream;
   if (server.options.tls) {
     auto secured = co_await tls::TlsStream::accept(std::move(tcp), server.options.tls, 10s);
-    if (!secured) co_return;
+    if (!secured) co_return secured.error();
     stream = std::move(*secured);
   } else {
     stream = std::make_unique<io::TcpStream>(std::move(tcp));
@@ -40,7 +42,11 @@ io::Task<void> echo(Server& server, io::TcpStream tcp) {
   accept_options.limits.inbound_buffer_size = server.options.inbound_buffer_size;
   accept_options.limits.outbound_buffer_size = server.options.outbound_buffer_size;
   accept_options.limits.max_queued_packets = server.options.max_queued_packets;
-  auto ws = co_await wsp::accept(std::move(stream), accept_options);
+  co_return co_await wsp::accept(std::move(stream), accept_options);
+}
+
+io::Task<void> echo(Server& server, io::TcpStream tcp) {
+  auto ws = co_await open(server, std::move(tcp));
   if (!ws) co_return;
   if (server.stopping) {
     co_await (*ws)->close(1001, "server shutting down");

@@ -146,8 +146,8 @@ Reactor& Reactor::current() {
 BufferRing* Reactor::buffer_ring() {
   if (!buffer_ring_tried_) {
     buffer_ring_tried_ = true;
-    // 256 x 16 KiB, mapped lazily: small messages touch one page per buffer.
-    auto created = BufferRing::create(&ring_, 256, 16 * 1024);
+    // 128 x 64 KiB, mapped lazily: a small message touches one page of its buffer.
+    auto created = BufferRing::create(&ring_, 128, 64 * 1024);
     if (created) {
       buffer_ring_.reset(*created);
     } else {

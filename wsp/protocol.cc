@@ -303,7 +303,8 @@ void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, st
   std::uint8_t header[kMaxFrameHeader];
   if (config_.role == Role::client) {
     // §5.3: a fresh, unpredictable key for every frame.
-    const std::array<std::uint8_t, 4> key = mask_keys_.next();
+    if (!mask_keys_) mask_keys_ = std::make_unique<MaskKeySource>();
+    const std::array<std::uint8_t, 4> key = mask_keys_->next();
     const std::size_t hlen = encode_frame_header(header, opcode, fin, len, key.data(), rsv1);
     const std::size_t at = out_.size();
     out_.resize(at + hlen + len);

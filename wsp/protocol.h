@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -129,7 +130,7 @@ class Protocol {
   // Output.
   std::string out_;
   std::size_t out_offset_ = 0;
-  MaskKeySource mask_keys_;
+  std::unique_ptr<MaskKeySource> mask_keys_;  // clients only: made on the first masked frame
 
   // Close handshake.
   bool close_sent_ = false;

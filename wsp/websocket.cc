@@ -85,7 +85,8 @@ namespace {
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<Opening> opening,
                                                                 Role role, ConnectionLimits limits,
-                                                                std::string* failure_reason) {
+                                                                std::string* failure_reason,
+                                                                bool keep_request_headers) {
   if (!opening->done()) co_await opening->finished().wait();
   OpenedStream& opened = opening->result();
   if (!opened.ok) {
@@ -94,9 +95,10 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
   }
   auto connection = std::make_unique<Connection>(std::move(opened.stream), role, limits,
                                                  std::move(opened.leftover));
+  HeaderList headers;
+  if (keep_request_headers) headers = std::move(opened.request_headers);
   co_return std::make_unique<WebSocket>(std::move(connection), std::move(opened.selected_protocol),
-                                        std::move(opened.requested_url),
-                                        std::move(opened.request_headers));
+                                        std::move(opened.requested_url), std::move(headers));
 }
 
 }  // namespace
@@ -116,7 +118,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, s
                                      .timeout = options.handshake_timeout,
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::client, options.limits,
-                                    options.failure_reason);
+                                    options.failure_reason, false);
   co_return ws;
 }
 
@@ -131,7 +133,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::Byte
                                      .timeout = options.handshake_timeout,
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::server, options.limits,
-                                    options.failure_reason);
+                                    options.failure_reason, options.keep_request_headers);
   co_return ws;
 }
 

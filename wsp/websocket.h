@@ -48,6 +48,9 @@ struct AcceptOptions {
   std::chrono::milliseconds handshake_timeout{10000};
   ConnectionLimits limits;
   std::string* failure_reason = nullptr;
+  // Keep the client's request header fields for request_headers() (about 1 KiB a connection;
+  // off by default so idle connections stay small).
+  bool keep_request_headers = false;
 };
 
 // What receive() yields: a message, or the end of the connection.

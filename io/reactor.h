@@ -21,7 +21,9 @@
 #include <optional>
 #include <stdexcept>
 #include <unordered_map>
+#include <type_traits>
 #include <utility>
+#include <variant>
 
 #include "io/result.h"
 #include "io/task.h"
@@ -352,16 +354,18 @@ struct SyncWaitTask {
 };
 
 template <typename T>
-SyncWaitTask sync_wait_body(Task<T>& task, std::optional<T>& out, std::exception_ptr& error) {
+using SyncResult = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+template <typename T>
+SyncWaitTask sync_wait_body(Task<T>& task, std::optional<SyncResult<T>>& out,
+                            std::exception_ptr& error) {
   try {
-    out.emplace(co_await std::move(task));
-  } catch (...) {
-    error = std::current_exception();
-  }
-}
-inline SyncWaitTask sync_wait_body(Task<void>& task, std::exception_ptr& error) {
-  try {
-    co_await std::move(task);
+    if constexpr (std::is_void_v<T>) {
+      co_await std::move(task);
+      out.emplace();
+    } else {
+      out.emplace(co_await std::move(task));
+    }
   } catch (...) {
     error = std::current_exception();
   }
@@ -372,29 +376,18 @@ template <typename T>
 T Reactor::sync_wait(Task<T> task) {
   bool done = false;
   std::exception_ptr error;
+  std::optional<detail::SyncResult<T>> out;
   bool was_stopped = stopped_;
   stopped_ = false;
-  if constexpr (std::is_void_v<T>) {
-    auto body = detail::sync_wait_body(task, error);
-    body.h.promise().done = &done;
-    body.h.resume();
-    bool finished = drive_until(done);
-    body.h.destroy();
-    stopped_ = was_stopped;
-    if (!finished) throw std::logic_error("sync_wait: the task waits for something nothing will do");
-    if (error) std::rethrow_exception(error);
-  } else {
-    std::optional<T> out;
-    auto body = detail::sync_wait_body(task, out, error);
-    body.h.promise().done = &done;
-    body.h.resume();
-    bool finished = drive_until(done);
-    body.h.destroy();
-    stopped_ = was_stopped;
-    if (!finished) throw std::logic_error("sync_wait: the task waits for something nothing will do");
-    if (error) std::rethrow_exception(error);
-    return std::move(*out);
-  }
+  auto body = detail::sync_wait_body(task, out, error);
+  body.h.promise().done = &done;
+  body.h.resume();
+  bool finished = drive_until(done);
+  body.h.destroy();
+  stopped_ = was_stopped;
+  if (!finished) throw std::logic_error("sync_wait: the task waits for something nothing will do");
+  if (error) std::rethrow_exception(error);
+  if constexpr (!std::is_void_v<T>) return std::move(*out);
 }
 
 }  // namespace io

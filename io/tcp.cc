@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cstddef>
@@ -135,6 +136,15 @@ Task<Result<std::vector<SocketAddress>>> resolve(Reactor& reactor, std::string h
     co_return errno_code(EHOSTUNREACH);
   }
   co_return std::move(job->addresses);
+}
+
+std::uint64_t raise_open_files_limit() {
+  rlimit lim{};
+  getrlimit(RLIMIT_NOFILE, &lim);
+  lim.rlim_cur = lim.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &lim);
+  getrlimit(RLIMIT_NOFILE, &lim);
+  return lim.rlim_cur;
 }
 
 // --- file descriptors --------------------------------------------------------------------

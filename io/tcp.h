@@ -47,6 +47,10 @@ class SocketAddress {
 Task<Result<std::vector<SocketAddress>>> resolve(Reactor& reactor, std::string host,
                                                  std::uint16_t port);
 
+// Raises this process's soft open-files limit to the hard limit (servers with many
+// connections need it); returns the soft limit now in force.
+std::uint64_t raise_open_files_limit();
+
 // An owned file descriptor, closed on destruction.
 class FileDescriptor {
  public:

@@ -2,8 +2,6 @@
 // then silence), and reports the server process's RSS before and while they are open.
 //
 //   idle_connections --pid SERVER_PID --url ws://127.0.0.1:9001/ [--connections 10000]
-#include <sys/resource.h>
-
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +11,7 @@
 #include <vector>
 
 #include "io/reactor.h"
+#include "io/tcp.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -43,10 +42,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: %s --pid SERVER_PID [--url URL] [--connections N]\n", argv[0]);
     return 2;
   }
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
+  io::raise_open_files_limit();
 
   io::Reactor reactor;
   long before = rss_kib(pid);

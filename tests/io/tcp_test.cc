@@ -60,15 +60,6 @@ std::span<const std::uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-// Raises the soft open-files limit to the hard one; returns the new soft limit.
-rlim_t raise_open_files_limit() {
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  getrlimit(RLIMIT_NOFILE, &lim);
-  return lim.rlim_cur;
-}
 
 }  // namespace
 
@@ -252,7 +243,7 @@ TEST_CASE("scatter-gather writes send every buffer in order") {
 
 TEST_CASE("1,000 concurrent connections echo over 127.0.0.1") {
   constexpr int kConnections = 1000;
-  if (raise_open_files_limit() < 2 * kConnections + 64) {
+  if (io::raise_open_files_limit() < 2 * kConnections + 64) {
     WARN("skipped: the open-files limit is too low for 1,000 connections");
     return;
   }

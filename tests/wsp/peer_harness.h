@@ -133,6 +133,19 @@ struct RawServer {
   void write(std::string_view data) {
     REQUIRE(::send(fd, data.data(), data.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(data.size()));
   }
+  // Connects `client` to this server and answers its handshake; true once the client is OPEN.
+  bool connect(WebSocketPeer& client, io::Reactor& reactor) {
+    if (client.connect_to_url(url()) != OK) return false;
+    auto deadline = std::chrono::steady_clock::now() + 5s;
+    bool answered = false;
+    while (client.get_ready_state() != WebSocketPeer::STATE_OPEN &&
+           std::chrono::steady_clock::now() < deadline) {
+      client.poll();
+      reactor.run_once(1ms);
+      if (try_accept() && read_available() && !answered) answered = answer_handshake();
+    }
+    return client.get_ready_state() == WebSocketPeer::STATE_OPEN;
+  }
   // Once the whole request is in `received`: answers 101 and keeps the rest as frames.
   bool answer_handshake() {
     ServerHandshake handshake(ServerHandshakeOptions{});

@@ -136,15 +136,8 @@ TEST_CASE("a close frame without a code reports 1005 (the reference engine repor
   RawServer raw;
   io::Reactor reactor;
   Peer client(reactor);
-  REQUIRE(client.connect_to_url(raw.url()) == OK);
+  REQUIRE(raw.connect(client, reactor));
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  bool answered = false;
-  while (client.get_ready_state() != Peer::STATE_OPEN && std::chrono::steady_clock::now() < deadline) {
-    client.poll();
-    reactor.run_once(1ms);
-    if (raw.try_accept() && raw.read_available() && !answered) answered = raw.answer_handshake();
-  }
-  REQUIRE(client.get_ready_state() == Peer::STATE_OPEN);
   raw.write(std::string("\x88\x00", 2));  // close, FIN, no payload, unmasked (server side)
   while (client.get_ready_state() != Peer::STATE_CLOSED && std::chrono::steady_clock::now() < deadline) {
     client.poll();
@@ -564,15 +557,8 @@ TEST_CASE("CLOSING ends after close_timeout when the peer never answers the clos
   io::Reactor reactor;
   Peer client(reactor);
   client.set_close_timeout(0.2);
-  REQUIRE(client.connect_to_url(raw.url()) == OK);
+  REQUIRE(raw.connect(client, reactor));
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  bool answered = false;
-  while (client.get_ready_state() != Peer::STATE_OPEN && std::chrono::steady_clock::now() < deadline) {
-    client.poll();
-    reactor.run_once(1ms);
-    if (raw.try_accept() && raw.read_available() && !answered) answered = raw.answer_handshake();
-  }
-  REQUIRE(client.get_ready_state() == Peer::STATE_OPEN);
   client.close(1000);
   CHECK(client.get_ready_state() == Peer::STATE_CLOSING);
   while (client.get_ready_state() == Peer::STATE_CLOSING && std::chrono::steady_clock::now() < deadline) {
@@ -590,15 +576,8 @@ TEST_CASE("heartbeat pings are on the wire, and a missing pong drops the connect
   io::Reactor reactor;
   Peer client(reactor);
   client.set_heartbeat_interval(0.1);
-  REQUIRE(client.connect_to_url(raw.url()) == OK);
+  REQUIRE(raw.connect(client, reactor));
   auto deadline = std::chrono::steady_clock::now() + 5s;
-  bool answered = false;
-  while (client.get_ready_state() != Peer::STATE_OPEN && std::chrono::steady_clock::now() < deadline) {
-    client.poll();
-    reactor.run_once(1ms);
-    if (raw.try_accept() && raw.read_available() && !answered) answered = raw.answer_handshake();
-  }
-  REQUIRE(client.get_ready_state() == Peer::STATE_OPEN);
   // The raw server never answers: the first ping goes out after one interval, and the
   // connection is dropped at the next tick.
   auto opened = std::chrono::steady_clock::now();
@@ -650,12 +629,7 @@ TEST_CASE("set_no_delay reaches the socket") {
 
 TEST_CASE("1,000 concurrent connections through the poll façade") {
   constexpr int kPeers = 1000;
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  getrlimit(RLIMIT_NOFILE, &lim);
-  if (lim.rlim_cur < 2 * kPeers + 100) {
+  if (io::raise_open_files_limit() < 2 * kPeers + 100) {
     WARN("skipped: the open-files limit is below " << 2 * kPeers + 100);
     return;
   }

@@ -50,14 +50,6 @@ struct EchoServer {
   void start(int connections = 1) { reactor.spawn(accept_loop(*this, connections)); }
 };
 
-rlim_t raise_open_files_limit() {
-  rlimit lim{};
-  getrlimit(RLIMIT_NOFILE, &lim);
-  lim.rlim_cur = lim.rlim_max;
-  setrlimit(RLIMIT_NOFILE, &lim);
-  getrlimit(RLIMIT_NOFILE, &lim);
-  return lim.rlim_cur;
-}
 
 }  // namespace
 
@@ -228,7 +220,7 @@ TEST_CASE("a received close is reported by receive() after the messages before i
 
 TEST_CASE("8,000 concurrent connections through the coroutine API in one process") {
   constexpr int kConnections = 8000;
-  if (raise_open_files_limit() < 2 * kConnections + 100) {
+  if (io::raise_open_files_limit() < 2 * kConnections + 100) {
     WARN("skipped: the open-files limit is below " << 2 * kConnections + 100);
     return;
   }

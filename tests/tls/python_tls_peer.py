@@ -58,15 +58,19 @@ def client(port, cafile, hostname, size):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
             with context.wrap_socket(raw, server_hostname=hostname) as tls:
-                writer = threading.Thread(target=tls.sendall, args=(payload,))
-                writer.start()
+                # Lock-step, 64 KiB at a time: an SSL object must not be read and written from
+                # two threads at once (OpenSSL is not safe for that; it garbles records).
                 received = bytearray()
-                while len(received) < size:
-                    chunk = tls.recv(65536)
-                    if not chunk:
+                for offset in range(0, size, 65536):
+                    tls.sendall(payload[offset:offset + 65536])
+                    want = min(size, offset + 65536)
+                    while len(received) < want:
+                        chunk = tls.recv(65536)
+                        if not chunk:
+                            break
+                        received += chunk
+                    if len(received) < want:
                         break
-                    received += chunk
-                writer.join()
                 version = tls.version()
                 alpn = tls.selected_alpn_protocol()
                 tls.unwrap()  # sends close_notify, waits for the server's

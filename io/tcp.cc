@@ -388,11 +388,16 @@ struct TcpStream::PushIo {
     submit_send();
   }
   void submit_send() {
-    message = msghdr{};
-    message.msg_iov = iov.data() + next;
-    message.msg_iovlen = iov.size() - next;
     io_uring_sqe* sqe = reactor.get_sqe();
-    io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL | MSG_WAITALL);
+    if (iov.size() - next == 1) {
+      // One buffer (the common case): a plain send skips importing a msghdr and iovec.
+      io_uring_prep_send(sqe, fd, iov[next].iov_base, iov[next].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
+    } else {
+      message = msghdr{};
+      message.msg_iov = iov.data() + next;
+      message.msg_iovlen = iov.size() - next;
+      io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL | MSG_WAITALL);
+    }
     reactor.submit_tracked(sqe, &sender);
   }
   void sent(int result) {

@@ -8,7 +8,7 @@ namespace {
 
 constexpr std::size_t kGranule = 64;
 constexpr std::size_t kClasses = 32;          // frames up to 2 KiB are pooled
-constexpr std::size_t kMaxCachedPerClass = 1024;
+constexpr std::size_t kMaxCachedPerClass = 128;  // bounds what a burst leaves cached
 
 struct FreeNode {
   FreeNode* next;

@@ -10,8 +10,10 @@
 namespace wsp {
 namespace {
 
-// An output buffer is kept for the next write while writes fill a good part of it; one that
-// is mostly empty and larger than kKeepWriteBuffer goes back to the allocator.
+// A large output buffer is kept for the next write while writes fill a good part of it (bulk
+// traffic); small ones and mostly empty ones go back to the allocator after each write, so a
+// quiet connection holds none.
+constexpr std::size_t kSmallWriteBuffer = 4096;
 constexpr std::size_t kKeepWriteBuffer = 64 * 1024;
 
 }  // namespace
@@ -206,7 +208,9 @@ void Connection::on_written(std::error_code error) {
     return;
   }
   for (; writing_count_ > 0; --writing_count_) outbound_bytes_ -= outbound_.pop_front();
-  if (write_buffer_.capacity() > kKeepWriteBuffer && write_buffer_.size() < write_buffer_.capacity() / 4) {
+  const std::size_t capacity = write_buffer_.capacity();
+  if (capacity <= kSmallWriteBuffer ||
+      (capacity > kKeepWriteBuffer && write_buffer_.size() < capacity / 4)) {
     std::string().swap(write_buffer_);
   }
   writable_.set();

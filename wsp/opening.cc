@@ -15,7 +15,9 @@ namespace {
 template <typename Handshake>
 io::Task<HandshakeStatus> read_handshake(io::ByteStream& stream, Handshake& handshake,
                                          std::string& leftover, std::string& error) {
-  std::uint8_t buffer[4096];
+  // Small reads: a handshake head is a few hundred bytes, and this buffer lives in the frame of
+  // every connection still handshaking.
+  std::uint8_t buffer[1024];
   for (;;) {
     auto n = co_await stream.read_some(buffer);
     if (!n) {

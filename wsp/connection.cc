@@ -15,6 +15,10 @@ namespace {
 // quiet connection holds none.
 constexpr std::size_t kSmallWriteBuffer = 4096;
 constexpr std::size_t kKeepWriteBuffer = 64 * 1024;
+// Messages at least this large, when given away, are written from their own buffer; smaller
+// ones are cheaper to copy into the output than to write as a separate piece.
+constexpr std::size_t kZeroCopyMin = 16 * 1024;
+constexpr std::size_t kMaxOwnedPayloads = 256;
 
 }  // namespace
 
@@ -190,8 +194,41 @@ void Connection::flush() {
   protocol_.take_output(write_buffer_);
   writing_count_ = outbound_.size();
   writing_ = true;
-  iovec part{write_buffer_.data(), write_buffer_.size()};
-  stream_->start_write({&part, 1}, *this);
+  if (payloads_.empty()) {
+    iovec part{write_buffer_.data(), write_buffer_.size()};
+    stream_->start_write({&part, 1}, *this);
+    return;
+  }
+  // Interleave the serialized bytes with the payloads that follow their headers.
+  writing_payloads_.swap(payloads_);
+  write_parts_.clear();
+  std::size_t from = 0;
+  for (OwnedPayload& p : writing_payloads_) {
+    if (p.at > from) write_parts_.push_back({write_buffer_.data() + from, p.at - from});
+    write_parts_.push_back({p.data.data(), p.data.size()});
+    from = p.at;
+  }
+  if (write_buffer_.size() > from) write_parts_.push_back({write_buffer_.data() + from, write_buffer_.size() - from});
+  stream_->start_write(write_parts_, *this);
+}
+
+SendResult Connection::send(bool text, std::string&& data) {
+  if (data.size() < kZeroCopyMin || payloads_.size() >= kMaxOwnedPayloads) {
+    SendResult copied = send(text, std::string_view(data));
+    if (copied == SendResult::ok) recycle(std::move(data));
+    return copied;
+  }
+  SendResult verdict = can_send(data.size());
+  if (verdict != SendResult::ok) return verdict;
+  if (text && !is_valid_utf8(data)) return SendResult::invalid_utf8;
+  if (!protocol_.send_message_header(text, reinterpret_cast<std::uint8_t*>(data.data()), data.size())) {
+    return send(text, std::string_view(data));  // fragmented per config: the copying path
+  }
+  outbound_.push_back(data.size());
+  outbound_bytes_ += data.size();
+  payloads_.push_back({protocol_.pending_output_size(), std::move(data)});
+  output_added();
+  return SendResult::ok;
 }
 
 io::Task<void> Connection::graceful_end() {
@@ -208,6 +245,8 @@ void Connection::on_written(std::error_code error) {
     return;
   }
   for (; writing_count_ > 0; --writing_count_) outbound_bytes_ -= outbound_.pop_front();
+  for (OwnedPayload& p : writing_payloads_) recycle(std::move(p.data));
+  writing_payloads_.clear();
   const std::size_t capacity = write_buffer_.capacity();
   if (capacity <= kSmallWriteBuffer ||
       (capacity > kKeepWriteBuffer && write_buffer_.size() < capacity / 4)) {

@@ -18,6 +18,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "io/byte_stream.h"
 #include "io/reactor.h"
@@ -75,6 +76,9 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
 
   // --- sending (non-blocking; the coroutine face suspends on writable() instead)
   SendResult send(bool text, std::string_view data);
+  // The same for a message the caller gives away: a large one is written from its own buffer
+  // (no copy into the output; the buffer is recycled for receiving once written).
+  SendResult send(bool text, std::string&& data);
   // Whether a message of `size` bytes would be accepted now.
   SendResult can_send(std::size_t size) const;
   // Payload bytes of messages not yet fully written (headers excluded).
@@ -142,6 +146,14 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t writing_count_ = 0;
   bool writing_ = false;
   std::string write_buffer_;
+  // Payloads sent without a copy: each follows the output bytes up to `at` (an offset into
+  // the pending output). `writing_payloads_` are those in the write in progress.
+  struct OwnedPayload {
+    std::size_t at;
+    std::string data;
+  };
+  std::vector<OwnedPayload> payloads_, writing_payloads_;
+  std::vector<iovec> write_parts_;
   io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
   io::Event writable_;
 

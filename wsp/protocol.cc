@@ -335,6 +335,25 @@ bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len
   return true;
 }
 
+bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t len) {
+  if (close_sent_) return false;
+  const std::size_t frag = config_.max_fragment_bytes_per_frame;
+  if (frag != 0 && len > frag) return false;
+  const Opcode opcode = text ? Opcode::text : Opcode::binary;
+  std::uint8_t header[kMaxFrameHeader];
+  std::size_t hlen;
+  if (config_.role == Role::client) {
+    if (!mask_keys_) mask_keys_ = std::make_unique<MaskKeySource>();
+    const std::array<std::uint8_t, 4> key = mask_keys_->next();
+    hlen = encode_frame_header(header, opcode, true, len, key.data(), false);
+    if (len != 0) apply_mask(payload, len, key, 0);
+  } else {
+    hlen = encode_frame_header(header, opcode, true, len, nullptr, false);
+  }
+  out_.append(reinterpret_cast<const char*>(header), hlen);
+  return true;
+}
+
 bool Protocol::send_ping(std::string_view payload) {
   if (close_sent_ || payload.size() > kMaxControlPayload) return false;
   write_frame(Opcode::ping, true, reinterpret_cast<const std::uint8_t*>(payload.data()),

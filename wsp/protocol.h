@@ -56,6 +56,11 @@ class Protocol {
 
   // Queue one message (fragmented per config). False after a close was sent.
   bool send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1 = false);
+  // Zero-copy variant for a payload the caller owns: queues only the frame header, and on the
+  // client side masks `payload` in place; the caller writes the payload right after the
+  // output pending now. False (nothing queued) after a close was sent or when the message
+  // would be fragmented (max_fragment_bytes_per_frame).
+  bool send_message_header(bool text, std::uint8_t* payload, std::size_t len);
   // False when the payload exceeds 125 bytes (§5.5) or after a close was sent.
   bool send_ping(std::string_view payload);
   bool send_pong(std::string_view payload);

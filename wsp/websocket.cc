@@ -1,5 +1,7 @@
 #include "wsp/websocket.h"
 
+#include <type_traits>
+
 namespace wsp {
 
 const std::error_category& wsp_category() {
@@ -48,13 +50,23 @@ io::Task<Received> WebSocket::receive() {
   }
 }
 
-io::Task<io::Result<void>> WebSocket::send(std::string_view data, bool text) {
-  const ConnectionLimits& limits = connection_->limits();
+namespace {
+
+// Queues `data` on `connection`, waiting while the outbound queue is full.
+template <typename Data>
+io::Task<io::Result<void>> send_when_room(Connection& connection, Data& data, bool text) {
+  const ConnectionLimits& limits = connection.limits();
   if (limits.outbound_buffer_size > 0 && data.size() > limits.outbound_buffer_size) {
     co_return make_error_code(Errc::message_too_big);
   }
   for (;;) {
-    switch (connection_->send(text, data)) {
+    SendResult result;
+    if constexpr (std::is_same_v<Data, std::string>) {
+      result = connection.send(text, std::move(data));  // moved from only when accepted
+    } else {
+      result = connection.send(text, std::string_view(data));
+    }
+    switch (result) {
       case SendResult::ok:
         co_return io::Result<void>{};
       case SendResult::not_open:
@@ -63,11 +75,22 @@ io::Task<io::Result<void>> WebSocket::send(std::string_view data, bool text) {
         co_return make_error_code(Errc::invalid_utf8);
       case SendResult::too_many_queued:
       case SendResult::buffer_full:
-        connection_->writable().reset();
-        co_await connection_->writable().wait();
+        connection.writable().reset();
+        co_await connection.writable().wait();
         break;
     }
   }
+}
+
+}  // namespace
+
+io::Task<io::Result<void>> WebSocket::send(std::string_view data, bool text) {
+  co_return co_await send_when_room(*connection_, data, text);
+}
+
+io::Task<io::Result<void>> WebSocket::send(std::string&& data, bool text) {
+  std::string owned = std::move(data);
+  co_return co_await send_when_room(*connection_, owned, text);
 }
 
 io::Task<void> WebSocket::close(int code, std::string_view reason) {

@@ -73,6 +73,8 @@ class WebSocket {
   // only when the connection is closing/closed, the message can never fit, or text is not
   // UTF-8.
   io::Task<io::Result<void>> send(std::string_view data, bool text);
+  // The same for a message given away: large ones are written without a copy.
+  io::Task<io::Result<void>> send(std::string&& data, bool text);
   io::Task<io::Result<void>> send_text(std::string_view text) { return send(text, true); }
   io::Task<io::Result<void>> send_binary(std::string_view data) { return send(data, false); }
   // Starts the close handshake and waits until it is over (or close_timeout drops it).

@@ -154,3 +154,40 @@ TEST_CASE("a client's frames are read back by a server, and the reverse") {
     CHECK(ev[0].payload == msg);
   }
 }
+
+TEST_CASE("send_message_header queues only the header; a server's payload follows unchanged") {
+  Protocol p = make(Role::server);
+  std::string payload(300, 'z');
+  REQUIRE(p.send_message_header(false, reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+  CHECK(p.pending_output() == std::string_view("\x82\x7e\x01\x2c", 4));  // binary, 16-bit length 300
+  CHECK(payload == std::string(300, 'z'));
+}
+
+TEST_CASE("send_message_header masks a client's payload in place with the header's key") {
+  Protocol client = make(Role::client);
+  std::string payload = "given away, masked in place";
+  REQUIRE(client.send_message_header(true, reinterpret_cast<std::uint8_t*>(payload.data()), payload.size()));
+  std::string wire(client.pending_output());
+  wire += payload;
+  Protocol server = make(Role::server);
+  auto events = feed(server, wire);
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].type == EventType::message);
+  CHECK(events[0].text);
+  CHECK(events[0].payload == "given away, masked in place");
+}
+
+TEST_CASE("send_message_header refuses after a close and when the message would be fragmented") {
+  ProtocolConfig config;
+  config.role = Role::server;
+  config.max_fragment_bytes_per_frame = 10;
+  Protocol fragmenting(config);
+  std::string payload(11, 'x');
+  CHECK_FALSE(fragmenting.send_message_header(false, reinterpret_cast<std::uint8_t*>(payload.data()), 11));
+  CHECK(fragmenting.pending_output_size() == 0);
+  Protocol closed = make(Role::server);
+  REQUIRE(closed.send_close(1000, ""));
+  std::size_t before = closed.pending_output_size();
+  CHECK_FALSE(closed.send_message_header(false, reinterpret_cast<std::uint8_t*>(payload.data()), 11));
+  CHECK(closed.pending_output_size() == before);
+}

@@ -36,7 +36,7 @@ struct EchoServer {
     for (;;) {
       wsp::Received m = co_await (*ws)->receive();
       if (m.closed) co_return;
-      auto sent = co_await (*ws)->send(m.data, m.text);
+      auto sent = co_await (*ws)->send(std::move(m.data), m.text);
       if (!sent) co_return;
     }
   }
@@ -264,4 +264,36 @@ TEST_CASE("8,000 concurrent connections through the coroutine API in one process
   release.set();
   while (closed < verified && std::chrono::steady_clock::now() < deadline) reactor.run_once(10ms);
   CHECK(closed == kConnections);
+}
+
+TEST_CASE("messages given away are written without a copy, interleaved in order with copied ones") {
+  Reactor reactor;
+  EchoServer server(reactor);
+  server.options.limits.inbound_buffer_size = 4 << 20;
+  server.options.limits.outbound_buffer_size = 8 << 20;
+  server.start();
+  auto body = [&]() -> Task<void> {
+    wsp::ConnectOptions options;  // client side: given-away payloads are masked in place
+    options.limits.inbound_buffer_size = 4 << 20;
+    options.limits.outbound_buffer_size = 8 << 20;
+    auto ws = co_await wsp::connect(reactor, server.url(), options);
+    REQUIRE(ws);
+    std::vector<std::string> sent;
+    for (std::size_t size : {std::size_t{100}, std::size_t{16 * 1024}, std::size_t{5}, std::size_t{1 << 20},
+                             std::size_t{16 * 1024 - 1}, std::size_t{70000}, std::size_t{0}}) {
+      std::string data(size, '\0');
+      for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>('a' + (i * 7 + size) % 26);
+      sent.push_back(data);
+      auto queued = co_await (*ws)->send(std::move(data), true);  // no co_await between sends
+      REQUIRE(queued);
+    }
+    for (const std::string& expected : sent) {
+      wsp::Received echo = co_await (*ws)->receive();
+      REQUIRE_FALSE(echo.closed);
+      CHECK(echo.text);
+      CHECK(echo.data.size() == expected.size());
+      CHECK(echo.data == expected);
+    }
+  };
+  reactor.sync_wait(body());
 }

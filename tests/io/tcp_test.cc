@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "io/reactor.h"
+#include "tests/stream_testing.h"
 #include "io/tcp.h"
 
 using namespace std::chrono_literals;
@@ -23,6 +24,8 @@ using io::TcpListener;
 using io::TcpStream;
 
 namespace {
+
+using testing_support::read_exactly;
 
 // Echoes everything back until the peer closes.
 Task<void> echo_connection(TcpStream stream) {
@@ -42,19 +45,6 @@ Task<void> echo_server(Reactor& reactor, TcpListener& listener, int connections)
   }
 }
 
-// Reads exactly `size` bytes (or fewer at EOF/error).
-Task<std::string> read_exactly(TcpStream& stream, std::size_t size) {
-  std::string out(size, '\0');
-  std::size_t got = 0;
-  while (got < size) {
-    auto n = co_await stream.read_some(
-        {reinterpret_cast<std::uint8_t*>(out.data()) + got, size - got});
-    if (!n || *n == 0) break;
-    got += *n;
-  }
-  out.resize(got);
-  co_return out;
-}
 
 std::span<const std::uint8_t> bytes(const std::string& s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};

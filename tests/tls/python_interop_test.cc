@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "io/reactor.h"
+#include "tests/stream_testing.h"
 #include "io/tcp.h"
 #include "tests/tls/test_certs.h"
 #include "tls/tls_error.h"
@@ -31,6 +32,8 @@ using tls::TlsStream;
 using tls::testing::test_certificates;
 
 namespace {
+
+using testing_support::read_exactly;
 
 constexpr const char* kPython = "/usr/bin/python3";
 constexpr const char* kScript = "tests/tls/python_tls_peer.py";
@@ -108,18 +111,6 @@ std::string pattern(std::size_t size) {
   return s;
 }
 
-Task<std::string> read_exactly(io::ByteStream& stream, std::size_t size) {
-  std::string out(size, '\0');
-  std::size_t got = 0;
-  while (got < size) {
-    auto n = co_await stream.read_some(
-        {reinterpret_cast<std::uint8_t*>(out.data()) + got, size - got});
-    if (!n || *n == 0) break;
-    got += *n;
-  }
-  out.resize(got);
-  co_return out;
-}
 
 }  // namespace
 

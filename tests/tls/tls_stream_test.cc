@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "io/reactor.h"
+#include "tests/stream_testing.h"
 #include "io/tcp.h"
 #include "tests/tls/test_certs.h"
 #include "tls/tls_error.h"
@@ -26,6 +27,8 @@ using tls::testing::PemPair;
 using tls::testing::test_certificates;
 
 namespace {
+
+using testing_support::read_exactly;
 
 std::shared_ptr<TLSOptions> server_options(const PemPair& pair) {
   return TLSOptions::server(tls::CryptoKey::load_from_string(pair.key),
@@ -117,19 +120,6 @@ Task<Result<void>> write_text(io::ByteStream& stream, const std::string& text) {
   co_return co_await stream.write_all({&v, 1});
 }
 
-// Reads until `size` bytes or the end.
-Task<std::string> read_exactly(io::ByteStream& stream, std::size_t size) {
-  std::string out(size, '\0');
-  std::size_t got = 0;
-  while (got < size) {
-    auto n = co_await stream.read_some(
-        {reinterpret_cast<std::uint8_t*>(out.data()) + got, size - got});
-    if (!n || *n == 0) break;
-    got += *n;
-  }
-  out.resize(got);
-  co_return out;
-}
 
 // The outcome of one client connection attempt.
 struct Attempt {

@@ -13,6 +13,28 @@ using namespace wsp;
 using namespace wsp::testing;
 using Peer = WebSocketPeer;
 
+namespace {
+// A plain blocking TCP client connected to 127.0.0.1:port.
+int connect_raw_client(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<std::uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  return fd;
+}
+
+// Polls `peer` while it is CONNECTING, `seconds` at most.
+void poll_while_connecting(Peer& peer, io::Reactor& reactor, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (peer.get_ready_state() == Peer::STATE_CONNECTING && std::chrono::steady_clock::now() < deadline) {
+    peer.poll();
+    reactor.run_once(1ms);
+  }
+}
+}  // namespace
+
 // --- enums and defaults ------------------------------------------------------------------
 
 TEST_CASE("enum values and property defaults are those of the reference") {
@@ -159,11 +181,7 @@ TEST_CASE("connection refused ends in CLOSED with close code -1 and a reason") {
   }
   Peer client(reactor);
   REQUIRE(client.connect_to_url("ws://127.0.0.1:" + std::to_string(port)) == OK);
-  auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (client.get_ready_state() == Peer::STATE_CONNECTING && std::chrono::steady_clock::now() < deadline) {
-    client.poll();
-    reactor.run_once(1ms);
-  }
+  poll_while_connecting(client, reactor, 5);
   CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
   CHECK(client.get_close_code() == -1);
   CHECK_THAT(client.get_error_reason(), Catch::Contains("refused"));
@@ -173,11 +191,7 @@ TEST_CASE("an unresolvable host returns OK, then ends in CLOSED") {
   io::Reactor reactor;
   Peer client(reactor);
   REQUIRE(client.connect_to_url("ws://no-such-host.invalid/") == OK);
-  auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (client.get_ready_state() == Peer::STATE_CONNECTING && std::chrono::steady_clock::now() < deadline) {
-    client.poll();
-    reactor.run_once(5ms);
-  }
+  poll_while_connecting(client, reactor, 10);
   CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
   CHECK(client.get_close_code() == -1);
   CHECK_THAT(client.get_error_reason(), Catch::Contains("resolve"));
@@ -222,14 +236,10 @@ TEST_CASE("a server that never answers the handshake is dropped after handshake_
   CHECK(client.get_error_reason() == "handshake timed out");
 }
 
+
 TEST_CASE("a client that never sends its request is dropped by the server after handshake_timeout") {
   PeerHarness h;
-  int raw = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(h.port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(raw, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  int raw = connect_raw_client(h.port);
   Peer server(h.reactor);
   server.set_handshake_timeout(0.2);
   REQUIRE(h.accept_into(server));
@@ -246,12 +256,7 @@ TEST_CASE("a client that never sends its request is dropped by the server after 
 
 TEST_CASE("a malformed request gets 400 from the server, which ends in CLOSED") {
   PeerHarness h;
-  int raw = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<std::uint16_t>(h.port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::connect(raw, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+  int raw = connect_raw_client(h.port);
   std::string request = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";  // no Upgrade
   REQUIRE(::send(raw, request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
   Peer server(h.reactor);

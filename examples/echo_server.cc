@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <set>
 
 #include "examples/echo_options.h"
 #include "io/reactor.h"
@@ -19,11 +18,29 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// The open connections, for the 1001 close at shutdown. Each links itself through a node in
+// its own coroutine frame, so tracking a connection allocates nothing.
+struct OpenConnection {
+  wsp::WebSocket* ws;
+  OpenConnection* prev = nullptr;
+  OpenConnection* next = nullptr;
+};
+
 struct Server {
   io::Reactor& reactor;
   EchoOptions options;
-  std::set<wsp::WebSocket*> open;
+  OpenConnection* open = nullptr;
   bool stopping = false;
+
+  void add(OpenConnection& c) {
+    c.next = open;
+    if (open) open->prev = &c;
+    open = &c;
+  }
+  void remove(OpenConnection& c) {
+    (c.prev ? c.prev->next : open) = c.next;
+    if (c.next) c.next->prev = c.prev;
+  }
 };
 
 // TLS (when configured) and the WebSocket handshake, in a frame of their own that is gone
@@ -52,7 +69,8 @@ io::Task<void> echo(Server& server, io::TcpStream tcp) {
     co_await (*ws)->close(1001, "server shutting down");
     co_return;
   }
-  server.open.insert(ws->get());
+  OpenConnection self{ws->get()};
+  server.add(self);
   for (;;) {
     wsp::Received message = co_await (*ws)->receive();
     if (message.closed) break;
@@ -61,7 +79,7 @@ io::Task<void> echo(Server& server, io::TcpStream tcp) {
     auto sent = co_await (*ws)->send(std::move(message.data), message.text);
     if (!sent) break;
   }
-  server.open.erase(ws->get());
+  server.remove(self);
 }
 
 io::Task<void> accept_loop(Server& server, io::TcpListener& listener) {
@@ -77,9 +95,9 @@ io::Task<void> shutdown_on_signal(Server& server, io::TcpListener& listener) {
   (void)signal;
   server.stopping = true;
   listener.close();
-  for (wsp::WebSocket* ws : server.open) ws->connection().close(1001, "server shutting down");
+  for (OpenConnection* c = server.open; c; c = c->next) c->ws->connection().close(1001, "server shutting down");
   // Each connection ends when the close handshake does, or after its close_timeout.
-  for (int i = 0; i < 100 && !server.open.empty(); ++i) co_await io::sleep_for(server.reactor, 50ms);
+  for (int i = 0; i < 100 && server.open; ++i) co_await io::sleep_for(server.reactor, 50ms);
   server.reactor.stop();
 }
 
@@ -88,7 +106,7 @@ io::Task<void> shutdown_on_signal(Server& server, io::TcpListener& listener) {
 int main(int argc, char** argv) {
   EchoOptions options = parse_echo_options(argc, argv);
   io::Reactor reactor;
-  Server server{reactor, options, {}, false};
+  Server server{reactor, options, nullptr, false};
   auto listener = io::TcpListener::bind(reactor, options.host, static_cast<std::uint16_t>(options.port));
   if (!listener) {
     std::fprintf(stderr, "cannot listen on %s:%d: %s\n", options.host.c_str(), options.port,

@@ -297,7 +297,7 @@ struct TcpStream::PushIo {
     sender.owner = this;
   }
   ~PushIo() {
-    *alive = false;
+    if (destroyed_flag) *destroyed_flag = true;
     if (receiver.in_flight()) reactor.cancel_and_wait(&receiver);
     if (sender.in_flight()) reactor.cancel_and_wait(&sender);
     for (const Chunk& c : chunks) {
@@ -336,13 +336,16 @@ struct TcpStream::PushIo {
   }
 
   void deliver() {
-    auto still_alive = alive;
+    // The handler may destroy this object (it closes the stream): a flag on our own stack
+    // tells, so nothing of `this` is touched afterwards.
+    bool destroyed = false;
+    destroyed_flag = &destroyed;
     BufferRing* buffers = ring;
     std::vector<Chunk> batch;
     batch.swap(chunks);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const Chunk& c = batch[i];
-      if (!*still_alive || ended) {
+      if (destroyed || ended) {
         if (c.from_ring) buffers->recycle(c.buffer);
         continue;
       }
@@ -351,14 +354,20 @@ struct TcpStream::PushIo {
                                 : std::span<const std::uint8_t>(own_buffer.data(), static_cast<std::size_t>(c.result));
         bool more = handler->on_received(data);
         if (c.from_ring) buffers->recycle(c.buffer);
-        if (*still_alive && !more) pause();
+        if (!destroyed && !more) pause();
       } else {
         if (c.from_ring) buffers->recycle(c.buffer);
         ended = true;
         handler->on_receive_end(c.result == 0 ? std::error_code{} : errno_code(-c.result));
       }
     }
-    if (*still_alive) arm();
+    if (destroyed) return;
+    destroyed_flag = nullptr;
+    if (chunks.empty()) {
+      batch.clear();
+      chunks.swap(batch);  // keep the capacity: no allocation per delivery
+    }
+    arm();
   }
 
   void pause() {
@@ -432,7 +441,7 @@ struct TcpStream::PushIo {
   bool paused = false;
   bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
   bool ended = false;
-  std::shared_ptr<bool> alive = std::make_shared<bool>(true);
+  bool* destroyed_flag = nullptr;  // set while deliver() calls the handler
 
   Sender sender;
   WriteHandler* write_handler = nullptr;

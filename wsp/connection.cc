@@ -70,7 +70,6 @@ void Connection::deliver_held() {
     case EventType::close:
       // Our echo is queued by the protocol; the connection finishes once it is written.
       if (state_ == State::open) state_ = State::closing;
-      readable_.set();
       break;
     case EventType::ping:
     case EventType::none:
@@ -88,10 +87,7 @@ std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
     if (protocol_.pending_output_size() > 0 || protocol_.state() == Protocol::State::closed) {
       output_added();  // pongs, close echoes, or a close after a protocol error
     }
-    if (protocol_.failed_code() != 0 && state_ == State::open) {
-      state_ = State::closing;
-      readable_.set();
-    }
+    if (protocol_.failed_code() != 0 && state_ == State::open) state_ = State::closing;
     if (used == 0 && held_.type == EventType::none) break;
   }
   return at;
@@ -194,26 +190,27 @@ void Connection::flush() {
   protocol_.take_output(write_buffer_);
   writing_count_ = outbound_.size();
   writing_ = true;
-  if (payloads_.empty()) {
+  if (!zero_copy_ || zero_copy_->queued.empty()) {
     iovec part{write_buffer_.data(), write_buffer_.size()};
     stream_->start_write({&part, 1}, *this);
     return;
   }
   // Interleave the serialized bytes with the payloads that follow their headers.
-  writing_payloads_.swap(payloads_);
-  write_parts_.clear();
+  ZeroCopy& z = *zero_copy_;
+  z.writing.swap(z.queued);
+  z.parts.clear();
   std::size_t from = 0;
-  for (OwnedPayload& p : writing_payloads_) {
-    if (p.at > from) write_parts_.push_back({write_buffer_.data() + from, p.at - from});
-    write_parts_.push_back({p.data.data(), p.data.size()});
+  for (OwnedPayload& p : z.writing) {
+    if (p.at > from) z.parts.push_back({write_buffer_.data() + from, p.at - from});
+    z.parts.push_back({p.data.data(), p.data.size()});
     from = p.at;
   }
-  if (write_buffer_.size() > from) write_parts_.push_back({write_buffer_.data() + from, write_buffer_.size() - from});
-  stream_->start_write(write_parts_, *this);
+  if (write_buffer_.size() > from) z.parts.push_back({write_buffer_.data() + from, write_buffer_.size() - from});
+  stream_->start_write(z.parts, *this);
 }
 
 SendResult Connection::send(bool text, std::string&& data) {
-  if (data.size() < kZeroCopyMin || payloads_.size() >= kMaxOwnedPayloads) {
+  if (data.size() < kZeroCopyMin || (zero_copy_ && zero_copy_->queued.size() >= kMaxOwnedPayloads)) {
     SendResult copied = send(text, std::string_view(data));
     if (copied == SendResult::ok) recycle(std::move(data));
     return copied;
@@ -226,7 +223,8 @@ SendResult Connection::send(bool text, std::string&& data) {
   }
   outbound_.push_back(data.size());
   outbound_bytes_ += data.size();
-  payloads_.push_back({protocol_.pending_output_size(), std::move(data)});
+  if (!zero_copy_) zero_copy_ = std::make_unique<ZeroCopy>();
+  zero_copy_->queued.push_back({protocol_.pending_output_size(), std::move(data)});
   output_added();
   return SendResult::ok;
 }
@@ -245,8 +243,10 @@ void Connection::on_written(std::error_code error) {
     return;
   }
   for (; writing_count_ > 0; --writing_count_) outbound_bytes_ -= outbound_.pop_front();
-  for (OwnedPayload& p : writing_payloads_) recycle(std::move(p.data));
-  writing_payloads_.clear();
+  if (zero_copy_) {
+    for (OwnedPayload& p : zero_copy_->writing) recycle(std::move(p.data));
+    zero_copy_->writing.clear();
+  }
   const std::size_t capacity = write_buffer_.capacity();
   if (capacity <= kSmallWriteBuffer ||
       (capacity > kKeepWriteBuffer && write_buffer_.size() < capacity / 4)) {
@@ -264,7 +264,6 @@ bool Connection::close(int code, std::string_view reason) {
   state_ = State::closing;
   output_added();
   if (limits_.close_timeout.count() > 0 && !close_timer_) close_timer_ = reactor_.spawn(close_timer());
-  readable_.set();
   return true;
 }
 

@@ -71,7 +71,8 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // Hands a consumed message's buffer back, so the next message of that size needs no
   // allocation (optional; for servers that echo or forward large messages).
   void recycle(std::string&& buffer);
-  // Set whenever a message arrives or the state changes.
+  // Set when a message arrives and when the connection has ended (state closed): the two
+  // things a receiver waits for.
   io::Event& readable() { return readable_; }
 
   // --- sending (non-blocking; the coroutine face suspends on writable() instead)
@@ -152,8 +153,11 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
     std::size_t at;
     std::string data;
   };
-  std::vector<OwnedPayload> payloads_, writing_payloads_;
-  std::vector<iovec> write_parts_;
+  struct ZeroCopy {  // made on the first given-away message: most connections never need it
+    std::vector<OwnedPayload> queued, writing;
+    std::vector<iovec> parts;
+  };
+  std::unique_ptr<ZeroCopy> zero_copy_;
   io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
   io::Event writable_;
 

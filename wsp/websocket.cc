@@ -29,25 +29,19 @@ WebSocket::WebSocket(std::unique_ptr<Connection> connection, std::string selecte
       requested_url_(std::move(requested_url)),
       request_headers_(std::move(request_headers)) {}
 
-io::Task<Received> WebSocket::receive() {
-  for (;;) {
-    if (connection_->has_message()) {
-      Message m = connection_->pop_message();
-      Received r;
-      r.text = m.text;
-      r.data = std::move(m.data);
-      co_return r;
-    }
-    if (connection_->state() == Connection::State::closed) {
-      Received r;
-      r.closed = true;
-      r.close_code = connection_->close_code();
-      r.close_reason = connection_->close_reason();
-      co_return r;
-    }
-    connection_->readable().reset();
-    co_await connection_->readable().wait();
+Received WebSocket::ReceiveOp::await_resume() {
+  // The readable event is set only for a message or the end, so one of them is here.
+  Received r;
+  if (connection_->has_message()) {
+    Message m = connection_->pop_message();
+    r.text = m.text;
+    r.data = std::move(m.data);
+  } else {
+    r.closed = true;
+    r.close_code = connection_->close_code();
+    r.close_reason = connection_->close_reason();
   }
+  return r;
 }
 
 namespace {

@@ -67,8 +67,29 @@ class WebSocket {
   WebSocket(std::unique_ptr<Connection> connection, std::string selected_protocol,
             std::string requested_url, HeaderList request_headers);
 
-  // The next message, or the close once every message before it was taken.
-  io::Task<Received> receive();
+  // The next message, or the close once every message before it was taken. An awaitable,
+  // not a Task: a message already queued is returned without suspending or allocating.
+  // One receiver at a time per connection.
+  class ReceiveOp {
+   public:
+    explicit ReceiveOp(Connection& connection) : connection_(&connection), waiter_(connection.readable()) {}
+    bool await_ready() const noexcept { return ready(); }
+    bool await_suspend(std::coroutine_handle<> h) {
+      connection_->readable().reset();
+      if (ready()) return false;  // nothing can have changed, but stay exact
+      waiter_.await_suspend(h);
+      return true;
+    }
+    Received await_resume();
+
+   private:
+    bool ready() const {
+      return connection_->has_message() || connection_->state() == Connection::State::closed;
+    }
+    Connection* connection_;
+    io::Event::Waiter waiter_;
+  };
+  ReceiveOp receive() { return ReceiveOp(*connection_); }
   // Queues a message; suspends while the outbound queue is full (back-pressure) and fails
   // only when the connection is closing/closed, the message can never fit, or text is not
   // UTF-8.

@@ -80,7 +80,11 @@ struct CoroutineClient {
     auto sent = await(reactor, ws->send(data, text));
     return bool(sent);
   }
-  wsp::Received receive() { return await(reactor, ws->receive()); }
+  wsp::Received receive() {
+    // receive() is an awaitable, not a Task: wrap it for the bounded driver.
+    auto next = [](wsp::WebSocket& socket) -> io::Task<wsp::Received> { co_return co_await socket.receive(); };
+    return await(reactor, next(*ws));
+  }
 };
 
 }  // namespace

@@ -33,10 +33,8 @@ std::unique_ptr<TlsStream> TlsStream::server(io::TcpStream tcp,
   return std::unique_ptr<TlsStream>(new TlsStream(std::move(tcp), std::move(engine)));
 }
 
-io::Task<io::Result<std::unique_ptr<TlsStream>>> TlsStream::connect(
-    io::TcpStream tcp, std::string host, std::shared_ptr<TLSOptions> options,
-    io::Duration handshake_timeout, std::string* error) {
-  auto stream = client(std::move(tcp), std::move(host), std::move(options));
+io::Task<io::Result<std::unique_ptr<TlsStream>>> TlsStream::finish_handshake(
+    std::unique_ptr<TlsStream> stream, io::Duration handshake_timeout, std::string* error) {
   auto done = co_await stream->handshake(handshake_timeout);
   if (!done) {
     if (error) *error = stream->error();
@@ -46,17 +44,17 @@ io::Task<io::Result<std::unique_ptr<TlsStream>>> TlsStream::connect(
   co_return std::move(stream);
 }
 
+io::Task<io::Result<std::unique_ptr<TlsStream>>> TlsStream::connect(
+    io::TcpStream tcp, std::string host, std::shared_ptr<TLSOptions> options,
+    io::Duration handshake_timeout, std::string* error) {
+  return finish_handshake(client(std::move(tcp), std::move(host), std::move(options)),
+                          handshake_timeout, error);
+}
+
 io::Task<io::Result<std::unique_ptr<TlsStream>>> TlsStream::accept(
     io::TcpStream tcp, std::shared_ptr<TLSOptions> options, io::Duration handshake_timeout,
     std::string* error) {
-  auto stream = server(std::move(tcp), std::move(options));
-  auto done = co_await stream->handshake(handshake_timeout);
-  if (!done) {
-    if (error) *error = stream->error();
-    stream->close();
-    co_return done.error();
-  }
-  co_return std::move(stream);
+  return finish_handshake(server(std::move(tcp), std::move(options)), handshake_timeout, error);
 }
 
 TlsStatus TlsStream::status() const {

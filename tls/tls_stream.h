@@ -68,6 +68,9 @@ class TlsStream final : public io::ByteStream {
 
  private:
   TlsStream(io::TcpStream tcp, std::unique_ptr<TlsEngine> engine);
+  // Runs the handshake of a fresh stream; on failure closes it and reports why.
+  static io::Task<io::Result<std::unique_ptr<TlsStream>>> finish_handshake(
+      std::unique_ptr<TlsStream> stream, io::Duration handshake_timeout, std::string* error);
   io::Task<io::Result<void>> flush();
   io::Result<void> failure(std::error_code fallback) const;
 

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "io/log.h"
+#include "wsp/buffer_pool.h"
 #include "wsp/close_code.h"
 #include "wsp/utf8.h"
 
@@ -11,9 +12,8 @@ namespace wsp {
 namespace {
 
 // A large output buffer is kept for the next write while writes fill a good part of it (bulk
-// traffic); small ones and mostly empty ones go back to the allocator after each write, so a
-// quiet connection holds none.
-constexpr std::size_t kSmallWriteBuffer = 4096;
+// traffic); small ones go back to the thread's pool and mostly empty ones to the allocator
+// after each write, so a quiet connection holds none.
 constexpr std::size_t kKeepWriteBuffer = 64 * 1024;
 // Messages at least this large, when given away, are written from their own buffer; smaller
 // ones are cheaper to copy into the output than to write as a separate piece.
@@ -121,8 +121,13 @@ void Connection::drain_overflow() {
 }
 
 void Connection::recycle(std::string&& buffer) {
-  // The protocol swaps its finished message with held_.payload, so a buffer parked there
-  // becomes the one a later message is assembled in.
+  // Small buffers serve every connection of the thread; a large one stays with this
+  // connection (bulk traffic), parked in held_.payload: the protocol swaps its finished
+  // message with held_.payload, so the buffer there assembles a later message.
+  if (buffer.capacity() <= buffer_pool::kMaxPooledCapacity) {
+    buffer_pool::give_back(std::move(buffer));
+    return;
+  }
   if (holding_ || buffer.capacity() <= held_.payload.capacity()) return;
   buffer.clear();
   held_.payload = std::move(buffer);
@@ -248,8 +253,9 @@ void Connection::on_written(std::error_code error) {
     zero_copy_->writing.clear();
   }
   const std::size_t capacity = write_buffer_.capacity();
-  if (capacity <= kSmallWriteBuffer ||
-      (capacity > kKeepWriteBuffer && write_buffer_.size() < capacity / 4)) {
+  if (capacity <= buffer_pool::kMaxPooledCapacity) {
+    buffer_pool::give_back(std::move(write_buffer_));
+  } else if (capacity > kKeepWriteBuffer && write_buffer_.size() < capacity / 4) {
     std::string().swap(write_buffer_);
   }
   writable_.set();

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "wsp/buffer_pool.h"
 #include "wsp/close_code.h"
 #include "wsp/mask.h"
 
@@ -15,6 +16,8 @@ constexpr std::size_t kMaxCloseReason = kMaxControlPayload - 2;
 // A frame header may announce up to 2^63 bytes; reserve no more than this up front and let the
 // string grow with the bytes that really arrive.
 constexpr std::size_t kMaxReserve = 1 << 20;
+// Room for a few small frames, so a burst of small sends rarely grows the output buffer.
+constexpr std::size_t kFirstOutputCapacity = 512;
 
 constexpr const char* kProtocolError = "Protocol error";
 constexpr const char* kInvalidPayload = "Invalid frame payload data";
@@ -133,8 +136,14 @@ bool Protocol::start_frame(const std::uint8_t* h) {
     utf8_.reset();
   }
   const std::uint64_t want = have + len;
-  if (want > message_.capacity())
-    message_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(want, kMaxReserve)));
+  if (want > message_.capacity()) {
+    if (have == 0 && want <= buffer_pool::kMaxPooledCapacity) {
+      buffer_pool::give_back(std::move(message_));
+      message_ = buffer_pool::take(static_cast<std::size_t>(want));
+    } else {
+      message_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(want, kMaxReserve)));
+    }
+  }
   return true;
 }
 
@@ -306,6 +315,7 @@ void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, st
     if (!mask_keys_) mask_keys_ = std::make_unique<MaskKeySource>();
     const std::array<std::uint8_t, 4> key = mask_keys_->next();
     const std::size_t hlen = encode_frame_header(header, opcode, fin, len, key.data(), rsv1);
+    reserve_output(hlen + len);
     const std::size_t at = out_.size();
     out_.resize(at + hlen + len);
     auto* p = reinterpret_cast<std::uint8_t*>(out_.data()) + at;
@@ -313,8 +323,18 @@ void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, st
     if (len != 0) mask_copy(p + hlen, data, len, key, 0);
   } else {
     const std::size_t hlen = encode_frame_header(header, opcode, fin, len, nullptr, rsv1);
+    reserve_output(hlen + len);
     out_.append(reinterpret_cast<const char*>(header), hlen);
     if (len != 0) out_.append(reinterpret_cast<const char*>(data), len);
+  }
+}
+
+void Protocol::reserve_output(std::size_t n) {
+  // An empty output buffer is taken from the pool (a written one went back there); a fuller
+  // one grows as strings do.
+  if (out_.size() == 0 && n > out_.capacity() && n <= buffer_pool::kMaxPooledCapacity) {
+    buffer_pool::give_back(std::move(out_));
+    out_ = buffer_pool::take(std::max(n, kFirstOutputCapacity));
   }
 }
 

@@ -109,6 +109,7 @@ class Protocol {
   void write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                    bool rsv1);
   void write_close(int code, std::string_view reason);
+  void reserve_output(std::size_t n);
 
   ProtocolConfig config_;
 

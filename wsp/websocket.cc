@@ -1,6 +1,5 @@
 #include "wsp/websocket.h"
 
-#include <type_traits>
 
 namespace wsp {
 
@@ -44,47 +43,44 @@ Received WebSocket::ReceiveOp::await_resume() {
   return r;
 }
 
-namespace {
-
-// Queues `data` on `connection`, waiting while the outbound queue is full.
-template <typename Data>
-io::Task<io::Result<void>> send_when_room(Connection& connection, Data& data, bool text) {
-  const ConnectionLimits& limits = connection.limits();
-  if (limits.outbound_buffer_size > 0 && data.size() > limits.outbound_buffer_size) {
-    co_return make_error_code(Errc::message_too_big);
+bool WebSocket::SendOp::try_send() {
+  const std::size_t size = is_owned_ ? owned_.size() : borrowed_.size();
+  const std::size_t limit = connection_->limits().outbound_buffer_size;
+  if (limit > 0 && size > limit) {
+    result_ = make_error_code(Errc::message_too_big);
+    return true;
   }
-  for (;;) {
-    SendResult result;
-    if constexpr (std::is_same_v<Data, std::string>) {
-      result = connection.send(text, std::move(data));  // moved from only when accepted
-    } else {
-      result = connection.send(text, std::string_view(data));
-    }
-    switch (result) {
-      case SendResult::ok:
-        co_return io::Result<void>{};
-      case SendResult::not_open:
-        co_return make_error_code(Errc::closed);
-      case SendResult::invalid_utf8:
-        co_return make_error_code(Errc::invalid_utf8);
-      case SendResult::too_many_queued:
-      case SendResult::buffer_full:
-        connection.writable().reset();
-        co_await connection.writable().wait();
-        break;
-    }
+  SendResult sent = is_owned_ ? connection_->send(text_, std::move(owned_))
+                              : connection_->send(text_, borrowed_);
+  switch (sent) {
+    case SendResult::ok:
+      result_ = {};
+      return true;
+    case SendResult::not_open:
+      result_ = make_error_code(Errc::closed);
+      return true;
+    case SendResult::invalid_utf8:
+      result_ = make_error_code(Errc::invalid_utf8);
+      return true;
+    case SendResult::too_many_queued:
+    case SendResult::buffer_full:
+      break;
   }
+  return false;
 }
 
-}  // namespace
-
-io::Task<io::Result<void>> WebSocket::send(std::string_view data, bool text) {
-  co_return co_await send_when_room(*connection_, data, text);
+io::Task<void> WebSocket::SendOp::wait_for_room() {
+  do {
+    connection_->writable().reset();
+    co_await connection_->writable().wait();
+  } while (!try_send());
 }
 
-io::Task<io::Result<void>> WebSocket::send(std::string&& data, bool text) {
-  std::string owned = std::move(data);
-  co_return co_await send_when_room(*connection_, owned, text);
+std::coroutine_handle<> WebSocket::SendOp::await_suspend(std::coroutine_handle<> awaiting) {
+  // The queue is full: a small task waits for room (a frame only in this slow case) and
+  // resumes the sender when the message was queued or the send failed.
+  waiting_ = wait_for_room();
+  return (std::move(waiting_).operator co_await()).await_suspend(awaiting);
 }
 
 io::Task<void> WebSocket::close(int code, std::string_view reason) {

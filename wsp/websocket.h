@@ -8,6 +8,7 @@
 // stream. Under it is the same Connection the WebSocketPeer façade uses.
 #pragma once
 
+#include <coroutine>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -92,12 +93,36 @@ class WebSocket {
   ReceiveOp receive() { return ReceiveOp(*connection_); }
   // Queues a message; suspends while the outbound queue is full (back-pressure) and fails
   // only when the connection is closing/closed, the message can never fit, or text is not
-  // UTF-8.
-  io::Task<io::Result<void>> send(std::string_view data, bool text);
+  // UTF-8. An awaitable, not a Task: when there is room the message is queued without
+  // suspending or allocating. A borrowed `data` must stay valid until the co_await ends.
+  class SendOp {
+   public:
+    SendOp(Connection& connection, std::string_view data, bool text)
+        : connection_(&connection), borrowed_(data), text_(text) {}
+    SendOp(Connection& connection, std::string&& data, bool text)
+        : connection_(&connection), owned_(std::move(data)), text_(text), is_owned_(true) {}
+    bool await_ready() { return try_send(); }
+    std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting);
+    io::Result<void> await_resume() { return result_; }
+
+   private:
+    // Queues the message if there is room; true once the send is over (result_ is set).
+    bool try_send();
+    io::Task<void> wait_for_room();
+
+    Connection* connection_;
+    std::string_view borrowed_;
+    std::string owned_;  // given away (zero-copy when large); moved from only once accepted
+    bool text_;
+    bool is_owned_ = false;
+    io::Result<void> result_;
+    io::Task<void> waiting_;  // only while the queue is full
+  };
+  SendOp send(std::string_view data, bool text) { return SendOp(*connection_, data, text); }
   // The same for a message given away: large ones are written without a copy.
-  io::Task<io::Result<void>> send(std::string&& data, bool text);
-  io::Task<io::Result<void>> send_text(std::string_view text) { return send(text, true); }
-  io::Task<io::Result<void>> send_binary(std::string_view data) { return send(data, false); }
+  SendOp send(std::string&& data, bool text) { return SendOp(*connection_, std::move(data), text); }
+  SendOp send_text(std::string_view text) { return send(text, true); }
+  SendOp send_binary(std::string_view data) { return send(data, false); }
   // Starts the close handshake and waits until it is over (or close_timeout drops it).
   io::Task<void> close(int code = 1000, std::string_view reason = {});
   // Optional: returns a received message's buffer for reuse by the next message.

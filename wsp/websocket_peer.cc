@@ -267,8 +267,10 @@ std::vector<std::uint8_t> WebSocketPeer::get_packet() {
   Message m = connection_->pop_message();
   was_string_packet_ = m.text;
   packet_error_ = OK;
+  std::vector<std::uint8_t> packet(m.data.begin(), m.data.end());
+  connection_->recycle(std::move(m.data));
   update();
-  return std::vector<std::uint8_t>(m.data.begin(), m.data.end());
+  return packet;
 }
 
 int WebSocketPeer::get_available_packet_count() const {

@@ -77,11 +77,14 @@ struct CoroutineClient {
     if (ws) ws->abort();
   }
   bool send(const std::string& data, bool text) {
-    auto sent = await(reactor, ws->send(data, text));
-    return bool(sent);
+    // send() and receive() are awaitables, not Tasks: wrapped for the bounded driver.
+    auto send_one = [](wsp::WebSocket& socket, const std::string& bytes,
+                       bool is_text) -> io::Task<io::Result<void>> {
+      co_return co_await socket.send(bytes, is_text);
+    };
+    return bool(await(reactor, send_one(*ws, data, text)));
   }
   wsp::Received receive() {
-    // receive() is an awaitable, not a Task: wrap it for the bounded driver.
     auto next = [](wsp::WebSocket& socket) -> io::Task<wsp::Received> { co_return co_await socket.receive(); };
     return await(reactor, next(*ws));
   }

@@ -1,0 +1,115 @@
+// The thread's pool of small buffers, and the protocol using it for messages and output.
+#include <catch2/catch.hpp>
+
+#include "tests/wsp/wire.h"
+#include "wsp/buffer_pool.h"
+#include "wsp/protocol.h"
+
+using namespace wsp;
+using namespace wsp::test;
+namespace pool = wsp::buffer_pool;
+
+namespace {
+
+void drain() {
+  while (pool::pooled() > 0) (void)pool::take(1);
+}
+
+std::string buffer_of(std::size_t capacity) {
+  std::string s;
+  s.reserve(capacity);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("take gives an empty buffer of at least the asked capacity") {
+  drain();
+  std::string a = pool::take(10);
+  CHECK(a.empty());
+  CHECK(a.capacity() >= 64);  // never smaller than is worth pooling
+  std::string b = pool::take(3000);
+  CHECK(b.capacity() >= 3000);
+  CHECK(pool::pooled() == 0);
+}
+
+TEST_CASE("a buffer given back is the next one taken, emptied") {
+  drain();
+  std::string s = buffer_of(1000);
+  s = "leftover";
+  const char* storage = s.data();
+  pool::give_back(std::move(s));
+  CHECK(pool::pooled() == 1);
+  std::string again = pool::take(500);
+  CHECK(again.data() == storage);
+  CHECK(again.empty());
+  CHECK(pool::pooled() == 0);
+}
+
+TEST_CASE("tiny and large buffers are not pooled") {
+  drain();
+  pool::give_back(std::string("short"));                              // inline, 15 bytes
+  pool::give_back(buffer_of(pool::kMaxPooledCapacity + 1));           // a bulk buffer
+  CHECK(pool::pooled() == 0);
+  pool::give_back(buffer_of(pool::kMaxPooledCapacity));
+  CHECK(pool::pooled() == 1);
+  drain();
+}
+
+TEST_CASE("take skips a pooled buffer that is too small and leaves it pooled") {
+  drain();
+  pool::give_back(buffer_of(100));
+  std::string big = pool::take(2000);
+  CHECK(big.capacity() >= 2000);
+  CHECK(pool::pooled() == 1);
+  CHECK(pool::take(100).capacity() >= 100);
+  CHECK(pool::pooled() == 0);
+}
+
+TEST_CASE("the pool holds at most 128 buffers and replaces old ones when full") {
+  drain();
+  for (int i = 0; i < 200; ++i) pool::give_back(buffer_of(256));
+  CHECK(pool::pooled() == 128);
+  // When full, a new buffer replaces an older one: a 4 KiB request finds it.
+  pool::give_back(buffer_of(4096));
+  CHECK(pool::pooled() == 128);
+  bool found = false;
+  for (int i = 0; i < 128; ++i) {
+    if (pool::take(1).capacity() >= 4096) found = true;
+  }
+  CHECK(found);
+  CHECK(pool::pooled() == 0);
+}
+
+TEST_CASE("the protocol assembles the next small message in a buffer given back") {
+  drain();
+  Protocol p = make(Role::client);
+  const std::string frames = raw_frame(kBinary, std::string(64, 'a'), false) +
+                             raw_frame(kBinary, std::string(64, 'b'), false);
+  Event ev;
+  std::size_t used = p.receive(reinterpret_cast<const std::uint8_t*>(frames.data()), frames.size(), ev);
+  REQUIRE(ev.type == EventType::message);
+  std::string first = std::move(ev.payload);
+  const char* storage = first.data();
+  pool::give_back(std::move(first));  // what an echo does once the message was sent
+  p.receive(reinterpret_cast<const std::uint8_t*>(frames.data()) + used, frames.size() - used, ev);
+  REQUIRE(ev.type == EventType::message);
+  CHECK(ev.payload == std::string(64, 'b'));
+  CHECK(ev.payload.data() == storage);
+}
+
+TEST_CASE("the protocol serializes into a written output buffer given back") {
+  drain();
+  Protocol p = make(Role::server);
+  const std::string data(100, 'x');
+  REQUIRE(p.send_message(false, reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+  std::string written;
+  p.take_output(written);
+  CHECK(written.size() == 102);
+  CHECK(written.capacity() >= 512);  // room for a few more small frames
+  const char* storage = written.data();
+  pool::give_back(std::move(written));  // what the connection does after the write
+  REQUIRE(p.send_message(false, reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
+  CHECK(p.pending_output().data() == storage);
+  CHECK(p.pending_output_size() == 102);
+}

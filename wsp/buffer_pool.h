@@ -1,0 +1,23 @@
+// Small buffers (messages being assembled, serialized output) shared by the connections of a
+// thread. A message that was echoed or forwarded hands its buffer back and the next message
+// of any connection is assembled in it: pipelined small messages cost no allocation, and a
+// connection keeps no buffer between bursts. Per thread, so no locking; bounded, so a burst
+// does not pin memory.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+namespace wsp::buffer_pool {
+
+// Larger buffers are not pooled: bulk connections keep their own (Connection::recycle).
+inline constexpr std::size_t kMaxPooledCapacity = 8 * 1024;
+
+// An empty buffer with capacity >= at_least: a pooled one when it fits, else a new one.
+std::string take(std::size_t at_least);
+// Keeps `buffer` for a later take() if it is small and the pool has room; frees it otherwise.
+void give_back(std::string&& buffer);
+// Buffers held by this thread's pool (for tests).
+std::size_t pooled();
+
+}  // namespace wsp::buffer_pool

@@ -3,11 +3,20 @@
 #include <sys/mman.h>
 
 namespace io {
+namespace {
+
+// Not in liburing 2.3's headers (Debian 12): the registration flag (the field liburing calls
+// `pad`) and the completion flag of incremental consumption.
+constexpr std::uint16_t kIncrementalConsumption = 2;  // IOU_PBUF_RING_INC
+constexpr std::uint32_t kBufferMore = 1u << 4;        // IORING_CQE_F_BUF_MORE
+
+}  // namespace
 
 BufferRing::BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size)
-    : ring_(ring), count_(count), buffer_size_(buffer_size) {}
+    : ring_(ring), count_(count), buffer_size_(buffer_size), slots_(count) {}
 
-Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, std::size_t buffer_size) {
+Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, std::size_t buffer_size,
+                                       bool incremental) {
   auto* br = new BufferRing(ring, count, buffer_size);
   br->entries_bytes_ = count * sizeof(io_uring_buf);
   void* entries = mmap(nullptr, br->entries_bytes_, PROT_READ | PROT_WRITE,
@@ -31,6 +40,8 @@ Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, std::size
   reg.ring_addr = reinterpret_cast<std::uint64_t>(entries);
   reg.ring_entries = count;
   reg.bgid = kGroup;
+  if (incremental) reg.pad = kIncrementalConsumption;
+  br->incremental_ = incremental;
   int rc = io_uring_register_buf_ring(ring, &reg, 0);
   if (rc != 0) {
     br->ring_ = nullptr;  // nothing registered
@@ -52,7 +63,25 @@ BufferRing::~BufferRing() {
   if (memory_) munmap(memory_, memory_bytes_);
 }
 
-void BufferRing::recycle(std::uint16_t id) {
+std::span<const std::uint8_t> BufferRing::take(std::uint16_t id, std::size_t length,
+                                               std::uint32_t cqe_flags) {
+  Slot& slot = slots_[id];
+  // Incremental consumption fills a buffer front to back, completions in order: the bytes
+  // follow those of the previous completion that used this buffer.
+  const std::uint8_t* at = memory_ + static_cast<std::size_t>(id) * buffer_size_ + slot.filled;
+  slot.filled += static_cast<std::uint32_t>(length);
+  ++slot.pieces;
+  if (!incremental_ || !(cqe_flags & kBufferMore)) slot.kernel_done = true;
+  return {at, length};
+}
+
+void BufferRing::release(std::uint16_t id) {
+  Slot& slot = slots_[id];
+  if (--slot.pieces == 0 && slot.kernel_done) give_to_kernel(id);
+}
+
+void BufferRing::give_to_kernel(std::uint16_t id) {
+  slots_[id] = Slot{};
   io_uring_buf_ring_add(entries_, memory_ + static_cast<std::size_t>(id) * buffer_size_,
                         static_cast<unsigned>(buffer_size_), id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(entries_, 1);

@@ -1,6 +1,11 @@
 // BufferRing: a provided-buffer ring (IORING_REGISTER_PBUF_RING) shared by every receive on a
 // reactor. The kernel picks a buffer only when data arrives, so an idle connection holds no
-// receive buffer at all; a buffer goes back to the ring as soon as its bytes were consumed.
+// receive buffer at all; a buffer goes back to the ring once its bytes were consumed.
+//
+// Where the kernel supports it (Linux 6.12), buffers are consumed incrementally
+// (IOU_PBUF_RING_INC): a receive takes only the bytes it needs from the current buffer, so
+// the small receives of many connections share one buffer and a bulk transfer reads large
+// chunks, while the whole ring stays small enough to stay in cache.
 #pragma once
 
 #include <liburing.h>
@@ -8,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "io/result.h"
 
@@ -17,29 +23,42 @@ class BufferRing {
  public:
   static constexpr std::uint16_t kGroup = 0;
 
-  // `count` must be a power of two.
-  static Result<BufferRing*> create(io_uring* ring, unsigned count, std::size_t buffer_size);
+  // `count` must be a power of two. `incremental` fails (EINVAL) on kernels without it.
+  static Result<BufferRing*> create(io_uring* ring, unsigned count, std::size_t buffer_size,
+                                    bool incremental);
   ~BufferRing();
   BufferRing(const BufferRing&) = delete;
   BufferRing& operator=(const BufferRing&) = delete;
 
-  std::span<const std::uint8_t> buffer(std::uint16_t id, std::size_t length) const {
-    return {memory_ + static_cast<std::size_t>(id) * buffer_size_, length};
-  }
-  // Hands buffer `id` back to the kernel.
-  void recycle(std::uint16_t id);
+  // A completion put `length` bytes in buffer `id` (its CQE flags say whether the kernel
+  // will put more there): returns them. They stay valid until release(id).
+  std::span<const std::uint8_t> take(std::uint16_t id, std::size_t length, std::uint32_t cqe_flags);
+  // The bytes of one take() were consumed. A buffer goes back to the kernel when the kernel
+  // has finished with it and every piece taken from it was released.
+  void release(std::uint16_t id);
+
+  bool incremental() const { return incremental_; }
   std::size_t buffer_size() const { return buffer_size_; }
 
  private:
   BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size);
+  void give_to_kernel(std::uint16_t id);
+
+  struct Slot {
+    std::uint32_t filled = 0;   // bytes the kernel put in this buffer so far
+    std::uint32_t pieces = 0;   // taken and not yet released
+    bool kernel_done = false;   // the kernel moved on to the next buffer
+  };
 
   io_uring* ring_;
   unsigned count_;
   std::size_t buffer_size_;
+  bool incremental_ = false;
   io_uring_buf_ring* entries_ = nullptr;
   std::size_t entries_bytes_ = 0;
   std::uint8_t* memory_ = nullptr;
   std::size_t memory_bytes_ = 0;
+  std::vector<Slot> slots_;
 };
 
 }  // namespace io

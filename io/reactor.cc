@@ -89,7 +89,7 @@ void ignore_sigpipe_once() {
 
 Reactor::Reactor() : Reactor(Options{}) {}
 
-Reactor::Reactor(Options options) {
+Reactor::Reactor(Options options) : options_(options) {
   ignore_sigpipe_once();
   struct Attempt {
     unsigned flags;
@@ -146,8 +146,12 @@ Reactor& Reactor::current() {
 BufferRing* Reactor::buffer_ring() {
   if (!buffer_ring_tried_) {
     buffer_ring_tried_ = true;
-    // 128 x 64 KiB, mapped lazily: a small message touches one page of its buffer.
-    auto created = BufferRing::create(&ring_, 128, 64 * 1024);
+    Result<BufferRing*> created = errno_code(EINVAL);
+    if (options_.incremental_receive_buffers) {
+      created = BufferRing::create(&ring_, options_.receive_buffers, options_.receive_buffer_size,
+                                   true);
+    }
+    if (!created) created = BufferRing::create(&ring_, 128, 64 * 1024, false);
     if (created) {
       buffer_ring_.reset(*created);
     } else {

@@ -287,8 +287,9 @@ struct TcpStream::PushIo {
     void on_complete(int result, std::uint32_t) override { owner->sent(result); }
   };
   struct Chunk {
-    int result;           // bytes, 0 at EOF, -errno
-    std::uint16_t buffer; // ring buffer id when from_ring
+    const std::uint8_t* data;  // in the ring's buffer, or own_buffer
+    int result;                // bytes, 0 at EOF, -errno
+    std::uint16_t buffer;      // ring buffer id when from_ring
     bool from_ring;
   };
 
@@ -301,7 +302,7 @@ struct TcpStream::PushIo {
     if (receiver.in_flight()) reactor.cancel_and_wait(&receiver);
     if (sender.in_flight()) reactor.cancel_and_wait(&sender);
     for (const Chunk& c : chunks) {
-      if (c.from_ring) ring->recycle(c.buffer);
+      if (c.from_ring) ring->release(c.buffer);
     }
   }
 
@@ -323,14 +324,18 @@ struct TcpStream::PushIo {
   void received(int result, std::uint32_t flags) {
     if (result == -ENOBUFS) {
       // The ring ran dry; the receive is re-armed once delivery has returned buffers.
+      ++reactor.stats().receive_buffer_shortages;
     } else if (result == -ECANCELED && cancel_requested) {
       // Stopped on purpose (back-pressure); re-armed on resume.
       cancel_requested = false;
     } else if (flags & IORING_CQE_F_BUFFER) {
       auto id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
-      chunks.push_back({result, id, true});
+      // Taken now, in completion order: with incremental consumption that order says where
+      // in the buffer the bytes are.
+      auto bytes = ring->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
+      chunks.push_back({bytes.data(), result, id, true});
     } else {
-      chunks.push_back({result, 0, false});
+      chunks.push_back({own_buffer.data(), result, 0, false});
     }
     reactor.schedule(&deliver_node);
   }
@@ -346,17 +351,15 @@ struct TcpStream::PushIo {
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const Chunk& c = batch[i];
       if (destroyed || ended) {
-        if (c.from_ring) buffers->recycle(c.buffer);
+        if (c.from_ring) buffers->release(c.buffer);
         continue;
       }
       if (c.result > 0) {
-        auto data = c.from_ring ? buffers->buffer(c.buffer, static_cast<std::size_t>(c.result))
-                                : std::span<const std::uint8_t>(own_buffer.data(), static_cast<std::size_t>(c.result));
-        bool more = handler->on_received(data);
-        if (c.from_ring) buffers->recycle(c.buffer);
+        bool more = handler->on_received({c.data, static_cast<std::size_t>(c.result)});
+        if (c.from_ring) buffers->release(c.buffer);
         if (!destroyed && !more) pause();
       } else {
-        if (c.from_ring) buffers->recycle(c.buffer);
+        if (c.from_ring) buffers->release(c.buffer);
         ended = true;
         handler->on_receive_end(c.result == 0 ? std::error_code{} : errno_code(-c.result));
       }

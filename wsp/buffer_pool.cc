@@ -1,63 +1,73 @@
 #include "wsp/buffer_pool.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <vector>
 
 namespace wsp::buffer_pool {
 namespace {
 
-// Enough for a reactor turn of pipelined traffic on a few dozen connections; at most
-// kMaxPooled * kMaxPooledCapacity bytes stay pooled.
-constexpr std::size_t kMaxPooled = 128;
-// Below this a buffer is not worth pooling (std::string keeps up to 15 bytes inline).
-constexpr std::size_t kMinPooledCapacity = 64;
+// Buffers are kept by size class, class k holding capacities in [2^k, 2^(k+1)), from 64 bytes
+// (std::string keeps up to 15 inline; smaller ones are not worth pooling) to
+// kMaxPooledCapacity. Each class keeps at most kBytesPerClass: enough for every message of a
+// reactor turn of pipelined small messages (one turn parses all connections' messages before
+// the application takes them), and at most a few MiB pinned per thread in all.
+constexpr unsigned kSmallestClass = 6;
+constexpr unsigned kLargestClass = std::bit_width(kMaxPooledCapacity) - 1;
+constexpr std::size_t kBytesPerClass = 128 * 1024;
+// How many of a class's most recently pooled buffers take() looks at for one large enough.
+constexpr std::size_t kSearched = 4;
 
-// How many of the most recently pooled buffers take() looks at for one that is large enough.
-constexpr std::size_t kSearched = 8;
+unsigned size_class(std::size_t capacity) { return std::bit_width(capacity) - 1; }
 
-struct Pool {
-  std::vector<std::string> buffers;
-  std::size_t next_evicted = 0;  // when full, pooled buffers are replaced in turn
-};
+using Pool = std::array<std::vector<std::string>, kLargestClass - kSmallestClass + 1>;
 
 Pool& pool() {
-  thread_local Pool p;
-  return p;
+  thread_local Pool classes;
+  return classes;
 }
+
+std::vector<std::string>& bucket(unsigned size_class) { return pool()[size_class - kSmallestClass]; }
 
 }  // namespace
 
 std::string take(std::size_t at_least) {
-  std::vector<std::string>& buffers = pool().buffers;
-  const std::size_t searched = std::min(buffers.size(), kSearched);
-  for (std::size_t i = buffers.size(); i-- > buffers.size() - searched;) {
-    if (buffers[i].capacity() < at_least) continue;
-    std::string buffer = std::move(buffers[i]);
-    if (i + 1 != buffers.size()) buffers[i] = std::move(buffers.back());
-    buffers.pop_back();
-    return buffer;
+  const std::size_t wanted = std::max<std::size_t>(at_least, 1u << kSmallestClass);
+  if (wanted <= kMaxPooledCapacity) {
+    for (unsigned k = size_class(wanted); k <= kLargestClass; ++k) {
+      std::vector<std::string>& buffers = bucket(k);
+      const std::size_t searched = std::min(buffers.size(), kSearched);
+      for (std::size_t i = buffers.size(); i-- > buffers.size() - searched;) {
+        if (buffers[i].capacity() < wanted) continue;
+        std::string buffer = std::move(buffers[i]);
+        if (i + 1 != buffers.size()) buffers[i] = std::move(buffers.back());
+        buffers.pop_back();
+        return buffer;
+      }
+    }
   }
   std::string fresh;
-  fresh.reserve(std::max(at_least, kMinPooledCapacity));
+  fresh.reserve(wanted);
   return fresh;
 }
 
 void give_back(std::string&& buffer) {
   std::string kept = std::move(buffer);
   const std::size_t capacity = kept.capacity();
-  if (capacity < kMinPooledCapacity || capacity > kMaxPooledCapacity) return;  // freed here
+  if (capacity < (1u << kSmallestClass) || capacity > kMaxPooledCapacity) return;  // freed here
+  const unsigned k = size_class(capacity);
+  std::vector<std::string>& buffers = bucket(k);
+  const std::size_t limit = kBytesPerClass >> k;
+  if (buffers.size() >= limit) return;  // the class is full: freed here
   kept.clear();
-  Pool& p = pool();
-  if (p.buffers.size() < kMaxPooled) {
-    if (p.buffers.capacity() == 0) p.buffers.reserve(kMaxPooled);
-    p.buffers.push_back(std::move(kept));
-    return;
-  }
-  // Full: replace an older buffer, so sizes no longer in use do not clog the pool.
-  p.buffers[p.next_evicted] = std::move(kept);
-  p.next_evicted = (p.next_evicted + 1) % kMaxPooled;
+  buffers.push_back(std::move(kept));
 }
 
-std::size_t pooled() { return pool().buffers.size(); }
+std::size_t pooled() {
+  std::size_t n = 0;
+  for (const std::vector<std::string>& buffers : pool()) n += buffers.size();
+  return n;
+}
 
 }  // namespace wsp::buffer_pool

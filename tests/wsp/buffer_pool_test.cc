@@ -66,19 +66,18 @@ TEST_CASE("take skips a pooled buffer that is too small and leaves it pooled") {
   CHECK(pool::pooled() == 0);
 }
 
-TEST_CASE("the pool holds at most 128 buffers and replaces old ones when full") {
+TEST_CASE("each size class holds at most 128 KiB of buffers") {
   drain();
-  for (int i = 0; i < 200; ++i) pool::give_back(buffer_of(256));
-  CHECK(pool::pooled() == 128);
-  // When full, a new buffer replaces an older one: a 4 KiB request finds it.
-  pool::give_back(buffer_of(4096));
-  CHECK(pool::pooled() == 128);
-  bool found = false;
-  for (int i = 0; i < 128; ++i) {
-    if (pool::take(1).capacity() >= 4096) found = true;
-  }
-  CHECK(found);
-  CHECK(pool::pooled() == 0);
+  for (int i = 0; i < 3000; ++i) pool::give_back(buffer_of(64));
+  CHECK(pool::pooled() == 2048);  // 128 KiB of 64-byte buffers
+  for (int i = 0; i < 100; ++i) pool::give_back(buffer_of(4096));
+  CHECK(pool::pooled() == 2048 + 32);  // another class, its own 128 KiB
+  // A request is served from its class or a larger one, never a smaller one.
+  CHECK(pool::take(3000).capacity() >= 3000);
+  CHECK(pool::pooled() == 2048 + 31);
+  CHECK(pool::take(100).capacity() >= 100);
+  CHECK(pool::pooled() == 2048 + 30);  // no class-6 buffer fits 100 bytes: a 4 KiB one did
+  drain();
 }
 
 TEST_CASE("the protocol assembles the next small message in a buffer given back") {

@@ -43,8 +43,7 @@ struct Server {
   }
 };
 
-// TLS (when configured) and the WebSocket handshake, in a frame of their own that is gone
-// once the connection is open: the long-lived echo frame stays small.
+// TLS (when configured) and the WebSocket handshake.
 io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::TcpStream tcp) {
   std::unique_ptr<io::ByteStream> stream;
   if (server.options.tls) {
@@ -62,31 +61,39 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
   co_return co_await wsp::accept(std::move(stream), accept_options);
 }
 
-io::Task<void> echo(Server& server, io::TcpStream tcp) {
+// One per open connection, for its whole life: its frame holds little more than the socket,
+// the message in hand and the two awaitables.
+io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> ws) {
+  OpenConnection self{ws.get()};
+  server.add(self);
+  for (;;) {
+    wsp::Received message = co_await ws->receive();
+    if (message.closed) break;
+    // Given away: a large message is written from its own buffer, which then receives the
+    // next message (no copy, no allocation per message).
+    auto sent = co_await ws->send(std::move(message.data), message.text);
+    if (!sent) break;
+  }
+  server.remove(self);
+}
+
+// The handshake, then the echo loop in a task of its own: this frame (the accepted socket,
+// TLS and HTTP state) is gone once the connection is open.
+io::Task<void> serve(Server& server, io::TcpStream tcp) {
   auto ws = co_await open(server, std::move(tcp));
   if (!ws) co_return;
   if (server.stopping) {
     co_await (*ws)->close(1001, "server shutting down");
     co_return;
   }
-  OpenConnection self{ws->get()};
-  server.add(self);
-  for (;;) {
-    wsp::Received message = co_await (*ws)->receive();
-    if (message.closed) break;
-    // Given away: a large message is written from its own buffer, which then receives the
-    // next message (no copy, no allocation per message).
-    auto sent = co_await (*ws)->send(std::move(message.data), message.text);
-    if (!sent) break;
-  }
-  server.remove(self);
+  server.reactor.spawn(echo(server, std::move(*ws)));
 }
 
 io::Task<void> accept_loop(Server& server, io::TcpListener& listener) {
   for (;;) {
     auto tcp = co_await listener.accept();
     if (!tcp) co_return;
-    server.reactor.spawn(echo(server, std::move(*tcp)));
+    server.reactor.spawn(serve(server, std::move(*tcp)));
   }
 }
 

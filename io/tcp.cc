@@ -315,8 +315,8 @@ struct TcpStream::PushIo {
       sqe->flags |= IOSQE_BUFFER_SELECT;
       sqe->buf_group = BufferRing::kGroup;
     } else {
-      own_buffer.resize(16 * 1024);
-      io_uring_prep_recv(sqe, fd, own_buffer.data(), own_buffer.size(), 0);
+      if (!own_buffer) own_buffer = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
+      io_uring_prep_recv(sqe, fd, own_buffer.get(), kOwnBufferSize, 0);
     }
     reactor.submit_tracked(sqe, &receiver);
   }
@@ -335,7 +335,7 @@ struct TcpStream::PushIo {
       auto bytes = ring->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
       chunks.push_back({bytes.data(), result, id, true});
     } else {
-      chunks.push_back({own_buffer.data(), result, 0, false});
+      chunks.push_back({own_buffer.get(), result, 0, false});
     }
     reactor.schedule(&deliver_node);
   }
@@ -405,10 +405,11 @@ struct TcpStream::PushIo {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
       io_uring_prep_send(sqe, fd, iov[next].iov_base, iov[next].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
     } else {
-      message = msghdr{};
-      message.msg_iov = iov.data() + next;
-      message.msg_iovlen = iov.size() - next;
-      io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL | MSG_WAITALL);
+      if (!message) message = std::make_unique<msghdr>();
+      *message = msghdr{};
+      message->msg_iov = iov.data() + next;
+      message->msg_iovlen = iov.size() - next;
+      io_uring_prep_sendmsg(sqe, fd, message.get(), MSG_NOSIGNAL | MSG_WAITALL);
     }
     reactor.submit_tracked(sqe, &sender);
   }
@@ -439,7 +440,8 @@ struct TcpStream::PushIo {
   ReceiveHandler* handler = nullptr;
   Receiver receiver;
   std::vector<Chunk> chunks;
-  std::vector<std::uint8_t> own_buffer;  // only without a buffer ring
+  static constexpr std::size_t kOwnBufferSize = 16 * 1024;
+  std::unique_ptr<std::uint8_t[]> own_buffer;  // only without a buffer ring
   CallbackNode<PushIo, &PushIo::deliver> deliver_node{this};
   bool paused = false;
   bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
@@ -450,7 +452,7 @@ struct TcpStream::PushIo {
   WriteHandler* write_handler = nullptr;
   std::vector<iovec> iov;
   std::size_t next = 0;
-  msghdr message{};
+  std::unique_ptr<msghdr> message;  // for scatter-gather writes only: most connections never make one
   int write_result = 0;
   CallbackNode<PushIo, &PushIo::written> written_node{this};
 };

@@ -47,20 +47,19 @@ bool WebSocket::SendOp::try_send() {
   const std::size_t size = is_owned_ ? owned_.size() : borrowed_.size();
   const std::size_t limit = connection_->limits().outbound_buffer_size;
   if (limit > 0 && size > limit) {
-    result_ = make_error_code(Errc::message_too_big);
+    failure_ = Errc::message_too_big;
     return true;
   }
   SendResult sent = is_owned_ ? connection_->send(text_, std::move(owned_))
                               : connection_->send(text_, borrowed_);
   switch (sent) {
     case SendResult::ok:
-      result_ = {};
       return true;
     case SendResult::not_open:
-      result_ = make_error_code(Errc::closed);
+      failure_ = Errc::closed;
       return true;
     case SendResult::invalid_utf8:
-      result_ = make_error_code(Errc::invalid_utf8);
+      failure_ = Errc::invalid_utf8;
       return true;
     case SendResult::too_many_queued:
     case SendResult::buffer_full:

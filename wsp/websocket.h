@@ -103,10 +103,13 @@ class WebSocket {
         : connection_(&connection), owned_(std::move(data)), text_(text), is_owned_(true) {}
     bool await_ready() { return try_send(); }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting);
-    io::Result<void> await_resume() { return result_; }
+    io::Result<void> await_resume() {
+      if (failure_ == Errc{}) return {};
+      return make_error_code(failure_);
+    }
 
    private:
-    // Queues the message if there is room; true once the send is over (result_ is set).
+    // Queues the message if there is room; true once the send is over (failure_ is set).
     bool try_send();
     io::Task<void> wait_for_room();
 
@@ -115,7 +118,7 @@ class WebSocket {
     std::string owned_;  // given away (zero-copy when large); moved from only once accepted
     bool text_;
     bool is_owned_ = false;
-    io::Result<void> result_;
+    Errc failure_{};          // 0 once sent; kept small: an echo loop holds one per connection
     io::Task<void> waiting_;  // only while the queue is full
   };
   SendOp send(std::string_view data, bool text) { return SendOp(*connection_, data, text); }

@@ -33,7 +33,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
   // Bytes that came with the handshake are frames: parse them first.
   if (!leftover.empty()) {
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());
-    if (used < leftover.size()) overflow_.assign(leftover, used);
+    if (used < leftover.size()) overflow_ = std::make_unique<std::string>(leftover, used);
   }
   receiving_paused_ = holding_;
   stream_->start_receiving(*this);
@@ -95,25 +95,29 @@ std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
 
 bool Connection::on_received(std::span<const std::uint8_t> data) {
   if (state_ == State::closed) return false;
-  if (holding_ || !overflow_.empty()) {
+  if (holding_ || overflow_) {
     // Receiving was paused but the kernel had more on its way: keep it for later.
-    overflow_.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (!overflow_) overflow_ = std::make_unique<std::string>();
+    overflow_->append(reinterpret_cast<const char*>(data.data()), data.size());
     if (!holding_) drain_overflow();
     return !holding_;
   }
   std::size_t used = parse(data.data(), data.size());
   if (used < data.size() && holding_) {
-    overflow_.assign(reinterpret_cast<const char*>(data.data()) + used, data.size() - used);
+    overflow_ = std::make_unique<std::string>(reinterpret_cast<const char*>(data.data()) + used,
+                                              data.size() - used);
   }
   receiving_paused_ = holding_;
   return !holding_;
 }
 
 void Connection::drain_overflow() {
-  std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(overflow_.data()), overflow_.size());
-  overflow_.erase(0, used);
-  if (holding_ || state_ == State::closed) return;
-  std::string().swap(overflow_);
+  if (overflow_) {
+    std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(overflow_->data()), overflow_->size());
+    overflow_->erase(0, used);
+    if (holding_ || state_ == State::closed) return;
+    overflow_.reset();
+  }
   if (receiving_paused_) {
     receiving_paused_ = false;
     stream_->resume_receiving();

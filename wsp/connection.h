@@ -136,7 +136,8 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t inbound_bytes_ = 0;
   Event held_;          // a parsed message waiting for room in the inbound queue
   bool holding_ = false;
-  std::string overflow_;  // received bytes not parsed yet because the queue was full
+  // Received bytes not parsed yet because the queue was full (made only then).
+  std::unique_ptr<std::string> overflow_;
   bool receiving_paused_ = false;
   io::Event readable_;
 

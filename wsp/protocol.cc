@@ -186,7 +186,6 @@ bool Protocol::finish_close_frame(Event& out) {
   }
   close_received_ = true;
   received_close_code_ = code;
-  received_close_reason_.assign(reason);
   // §5.5.1: answer with a close frame, typically echoing the status code received; 1005 is
   // not a wire code, so its echo carries no payload.
   if (!close_sent_) write_close(code == close_code::no_status ? -1 : code, {});
@@ -293,6 +292,12 @@ std::size_t Protocol::receive(const std::uint8_t* data, std::size_t len, Event& 
     }
   }
   return pos;
+}
+
+std::string Protocol::received_close_reason() const {
+  // The close frame's payload stays in control_: nothing is parsed after it.
+  if (!close_received_ || control_.size() <= 2) return {};
+  return control_.substr(2);
 }
 
 void Protocol::fail(int code, const char* reason) {

@@ -89,7 +89,7 @@ class Protocol {
   bool clean_close() const { return close_sent_ && close_received_ && failed_code_ == 0; }
   // The peer's close code: 1005 for an empty close payload (§7.1.5), -1 when none arrived.
   int received_close_code() const { return received_close_code_; }
-  std::string received_close_reason() const { return received_close_reason_; }
+  std::string received_close_reason() const;
   // The code of the close frame we queued because the peer broke the protocol
   // (1002, 1007, 1009), 0 when none.
   int failed_code() const { return failed_code_; }
@@ -131,7 +131,8 @@ class Protocol {
   bool message_compressed_ = false;
   std::string message_;
   Utf8Validator utf8_;
-  std::string control_;  // payload of the control frame being read (<= 125 bytes)
+  std::string control_;  // payload of the control frame being read (<= 125 bytes); the
+                         // peer's close frame stays here once received
 
   // Output.
   std::string out_;
@@ -142,7 +143,6 @@ class Protocol {
   bool close_sent_ = false;
   bool close_received_ = false;
   int received_close_code_ = -1;
-  std::string received_close_reason_;
   int failed_code_ = 0;
 };
 

@@ -6,8 +6,9 @@
 namespace io::frame_pool {
 namespace {
 
-constexpr std::size_t kGranule = 64;
-constexpr std::size_t kClasses = 32;          // frames up to 2 KiB are pooled
+// Fine classes: the long-lived frames of many connections waste little to rounding.
+constexpr std::size_t kGranule = 32;
+constexpr std::size_t kClasses = 64;          // frames up to 2 KiB are pooled
 constexpr std::size_t kMaxCachedPerClass = 128;  // bounds what a burst leaves cached
 
 struct FreeNode {

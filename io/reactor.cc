@@ -34,40 +34,7 @@ ReadyNode* ReadyList::pop_front() {
   return n;
 }
 
-// --- detached tasks ----------------------------------------------------------------------
-
-struct DetachedTask {
-  struct promise_type {
-    Reactor* reactor = nullptr;
-    Reactor::TaskId id = 0;
-    static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
-    static void operator delete(void* p, std::size_t size) noexcept { frame_pool::deallocate(p, size); }
-    DetachedTask get_return_object() {
-      return DetachedTask{std::coroutine_handle<promise_type>::from_promise(*this)};
-    }
-    std::suspend_always initial_suspend() noexcept { return {}; }
-    std::suspend_never final_suspend() noexcept { return {}; }
-    void return_void() noexcept {}
-    void unhandled_exception() noexcept {}
-    ReadyNode start_node;
-    ~promise_type() {
-      if (reactor) reactor->forget_detached(id);
-    }
-  };
-  std::coroutine_handle<promise_type> h;
-};
-
 namespace {
-
-DetachedTask run_detached(Task<void> task) {
-  try {
-    co_await std::move(task);
-  } catch (const std::exception& e) {
-    WSP_LOG_ERROR("detached task ended with an exception: %s", e.what());
-  } catch (...) {
-    WSP_LOG_ERROR("detached task ended with an unknown exception");
-  }
-}
 
 thread_local Reactor* current_reactor = nullptr;
 thread_local std::unique_ptr<Reactor> default_reactor;
@@ -125,12 +92,12 @@ Reactor::Reactor(Options options) : options_(options) {
 }
 
 Reactor::~Reactor() {
-  // Destroy tasks still alive: their pending operations are cancelled and awaited here.
-  while (!detached_.empty()) {
-    auto it = detached_.begin();
-    auto h = it->second;
-    detached_.erase(it);
-    h.destroy();
+  // Destroy tasks still alive: their pending operations are cancelled and awaited here. One
+  // may spawn or end others while it goes away, hence the passes.
+  while (detached_count_ > 0) {
+    for (std::size_t i = 0; i < detached_.size(); ++i) {
+      if (std::coroutine_handle<> frame = detached_[i].frame) frame.destroy();
+    }
   }
   buffer_ring_.reset();
   io_uring_queue_exit(&ring_);
@@ -204,25 +171,75 @@ void Reactor::cancel_and_wait(Completion* c) {
   }
 }
 
+// --- detached tasks ----------------------------------------------------------------------
+
 Reactor::TaskId Reactor::spawn(Task<void> task) {
-  DetachedTask wrapper = run_detached(std::move(task));
-  auto& promise = wrapper.h.promise();
-  TaskId id = next_task_id_++;
-  promise.reactor = this;
-  promise.id = id;
-  detached_.emplace(id, wrapper.h);
-  make_ready(&promise.start_node, wrapper.h);  // starts on the next turn, not inside spawn()
+  auto frame = task.release();
+  std::uint32_t slot = first_free_slot_;
+  if (slot != kNoSlot) {
+    first_free_slot_ = detached_[slot].next_free;
+  } else {
+    slot = static_cast<std::uint32_t>(detached_.size());
+    detached_.emplace_back();
+  }
+  detached_[slot].frame = frame;
+  ++detached_count_;
+  const TaskId id = (TaskId{detached_[slot].generation} << 32) | slot;
+  frame.promise().detached_by = this;
+  frame.promise().detached_id = id;
+  starting_.push_back(id);
+  schedule(&start_node_);  // starts on the next turn, not inside spawn()
   return id;
 }
 
+std::coroutine_handle<> Reactor::detached_frame(TaskId id) const {
+  const auto slot = static_cast<std::uint32_t>(id);
+  if (slot >= detached_.size() || detached_[slot].generation != id >> 32) return {};
+  return detached_[slot].frame;
+}
+
+void Reactor::start_spawned() {
+  // Tasks spawned by those starting now wait for the next pass of the ready list.
+  std::vector<TaskId> batch;
+  batch.swap(starting_);
+  for (TaskId id : batch) {
+    if (std::coroutine_handle<> frame = detached_frame(id)) frame.resume();  // unless cancelled
+  }
+  if (starting_.empty()) {
+    batch.clear();
+    starting_.swap(batch);  // keep the capacity
+  }
+}
+
 bool Reactor::cancel(TaskId id) {
-  auto it = detached_.find(id);
-  if (it == detached_.end()) return false;
-  auto h = it->second;
-  detached_.erase(it);
-  h.destroy();
+  std::coroutine_handle<> frame = detached_frame(id);
+  if (!frame) return false;
+  frame.destroy();  // its promise frees the slot
   return true;
 }
+
+namespace detail {
+
+void detached_frame_gone(Reactor& reactor, std::uint64_t id, const std::exception_ptr& escaped) noexcept {
+  if (escaped) {
+    try {
+      std::rethrow_exception(escaped);
+    } catch (const std::exception& e) {
+      WSP_LOG_ERROR("detached task ended with an exception: %s", e.what());
+    } catch (...) {
+      WSP_LOG_ERROR("detached task ended with an unknown exception");
+    }
+  }
+  const auto slot = static_cast<std::uint32_t>(id);
+  Reactor::DetachedSlot& entry = reactor.detached_[slot];
+  entry.frame = {};
+  if (++entry.generation == 0) entry.generation = 1;  // 0 would make an id of 0 possible
+  entry.next_free = reactor.first_free_slot_;
+  reactor.first_free_slot_ = slot;
+  --reactor.detached_count_;
+}
+
+}  // namespace detail
 
 // --- the loop ----------------------------------------------------------------------------
 

@@ -20,10 +20,10 @@
 #include <memory>
 #include <optional>
 #include <stdexcept>
-#include <unordered_map>
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 #include "io/result.h"
 #include "io/task.h"
@@ -144,7 +144,7 @@ class Reactor {
   using TaskId = std::uint64_t;
   TaskId spawn(Task<void> task);
   bool cancel(TaskId id);
-  std::size_t detached_count() const { return detached_.size(); }
+  std::size_t detached_count() const { return detached_count_; }
 
   // Runs `task` to completion on this reactor and returns its result (rethrows its exception).
   template <typename T>
@@ -198,12 +198,23 @@ class Reactor {
   std::unique_ptr<BufferRing> buffer_ring_;
   bool buffer_ring_tried_ = false;
 
-  TaskId next_task_id_ = 1;
-  std::unordered_map<TaskId, std::coroutine_handle<>> detached_;
+  // Detached tasks: a slot each, reused with a new generation, so a TaskId is the slot index
+  // and its generation and the id of a task that ended never matches a later one.
+  static constexpr std::uint32_t kNoSlot = ~std::uint32_t{0};
+  struct DetachedSlot {
+    std::coroutine_handle<> frame;  // null while free
+    std::uint32_t generation = 1;
+    std::uint32_t next_free = kNoSlot;
+  };
+  std::coroutine_handle<> detached_frame(TaskId id) const;
+  void start_spawned();
+  friend void detail::detached_frame_gone(Reactor&, std::uint64_t, const std::exception_ptr&) noexcept;
 
- public:
-  // Called by a detached task's frame as it goes away.
-  void forget_detached(TaskId id) { detached_.erase(id); }
+  std::vector<DetachedSlot> detached_;
+  std::uint32_t first_free_slot_ = kNoSlot;
+  std::size_t detached_count_ = 0;
+  std::vector<TaskId> starting_;  // spawned, to be started by start_node_
+  CallbackNode<Reactor, &Reactor::start_spawned> start_node_{this};
 };
 
 // Base of the one-SQE awaitables: records the CQE result and resumes the waiter via the loop.

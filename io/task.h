@@ -6,6 +6,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 #include <exception>
 #include <utility>
 #include <variant>
@@ -14,14 +15,31 @@
 
 namespace io {
 
+class Reactor;
+
 template <typename T>
 class Task;
 
 namespace detail {
 
+// Told by a detached task's frame (Reactor::spawn) as it goes away, finished or destroyed;
+// logs what escaped it. Defined in reactor.cc.
+void detached_frame_gone(Reactor& reactor, std::uint64_t id, const std::exception_ptr& escaped) noexcept;
+
 struct PromiseBase {
   std::coroutine_handle<> continuation;
   std::exception_ptr exception;
+  // Set for a task the reactor runs detached: with no awaiter, its frame destroys itself when
+  // it ends (no wrapper frame per spawned task).
+  Reactor* detached_by = nullptr;
+  std::uint64_t detached_id = 0;
+
+  PromiseBase() = default;
+  PromiseBase(const PromiseBase&) = delete;
+  PromiseBase& operator=(const PromiseBase&) = delete;
+  ~PromiseBase() {
+    if (detached_by) detached_frame_gone(*detached_by, detached_id, exception);
+  }
 
   static void* operator new(std::size_t size) { return frame_pool::allocate(size); }
   static void operator delete(void* p, std::size_t size) noexcept { frame_pool::deallocate(p, size); }
@@ -32,6 +50,10 @@ struct PromiseBase {
     bool await_ready() noexcept { return false; }
     template <typename Promise>
     std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> h) noexcept {
+      if (h.promise().detached_by) {
+        h.destroy();  // a detached task ends here; its promise tells the reactor
+        return std::noop_coroutine();
+      }
       auto next = h.promise().continuation;
       return next ? next : std::noop_coroutine();
     }

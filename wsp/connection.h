@@ -130,15 +130,19 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::unique_ptr<io::ByteStream> stream_;
   Protocol protocol_;
   ConnectionLimits limits_;
+  // The flags together (thousands of connections: no padding between fields).
   State state_ = State::open;
+  bool holding_ = false;  // held_ waits for room in the inbound queue
+  bool receiving_paused_ = false;
+  bool writing_ = false;
+  bool awaiting_pong_ = false;
+  bool aborted_ = false;
 
   Fifo<Message> inbound_;
   std::size_t inbound_bytes_ = 0;
   Event held_;          // a parsed message waiting for room in the inbound queue
-  bool holding_ = false;
   // Received bytes not parsed yet because the queue was full (made only then).
   std::unique_ptr<std::string> overflow_;
-  bool receiving_paused_ = false;
   io::Event readable_;
 
   // Outbound: payload sizes of messages serialized but not yet written, oldest first. The
@@ -146,7 +150,6 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   Fifo<std::size_t> outbound_;
   std::size_t outbound_bytes_ = 0;
   std::size_t writing_count_ = 0;
-  bool writing_ = false;
   std::string write_buffer_;
   // Payloads sent without a copy: each follows the output bytes up to `at` (an offset into
   // the pending output). `writing_payloads_` are those in the write in progress.
@@ -162,8 +165,6 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
   io::Event writable_;
 
-  bool awaiting_pong_ = false;
-  bool aborted_ = false;
   io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0, ending_ = 0;
 };
 

@@ -101,6 +101,11 @@ class WebSocket {
         : connection_(&connection), borrowed_(data), text_(text) {}
     SendOp(Connection& connection, std::string&& data, bool text)
         : connection_(&connection), owned_(std::move(data)), text_(text), is_owned_(true) {}
+    SendOp(const SendOp&) = delete;
+    SendOp& operator=(const SendOp&) = delete;
+    ~SendOp() {
+      if (is_owned_) owned_.~basic_string();
+    }
     bool await_ready() { return try_send(); }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting);
     io::Result<void> await_resume() {
@@ -114,11 +119,13 @@ class WebSocket {
     io::Task<void> wait_for_room();
 
     Connection* connection_;
-    std::string_view borrowed_;
-    std::string owned_;  // given away (zero-copy when large); moved from only once accepted
+    union {  // one or the other: an echo loop holds a SendOp per connection, kept small
+      std::string_view borrowed_;
+      std::string owned_;  // given away (zero-copy when large); moved from only once accepted
+    };
     bool text_;
     bool is_owned_ = false;
-    Errc failure_{};          // 0 once sent; kept small: an echo loop holds one per connection
+    Errc failure_{};          // 0 once sent
     io::Task<void> waiting_;  // only while the queue is full
   };
   SendOp send(std::string_view data, bool text) { return SendOp(*connection_, data, text); }

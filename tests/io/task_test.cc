@@ -104,6 +104,35 @@ TEST_CASE("spawned tasks start on the next turn and the reactor tracks them unti
   CHECK(reactor.detached_count() == 0);
 }
 
+TEST_CASE("a task cancelled before its first turn never runs") {
+  Reactor reactor;
+  std::vector<int> log;
+  Reactor::TaskId id = reactor.spawn(append(log, 1));
+  CHECK(reactor.cancel(id));
+  CHECK(reactor.detached_count() == 0);
+  reactor.run();
+  CHECK(log.empty());
+  CHECK_FALSE(reactor.cancel(id));
+}
+
+TEST_CASE("the id of a task that ended never cancels a later task in its slot") {
+  Reactor reactor;
+  std::vector<int> log;
+  Reactor::TaskId finished = reactor.spawn(append(log, 1));
+  reactor.run();
+  REQUIRE(reactor.detached_count() == 0);
+  io::Event never(reactor);
+  auto waiter = [&]() -> Task<void> { co_await never.wait(); };
+  Reactor::TaskId waiting = reactor.spawn(waiter());
+  reactor.poll();
+  CHECK(static_cast<std::uint32_t>(waiting) == static_cast<std::uint32_t>(finished));  // reused
+  CHECK(waiting != finished);
+  CHECK_FALSE(reactor.cancel(finished));
+  CHECK(reactor.detached_count() == 1);
+  CHECK(reactor.cancel(waiting));
+  CHECK(reactor.detached_count() == 0);
+}
+
 TEST_CASE("an exception escaping a spawned task is contained") {
   Reactor reactor;
   reactor.spawn([]() -> Task<void> {

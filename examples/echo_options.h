@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "io/reactor.h"
 #include "tls/crypto_key.h"
 #include "tls/tls_options.h"
 #include "tls/x509_certificate.h"
@@ -19,13 +20,16 @@ struct EchoOptions {
   long max_queued_packets = 4096;
   std::string tls_cert, tls_key;
   std::shared_ptr<tls::TLSOptions> tls;  // set when serving wss://
+  io::Reactor::Options reactor;          // the receive ring's geometry, for tuning
 };
 
 inline void echo_usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s [--host 127.0.0.1] [--port 9001] [--inbound-buffer-size BYTES]\n"
                "          [--outbound-buffer-size BYTES] [--max-queued-packets N]\n"
-               "          [--tls-cert FILE --tls-key FILE]\n",
+               "          [--tls-cert FILE --tls-key FILE]\n"
+               "          [--receive-buffers N (a power of two)] [--receive-buffer-size BYTES]\n"
+               "          [--incremental-receive-buffers 1|0]\n",
                program);
 }
 
@@ -50,6 +54,9 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
     else if (flag == "--max-queued-packets") o.max_queued_packets = std::atol(value.c_str());
     else if (flag == "--tls-cert") o.tls_cert = value;
     else if (flag == "--tls-key") o.tls_key = value;
+    else if (flag == "--receive-buffers") o.reactor.receive_buffers = static_cast<unsigned>(std::atol(value.c_str()));
+    else if (flag == "--receive-buffer-size") o.reactor.receive_buffer_size = std::atol(value.c_str());
+    else if (flag == "--incremental-receive-buffers") o.reactor.incremental_receive_buffers = value != "0";
     else {
       std::fprintf(stderr, "unknown option %s\n", flag.c_str());
       echo_usage(argv[0]);
@@ -58,6 +65,11 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
   }
   if (o.port < 0 || o.port > 65535) {
     std::fprintf(stderr, "--port must be 0..65535\n");
+    std::exit(2);
+  }
+  const unsigned buffers = o.reactor.receive_buffers;
+  if (buffers == 0 || (buffers & (buffers - 1)) != 0 || o.reactor.receive_buffer_size == 0) {
+    std::fprintf(stderr, "--receive-buffers must be a power of two, --receive-buffer-size > 0\n");
     std::exit(2);
   }
   if (o.tls_cert.empty() != o.tls_key.empty()) {

@@ -112,7 +112,7 @@ io::Task<void> shutdown_on_signal(Server& server, io::TcpListener& listener) {
 
 int main(int argc, char** argv) {
   EchoOptions options = parse_echo_options(argc, argv);
-  io::Reactor reactor;
+  io::Reactor reactor(options.reactor);
   Server server{reactor, options, nullptr, false};
   auto listener = io::TcpListener::bind(reactor, options.host, static_cast<std::uint16_t>(options.port));
   if (!listener) {

@@ -37,7 +37,7 @@ int main(int argc, char** argv) {
   signal(SIGINT, request_stop);
   signal(SIGTERM, request_stop);
 
-  io::Reactor reactor;
+  io::Reactor reactor(options.reactor);
   wsp::TCPServer server(reactor);
   if (server.listen(options.port, options.host) != wsp::OK) {
     std::fprintf(stderr, "cannot listen on %s:%d\n", options.host.c_str(), options.port);

@@ -27,13 +27,20 @@ struct ExampleServer {
   int port = 0;
   std::string announcement;
 
-  explicit ExampleServer(const std::string& name) : process({example(name), "--port", "0"}) {
+  explicit ExampleServer(const std::string& name, std::vector<std::string> options = {})
+      : process(command(name, std::move(options))) {
     announcement = process.read_line(15s).value_or("(none)");
     const std::string prefix = "listening on 127.0.0.1:";
     REQUIRE(announcement.rfind(prefix, 0) == 0);
     port = std::stoi(announcement.substr(prefix.size()));
   }
   std::string url() const { return "ws://127.0.0.1:" + std::to_string(port) + "/"; }
+
+  static std::vector<std::string> command(const std::string& name, std::vector<std::string> options) {
+    std::vector<std::string> argv{example(name), "--port", "0"};
+    argv.insert(argv.end(), options.begin(), options.end());
+    return argv;
+  }
 };
 
 ChildProcess python_client(const ExampleServer& server, std::vector<std::string> scenario) {
@@ -90,6 +97,25 @@ TEST_CASE("the echo servers serve 200 python-websockets connections at once") {
     CAPTURE(name);
     ExampleServer server(name);
     CHECK(run_python(server, {"many", "200"}) == Lines{"echoed 200 of 200"});
+  }
+}
+
+TEST_CASE("the echo servers take the receive ring's geometry and refuse a bad one") {
+  for (const char* name : kEchoServers) {
+    CAPTURE(name);
+    {
+      // Two 4 KiB buffers for a 16 MiB message: the ring runs dry over and over.
+      ExampleServer server(name, {"--receive-buffers", "2", "--receive-buffer-size", "4096"});
+      Lines lines = run_python(server, {"fragments", "4096", "4096", "binary"});
+      REQUIRE(lines.size() == 2);
+      CHECK(lines[1] == "echo" + lines[0].substr(4));
+    }
+    {
+      ExampleServer server(name, {"--incremental-receive-buffers", "0"});
+      CHECK(run_python(server, {"text"}) == Lines{"text héllo wörld"});
+    }
+    ChildProcess refused(ExampleServer::command(name, {"--receive-buffers", "3"}));
+    CHECK(refused.wait(10s) == std::optional<int>(2));
   }
 }
 

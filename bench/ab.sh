@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Alternated runs of echo servers on one workload of the shared referee, for A/B comparisons
+# on a noisy machine (server on CPU 0, referee on CPU 1, servers taking turns each round).
+# Prints per server the median msgs/s, server CPU microseconds per message and peak RSS
+# above the idle process, with every run's figures.
+#
+#   bench/ab.sh WORKLOAD ROUNDS "NAME=COMMAND" ...      (COMMAND: {port} is replaced)
+#   bench/ab.sh w3 5 "wsp=bazel-bin/examples/echo_server --port {port}" \
+#                    "beast=../shared/bench/build/beast_echo {port}"
+#
+# WORKLOAD: w1 (64 conns x 16 in flight x 64 B), w2 (64 x 1 x 64 B), w3 (8 x 4 x 64 KiB),
+# w4 (1,000 x 1 x 512 B text). SECS (default 4) is the measured window of each run.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+referee="${WSP_SHARED_BENCH:-$here/../../shared/bench}/build/referee"
+[ -x "$referee" ] || { echo "build the referee: make -C ../shared/bench" >&2; exit 2; }
+workload=${1:?workload w1..w4}; rounds=${2:?rounds}; shift 2
+case "$workload" in
+  w1) load="-c 64 -p 16 -s 64" ;;
+  w2) load="-c 64 -p 1 -s 64" ;;
+  w3) load="-c 8 -p 4 -s 65536" ;;
+  w4) load="-c 1000 -p 1 -s 512 --text" ;;
+  *) echo "unknown workload $workload" >&2; exit 2 ;;
+esac
+port=9190
+results="$(mktemp)"
+pid=""
+trap 'rm -f "$results"; [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; true' EXIT
+
+for _ in $(seq "$rounds"); do
+  for server in "$@"; do
+    name="${server%%=*}"; command="${server#*=}"
+    # shellcheck disable=SC2086
+    taskset -c 0 ${command//\{port\}/$port} >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 100); do ss -ltn | grep -q ":$port " && break; sleep 0.05; done
+    idle=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    # shellcheck disable=SC2086
+    line=$(taskset -c 1 "$referee" $load -d "${SECS:-4}" -w 1 --server-pid "$pid" "127.0.0.1:$port" 2>/dev/null)
+    peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+    echo "$name $line idle_kb=$idle peak_kb=$peak" >> "$results"
+  done
+done
+
+/usr/bin/python3 - "$results" "$@" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    name, *fields = line.split()
+    kv = dict(f.split("=", 1) for f in fields if "=" in f)
+    msgs, cpu = float(kv["msgs_per_s"]), float(kv["srv_cpu_pct"])
+    rows.setdefault(name, []).append(
+        (msgs, cpu * 1e4 / msgs if msgs else float("nan"), int(kv["peak_kb"]) - int(kv["idle_kb"])))
+for server in sys.argv[2:]:
+    name = server.split("=", 1)[0]
+    runs = rows.get(name, [])
+    if not runs:
+        continue
+    med = [statistics.median(r[i] for r in runs) for i in range(3)]
+    print(f"{name}: {med[0]:,.0f} msgs/s, {med[1]:.2f} us/msg, peak RSS +{med[2]/1024:.2f} MiB"
+          f"  (runs: {', '.join(f'{r[0]:,.0f}/{r[1]:.2f}/{r[2]}' for r in runs)})")
+PY

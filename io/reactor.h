@@ -117,7 +117,7 @@ class Reactor {
     // connections and stay in cache; without it, 128 x 64 KiB (a receive takes a whole one).
     unsigned receive_buffers = 4;                    // a power of two
     std::size_t receive_buffer_size = 128 * 1024;
-    bool incremental_receive_buffers = true;         // false: whole-buffer mode, for tests
+    bool incremental_receive_buffers = true;         // false: whole buffers, as on older kernels
   };
   Reactor();
   explicit Reactor(Options options);

@@ -9,7 +9,8 @@
 #                    "beast=../shared/bench/build/beast_echo {port}"
 #
 # WORKLOAD: w1 (64 conns x 16 in flight x 64 B), w2 (64 x 1 x 64 B), w3 (8 x 4 x 64 KiB),
-# w4 (1,000 x 1 x 512 B text). SECS (default 4) is the measured window of each run.
+# w4 (1,000 x 1 x 512 B text), or the referee's own options ("-c 1000 -p 1 -s 16384").
+# SECS (default 4) is the measured window of each run.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 referee="${WSP_SHARED_BENCH:-$here/../../shared/bench}/build/referee"
@@ -20,6 +21,7 @@ case "$workload" in
   w2) load="-c 64 -p 1 -s 64" ;;
   w3) load="-c 8 -p 4 -s 65536" ;;
   w4) load="-c 1000 -p 1 -s 512 --text" ;;
+  -*) load="$workload" ;;
   *) echo "unknown workload $workload" >&2; exit 2 ;;
 esac
 port=9190

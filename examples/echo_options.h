@@ -28,7 +28,8 @@ inline void echo_usage(const char* program) {
                "usage: %s [--host 127.0.0.1] [--port 9001] [--inbound-buffer-size BYTES]\n"
                "          [--outbound-buffer-size BYTES] [--max-queued-packets N]\n"
                "          [--tls-cert FILE --tls-key FILE]\n"
-               "          [--receive-buffers N (a power of two)] [--receive-buffer-size BYTES]\n"
+               "          [--receive-buffers MAX (a power of two)] [--receive-buffers-at-start N]\n"
+               "          [--receive-buffer-size BYTES]\n"
                "          [--incremental-receive-buffers 1|0]\n",
                program);
 }
@@ -55,6 +56,7 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
     else if (flag == "--tls-cert") o.tls_cert = value;
     else if (flag == "--tls-key") o.tls_key = value;
     else if (flag == "--receive-buffers") o.reactor.receive_buffers = static_cast<unsigned>(std::atol(value.c_str()));
+    else if (flag == "--receive-buffers-at-start") o.reactor.receive_buffers_at_start = static_cast<unsigned>(std::atol(value.c_str()));
     else if (flag == "--receive-buffer-size") o.reactor.receive_buffer_size = std::atol(value.c_str());
     else if (flag == "--incremental-receive-buffers") o.reactor.incremental_receive_buffers = value != "0";
     else {
@@ -68,8 +70,10 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
     std::exit(2);
   }
   const unsigned buffers = o.reactor.receive_buffers;
-  if (buffers == 0 || (buffers & (buffers - 1)) != 0 || o.reactor.receive_buffer_size == 0) {
-    std::fprintf(stderr, "--receive-buffers must be a power of two, --receive-buffer-size > 0\n");
+  if (buffers == 0 || (buffers & (buffers - 1)) != 0 || o.reactor.receive_buffer_size == 0 ||
+      o.reactor.receive_buffers_at_start == 0) {
+    std::fprintf(stderr, "--receive-buffers must be a power of two; --receive-buffers-at-start "
+                         "and --receive-buffer-size > 0\n");
     std::exit(2);
   }
   if (o.tls_cert.empty() != o.tls_key.empty()) {

@@ -2,6 +2,8 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
+
 namespace io {
 namespace {
 
@@ -10,13 +12,16 @@ namespace {
 constexpr std::uint16_t kIncrementalConsumption = 2;  // IOU_PBUF_RING_INC
 constexpr std::uint32_t kBufferMore = 1u << 4;        // IORING_CQE_F_BUF_MORE
 
+// Receives starved in one batch of completions that make the ring grow.
+constexpr unsigned kStarvedToGrow = 16;
+
 }  // namespace
 
 BufferRing::BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size)
     : ring_(ring), count_(count), buffer_size_(buffer_size), slots_(count) {}
 
-Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, std::size_t buffer_size,
-                                       bool incremental) {
+Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, unsigned initial,
+                                       std::size_t buffer_size, bool incremental) {
   auto* br = new BufferRing(ring, count, buffer_size);
   br->entries_bytes_ = count * sizeof(io_uring_buf);
   void* entries = mmap(nullptr, br->entries_bytes_, PROT_READ | PROT_WRITE,
@@ -49,12 +54,16 @@ Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, std::size
     return errno_code(-rc);
   }
   io_uring_buf_ring_init(br->entries_);
-  for (unsigned i = 0; i < count; ++i) {
-    io_uring_buf_ring_add(br->entries_, br->memory_ + i * buffer_size, static_cast<unsigned>(buffer_size),
-                          static_cast<unsigned short>(i), io_uring_buf_ring_mask(count), static_cast<int>(i));
-  }
-  io_uring_buf_ring_advance(br->entries_, static_cast<int>(count));
+  for (unsigned i = 0; i < std::min(initial, count); ++i) br->give_to_kernel(static_cast<std::uint16_t>(i));
+  br->circulating_ = std::min(initial, count);
   return br;
+}
+
+void BufferRing::ran_dry() {
+  if (++dry_in_batch_ != kStarvedToGrow) return;
+  const unsigned added = std::min(circulating_, count_ - circulating_);
+  for (unsigned i = 0; i < added; ++i) give_to_kernel(static_cast<std::uint16_t>(circulating_ + i));
+  circulating_ += added;
 }
 
 BufferRing::~BufferRing() {

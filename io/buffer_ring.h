@@ -5,7 +5,9 @@
 // Where the kernel supports it (Linux 6.12), buffers are consumed incrementally
 // (IOU_PBUF_RING_INC): a receive takes only the bytes it needs from the current buffer, so
 // the small receives of many connections share one buffer and a bulk transfer reads large
-// chunks, while the whole ring stays small enough to stay in cache.
+// chunks, while the whole ring stays small enough to stay in cache. The ring starts with a few
+// buffers and doubles (up to its capacity) when a burst from many connections finds it empty,
+// so they find room in the next turn instead of re-arming receives turn after turn.
 #pragma once
 
 #include <liburing.h>
@@ -23,9 +25,10 @@ class BufferRing {
  public:
   static constexpr std::uint16_t kGroup = 0;
 
-  // `count` must be a power of two. `incremental` fails (EINVAL) on kernels without it.
-  static Result<BufferRing*> create(io_uring* ring, unsigned count, std::size_t buffer_size,
-                                    bool incremental);
+  // `capacity` (a power of two) buffers at most, `initial` of them given to the kernel now.
+  // `incremental` fails (EINVAL) on kernels without it.
+  static Result<BufferRing*> create(io_uring* ring, unsigned capacity, unsigned initial,
+                                    std::size_t buffer_size, bool incremental);
   ~BufferRing();
   BufferRing(const BufferRing&) = delete;
   BufferRing& operator=(const BufferRing&) = delete;
@@ -36,6 +39,14 @@ class BufferRing {
   // The bytes of one take() were consumed. A buffer goes back to the kernel when the kernel
   // has finished with it and every piece taken from it was released.
   void release(std::uint16_t id);
+
+  // A receive found the ring empty. When many do in one batch of completions (a burst from
+  // many connections), more buffers join (doubling, up to the capacity); a few bulk
+  // connections that run it dry now and then do better with a small ring that stays in cache.
+  void ran_dry();
+  void new_batch() { dry_in_batch_ = 0; }
+  // Buffers the kernel may fill (given to it so far, whether filled or not).
+  unsigned buffers() const { return circulating_; }
 
   bool incremental() const { return incremental_; }
   std::size_t buffer_size() const { return buffer_size_; }
@@ -52,6 +63,8 @@ class BufferRing {
 
   io_uring* ring_;
   unsigned count_;
+  unsigned circulating_ = 0;
+  unsigned dry_in_batch_ = 0;
   std::size_t buffer_size_;
   bool incremental_ = false;
   io_uring_buf_ring* entries_ = nullptr;

@@ -115,10 +115,10 @@ BufferRing* Reactor::buffer_ring() {
     buffer_ring_tried_ = true;
     Result<BufferRing*> created = errno_code(EINVAL);
     if (options_.incremental_receive_buffers) {
-      created = BufferRing::create(&ring_, options_.receive_buffers, options_.receive_buffer_size,
-                                   true);
+      created = BufferRing::create(&ring_, options_.receive_buffers, options_.receive_buffers_at_start,
+                                   options_.receive_buffer_size, true);
     }
-    if (!created) created = BufferRing::create(&ring_, 128, 64 * 1024, false);
+    if (!created) created = BufferRing::create(&ring_, 128, 128, 64 * 1024, false);
     if (created) {
       buffer_ring_.reset(*created);
     } else {
@@ -244,6 +244,7 @@ void detached_frame_gone(Reactor& reactor, std::uint64_t id, const std::exceptio
 // --- the loop ----------------------------------------------------------------------------
 
 void Reactor::reap() {
+  if (buffer_ring_) buffer_ring_->new_batch();
   io_uring_cqe* batch[256];
   for (;;) {
     unsigned n = io_uring_peek_batch_cqe(&ring_, batch, 256);

@@ -114,8 +114,10 @@ class Reactor {
     unsigned entries = 1024;  // SQ slots; a full queue is submitted early. CQ: 4x.
     // The receive buffer ring every push-style TCP receive shares (made on first use). With
     // incremental consumption (Linux 6.12) a few large buffers serve any number of
-    // connections and stay in cache; without it, 128 x 64 KiB (a receive takes a whole one).
-    unsigned receive_buffers = 4;                    // a power of two
+    // connections and stay in cache, and the ring doubles when a burst finds it empty;
+    // without it, 128 x 64 KiB (a receive takes a whole one).
+    unsigned receive_buffers = 16;                   // at most; a power of two
+    unsigned receive_buffers_at_start = 4;
     std::size_t receive_buffer_size = 128 * 1024;
     bool incremental_receive_buffers = true;         // false: whole buffers, as on older kernels
   };

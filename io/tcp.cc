@@ -325,6 +325,7 @@ struct TcpStream::PushIo {
     if (result == -ENOBUFS) {
       // The ring ran dry; the receive is re-armed once delivery has returned buffers.
       ++reactor.stats().receive_buffer_shortages;
+      ring->ran_dry();
     } else if (result == -ECANCELED && cancel_requested) {
       // Stopped on purpose (back-pressure); re-armed on resume.
       cancel_requested = false;

@@ -385,8 +385,12 @@ std::string pattern(int connection, std::size_t size) {
 
 // 64 clients each send their bytes in pieces of mixed sizes and half-close before the server
 // starts receiving, so the first turn finds every socket full: far more than the ring holds.
-// Returns the server's reactor stats; checks every byte arrived in order.
-io::ReactorStats receive_through_ring(Reactor::Options options) {
+// Checks every byte arrived in order.
+struct RingOutcome {
+  io::ReactorStats stats;
+  unsigned ring_buffers = 0;  // given to the kernel by the end
+};
+RingOutcome receive_through_ring(Reactor::Options options) {
   constexpr int kConnections = 64;
   Reactor reactor(options);
   auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
@@ -436,7 +440,7 @@ io::ReactorStats receive_through_ring(Reactor::Options options) {
     CHECK(collectors[i].bytes == sent[i]);
   }
   for (TcpStream& s : servers) s.stop_io();
-  return reactor.stats();
+  return {reactor.stats(), reactor.buffer_ring() ? reactor.buffer_ring()->buffers() : 0};
 }
 
 }  // namespace
@@ -445,15 +449,26 @@ TEST_CASE("push receives of 64 connections share a tiny incremental ring: every 
   Reactor::Options options;
   options.receive_buffers = 2;
   options.receive_buffer_size = 4096;
-  io::ReactorStats stats = receive_through_ring(options);
+  RingOutcome outcome = receive_through_ring(options);
   // 64 full sockets against 8 KiB of buffers: the ring runs dry and receives are re-armed.
-  CHECK(stats.receive_buffer_shortages > 0);
+  CHECK(outcome.stats.receive_buffer_shortages > 0);
+  CHECK(outcome.ring_buffers == 2);
+}
+
+TEST_CASE("a receive ring that runs dry doubles, up to its capacity") {
+  Reactor::Options options;
+  options.receive_buffers_at_start = 1;
+  options.receive_buffers = 8;
+  options.receive_buffer_size = 4096;
+  RingOutcome outcome = receive_through_ring(options);
+  CHECK(outcome.stats.receive_buffer_shortages > 0);
+  CHECK(outcome.ring_buffers == 8);  // 1 -> 2 -> 4 -> 8, never more
 }
 
 TEST_CASE("push receives in whole-buffer mode (kernels without incremental consumption)") {
   Reactor::Options options;
   options.incremental_receive_buffers = false;
-  receive_through_ring(options);
+  CHECK(receive_through_ring(options).ring_buffers == 128);
 }
 
 TEST_CASE("the reactor's receive ring consumes buffers incrementally where the kernel can") {
@@ -466,4 +481,5 @@ TEST_CASE("the reactor's receive ring consumes buffers incrementally where the k
     return;
   }
   CHECK(ring->buffer_size() == 128 * 1024);
+  CHECK(ring->buffers() == 4);  // more only when a burst finds it empty
 }

@@ -10,12 +10,15 @@ namespace {
 
 // Buffers are kept by size class, class k holding capacities in [2^k, 2^(k+1)), from 64 bytes
 // (std::string keeps up to 15 inline; smaller ones are not worth pooling) to
-// kMaxPooledCapacity. Each class keeps at most kBytesPerClass: enough for every message of a
+// kMaxPooledCapacity. A class of small buffers keeps at most 128 KiB: every message of a
 // reactor turn of pipelined small messages (one turn parses all connections' messages before
-// the application takes them), and at most a few MiB pinned per thread in all.
+// the application takes them); a class of large ones (16 KiB and up) at most 1 MiB, the
+// buffers of a few bulk connections. In all at most about 8 MiB stays pooled per thread.
 constexpr unsigned kSmallestClass = 6;
 constexpr unsigned kLargestClass = std::bit_width(kMaxPooledCapacity) - 1;
-constexpr std::size_t kBytesPerClass = 128 * 1024;
+constexpr unsigned kFirstLargeClass = 14;
+constexpr std::size_t kSmallClassBytes = 128 * 1024;
+constexpr std::size_t kLargeClassBytes = 1024 * 1024;
 // How many of a class's most recently pooled buffers take() looks at for one large enough.
 constexpr std::size_t kSearched = 4;
 
@@ -58,7 +61,8 @@ void give_back(std::string&& buffer) {
   if (capacity < (1u << kSmallestClass) || capacity > kMaxPooledCapacity) return;  // freed here
   const unsigned k = size_class(capacity);
   std::vector<std::string>& buffers = bucket(k);
-  const std::size_t limit = kBytesPerClass >> k;
+  const std::size_t limit = std::max<std::size_t>(
+      (k < kFirstLargeClass ? kSmallClassBytes : kLargeClassBytes) >> k, 1);
   if (buffers.size() >= limit) return;  // the class is full: freed here
   kept.clear();
   buffers.push_back(std::move(kept));

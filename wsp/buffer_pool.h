@@ -1,8 +1,8 @@
-// Small buffers (messages being assembled, serialized output) shared by the connections of a
+// Buffers (messages being assembled, serialized output) shared by the connections of a
 // thread. A message that was echoed or forwarded hands its buffer back and the next message
-// of any connection is assembled in it: pipelined small messages cost no allocation, and a
-// connection keeps no buffer between bursts. Per thread, so no locking; bounded, so a burst
-// does not pin memory.
+// of any connection is assembled in it: pipelined small messages cost no allocation, bulk
+// transfers reuse their large buffers, and a connection keeps no buffer between bursts. Per
+// thread, so no locking; bounded, so a burst does not pin memory.
 #pragma once
 
 #include <cstddef>
@@ -10,8 +10,9 @@
 
 namespace wsp::buffer_pool {
 
-// Larger buffers are not pooled: bulk connections keep their own (Connection::recycle).
-inline constexpr std::size_t kMaxPooledCapacity = 8 * 1024;
+// Larger buffers are not pooled (a connection handling such messages keeps one, see
+// Connection::recycle).
+inline constexpr std::size_t kMaxPooledCapacity = 1024 * 1024;
 
 // An empty buffer with capacity >= at_least: a pooled one when it fits, else a new one.
 std::string take(std::size_t at_least);

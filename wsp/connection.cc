@@ -125,9 +125,9 @@ void Connection::drain_overflow() {
 }
 
 void Connection::recycle(std::string&& buffer) {
-  // Small buffers serve every connection of the thread; a large one stays with this
-  // connection (bulk traffic), parked in held_.payload: the protocol swaps its finished
-  // message with held_.payload, so the buffer there assembles a later message.
+  // Buffers up to 1 MiB serve every connection of the thread; a larger one stays with this
+  // connection, parked in held_.payload: the protocol swaps its finished message with
+  // held_.payload, so the buffer there assembles a later message.
   if (buffer.capacity() <= buffer_pool::kMaxPooledCapacity) {
     buffer_pool::give_back(std::move(buffer));
     return;

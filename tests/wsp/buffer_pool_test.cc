@@ -49,10 +49,20 @@ TEST_CASE("a buffer given back is the next one taken, emptied") {
 TEST_CASE("tiny and large buffers are not pooled") {
   drain();
   pool::give_back(std::string("short"));                              // inline, 15 bytes
-  pool::give_back(buffer_of(pool::kMaxPooledCapacity + 1));           // a bulk buffer
+  pool::give_back(buffer_of(pool::kMaxPooledCapacity + 1));           // a huge buffer
   CHECK(pool::pooled() == 0);
   pool::give_back(buffer_of(pool::kMaxPooledCapacity));
   CHECK(pool::pooled() == 1);
+  drain();
+}
+
+TEST_CASE("a class of large buffers holds at most 1 MiB") {
+  drain();
+  for (int i = 0; i < 40; ++i) pool::give_back(buffer_of(65536));
+  CHECK(pool::pooled() == 16);  // 16 x 64 KiB
+  std::string big = pool::take(65536);
+  CHECK(big.capacity() >= 65536);
+  CHECK(pool::pooled() == 15);
   drain();
 }
 
@@ -66,7 +76,7 @@ TEST_CASE("take skips a pooled buffer that is too small and leaves it pooled") {
   CHECK(pool::pooled() == 0);
 }
 
-TEST_CASE("each size class holds at most 128 KiB of buffers") {
+TEST_CASE("a class of small buffers holds at most 128 KiB") {
   drain();
   for (int i = 0; i < 3000; ++i) pool::give_back(buffer_of(64));
   CHECK(pool::pooled() == 2048);  // 128 KiB of 64-byte buffers

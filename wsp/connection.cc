@@ -11,10 +11,6 @@
 namespace wsp {
 namespace {
 
-// A large output buffer is kept for the next write while writes fill a good part of it (bulk
-// traffic); small ones go back to the thread's pool and mostly empty ones to the allocator
-// after each write, so a quiet connection holds none.
-constexpr std::size_t kKeepWriteBuffer = 64 * 1024;
 // Messages at least this large, when given away, are written from their own buffer; smaller
 // ones are cheaper to copy into the output than to write as a separate piece.
 constexpr std::size_t kZeroCopyMin = 16 * 1024;
@@ -256,10 +252,12 @@ void Connection::on_written(std::error_code error) {
     for (OwnedPayload& p : zero_copy_->writing) recycle(std::move(p.data));
     zero_copy_->writing.clear();
   }
+  // The written buffer goes back to the thread's pool (up to 1 MiB); a larger one is kept for
+  // the next write while writes fill a good part of it. A quiet connection holds none.
   const std::size_t capacity = write_buffer_.capacity();
   if (capacity <= buffer_pool::kMaxPooledCapacity) {
     buffer_pool::give_back(std::move(write_buffer_));
-  } else if (capacity > kKeepWriteBuffer && write_buffer_.size() < capacity / 4) {
+  } else if (write_buffer_.size() < capacity / 4) {
     std::string().swap(write_buffer_);
   }
   writable_.set();

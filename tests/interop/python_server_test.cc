@@ -161,16 +161,27 @@ TEST_CASE("coroutine client: python-websockets answers our heartbeat pings") {
   CHECK(pings <= 11);
 }
 
-TEST_CASE("coroutine client: python-websockets closing with 4000 \"bye\" is reported as 4000/\"bye\"") {
+namespace {
+
+// Sends `command`, after which the python server ends the connection: checks the close that
+// receive() reports and the close the server saw.
+void expect_close_after(const std::string& command, int code, const std::string& reason,
+                        const std::string& server_saw) {
   PythonServer server;
   CoroutineClient client(server.url());
-  REQUIRE(client.send("!close 4000 bye", true));
+  REQUIRE(client.send(command, true));
   wsp::Received r = client.receive();
   CHECK(r.closed);
-  CHECK(r.close_code == 4000);
-  CHECK(r.close_reason == "bye");
+  CHECK(r.close_code == code);
+  CHECK(r.close_reason == reason);
+  CHECK(server.next_line() == server_saw);
+}
+
+}  // namespace
+
+TEST_CASE("coroutine client: python-websockets closing with 4000 \"bye\" is reported as 4000/\"bye\"") {
   // We echo the peer's code without its reason (RFC 6455 §5.5.1 allows either).
-  CHECK(server.next_line() == "closed 4000 ");
+  expect_close_after("!close 4000 bye", 4000, "bye", "closed 4000 ");
 }
 
 TEST_CASE("coroutine client: our close with 1001 is seen by python-websockets as 1001") {
@@ -193,14 +204,8 @@ TEST_CASE("coroutine client: python-websockets selects the one subprotocol we of
 }
 
 TEST_CASE("coroutine client: invalid UTF-8 text from python-websockets closes the connection with 1007") {
-  PythonServer server;
-  CoroutineClient client(server.url());
-  REQUIRE(client.send("!bad-utf8", true));
-  wsp::Received r = client.receive();
-  CHECK(r.closed);
-  CHECK(r.close_code == 1007);
-  CHECK(r.close_reason == "Invalid frame payload data");
-  CHECK(server.next_line() == "closed 1007 Invalid frame payload data");
+  expect_close_after("!bad-utf8", 1007, "Invalid frame payload data",
+                     "closed 1007 Invalid frame payload data");
 }
 
 // --- the WebSocketPeer façade --------------------------------------------------------------------

@@ -21,6 +21,7 @@ struct EchoOptions {
   std::string tls_cert, tls_key;
   std::shared_ptr<tls::TLSOptions> tls;  // set when serving wss://
   io::Reactor::Options reactor;          // the receive ring's geometry, for tuning
+  bool print_stats = false;              // the reactor's counters on stderr at exit
 };
 
 inline void echo_usage(const char* program) {
@@ -30,7 +31,7 @@ inline void echo_usage(const char* program) {
                "          [--tls-cert FILE --tls-key FILE]\n"
                "          [--receive-buffers MAX (a power of two)] [--receive-buffers-at-start N]\n"
                "          [--receive-buffer-size BYTES]\n"
-               "          [--incremental-receive-buffers 1|0]\n",
+               "          [--incremental-receive-buffers 1|0] [--print-stats 1|0]\n",
                program);
 }
 
@@ -59,6 +60,7 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
     else if (flag == "--receive-buffers-at-start") o.reactor.receive_buffers_at_start = static_cast<unsigned>(std::atol(value.c_str()));
     else if (flag == "--receive-buffer-size") o.reactor.receive_buffer_size = std::atol(value.c_str());
     else if (flag == "--incremental-receive-buffers") o.reactor.incremental_receive_buffers = value != "0";
+    else if (flag == "--print-stats") o.print_stats = value != "0";
     else {
       std::fprintf(stderr, "unknown option %s\n", flag.c_str());
       echo_usage(argv[0]);
@@ -99,4 +101,14 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
     }
   }
   return o;
+}
+
+inline void print_reactor_stats(const io::ReactorStats& s) {
+  std::fprintf(stderr,
+               "reactor: %llu turns, %llu io_uring_enter, %llu SQEs, %llu CQEs (%.1f per enter), "
+               "%llu receive buffer shortages\n",
+               (unsigned long long)s.loop_turns, (unsigned long long)s.enter_calls,
+               (unsigned long long)s.sqes_submitted, (unsigned long long)s.cqes_reaped,
+               s.enter_calls ? double(s.cqes_reaped) / double(s.enter_calls) : 0.0,
+               (unsigned long long)s.receive_buffer_shortages);
 }

@@ -125,5 +125,6 @@ int main(int argc, char** argv) {
   std::printf("listening on %s:%d\n", options.host.c_str(), listener->local_port());
   std::fflush(stdout);
   reactor.run();
+  if (options.print_stats) print_reactor_stats(reactor.stats());
   return 0;
 }

@@ -108,5 +108,6 @@ int main(int argc, char** argv) {
     });
     if (!busy) reactor.run_once(5ms);
   }
+  if (options.print_stats) print_reactor_stats(reactor.stats());
   return 0;
 }

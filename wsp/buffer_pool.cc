@@ -33,21 +33,17 @@ Pool& pool() {
 
 std::vector<std::string>& bucket(unsigned size_class) { return pool()[size_class - kSmallestClass]; }
 
-}  // namespace
-
-std::string take(std::size_t at_least) {
-  const std::size_t wanted = std::max<std::size_t>(at_least, 1u << kSmallestClass);
-  if (wanted <= kMaxPooledCapacity) {
-    for (unsigned k = size_class(wanted); k <= kLargestClass; ++k) {
-      std::vector<std::string>& buffers = bucket(k);
-      const std::size_t searched = std::min(buffers.size(), kSearched);
-      for (std::size_t i = buffers.size(); i-- > buffers.size() - searched;) {
-        if (buffers[i].capacity() < wanted) continue;
-        std::string buffer = std::move(buffers[i]);
-        if (i + 1 != buffers.size()) buffers[i] = std::move(buffers.back());
-        buffers.pop_back();
-        return buffer;
-      }
+// The most recently pooled buffers of classes k and up: the first large enough.
+std::string take_searching(std::size_t wanted, unsigned k) {
+  for (; k <= kLargestClass; ++k) {
+    std::vector<std::string>& buffers = bucket(k);
+    const std::size_t searched = std::min(buffers.size(), kSearched);
+    for (std::size_t i = buffers.size(); i-- > buffers.size() - searched;) {
+      if (buffers[i].capacity() < wanted) continue;
+      std::string buffer = std::move(buffers[i]);
+      if (i + 1 != buffers.size()) buffers[i] = std::move(buffers.back());
+      buffers.pop_back();
+      return buffer;
     }
   }
   std::string fresh;
@@ -55,17 +51,42 @@ std::string take(std::size_t at_least) {
   return fresh;
 }
 
-void give_back(std::string&& buffer) {
-  std::string kept = std::move(buffer);
-  const std::size_t capacity = kept.capacity();
-  if (capacity < (1u << kSmallestClass) || capacity > kMaxPooledCapacity) return;  // freed here
-  const unsigned k = size_class(capacity);
+}  // namespace
+
+std::string take(std::size_t at_least) {
+  const std::size_t wanted = std::max<std::size_t>(at_least, 1u << kSmallestClass);
+  if (wanted > kMaxPooledCapacity) {
+    std::string fresh;
+    fresh.reserve(wanted);
+    return fresh;
+  }
+  const unsigned k = size_class(wanted);
   std::vector<std::string>& buffers = bucket(k);
-  const std::size_t limit = std::max<std::size_t>(
-      (k < kFirstLargeClass ? kSmallClassBytes : kLargeClassBytes) >> k, 1);
-  if (buffers.size() >= limit) return;  // the class is full: freed here
-  kept.clear();
-  buffers.push_back(std::move(kept));
+  // Pipelined messages of one size: the last buffer given back fits.
+  if (!buffers.empty() && buffers.back().capacity() >= wanted) {
+    std::string buffer = std::move(buffers.back());
+    buffers.pop_back();
+    return buffer;
+  }
+  return take_searching(wanted, k);
+}
+
+static_assert(1u << kSmallestClass == 64, "give_back() tests the smallest class inline");
+
+void keep_or_free(std::string&& buffer) {
+  const std::size_t capacity = buffer.capacity();
+  const unsigned k = size_class(capacity);
+  if (capacity <= kMaxPooledCapacity) {
+    std::vector<std::string>& buffers = bucket(k);
+    const std::size_t limit = std::max<std::size_t>(
+        (k < kFirstLargeClass ? kSmallClassBytes : kLargeClassBytes) >> k, 1);
+    if (buffers.size() < limit) {
+      buffers.push_back(std::move(buffer));
+      buffers.back().clear();
+      return;
+    }
+  }
+  std::string().swap(buffer);  // too large, or the class is full: freed here
 }
 
 std::size_t pooled() {

@@ -16,8 +16,16 @@ inline constexpr std::size_t kMaxPooledCapacity = 1024 * 1024;
 
 // An empty buffer with capacity >= at_least: a pooled one when it fits, else a new one.
 std::string take(std::size_t at_least);
+void keep_or_free(std::string&& buffer);
 // Keeps `buffer` for a later take() if it is small and the pool has room; frees it otherwise.
-void give_back(std::string&& buffer);
+// `buffer` is left empty.
+inline void give_back(std::string&& buffer) {
+  if (buffer.capacity() >= 64) {
+    keep_or_free(std::move(buffer));
+  } else {
+    buffer.clear();  // inline storage: nothing to keep
+  }
+}
 // Buffers held by this thread's pool (for tests).
 std::size_t pooled();
 

@@ -57,7 +57,6 @@ void Connection::deliver_held() {
       holding_ = false;
       inbound_bytes_ += held_.payload.size();
       inbound_.push_back(Message{std::move(held_.payload), held_.text});
-      held_.payload = std::string();
       readable_.set();
       break;
     case EventType::pong:
@@ -133,14 +132,17 @@ void Connection::recycle(std::string&& buffer) {
   held_.payload = std::move(buffer);
 }
 
-Message Connection::pop_message() {
-  Message m = inbound_.pop_front();
-  inbound_bytes_ -= m.data.size();
+bool Connection::pop_message(std::string& data) {
+  Message& next = inbound_.front();
+  const bool text = next.text;
+  data = std::move(next.data);
+  inbound_.drop_front();
+  inbound_bytes_ -= data.size();
   if (holding_) {
     deliver_held();
     if (!holding_) drain_overflow();
   }
-  return m;
+  return text;
 }
 
 void Connection::on_receive_end(std::error_code error) {

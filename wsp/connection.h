@@ -67,7 +67,8 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // --- receiving
   bool has_message() const { return !inbound_.empty(); }
   std::size_t queued_messages() const { return inbound_.size(); }
-  Message pop_message();
+  // Moves the oldest message into `data`; returns whether it is text.
+  bool pop_message(std::string& data);
   // Hands a consumed message's buffer back, so the next message of that size needs no
   // allocation (optional; for servers that echo or forward large messages).
   void recycle(std::string&& buffer);

@@ -15,10 +15,16 @@ class Fifo {
   bool empty() const { return head_ == items_.size(); }
   std::size_t size() const { return items_.size() - head_; }
   T& front() { return items_[head_]; }
-  void push_back(T value) { items_.push_back(std::move(value)); }
+  void push_back(T&& value) { items_.push_back(std::move(value)); }
+  void push_back(const T& value) { items_.push_back(value); }
   T pop_front() {
-    T value = std::move(items_[head_++]);
-    if (head_ == items_.size()) {
+    T value = std::move(front());
+    drop_front();
+    return value;
+  }
+  // Removes the front item (typically after moving from it).
+  void drop_front() {
+    if (++head_ == items_.size()) {
       head_ = 0;
       if (items_.capacity() > 64) {
         std::vector<T>().swap(items_);
@@ -29,7 +35,6 @@ class Fifo {
       items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
       head_ = 0;
     }
-    return value;
   }
   void clear() {
     std::vector<T>().swap(items_);

@@ -52,6 +52,7 @@ void mask_words(std::uint8_t* dst, const std::uint8_t* src, std::size_t len, std
     a ^= word;
     std::memcpy(dst + i, &a, 8);
   }
+  if (i == len) return;
   std::uint8_t bytes[8];
   std::memcpy(bytes, &word, 8);
   for (std::size_t k = 0; i < len; ++i, ++k) dst[i] = src[i] ^ bytes[k];
@@ -78,16 +79,18 @@ __attribute__((target("avx2"))) void mask_avx2(std::uint8_t* dst, const std::uin
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), _mm256_xor_si256(a, k));
   }
   // i is a multiple of 32, so the key phase of `word` still lines up with dst + i.
-  mask_words(dst + i, src + i, len - i, word);
+  if (i < len) mask_words(dst + i, src + i, len - i, word);
 }
 
+// Probed once, at load: the check sits on the path of every masked frame.
+const bool use_avx2 = detail::cpu_has_avx2();
 #endif
 
 void mask_dispatch(std::uint8_t* dst, const std::uint8_t* src, std::size_t len,
                    std::array<std::uint8_t, 4> key, std::size_t key_offset) {
   const std::uint64_t word = key_word(key, key_offset);
 #ifdef WSP_X86
-  if (len >= 64 && detail::cpu_has_avx2()) {
+  if (len >= 64 && use_avx2) {
     mask_avx2(dst, src, len, word);
     return;
   }

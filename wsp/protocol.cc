@@ -46,12 +46,6 @@ void Protocol::give_back_buffer(std::string&& buffer) {
   }
 }
 
-Protocol::State Protocol::state() const {
-  if (failed_code_ != 0 || close_received_) return State::closed;
-  if (close_sent_) return State::closing;
-  return State::open;
-}
-
 void Protocol::consume_output(std::size_t n) {
   out_offset_ += std::min(n, out_.size() - out_offset_);
   if (out_offset_ == out_.size()) {
@@ -235,6 +229,53 @@ bool Protocol::finish_frame(Event& out) {
   return true;
 }
 
+// The common case in one step: a whole unfragmented data frame of at most 64 KiB, RSV bits
+// clear, masked as the role requires, within max_message_size. Returns its length, or 0 for
+// anything else (the general path parses it, and reports whatever rule it breaks).
+std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t len, Event& out) {
+  const std::uint8_t b0 = data[0], b1 = data[1];
+  const std::uint8_t op = b0 & 0x0F;
+  if ((b0 & 0xF0) != 0x80 || (op != 1 && op != 2) || in_message_) return 0;
+  const bool masked = b1 & 0x80;
+  if (masked != (config_.role == Role::server)) return 0;
+  std::size_t size = b1 & 0x7F;
+  std::size_t header = 2;
+  if (size == 126) {
+    if (len < 4) return 0;
+    size = (std::size_t{data[2]} << 8) | data[3];
+    header = 4;
+  } else if (size == 127) {
+    return 0;
+  }
+  const std::uint8_t* key = data + header;
+  if (masked) header += 4;
+  if (len < header || len - header < size) return 0;
+  if (config_.max_message_size != 0 && size > config_.max_message_size) return 0;
+
+  std::string& payload = out.payload;  // empty: receive() cleared it
+  if (payload.capacity() < size) {
+    if (message_.capacity() >= size) {
+      payload.swap(message_);  // a buffer handed back by give_back_buffer()
+    } else {
+      buffer_pool::give_back(std::move(payload));
+      payload = buffer_pool::take(size);
+    }
+  }
+  payload.append(reinterpret_cast<const char*>(data + header), size);
+  if (masked) {
+    apply_mask(reinterpret_cast<std::uint8_t*>(payload.data()), size,
+               {key[0], key[1], key[2], key[3]});
+  }
+  if (op == 1 && !is_valid_utf8(payload)) {
+    payload.clear();
+    fail(close_code::invalid_payload, kInvalidPayload);  // §8.1
+    return len;
+  }
+  out.type = EventType::message;
+  out.text = op == 1;
+  return header + size;
+}
+
 std::size_t Protocol::receive(const std::uint8_t* data, std::size_t len, Event& out) {
   out.type = EventType::none;
   out.text = false;
@@ -243,6 +284,11 @@ std::size_t Protocol::receive(const std::uint8_t* data, std::size_t len, Event& 
   out.close_code = -1;
   out.close_reason.clear();
 
+  if (stage_ == Stage::header && header_have_ == 0 && len >= 2) {
+    if (std::size_t used = receive_whole_frame(data, len, out)) {
+      return stage_ == Stage::stopped ? len : used;
+    }
+  }
   std::size_t pos = 0;
   while (pos < len) {
     if (stage_ == Stage::stopped) return len;
@@ -334,13 +380,10 @@ void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, st
   }
 }
 
-void Protocol::reserve_output(std::size_t n) {
-  // An empty output buffer is taken from the pool (a written one went back there); a fuller
-  // one grows as strings do.
-  if (out_.size() == 0 && n > out_.capacity() && n <= buffer_pool::kMaxPooledCapacity) {
-    buffer_pool::give_back(std::move(out_));
-    out_ = buffer_pool::take(std::max(n, kFirstOutputCapacity));
-  }
+void Protocol::take_output_buffer(std::size_t n) {
+  if (n > buffer_pool::kMaxPooledCapacity) return;
+  buffer_pool::give_back(std::move(out_));
+  out_ = buffer_pool::take(std::max(n, kFirstOutputCapacity));
 }
 
 bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1) {

@@ -82,7 +82,10 @@ class Protocol {
   // open -> closing (we sent close, waiting for the peer's) -> closed (both sides done).
   // A received close queues our echo at once, so it goes straight to closed; so does a
   // failure (§7.1.7: the caller flushes the queued close frame, then drops the connection).
-  State state() const;
+  State state() const {
+    if (failed_code_ != 0 || close_received_) return State::closed;
+    return close_sent_ ? State::closing : State::open;
+  }
   bool close_sent() const { return close_sent_; }
   bool close_received() const { return close_received_; }
   // Both close frames passed and no failure: the clean close of §7.1.4.
@@ -100,6 +103,7 @@ class Protocol {
  private:
   enum class Stage : std::uint8_t { header, payload, stopped };
 
+  std::size_t receive_whole_frame(const std::uint8_t* data, std::size_t len, Event& out);
   bool check_first_two_bytes(std::uint8_t b0, std::uint8_t b1);
   bool start_frame(const std::uint8_t* header);
   bool consume_payload(const std::uint8_t* data, std::size_t n);
@@ -109,7 +113,12 @@ class Protocol {
   void write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                    bool rsv1);
   void write_close(int code, std::string_view reason);
-  void reserve_output(std::size_t n);
+  // An empty output buffer too small for `n` bytes is replaced by a pooled one (a written
+  // buffer went back to the pool); a fuller one grows as strings do.
+  void reserve_output(std::size_t n) {
+    if (out_.empty() && n > out_.capacity()) take_output_buffer(n);
+  }
+  void take_output_buffer(std::size_t n);
 
   ProtocolConfig config_;
 

@@ -32,9 +32,7 @@ Received WebSocket::ReceiveOp::await_resume() {
   // The readable event is set only for a message or the end, so one of them is here.
   Received r;
   if (connection_->has_message()) {
-    Message m = connection_->pop_message();
-    r.text = m.text;
-    r.data = std::move(m.data);
+    r.text = connection_->pop_message(r.data);
   } else {
     r.closed = true;
     r.close_code = connection_->close_code();

@@ -264,11 +264,11 @@ std::vector<std::uint8_t> WebSocketPeer::get_packet() {
     packet_error_ = ERR_UNAVAILABLE;
     return {};
   }
-  Message m = connection_->pop_message();
-  was_string_packet_ = m.text;
+  std::string data;
+  was_string_packet_ = connection_->pop_message(data);
   packet_error_ = OK;
-  std::vector<std::uint8_t> packet(m.data.begin(), m.data.end());
-  connection_->recycle(std::move(m.data));
+  std::vector<std::uint8_t> packet(data.begin(), data.end());
+  connection_->recycle(std::move(data));
   update();
   return packet;
 }

@@ -165,6 +165,65 @@ TEST_CASE("every byte split of a multi-frame stream yields the same events") {
   }
 }
 
+TEST_CASE("a frame received whole and the same frame byte by byte give the same result") {
+  // Whole frames take the parser's fast path, split ones the general path: every rule must
+  // come out the same (events, failure code, queued answer).
+  struct Case {
+    std::uint8_t b0;
+    std::string payload;
+    int force_len_bytes = 0;
+    std::size_t max_message = 65535;
+  };
+  const std::string invalid_utf8 = "ab\xc3\x28";
+  const std::vector<Case> cases = {
+      {kText, ""}, {kText, "h\xc3\xa9llo"}, {kText, invalid_utf8}, {kText, "\xe2\x82"},
+      {kBinary, std::string(125, 'b')}, {kBinary, std::string(126, 'b')},
+      {kBinary, std::string(65535, 'b')}, {kBinary, std::string(65536, 'b'), 0, 0},
+      {kBinary, "short", 2}, {kBinary, "short", 8},
+      {kBinary, std::string(100, 'x'), 0, 99}, {kBinary, std::string(100, 'x'), 0, 100},
+      {0xC2, "rsv1"}, {0xA2, "rsv2"}, {0x92, "rsv3"}, {0x83, "opcode 3"}, {0x8B, "opcode 11"},
+      {kBinaryStart, "first fragment"}, {kContFin, "no message"}, {kPing, "p"},
+      {kClose, close_payload(1000, "bye")},
+  };
+  for (Role role : {Role::client, Role::server}) {
+    for (bool masked : {false, true}) {
+      for (const Case& c : cases) {
+        CAPTURE(int(role), masked, int(c.b0), c.payload.size(), c.force_len_bytes, c.max_message);
+        const std::string frame = raw_frame(c.b0, c.payload, masked, c.force_len_bytes) +
+                                  raw_frame(kBinary, "next", masked);
+        Protocol whole = make(role, c.max_message);
+        Protocol split = make(role, c.max_message);
+        const auto a = feed(whole, frame);
+        const auto b = feed(split, frame, 1);
+        REQUIRE(a.size() == b.size());
+        for (std::size_t i = 0; i < a.size(); ++i) {
+          CHECK(a[i].type == b[i].type);
+          CHECK(a[i].text == b[i].text);
+          CHECK(a[i].payload == b[i].payload);
+          CHECK(a[i].close_code == b[i].close_code);
+        }
+        CHECK(whole.failed_code() == split.failed_code());
+        // Compared decoded: a client masks each frame with a fresh random key.
+        const auto answer_a = parse_output(whole.pending_output());
+        const auto answer_b = parse_output(split.pending_output());
+        REQUIRE(answer_a.size() == answer_b.size());
+        for (std::size_t i = 0; i < answer_a.size(); ++i) {
+          CHECK(answer_a[i].b0 == answer_b[i].b0);
+          CHECK(answer_a[i].payload == answer_b[i].payload);
+        }
+        // The frames that break no rule here are delivered, with the one after them.
+        if (masked == (role == Role::server) && (c.b0 == kText || c.b0 == kBinary) &&
+            c.payload != invalid_utf8 && c.payload != "\xe2\x82" &&
+            (c.max_message == 0 || c.payload.size() <= c.max_message)) {
+          REQUIRE(a.size() == 2);
+          CHECK(a[0].payload == c.payload);
+          CHECK(a[1].payload == "next");
+        }
+      }
+    }
+  }
+}
+
 TEST_CASE("a server closes with 1002 on an unmasked client frame") {
   Protocol p = make(Role::server);
   CHECK(feed(p, raw_frame(kText, "hi", false)).empty());

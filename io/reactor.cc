@@ -347,8 +347,7 @@ Event::~Event() {
   for (Waiter* w = waiters_; w; w = w->next_) w->event_ = nullptr;
 }
 
-void Event::set() {
-  set_ = true;
+void Event::wake_waiters() {
   Waiter* w = waiters_;
   waiters_ = nullptr;
   while (w) {

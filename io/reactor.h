@@ -325,7 +325,10 @@ class Event {
   Event& operator=(const Event&) = delete;
   ~Event();
 
-  void set();
+  void set() {
+    set_ = true;
+    if (waiters_) wake_waiters();  // inline: set once per message received, rarely awaited
+  }
   void reset() { set_ = false; }
   bool is_set() const { return set_; }
 
@@ -350,6 +353,8 @@ class Event {
   Waiter wait() { return Waiter(*this); }
 
  private:
+  void wake_waiters();
+
   Reactor* reactor_;
   bool set_ = false;
   Waiter* waiters_ = nullptr;

@@ -161,7 +161,7 @@ void Connection::output_added() { reactor_.schedule(&flush_node_); }
 
 SendResult Connection::can_send(std::size_t size) const {
   if (state_ != State::open || protocol_.close_sent()) return SendResult::not_open;
-  if (outbound_.size() >= limits_.max_queued_packets) return SendResult::too_many_queued;
+  if (outbound_count_ >= limits_.max_queued_packets) return SendResult::too_many_queued;
   if (limits_.outbound_buffer_size > 0 &&
       outbound_bytes_ + size > limits_.outbound_buffer_size) {
     return SendResult::buffer_full;
@@ -178,7 +178,7 @@ SendResult Connection::send(bool text, std::string_view data) {
                               data.size())) {
     return SendResult::not_open;
   }
-  outbound_.push_back(data.size());
+  ++outbound_count_;
   outbound_bytes_ += data.size();
   output_added();
   return SendResult::ok;
@@ -195,7 +195,8 @@ void Connection::flush() {
     return;
   }
   protocol_.take_output(write_buffer_);
-  writing_count_ = outbound_.size();
+  writing_count_ = outbound_count_;
+  writing_bytes_ = outbound_bytes_;
   writing_ = true;
   if (!zero_copy_ || zero_copy_->queued.empty()) {
     iovec part{write_buffer_.data(), write_buffer_.size()};
@@ -228,7 +229,7 @@ SendResult Connection::send(bool text, std::string&& data) {
   if (!protocol_.send_message_header(text, reinterpret_cast<std::uint8_t*>(data.data()), data.size())) {
     return send(text, std::string_view(data));  // fragmented per config: the copying path
   }
-  outbound_.push_back(data.size());
+  ++outbound_count_;
   outbound_bytes_ += data.size();
   if (!zero_copy_) zero_copy_ = std::make_unique<ZeroCopy>();
   zero_copy_->queued.push_back({protocol_.pending_output_size(), std::move(data)});
@@ -249,7 +250,9 @@ void Connection::on_written(std::error_code error) {
     finish(0);
     return;
   }
-  for (; writing_count_ > 0; --writing_count_) outbound_bytes_ -= outbound_.pop_front();
+  outbound_count_ -= writing_count_;
+  outbound_bytes_ -= writing_bytes_;
+  writing_count_ = writing_bytes_ = 0;
   if (zero_copy_) {
     for (OwnedPayload& p : zero_copy_->writing) recycle(std::move(p.data));
     zero_copy_->writing.clear();

@@ -85,7 +85,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   SendResult can_send(std::size_t size) const;
   // Payload bytes of messages not yet fully written (headers excluded).
   std::size_t buffered_amount() const { return outbound_bytes_; }
-  std::size_t queued_outbound() const { return outbound_.size(); }
+  std::size_t queued_outbound() const { return outbound_count_; }
   // Set whenever queued output was written.
   io::Event& writable() { return writable_; }
 
@@ -146,11 +146,12 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::unique_ptr<std::string> overflow_;
   io::Event readable_;
 
-  // Outbound: payload sizes of messages serialized but not yet written, oldest first. The
-  // first `writing_count_` of them are in the write in progress.
-  Fifo<std::size_t> outbound_;
+  // Outbound: messages serialized but not yet written, and their payload bytes; of them, those
+  // in the write in progress (a write takes all pending output, so they end together).
+  std::size_t outbound_count_ = 0;
   std::size_t outbound_bytes_ = 0;
   std::size_t writing_count_ = 0;
+  std::size_t writing_bytes_ = 0;
   std::string write_buffer_;
   // Payloads sent without a copy: each follows the output bytes up to `at` (an offset into
   // the pending output). `writing_payloads_` are those in the write in progress.

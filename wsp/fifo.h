@@ -16,12 +16,6 @@ class Fifo {
   std::size_t size() const { return items_.size() - head_; }
   T& front() { return items_[head_]; }
   void push_back(T&& value) { items_.push_back(std::move(value)); }
-  void push_back(const T& value) { items_.push_back(value); }
-  T pop_front() {
-    T value = std::move(front());
-    drop_front();
-    return value;
-  }
   // Removes the front item (typically after moving from it).
   void drop_front() {
     if (++head_ == items_.size()) {

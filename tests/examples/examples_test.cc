@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,9 @@ struct ExampleServer {
   std::string announcement;
 
   explicit ExampleServer(const std::string& name, std::vector<std::string> options = {})
-      : process(command(name, std::move(options))) {
+      : ExampleServer(command(name, std::move(options))) {}
+  // Any command line that starts a server which announces its port first.
+  explicit ExampleServer(std::vector<std::string> argv) : process(std::move(argv)) {
     announcement = process.read_line(15s).value_or("(none)");
     const std::string prefix = "listening on 127.0.0.1:";
     REQUIRE(announcement.rfind(prefix, 0) == 0);
@@ -129,6 +132,32 @@ TEST_CASE("on SIGTERM the echo servers close connections with 1001 and exit 0") 
     CHECK(client.read_all(15s) == Lines{"closed 1001 server shutting down"});
     CHECK(client.wait(10s) == std::optional<int>(0));
     CHECK(server.process.wait(10s) == std::optional<int>(0));
+  }
+}
+
+TEST_CASE("with --print-stats 1 the echo servers report the reactor's counters at exit") {
+  for (const char* name : kEchoServers) {
+    CAPTURE(name);
+    // The counters go to stderr; a shell joins it to the stdout the test reads.
+    ExampleServer server(std::vector<std::string>{
+        "/bin/sh", "-c", "exec \"$0\" --port 0 --print-stats 1 2>&1", example(name)});
+    CHECK(run_python(server, {"text"}) == Lines{"text héllo wörld"});
+    server.process.signal(SIGTERM);
+    Lines report = server.process.read_all(15s);
+    CHECK(server.process.wait(10s) == std::optional<int>(0));
+    REQUIRE(report.size() == 1);
+    unsigned long long turns = 0, enters = 0, sqes = 0, cqes = 0, shortages = 99;
+    double per_enter = 0;
+    CHECK(std::sscanf(report[0].c_str(),
+                      "reactor: %llu turns, %llu io_uring_enter, %llu SQEs, %llu CQEs (%lf per "
+                      "enter), %llu receive buffer shortages",
+                      &turns, &enters, &sqes, &cqes, &per_enter, &shortages) == 6);
+    // At least: accept, handshake read and write, a message in and out, the close.
+    CHECK(turns > 0);
+    CHECK(enters > 0);
+    CHECK(sqes >= 4);
+    CHECK(cqes >= 4);
+    CHECK(shortages == 0);
   }
 }
 

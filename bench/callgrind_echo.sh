@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# User-space instructions per echoed message of an echo server, counted by callgrind: a
+# deterministic figure for code changes that the noisy throughput runs cannot resolve (the
+# kernel's share, about three quarters of the server's time, is not counted).
+#
+#   bench/callgrind_echo.sh [SERVER_BINARY]    # default: the opt build of //examples:echo_server
+#
+# The server runs under valgrind pinned to CPU 0 while the referee (../shared/bench) loads it
+# with w1 for 4 s (64 connections x 16 in flight x 64 B); messages = all the referee echoed,
+# warm-up and drain included. Needs valgrind (apt-get install valgrind).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
+[ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "install valgrind" >&2; exit 2; }
+server="${1:-}"
+if [ -z "$server" ]; then
+  (cd "$root" && bazel build --config=opt //examples:echo_server >&2)
+  server="$(cd "$root" && bazel info --config=opt bazel-bin 2>/dev/null)/examples/echo_server"
+fi
+port="${PORT:-9301}"
+work="$(mktemp -d)"
+trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$work/out" "$server" --port "$port" \
+  >"$work/server.log" 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  grep -q "listening on" "$work/server.log" && break
+  sleep 0.2
+done
+grep -q "listening on" "$work/server.log" || { cat "$work/server.log" >&2; exit 1; }
+taskset -c 1 "$shared/build/referee" -c 64 -p 16 -s 64 -d 4 -w 1 "127.0.0.1:$port" \
+  >"$work/referee.out" 2>"$work/referee.err"
+kill -TERM "$pid"
+wait "$pid" || true
+messages="$(sed -n 's/.*msgs in window [0-9]* (all \([0-9]*\)).*/\1/p' "$work/referee.err")"
+instructions="$(sed -n 's/^summary: *//p' "$work/out")"
+[ -n "$messages" ] && [ -n "$instructions" ] || { cat "$work/referee.err" >&2; exit 1; }
+echo "messages $messages, user-space instructions $instructions," \
+  "per message $((instructions / messages))"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# wsp's echo server against the anchors (Beast, node ws, python websockets) with the neutral
-# referee of ../shared/bench, in one run: the four workloads w1..w4, server on CPU 0, referee
+# wsp's echo server against the anchors (Beast, node ws, python websockets, and bench/epoll_echo,
+# a minimal server in the shape of uWebSockets) with the neutral referee of ../shared/bench, in
+# one run: the four workloads w1..w4, server on CPU 0, referee
 # on CPU 1, servers alternated per repetition. Writes bench/results/<date>.tsv and prints the
 # medians table (Markdown) that docs/perf.md quotes.
 #
@@ -16,20 +17,22 @@ shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
 [ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
 
 cd "$root"
-bazel build --config=opt //examples:echo_server >&2
-bin="$(bazel info --config=opt bazel-bin 2>/dev/null)/examples/echo_server"
+bazel build --config=opt //examples:echo_server //bench:epoll_echo >&2
+bin_dir="$(bazel info --config=opt bazel-bin 2>/dev/null)"
 out_dir="$here/results"
 mkdir -p "$out_dir"
 # A private copy: later builds in other configurations must not swap the binary mid-run.
-cp "$bin" "$out_dir/echo_server.opt"
+cp "$bin_dir/examples/echo_server" "$out_dir/echo_server.opt"
+cp "$bin_dir/bench/epoll_echo" "$out_dir/epoll_echo.opt"
 
 servers="$(mktemp)"
 trap 'rm -f "$servers"' EXIT
-wanted=" ${SERVERS:-wsp beast nodews pyws} "
+wanted=" ${SERVERS:-wsp epoll beast nodews pyws} "
 while read -r name port cmd; do
   case "$name" in ""|\#*) continue ;; esac
   [[ "$wanted" == *" $name "* ]] || continue
-  echo "$name $port ${cmd//WSP_ECHO_SERVER/$out_dir/echo_server.opt}"
+  cmd="${cmd//WSP_ECHO_SERVER/$out_dir/echo_server.opt}"
+  echo "$name $port ${cmd//WSP_EPOLL_ECHO/$out_dir/epoll_echo.opt}"
 done < "$here/servers.txt" > "$servers"
 
 out="$out_dir/matrix-$(date +%Y%m%d-%H%M%S).tsv"

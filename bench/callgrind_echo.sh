@@ -21,7 +21,8 @@ if [ -z "$server" ]; then
 fi
 port="${PORT:-9301}"
 work="$(mktemp -d)"
-trap 'kill "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+pid=""
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
 taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$work/out" "$server" --port "$port" \
   >"$work/server.log" 2>&1 &

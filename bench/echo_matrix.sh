@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # wsp's echo server against the anchors (Beast, node ws, python websockets, and bench/epoll_echo,
 # a minimal server in the shape of uWebSockets) with the neutral referee of ../shared/bench, in
-# one run: the four workloads w1..w4, server on CPU 0, referee
-# on CPU 1, servers alternated per repetition. Writes bench/results/<date>.tsv and prints the
+# one run: the four workloads w1..w4, server on CPU 0, referee on CPU 1, servers alternated per
+# repetition. Writes bench/results/<date>.tsv and prints the
 # medians table (Markdown) that docs/perf.md quotes.
 #
 #   bench/echo_matrix.sh            # REPS=3 SECS=5 by default; env as in shared/bench/matrix.sh

@@ -159,6 +159,12 @@ void Connection::on_receive_end(std::error_code error) {
 
 void Connection::output_added() { reactor_.schedule(&flush_node_); }
 
+void Connection::message_queued(std::size_t payload_size) {
+  ++outbound_count_;
+  outbound_bytes_ += payload_size;
+  output_added();
+}
+
 SendResult Connection::can_send(std::size_t size) const {
   if (state_ != State::open || protocol_.close_sent()) return SendResult::not_open;
   if (outbound_count_ >= limits_.max_queued_packets) return SendResult::too_many_queued;
@@ -178,9 +184,7 @@ SendResult Connection::send(bool text, std::string_view data) {
                               data.size())) {
     return SendResult::not_open;
   }
-  ++outbound_count_;
-  outbound_bytes_ += data.size();
-  output_added();
+  message_queued(data.size());
   return SendResult::ok;
 }
 
@@ -229,11 +233,9 @@ SendResult Connection::send(bool text, std::string&& data) {
   if (!protocol_.send_message_header(text, reinterpret_cast<std::uint8_t*>(data.data()), data.size())) {
     return send(text, std::string_view(data));  // fragmented per config: the copying path
   }
-  ++outbound_count_;
-  outbound_bytes_ += data.size();
+  message_queued(data.size());
   if (!zero_copy_) zero_copy_ = std::make_unique<ZeroCopy>();
   zero_copy_->queued.push_back({protocol_.pending_output_size(), std::move(data)});
-  output_added();
   return SendResult::ok;
 }
 

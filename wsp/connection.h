@@ -120,6 +120,8 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   bool inbound_full(std::size_t next_size) const;
   void deliver_held();
   void output_added();
+  // Counts a serialized message toward the outbound limits and schedules the flush.
+  void message_queued(std::size_t payload_size);
   void flush();
   io::Task<void> heartbeat_loop();
   io::Task<void> close_timer();
@@ -154,7 +156,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t writing_bytes_ = 0;
   std::string write_buffer_;
   // Payloads sent without a copy: each follows the output bytes up to `at` (an offset into
-  // the pending output). `writing_payloads_` are those in the write in progress.
+  // the pending output). `writing` holds those in the write in progress.
   struct OwnedPayload {
     std::size_t at;
     std::string data;

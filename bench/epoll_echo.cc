@@ -29,9 +29,9 @@
 #include <string>
 #include <string_view>
 
-#include "wsp/handshake.h"
-#include "wsp/mask.h"
-#include "wsp/utf8.h"
+#include "wsp/protocol/handshake.h"
+#include "wsp/protocol/mask.h"
+#include "wsp/protocol/utf8.h"
 
 namespace {
 

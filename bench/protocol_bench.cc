@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "wsp/frame.h"
-#include "wsp/mask.h"
-#include "wsp/protocol.h"
-#include "wsp/utf8.h"
+#include "wsp/engine/random_mask_keys.h"
+#include "wsp/protocol/frame.h"
+#include "wsp/protocol/mask.h"
+#include "wsp/protocol/protocol.h"
+#include "wsp/protocol/utf8.h"
 
 namespace {
 
@@ -100,6 +101,7 @@ void BM_Parse(benchmark::State& state, std::size_t payload, std::size_t count, w
   const std::string s = stream(payload, count, role == wsp::Role::server, op);
   wsp::ProtocolConfig config;
   config.role = role;
+  config.mask_keys = &wsp::RandomMaskKeys::for_this_thread();
   config.max_message_size = 0;
   wsp::Protocol p(config);
   wsp::Event ev;
@@ -139,6 +141,7 @@ BENCHMARK_CAPTURE(BM_Parse, frames64k_client_binary_bytewise, 65536, 16, wsp::Ro
 void BM_Send(benchmark::State& state, std::size_t payload, wsp::Role role) {
   wsp::ProtocolConfig config;
   config.role = role;
+  config.mask_keys = &wsp::RandomMaskKeys::for_this_thread();
   wsp::Protocol p(config);
   const std::string body(payload, 'y');
   for (auto _ : state) {

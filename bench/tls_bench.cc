@@ -14,8 +14,12 @@
 #include <thread>
 #include <vector>
 
+#include "io/event.h"
+#include "io/operation.h"
 #include "io/reactor.h"
-#include "io/tcp.h"
+#include "io/socket_address.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
 #include "tests/tls/test_certs.h"
 #include "tls/tls_stream.h"
 
@@ -194,7 +198,7 @@ double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
     server->take_output(wire);
     client->receive(wire);
   }
-  if (client->status() != tls::STATUS_CONNECTED) std::abort();
+  if (client->state() != tls::TlsState::connected) std::abort();
   std::vector<std::uint8_t> message(64 * 1024, 'x'), out(256 * 1024);
   std::uint64_t bytes = 0;
   auto start = Clock::now();

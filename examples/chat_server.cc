@@ -11,9 +11,11 @@
 #include <set>
 #include <string>
 
+#include "io/operation.h"
 #include "io/reactor.h"
 #include "io/signals.h"
-#include "io/tcp.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;

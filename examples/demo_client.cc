@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "io/event.h"
 #include "io/reactor.h"
 #include "wsp/websocket.h"
 

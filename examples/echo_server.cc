@@ -8,9 +8,11 @@
 #include <cstdio>
 
 #include "examples/echo_options.h"
+#include "io/operation.h"
 #include "io/reactor.h"
 #include "io/signals.h"
-#include "io/tcp.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
 #include "tls/tls_stream.h"
 #include "wsp/websocket.h"
 

@@ -13,8 +13,6 @@
 
 #include "examples/echo_options.h"
 #include "io/reactor.h"
-#include "wsp/stream_peer_tcp.h"
-#include "wsp/stream_peer_tls.h"
 #include "wsp/websocket_peer.h"
 
 using namespace std::chrono_literals;

@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "io/event.h"
 #include "io/reactor.h"
 
 namespace io {

@@ -11,29 +11,6 @@
 
 namespace io {
 
-// --- ready list --------------------------------------------------------------------------
-
-void ReadyNode::unlink() {
-  if (!prev_) return;
-  prev_->next_ = next_;
-  next_->prev_ = prev_;
-  prev_ = next_ = nullptr;
-}
-
-void ReadyList::push_back(ReadyNode* n) {
-  n->prev_ = head_.prev_;
-  n->next_ = &head_;
-  head_.prev_->next_ = n;
-  head_.prev_ = n;
-}
-
-ReadyNode* ReadyList::pop_front() {
-  if (empty()) return nullptr;
-  ReadyNode* n = head_.next_;
-  n->unlink();
-  return n;
-}
-
 namespace {
 
 thread_local Reactor* current_reactor = nullptr;
@@ -327,54 +304,6 @@ void Reactor::turn(bool may_block, std::optional<Duration> timeout) {
 
 void Reactor::run() {
   while (!stopped_ && has_work()) run_once();
-}
-
-// --- sleep, event ------------------------------------------------------------------------
-
-SleepOp::SleepOp(Reactor& reactor, Duration d) : Operation(reactor) {
-  if (d.count() < 0) d = Duration::zero();
-  auto secs = std::chrono::duration_cast<std::chrono::seconds>(d);
-  spec_.tv_sec = secs.count();
-  spec_.tv_nsec = (d - secs).count();
-}
-
-void SleepOp::await_suspend(std::coroutine_handle<> h) {
-  submit(h, [this](io_uring_sqe* sqe) { io_uring_prep_timeout(sqe, &spec_, 0, 0); },
-         Duration::zero());
-}
-
-Event::~Event() {
-  for (Waiter* w = waiters_; w; w = w->next_) w->event_ = nullptr;
-}
-
-void Event::wake_waiters() {
-  Waiter* w = waiters_;
-  waiters_ = nullptr;
-  while (w) {
-    Waiter* next = w->next_;
-    w->waiting_ = false;
-    w->next_ = w->prev_ = nullptr;
-    reactor_->make_ready(&w->node_, w->node_.waiter);
-    w = next;
-  }
-}
-
-void Event::Waiter::await_suspend(std::coroutine_handle<> h) {
-  node_.waiter = h;
-  waiting_ = true;
-  next_ = event_->waiters_;
-  if (next_) next_->prev_ = this;
-  event_->waiters_ = this;
-}
-
-Event::Waiter::~Waiter() {
-  if (!waiting_ || !event_) return;
-  if (prev_) {
-    prev_->next_ = next_;
-  } else {
-    event_->waiters_ = next_;
-  }
-  if (next_) next_->prev_ = prev_;
 }
 
 }  // namespace io

@@ -1,10 +1,12 @@
 #include "io/signals.h"
 
+#include "io/file_descriptor.h"
+#include "io/operation.h"
+
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "io/tcp.h"
 
 namespace io {
 

@@ -179,19 +179,19 @@ void TlsEngine::take_output(std::vector<std::uint8_t>& buffer) {
 // --- TLS -----------------------------------------------------------------------------------
 
 void TlsEngine::fail(std::error_code code, std::string reason) {
-  if (status_ == STATUS_ERROR || status_ == STATUS_ERROR_HOSTNAME_MISMATCH) return;  // first wins
+  if (state_ == TlsState::failed) return;  // first wins
   error_code_ = code;
   error_ = std::move(reason);
-  status_ = code == TlsErrc::hostname_mismatch ? STATUS_ERROR_HOSTNAME_MISMATCH : STATUS_ERROR;
+  state_ = TlsState::failed;
 }
 
 TlsEngine::Progress TlsEngine::handshake() {
-  if (status_ == STATUS_CONNECTED) return Progress::done;
-  if (status_ != STATUS_HANDSHAKING) return Progress::failed;
+  if (state_ == TlsState::connected) return Progress::done;
+  if (state_ != TlsState::handshaking) return Progress::failed;
   ERR_clear_error();
   int rc = SSL_do_handshake(ssl_.get());
   if (rc == 1) {
-    status_ = STATUS_CONNECTED;
+    state_ = TlsState::connected;
     return Progress::done;
   }
   int err = SSL_get_error(ssl_.get(), rc);
@@ -223,8 +223,8 @@ void TlsEngine::handshake_failure(int ssl_error) {
 
 TlsEngine::ReadResult TlsEngine::read(std::span<std::uint8_t> buffer) {
   if (close_notify_received_) return {ReadState::closed};
-  if (status_ != STATUS_CONNECTED) {
-    if (status_ == STATUS_HANDSHAKING) {
+  if (state_ != TlsState::connected) {
+    if (state_ == TlsState::handshaking) {
       auto p = handshake();
       if (p == Progress::want_read) return {ReadState::want_read};
       if (p == Progress::failed) return {ReadState::failed};
@@ -257,7 +257,7 @@ TlsEngine::ReadResult TlsEngine::read(std::span<std::uint8_t> buffer) {
 }
 
 bool TlsEngine::write(std::span<const std::uint8_t> data) {
-  if (status_ != STATUS_CONNECTED || close_notify_sent_) return false;
+  if (state_ != TlsState::connected || close_notify_sent_) return false;
   while (!data.empty()) {
     ERR_clear_error();
     int len = static_cast<int>(std::min<std::size_t>(data.size(), 1u << 30));
@@ -275,7 +275,7 @@ bool TlsEngine::write(std::span<const std::uint8_t> data) {
 void TlsEngine::close_notify() {
   if (close_notify_sent_ || !ssl_) return;
   close_notify_sent_ = true;
-  if (status_ != STATUS_CONNECTED) return;
+  if (state_ != TlsState::connected) return;
   ERR_clear_error();
   SSL_shutdown(ssl_.get());  // 0: ours is queued, the peer's not seen yet; both are fine
   ERR_clear_error();

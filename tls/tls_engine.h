@@ -24,16 +24,19 @@
 #include <vector>
 
 #include "tls/tls_options.h"
-#include "tls/tls_status.h"
 
 namespace tls {
+
+// How far a TLS session is: handshaking, then connected or failed; closed once the stream
+// was shut (see TlsStream::state).
+enum class TlsState : std::uint8_t { handshaking, connected, failed, closed };
 
 class TlsEngine {
  public:
   // A client for `host` (a DNS name or an IP literal, "[::1]" accepted). The name checked
   // against the certificate is the options' common_name_override when set, else `host`; SNI is
   // sent for DNS names only (RFC 6066 §3: no IP literals). Invalid or server options give an
-  // engine already in STATUS_ERROR with the reason in error().
+  // engine already failed with the reason in error().
   static std::unique_ptr<TlsEngine> client(std::shared_ptr<TLSOptions> options,
                                            std::string_view host);
   static std::unique_ptr<TlsEngine> server(std::shared_ptr<TLSOptions> options);
@@ -59,7 +62,8 @@ class TlsEngine {
   // --- TLS
   enum class Progress { done, want_read, failed };
   // Advances the handshake as far as the received bytes allow. On failure status() is
-  // STATUS_ERROR or STATUS_ERROR_HOSTNAME_MISMATCH and error()/error_code() say why.
+  // state() is failed and error()/error_code() say why (TlsErrc::hostname_mismatch for a
+  // certificate valid for another name).
   Progress handshake();
 
   enum class ReadState { data, want_read, closed, failed };
@@ -76,7 +80,7 @@ class TlsEngine {
   // Queues our close_notify (once).
   void close_notify();
 
-  TlsStatus status() const { return status_; }
+  TlsState state() const { return state_; }
   const std::string& error() const { return error_; }
   std::error_code error_code() const { return error_code_; }
   bool is_server() const { return server_; }
@@ -104,7 +108,7 @@ class TlsEngine {
   bssl::UniquePtr<SSL> ssl_;
   bool server_ = false;
   std::string name_;  // the name or address verified, and the session cache key
-  TlsStatus status_ = STATUS_HANDSHAKING;
+  TlsState state_ = TlsState::handshaking;
   std::string error_;
   std::error_code error_code_;
   bool eof_ = false;

@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "tls/tls_status.h"
 
 namespace tls {
 
@@ -31,17 +30,6 @@ class TlsCategory final : public std::error_category {
 const std::error_category& tls_category() {
   static const TlsCategory category;
   return category;
-}
-
-const char* to_string(TlsStatus status) {
-  switch (status) {
-    case STATUS_DISCONNECTED: return "STATUS_DISCONNECTED";
-    case STATUS_HANDSHAKING: return "STATUS_HANDSHAKING";
-    case STATUS_CONNECTED: return "STATUS_CONNECTED";
-    case STATUS_ERROR: return "STATUS_ERROR";
-    case STATUS_ERROR_HOSTNAME_MISMATCH: return "STATUS_ERROR_HOSTNAME_MISMATCH";
-  }
-  return "STATUS_UNKNOWN";
 }
 
 }  // namespace tls

@@ -57,9 +57,9 @@ io::Task<io::Result<std::unique_ptr<TlsStream>>> TlsStream::accept(
   return finish_handshake(server(std::move(tcp), std::move(options)), handshake_timeout, error);
 }
 
-TlsStatus TlsStream::status() const {
-  TlsStatus s = engine_->status();
-  if (closed_ && s == STATUS_CONNECTED) return STATUS_DISCONNECTED;
+TlsState TlsStream::state() const {
+  TlsState s = engine_->state();
+  if (closed_ && s == TlsState::connected) return TlsState::closed;
   return s;
 }
 
@@ -171,7 +171,7 @@ io::Task<io::Result<std::size_t>> TlsStream::read_some(std::span<std::uint8_t> b
 
 io::Task<io::Result<void>> TlsStream::write_all(std::span<const iovec> buffers) {
   if (engine_->close_notify_sent()) co_return make_error_code(TlsErrc::closed);
-  if (engine_->status() != STATUS_CONNECTED) co_return failure(TlsErrc::protocol_error);
+  if (engine_->state() != TlsState::connected) co_return failure(TlsErrc::protocol_error);
   auto seal = [this](std::span<const std::uint8_t> data) { return engine_->write(data); };
   for (std::size_t i = 0; i < buffers.size(); ++i) {
     std::span<const std::uint8_t> data(static_cast<const std::uint8_t*>(buffers[i].iov_base),

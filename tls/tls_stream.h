@@ -17,14 +17,14 @@
 #include <vector>
 
 #include "io/byte_stream.h"
+#include "io/event.h"
 #include "io/reactor.h"
 #include "io/result.h"
 #include "io/task.h"
-#include "io/tcp.h"
+#include "io/tcp_stream.h"
 #include "tls/tls_engine.h"
 #include "tls/tls_error.h"
 #include "tls/tls_options.h"
-#include "tls/tls_status.h"
 
 namespace tls {
 
@@ -39,9 +39,8 @@ class TlsStream final : public io::ByteStream {
       io::TcpStream tcp, std::shared_ptr<TLSOptions> options, io::Duration handshake_timeout,
       std::string* error = nullptr);
 
-  // Two steps, for callers that keep the stream while it handshakes (TlsHandshake): make the
-  // stream (status() STATUS_HANDSHAKING, or STATUS_ERROR for unusable options), then
-  // co_await handshake().
+  // Two steps, for callers that keep the stream while it handshakes: make the stream (state()
+  // handshaking, or failed for unusable options), then co_await handshake().
   static std::unique_ptr<TlsStream> client(io::TcpStream tcp, std::string host,
                                            std::shared_ptr<TLSOptions> options);
   static std::unique_ptr<TlsStream> server(io::TcpStream tcp, std::shared_ptr<TLSOptions> options);
@@ -57,7 +56,7 @@ class TlsStream final : public io::ByteStream {
   io::Reactor& reactor() override { return tcp_.reactor(); }
   io::TcpStream* tcp() override { return &tcp_; }
 
-  TlsStatus status() const;
+  TlsState state() const;
   // The last failure, readable: "certificate verify failed: certificate has expired",
   // "hostname mismatch: the certificate is not valid for 'example.com'", ...
   std::string error() const { return engine_->error(); }

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "io/file_descriptor.h"
 #include "io/reactor.h"
-#include "io/tcp.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;

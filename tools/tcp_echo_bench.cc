@@ -27,7 +27,8 @@
 #include <vector>
 
 #include "io/reactor.h"
-#include "io/tcp.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
 
 namespace {
 

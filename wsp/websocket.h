@@ -15,10 +15,11 @@
 #include <system_error>
 
 #include "io/byte_stream.h"
+#include "io/event.h"
 #include "io/reactor.h"
 #include "io/result.h"
-#include "wsp/connection.h"
-#include "wsp/opening.h"
+#include "wsp/engine/connection.h"
+#include "wsp/engine/opening.h"
 
 namespace wsp {
 

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "io/operation.h"
 #include "io/reactor.h"
 #include "io/task.h"
 

@@ -13,11 +13,12 @@
 #include <thread>
 #include <vector>
 
+#include "io/operation.h"
 #include "io/reactor.h"
-#include "io/tcp.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
 #include "tests/interop/child_process.h"
 #include "tests/interop/drive.h"
-#include "wsp/stream_peer_tcp.h"
 #include "wsp/websocket.h"
 #include "wsp/websocket_peer.h"
 

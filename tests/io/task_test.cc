@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "io/event.h"
+#include "io/operation.h"
 #include "io/reactor.h"
-#include "io/tcp.h"
+#include "io/tcp_stream.h"
 
 using namespace std::chrono_literals;
 using io::Reactor;
@@ -44,6 +46,13 @@ struct SocketPair {
       if (fd >= 0) ::close(fd);
     }
   }
+};
+
+// Kept on a coroutine's frame, sets `*destroyed` when that frame is destroyed: tells that a
+// frame was freed without relying on LeakSanitizer.
+struct DestructionFlag {
+  bool* destroyed;
+  ~DestructionFlag() { *destroyed = true; }
 };
 
 }  // namespace
@@ -189,36 +198,75 @@ TEST_CASE("cancelling a spawned task cancels its pending receive and frees its f
 TEST_CASE("destroying a task object mid-await cancels the nested I/O") {
   Reactor reactor;
   SocketPair pair;
+  bool frame_destroyed = false, resumed = false;
   auto reader = [&]() -> Task<int> {
+    DestructionFlag flag{&frame_destroyed};
+    std::uint8_t buffer[64];
+    int received = co_await io::uring_op(reactor, [&](io_uring_sqe* sqe) {
+      io_uring_prep_recv(sqe, pair.fds[0], buffer, sizeof buffer, 0);
+    });
+    resumed = true;
+    co_return received;
+  };
+  // The test owns the task object; a spawned task only awaits it, which starts it.
+  Task<int> nested = reader();
+  auto awaiting = [&]() -> Task<void> { (void)co_await std::move(nested); };
+  auto id = reactor.spawn(awaiting());
+  for (int i = 0; i < 3; ++i) reactor.poll();
+  REQUIRE(reactor.has_work());  // the receive is in the kernel
+  REQUIRE_FALSE(frame_destroyed);
+  nested = Task<int>();  // destroys the task object, and with it its frame, mid-await
+  CHECK(frame_destroyed);
+  CHECK_FALSE(reactor.has_work());  // the receive was cancelled and its completion reaped
+  // Data arriving afterwards must not be written into the freed frame (ASan would tell).
+  REQUIRE(::write(pair.fds[1], "late", 4) == 4);
+  reactor.poll();
+  CHECK_FALSE(resumed);
+  // The awaiting task is never resumed; cancelling it frees its frame.
+  CHECK(reactor.cancel(id));
+  CHECK(reactor.detached_count() == 0);
+}
+
+TEST_CASE("cancelling a spawned task destroys the task it awaits and cancels that task's I/O") {
+  Reactor reactor;
+  SocketPair pair;
+  bool nested_frame_destroyed = false;
+  auto reader = [&]() -> Task<int> {
+    DestructionFlag flag{&nested_frame_destroyed};
     std::uint8_t buffer[64];
     co_return co_await io::uring_op(reactor, [&](io_uring_sqe* sqe) {
       io_uring_prep_recv(sqe, pair.fds[0], buffer, sizeof buffer, 0);
     });
   };
   auto outer = [&]() -> Task<void> { co_await reader(); };
-  // Drive `outer` through a spawned wrapper, then destroy the wrapper mid-flight.
   auto id = reactor.spawn(outer());
   for (int i = 0; i < 3; ++i) reactor.poll();
   REQUIRE(reactor.has_work());
-  reactor.cancel(id);
+  REQUIRE_FALSE(nested_frame_destroyed);
+  CHECK(reactor.cancel(id));
+  CHECK(nested_frame_destroyed);
   CHECK_FALSE(reactor.has_work());
+  CHECK(reactor.detached_count() == 0);
 }
 
 TEST_CASE("the reactor's destructor destroys detached tasks still waiting") {
   SocketPair pair;
+  bool frame_destroyed = false;
   {
     Reactor reactor;
     auto body2 = [&]() -> Task<void> {
+      DestructionFlag flag{&frame_destroyed};
       std::uint8_t buffer[64];
       co_await io::uring_op(reactor, [&](io_uring_sqe* sqe) {
         io_uring_prep_recv(sqe, pair.fds[0], buffer, sizeof buffer, 0);
       });
     };
-  reactor.spawn(body2());
+    reactor.spawn(body2());
     reactor.poll();
-    CHECK(reactor.detached_count() == 1);
-  }  // LeakSanitizer checks the frame was freed
-  SUCCEED();
+    REQUIRE(reactor.detached_count() == 1);
+    REQUIRE_FALSE(frame_destroyed);
+  }
+  CHECK(frame_destroyed);  // and LeakSanitizer finds nothing left of it
 }
 
 TEST_CASE("poll() returns at once while operations are pending") {

@@ -13,9 +13,14 @@
 #include <vector>
 
 #include "io/buffer_ring.h"
+#include "io/file_descriptor.h"
 #include "io/reactor.h"
+#include "io/resolver.h"
+#include "io/socket_address.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
+#include "tests/skip.h"
 #include "tests/stream_testing.h"
-#include "io/tcp.h"
 
 using namespace std::chrono_literals;
 using io::Reactor;
@@ -27,6 +32,7 @@ using io::TcpStream;
 namespace {
 
 using testing_support::read_exactly;
+using testing_support::run_until;
 
 // Echoes everything back until the peer closes.
 Task<void> echo_connection(TcpStream stream) {
@@ -76,10 +82,7 @@ TEST_CASE("a TCP echo round trip over 127.0.0.1 with local and remote addresses"
 TEST_CASE("an IPv6 listener on ::1 accepts and echoes") {
   Reactor reactor;
   auto listener = TcpListener::bind(reactor, "::1", 0);
-  if (!listener) {
-    WARN("IPv6 loopback unavailable here: " << listener.error().message());
-    return;
-  }
+  if (!listener) WSP_SKIP("IPv6 loopback unavailable here: " << listener.error().message());
   reactor.spawn(echo_server(reactor, *listener, 1));
   auto client = [&]() -> Task<std::string> {
     auto stream = co_await TcpStream::connect(reactor, "::1", listener->local_port());
@@ -234,9 +237,9 @@ TEST_CASE("scatter-gather writes send every buffer in order") {
 
 TEST_CASE("1,000 concurrent connections echo over 127.0.0.1") {
   constexpr int kConnections = 1000;
-  if (io::raise_open_files_limit() < 2 * kConnections + 64) {
-    WARN("skipped: the open-files limit is too low for 1,000 connections");
-    return;
+  if (const auto limit = io::raise_open_files_limit(); limit < 2 * kConnections + 64) {
+    WSP_SKIP("the open-files limit (" << limit << ") is below " << 2 * kConnections + 64
+                                      << " for 1,000 connections");
   }
   Reactor reactor;
   auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
@@ -290,7 +293,8 @@ TEST_CASE("accept keeps running when the process runs out of descriptors, and co
   REQUIRE(::connect(client, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0);
   // No assertions while the table is full: the sanitizers' runtime needs descriptors too.
   bool accepted_while_exhausted = false;
-  for (int i = 0; i < 20 && listener->fd_exhaustion_count() == 0; ++i) {
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (listener->fd_exhaustion_count() == 0 && std::chrono::steady_clock::now() < deadline) {
     accepted_while_exhausted |= listener->try_accept().has_value();
     reactor.run_once(20ms);
   }
@@ -301,11 +305,10 @@ TEST_CASE("accept keeps running when the process runs out of descriptors, and co
   CHECK_FALSE(accepted_while_exhausted);
   CHECK(exhaustions > 0);
   std::optional<TcpStream> accepted;
-  for (int i = 0; i < 100 && !accepted; ++i) {
-    reactor.run_once(20ms);
-    accepted = listener->try_accept();
-  }
-  CHECK(accepted.has_value());
+  CHECK(run_until(reactor, [&] {
+    if (!accepted) accepted = listener->try_accept();
+    return accepted.has_value();
+  }));
   ::close(client);
 }
 

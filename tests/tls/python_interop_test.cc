@@ -14,8 +14,10 @@
 #include <vector>
 
 #include "io/reactor.h"
+#include "io/socket_address.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
 #include "tests/stream_testing.h"
-#include "io/tcp.h"
 #include "tests/tls/test_certs.h"
 #include "tls/tls_error.h"
 #include "tls/tls_stream.h"
@@ -34,6 +36,7 @@ using tls::testing::test_certificates;
 namespace {
 
 using testing_support::read_exactly;
+using testing_support::run_until;
 
 constexpr const char* kPython = "/usr/bin/python3";
 constexpr const char* kScript = "tests/tls/python_tls_peer.py";
@@ -226,7 +229,7 @@ TEST_CASE("a Python ssl client echoes 1 MiB through our TLS server and closes cl
                 certs.ca.cert_file, "localhost", std::to_string(1 << 20)});
   int status = run_until_exit(reactor, python);
   std::string line = python.read_line(5s);
-  for (int i = 0; i < 100 && !clean_close && failure.empty(); ++i) reactor.run_once(10ms);
+  run_until(reactor, [&] { return clean_close || !failure.empty(); });
   reactor.cancel(id);
   CHECK(status == 0);
   CHECK(line == "ok TLSv1.3 http/1.1 match");
@@ -248,7 +251,7 @@ TEST_CASE("a Python ssl client that does not trust our certificate is refused an
                 certs.ca.cert_file, "localhost", "16"});
   int status = run_until_exit(reactor, python);
   std::string line = python.read_line(5s);
-  for (int i = 0; i < 100 && failure.empty(); ++i) reactor.run_once(10ms);
+  run_until(reactor, [&] { return !failure.empty(); });
   reactor.cancel(id);
   CHECK(status == 1);
   CHECK(line.find("CERTIFICATE_VERIFY_FAILED") != std::string::npos);

@@ -163,6 +163,9 @@ TestCertificates make_all() {
   expired.not_before_days = -10;
   expired.not_after_days = -1;
   Spec wrong{.common_name = "wrong.example.com", .dns = {"wrong.example.com"}, .ips = {}};
+  Spec expired_wrong = wrong;
+  expired_wrong.not_before_days = -10;
+  expired_wrong.not_after_days = -1;
   Spec cn_only{.common_name = "localhost", .dns = {}, .ips = {}};
 
   t.ca = save(ca, t.dir, "ca");
@@ -170,6 +173,7 @@ TestCertificates make_all() {
   t.server = save(make(server, &ca), t.dir, "server");
   t.expired = save(make(expired, &ca), t.dir, "expired");
   t.wrong_name = save(make(wrong, &ca), t.dir, "wrong_name");
+  t.expired_wrong_name = save(make(expired_wrong, &ca), t.dir, "expired_wrong_name");
   t.cn_only = save(make(cn_only, &ca), t.dir, "cn_only");
   t.untrusted = save(make(server, &other_ca), t.dir, "untrusted");
   return t;

@@ -20,6 +20,7 @@ struct TestCertificates {
   PemPair server;        // CN=localhost, SAN DNS:localhost, IP:127.0.0.1, IP:::1, signed by ca
   PemPair expired;       // like server, valid from 10 days ago until yesterday
   PemPair wrong_name;    // CN/SAN wrong.example.com, signed by ca
+  PemPair expired_wrong_name;  // like wrong_name, valid from 10 days ago until yesterday
   PemPair cn_only;       // CN=localhost and no SAN at all, signed by ca
   PemPair other_ca;      // a second CA, not trusted by the tests
   PemPair untrusted;     // like server, but signed by other_ca

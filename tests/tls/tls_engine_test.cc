@@ -61,8 +61,8 @@ TEST_CASE("two engines complete a TLS 1.3 handshake in memory with ALPN http/1.1
   auto client = TlsEngine::client(client_options(), "localhost");
   auto server = TlsEngine::server(server_options());
   pump_handshake(*client, *server);
-  CHECK(client->status() == tls::STATUS_CONNECTED);
-  CHECK(server->status() == tls::STATUS_CONNECTED);
+  CHECK(client->state() == tls::TlsState::connected);
+  CHECK(server->state() == tls::TlsState::connected);
   CHECK(client->protocol_version() == "TLSv1.3");
   CHECK(client->alpn_protocol() == "http/1.1");
   CHECK(server->alpn_protocol() == "http/1.1");
@@ -118,7 +118,7 @@ TEST_CASE("records after close_notify are ignored") {
   CHECK(client->read(buf).state == TlsEngine::ReadState::closed);
   CHECK(client->read(buf).state == TlsEngine::ReadState::closed);
   CHECK(client->close_notify_received());
-  CHECK(client->status() == tls::STATUS_CONNECTED);
+  CHECK(client->state() == tls::TlsState::connected);
   CHECK_FALSE(client->error_code());
 }
 
@@ -147,7 +147,7 @@ TEST_CASE("garbage instead of a ClientHello fails the server handshake with a re
   auto server = TlsEngine::server(server_options());
   server->receive(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   CHECK(server->handshake() == TlsEngine::Progress::failed);
-  CHECK(server->status() == tls::STATUS_ERROR);
+  CHECK(server->state() == tls::TlsState::failed);
   CHECK(server->error_code() == TlsErrc::handshake_failed);
   CHECK(server->error() == "TLS handshake failed: HTTP_REQUEST");
 }
@@ -194,7 +194,7 @@ TEST_CASE("a second connection with the same client options resumes the session"
     auto client = TlsEngine::client(options, "localhost");
     auto server = TlsEngine::server(server_opts);
     pump_handshake(*client, *server);
-    REQUIRE(client->status() == tls::STATUS_CONNECTED);
+    REQUIRE(client->state() == tls::TlsState::connected);
     CHECK_FALSE(client->session_reused());
     // BoringSSL sends its TLS 1.3 NewSessionTickets with the server's first write.
     REQUIRE(server->write(bytes("hi")));
@@ -205,7 +205,7 @@ TEST_CASE("a second connection with the same client options resumes the session"
   auto client = TlsEngine::client(options, "localhost");
   auto server = TlsEngine::server(server_opts);
   pump_handshake(*client, *server);
-  REQUIRE(client->status() == tls::STATUS_CONNECTED);
+  REQUIRE(client->state() == tls::TlsState::connected);
   CHECK(client->session_reused());
   CHECK(server->session_reused());
 }
@@ -218,7 +218,7 @@ TEST_CASE("resumption can be turned off") {
     auto client = TlsEngine::client(options, "localhost");
     auto server = TlsEngine::server(server_opts);
     pump_handshake(*client, *server);
-    REQUIRE(client->status() == tls::STATUS_CONNECTED);
+    REQUIRE(client->state() == tls::TlsState::connected);
     CHECK_FALSE(client->session_reused());
     REQUIRE(server->write(bytes("hi")));
     move_bytes(*server, *client);
@@ -228,7 +228,7 @@ TEST_CASE("resumption can be turned off") {
 
 TEST_CASE("server options cannot be used by a client engine") {
   auto client = TlsEngine::client(server_options(), "localhost");
-  CHECK(client->status() == tls::STATUS_ERROR);
+  CHECK(client->state() == tls::TlsState::failed);
   CHECK(client->error_code() == TlsErrc::invalid_options);
   CHECK(client->error() == "server TLS options cannot be used to connect");
 }

@@ -2,8 +2,8 @@
 #include <catch2/catch.hpp>
 
 #include "tests/wsp/wire.h"
-#include "wsp/buffer_pool.h"
-#include "wsp/protocol.h"
+#include "wsp/engine/buffer_pool.h"
+#include "wsp/protocol/protocol.h"
 
 using namespace wsp;
 using namespace wsp::test;
@@ -90,9 +90,16 @@ TEST_CASE("a class of small buffers holds at most 128 KiB") {
   drain();
 }
 
+// A protocol whose buffers come from this thread's pool, as the engine makes it.
+Protocol pooled(Role role) {
+  ProtocolConfig config = config_for(role);
+  config.buffers = &pool::for_this_thread();
+  return Protocol(config);
+}
+
 TEST_CASE("the protocol assembles the next small message in a buffer given back") {
   drain();
-  Protocol p = make(Role::client);
+  Protocol p = pooled(Role::client);
   const std::string frames = raw_frame(kBinary, std::string(64, 'a'), false) +
                              raw_frame(kBinary, std::string(64, 'b'), false);
   Event ev;
@@ -109,7 +116,7 @@ TEST_CASE("the protocol assembles the next small message in a buffer given back"
 
 TEST_CASE("the protocol serializes into a written output buffer given back") {
   drain();
-  Protocol p = make(Role::server);
+  Protocol p = pooled(Role::server);
   const std::string data(100, 'x');
   REQUIRE(p.send_message(false, reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
   std::string written;

@@ -1,7 +1,7 @@
 // Close codes (RFC 6455 §7.4).
 #include <catch2/catch.hpp>
 
-#include "wsp/close_code.h"
+#include "wsp/protocol/close_code.h"
 
 using namespace wsp;
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "wsp/handshake.h"
+#include "wsp/protocol/handshake.h"
 
 using namespace wsp;
 

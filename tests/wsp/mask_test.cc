@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "wsp/mask.h"
+#include "wsp/protocol/mask.h"
 
 using namespace wsp;
 

@@ -17,9 +17,8 @@
 #include <vector>
 
 #include "io/reactor.h"
-#include "wsp/handshake.h"
-#include "wsp/protocol.h"
-#include "wsp/stream_peer_tcp.h"
+#include "wsp/protocol/handshake.h"
+#include "wsp/protocol/protocol.h"
 #include "wsp/websocket_peer.h"
 
 namespace wsp::testing {
@@ -42,7 +41,8 @@ struct PeerHarness {
     return "ws://127.0.0.1:" + std::to_string(port) + path;
   }
 
-  // Polls `peers` (and the reactor) until `done()` or `seconds` pass; true if done.
+  // Polls `peers` (and the reactor) until `done()` or `seconds` pass; true if done. Wait for
+  // the condition a check needs, never for a fixed time: the deadline only bounds a hang.
   bool poll_until(const std::function<bool()>& done, std::initializer_list<WebSocketPeer*> peers,
                   double seconds = 5) {
     auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
@@ -52,14 +52,6 @@ struct PeerHarness {
       if (!done()) reactor.run_once(1ms);
     }
     return true;
-  }
-  // Keeps polling for `seconds` whatever happens.
-  void poll_for(double seconds, std::initializer_list<WebSocketPeer*> peers) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
-    while (std::chrono::steady_clock::now() < deadline) {
-      for (WebSocketPeer* p : peers) p->poll();
-      reactor.run_once(1ms);
-    }
   }
 
   // The next TCP connection, handed to `server_peer.accept_stream()`.

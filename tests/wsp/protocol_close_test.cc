@@ -2,7 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include "tests/wsp/wire.h"
-#include "wsp/protocol.h"
+#include "wsp/protocol/protocol.h"
 
 using namespace wsp;
 using namespace wsp::test;

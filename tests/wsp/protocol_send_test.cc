@@ -2,10 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include <set>
+#include <stdexcept>
 
 #include "tests/wsp/wire.h"
-#include "wsp/frame.h"
-#include "wsp/protocol.h"
+#include "wsp/protocol/frame.h"
+#include "wsp/protocol/protocol.h"
 
 using namespace wsp;
 using namespace wsp::test;
@@ -78,8 +79,7 @@ TEST_CASE("encode_frame_header writes the RFC 6455 §5.2 layouts") {
 }
 
 TEST_CASE("a large message is fragmented when a fragment size is set") {
-  ProtocolConfig c;
-  c.role = Role::server;
+  ProtocolConfig c = config_for(Role::server);
   c.max_fragment_bytes_per_frame = 4;
   Protocol p(c);
   REQUIRE(p.send_message(true, bytes("abcdefghij"), 10));
@@ -94,8 +94,7 @@ TEST_CASE("a large message is fragmented when a fragment size is set") {
 }
 
 TEST_CASE("a message no longer than the fragment size goes in one frame") {
-  ProtocolConfig c;
-  c.role = Role::client;
+  ProtocolConfig c = config_for(Role::client);
   c.max_fragment_bytes_per_frame = 4;
   Protocol p(c);
   REQUIRE(p.send_message(false, bytes("abcd"), 4));
@@ -105,8 +104,7 @@ TEST_CASE("a message no longer than the fragment size goes in one frame") {
 }
 
 TEST_CASE("RSV1 is set on the first fragment only") {
-  ProtocolConfig c;
-  c.role = Role::server;
+  ProtocolConfig c = config_for(Role::server);
   c.max_fragment_bytes_per_frame = 2;
   Protocol p(c);
   REQUIRE(p.send_message(false, bytes("abc"), 3, true));
@@ -178,8 +176,7 @@ TEST_CASE("send_message_header masks a client's payload in place with the header
 }
 
 TEST_CASE("send_message_header refuses after a close and when the message would be fragmented") {
-  ProtocolConfig config;
-  config.role = Role::server;
+  ProtocolConfig config = config_for(Role::server);
   config.max_fragment_bytes_per_frame = 10;
   Protocol fragmenting(config);
   std::string payload(11, 'x');
@@ -190,4 +187,25 @@ TEST_CASE("send_message_header refuses after a close and when the message would 
   std::size_t before = closed.pending_output_size();
   CHECK_FALSE(closed.send_message_header(false, reinterpret_cast<std::uint8_t*>(payload.data()), 11));
   CHECK(closed.pending_output_size() == before);
+}
+
+TEST_CASE("a client masks every frame with the next key of its key source, byte for byte") {
+  FixedMaskKeys keys;
+  ProtocolConfig config = config_for(Role::client);
+  config.mask_keys = &keys;
+  Protocol p(config);
+  REQUIRE(p.send_message(true, bytes("Hi"), 2));
+  REQUIRE(p.send_ping("!"));
+  const std::string expected = {
+      '\x81', '\x82', '\x11', '\x22', '\x33', '\x44', char('H' ^ 0x11), char('i' ^ 0x22),
+      '\x89', '\x81', '\x12', '\x23', '\x34', '\x45', char('!' ^ 0x12)};
+  CHECK(p.pending_output() == expected);
+}
+
+TEST_CASE("a client Protocol without a masking key source is refused") {
+  ProtocolConfig config;
+  config.role = Role::client;
+  CHECK_THROWS_AS(Protocol(config), std::invalid_argument);
+  config.role = Role::server;
+  CHECK_NOTHROW(Protocol(config));
 }

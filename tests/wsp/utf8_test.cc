@@ -4,7 +4,7 @@
 #include <random>
 #include <string>
 
-#include "wsp/utf8.h"
+#include "wsp/protocol/utf8.h"
 
 using wsp::is_valid_utf8;
 using wsp::is_valid_utf8_bytewise;

@@ -1,13 +1,17 @@
 // The WebSocketPeer façade, both sides in-process over 127.0.0.1 (docs/websocketpeer.md).
 #include <catch2/catch.hpp>
 
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
+#include "tests/skip.h"
 #include "tests/wsp/peer_harness.h"
-#include "wsp/protocol.h"
+#include "wsp/protocol/protocol.h"
 
 using namespace wsp;
 using namespace wsp::testing;
@@ -23,6 +27,31 @@ int connect_raw_client(int port) {
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
   return fd;
+}
+
+// The descriptor of this process's socket from 127.0.0.1:local_port to 127.0.0.1:remote_port,
+// or -1 (WebSocketPeer does not show its socket).
+int find_tcp_socket(int local_port, int remote_port) {
+  for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+    const int fd = std::atoi(entry.path().filename().c_str());
+    sockaddr_in local{}, remote{};
+    socklen_t local_len = sizeof local, remote_len = sizeof remote;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &local_len) != 0 ||
+        ::getpeername(fd, reinterpret_cast<sockaddr*>(&remote), &remote_len) != 0 ||
+        local.sin_family != AF_INET) {
+      continue;
+    }
+    if (ntohs(local.sin_port) == local_port && ntohs(remote.sin_port) == remote_port) return fd;
+  }
+  return -1;
+}
+
+// TCP_NODELAY read back from the socket: 1 or 0.
+int tcp_no_delay(int fd) {
+  int value = -1;
+  socklen_t len = sizeof value;
+  REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &value, &len) == 0);
+  return value;
 }
 
 // Polls `peer` while it is CONNECTING, `seconds` at most.
@@ -433,7 +462,11 @@ TEST_CASE("a full inbound queue stops reading; nothing is dropped and order is k
   client.set_max_queued_packets(1000);
   REQUIRE(h.open_pair(client, server));
   for (int i = 0; i < 200; ++i) REQUIRE(client.send_text(std::to_string(i)) == OK);
-  h.poll_for(0.2, {&client, &server});
+  // All 200 are written to the socket, yet the server queues 4 and reads no further.
+  REQUIRE(h.poll_until([&] { return client.get_current_outbound_buffered_amount() == 0 &&
+                                    server.get_available_packet_count() == 4; },
+                       {&client, &server}));
+  server.poll();
   CHECK(server.get_available_packet_count() == 4);
   std::vector<std::string> got;
   auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -454,13 +487,18 @@ TEST_CASE("the inbound byte limit holds queued messages to inbound_buffer_size")
   server.set_inbound_buffer_size(250);
   REQUIRE(h.open_pair(client, server));
   for (int i = 0; i < 10; ++i) REQUIRE(client.put_packet(std::vector<std::uint8_t>(100, 'a' + i)) == OK);
-  h.poll_for(0.2, {&client, &server});
-  CHECK(server.get_available_packet_count() == 2);  // a third would pass 250 bytes
+  // All 10 are written to the socket, yet the server queues 2: a third would pass 250 bytes.
+  REQUIRE(h.poll_until([&] { return client.get_current_outbound_buffered_amount() == 0 &&
+                                    server.get_available_packet_count() == 2; },
+                       {&client, &server}));
+  server.poll();
+  CHECK(server.get_available_packet_count() == 2);
   int received = 0;
   auto deadline = std::chrono::steady_clock::now() + 5s;
   while (received < 10 && std::chrono::steady_clock::now() < deadline) {
     server.poll();
     client.poll();
+    CHECK(server.get_available_packet_count() <= 2);
     while (server.get_available_packet_count() > 0) {
       CHECK(server.get_packet() == std::vector<std::uint8_t>(100, 'a' + received));
       ++received;
@@ -478,7 +516,11 @@ TEST_CASE("packets that arrived before the peer's close are delivered before CLO
   REQUIRE(server.send_text("one") == OK);
   REQUIRE(server.send_text("two") == OK);
   server.close(1000, "done");
-  h.poll_for(0.2, {&client, &server});
+  // The server's clean close tells that the client's connection has read both messages and
+  // the close, and echoed it; the client still reads OPEN with both packets queued.
+  REQUIRE(h.poll_until([&] { return server.get_ready_state() == Peer::STATE_CLOSED; }, {&client, &server},
+                       10));
+  CHECK(server.get_close_code() == 1000);
   CHECK(client.get_ready_state() == Peer::STATE_OPEN);
   REQUIRE(client.get_available_packet_count() == 2);
   CHECK(text(client.get_packet()) == "one");
@@ -610,33 +652,71 @@ TEST_CASE("heartbeat pings are on the wire, and a missing pong drops the connect
 }
 
 TEST_CASE("answered heartbeat pings keep the connection open") {
-  PeerHarness h;
-  Peer client(h.reactor), server(h.reactor);
-  client.set_heartbeat_interval(0.05);
-  REQUIRE(h.open_pair(client, server));
-  h.poll_for(0.4, {&client, &server});
+  RawServer raw;
+  io::Reactor reactor;
+  Peer client(reactor);
+  client.set_heartbeat_interval(0.1);
+  REQUIRE(raw.connect(client, reactor));
+  // The raw server answers each ping with the pong a server Protocol queues for it. Unanswered,
+  // a ping drops the connection at the next tick (see above): five answered ones, however
+  // slowly this machine gets there.
+  Protocol reader(ProtocolConfig{.role = Role::server});
+  Event event;
+  int answered = 0;
+  std::size_t at = 0;
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (answered < 5 && client.get_ready_state() == Peer::STATE_OPEN &&
+         std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    raw.read_available();
+    while (at < raw.received.size()) {
+      std::size_t used = reader.receive(reinterpret_cast<const std::uint8_t*>(raw.received.data()) + at,
+                                        raw.received.size() - at, event);
+      at += used;
+      if (event.type == EventType::ping) {
+        raw.write(reader.pending_output());
+        reader.consume_output(reader.pending_output_size());
+        ++answered;
+      }
+      if (used == 0) break;
+    }
+    reactor.run_once(5ms);
+  }
+  CHECK(answered == 5);
   CHECK(client.get_ready_state() == Peer::STATE_OPEN);
-  CHECK(server.get_ready_state() == Peer::STATE_OPEN);
-  CHECK(server.get_available_packet_count() == 0);  // pings never reach the packet queue
+  CHECK(client.get_available_packet_count() == 0);  // pongs never reach the packet queue
 }
 
 TEST_CASE("set_no_delay reaches the socket") {
   PeerHarness h;
   Peer client(h.reactor), server(h.reactor);
   REQUIRE(h.open_pair(client, server));
+  // The client's socket: from the port the server sees it connected from, to the server's.
+  const int fd = find_tcp_socket(server.get_connected_port(), h.port);
+  REQUIRE(fd >= 0);
+  CHECK(tcp_no_delay(fd) == 1);  // on by default
   client.set_no_delay(false);
+  CHECK(tcp_no_delay(fd) == 0);
   client.set_no_delay(true);
-  CHECK(client.send_text("still works") == OK);
-  REQUIRE(h.poll_until([&] { return server.get_available_packet_count() == 1; }, {&client, &server}));
+  CHECK(tcp_no_delay(fd) == 1);
+}
+
+TEST_CASE("set_no_delay(false) before connecting reaches the socket once OPEN") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  client.set_no_delay(false);
+  REQUIRE(h.open_pair(client, server));
+  const int fd = find_tcp_socket(server.get_connected_port(), h.port);
+  REQUIRE(fd >= 0);
+  CHECK(tcp_no_delay(fd) == 0);
 }
 
 // --- scale -------------------------------------------------------------------------------
 
 TEST_CASE("1,000 concurrent connections through the poll façade") {
   constexpr int kPeers = 1000;
-  if (io::raise_open_files_limit() < 2 * kPeers + 100) {
-    WARN("skipped: the open-files limit is below " << 2 * kPeers + 100);
-    return;
+  if (const auto limit = io::raise_open_files_limit(); limit < 2 * kPeers + 100) {
+    WSP_SKIP("the open-files limit (" << limit << ") is below " << 2 * kPeers + 100);
   }
   PeerHarness h;
   std::vector<std::unique_ptr<Peer>> clients, servers;

@@ -4,13 +4,24 @@
 
 #include <sys/resource.h>
 
+#include <sys/uio.h>
+
+#include <algorithm>
 #include <chrono>
+#include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "io/event.h"
+#include "io/file_descriptor.h"
 #include "io/reactor.h"
-#include "io/tcp.h"
-#include "wsp/url.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
+#include "tests/skip.h"
+#include "wsp/protocol/url.h"
+#include "wsp/engine/connection.h"
+#include "wsp/engine/opening.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -49,6 +60,62 @@ struct EchoServer {
   }
   void start(int connections = 1) { reactor.spawn(accept_loop(*this, connections)); }
 };
+
+// Passes everything to the stream it wraps and records where the pieces of every write the
+// connection starts are: a payload written without a copy is a piece of its own, in the
+// buffer it was given away in.
+class RecordingStream final : public io::ByteStream {
+ public:
+  explicit RecordingStream(std::unique_ptr<io::ByteStream> inner) : inner_(std::move(inner)) {}
+
+  // Whether a write had a piece of exactly `size` bytes at `data`.
+  bool wrote_piece(const char* data, std::size_t size) const {
+    return std::any_of(pieces_.begin(), pieces_.end(),
+                       [&](const iovec& v) { return v.iov_base == data && v.iov_len == size; });
+  }
+
+  io::Task<io::Result<std::size_t>> read_some(std::span<std::uint8_t> buffer) override {
+    return inner_->read_some(buffer);
+  }
+  io::Task<io::Result<void>> write_all(std::span<const iovec> buffers) override {
+    pieces_.insert(pieces_.end(), buffers.begin(), buffers.end());
+    return inner_->write_all(buffers);
+  }
+  io::Task<io::Result<void>> shutdown() override { return inner_->shutdown(); }
+  void close() override { inner_->close(); }
+  io::Reactor& reactor() override { return inner_->reactor(); }
+  io::TcpStream* tcp() override { return inner_->tcp(); }
+  void start_receiving(io::ReceiveHandler& handler) override { inner_->start_receiving(handler); }
+  void resume_receiving() override { inner_->resume_receiving(); }
+  void start_write(std::span<const iovec> buffers, io::WriteHandler& handler) override {
+    pieces_.insert(pieces_.end(), buffers.begin(), buffers.end());
+    inner_->start_write(buffers, handler);
+  }
+  void stop_io() override { inner_->stop_io(); }
+
+ private:
+  std::unique_ptr<io::ByteStream> inner_;
+  std::vector<iovec> pieces_;
+};
+
+// What wsp::connect() does, with the connection's stream wrapped in a RecordingStream.
+Task<std::unique_ptr<wsp::WebSocket>> connect_recording(Reactor& reactor, std::string url,
+                                                        wsp::ConnectionLimits limits,
+                                                        RecordingStream** recorder) {
+  wsp::WebSocketUrl parsed;
+  REQUIRE(wsp::parse_websocket_url(url, parsed));
+  auto opening = wsp::Opening::client(reactor, std::move(parsed), wsp::ClientOpeningOptions{});
+  if (!opening->done()) co_await opening->finished().wait();
+  wsp::OpenedStream& opened = opening->result();
+  INFO(opened.error);
+  REQUIRE(opened.ok);
+  auto stream = std::make_unique<RecordingStream>(std::move(opened.stream));
+  *recorder = stream.get();
+  auto connection = std::make_unique<wsp::Connection>(std::move(stream), wsp::Role::client, limits,
+                                                      std::move(opened.leftover));
+  co_return std::make_unique<wsp::WebSocket>(std::move(connection), std::string(), std::move(url),
+                                             wsp::HeaderList{});
+}
 
 
 }  // namespace
@@ -220,9 +287,8 @@ TEST_CASE("a received close is reported by receive() after the messages before i
 
 TEST_CASE("8,000 concurrent connections through the coroutine API in one process") {
   constexpr int kConnections = 8000;
-  if (io::raise_open_files_limit() < 2 * kConnections + 100) {
-    WARN("skipped: the open-files limit is below " << 2 * kConnections + 100);
-    return;
+  if (const auto limit = io::raise_open_files_limit(); limit < 2 * kConnections + 100) {
+    WSP_SKIP("the open-files limit (" << limit << ") is below " << 2 * kConnections + 100);
   }
   Reactor reactor;
   EchoServer server(reactor);
@@ -273,27 +339,44 @@ TEST_CASE("messages given away are written without a copy, interleaved in order 
   server.options.limits.outbound_buffer_size = 8 << 20;
   server.start();
   auto body = [&]() -> Task<void> {
-    wsp::ConnectOptions options;  // client side: given-away payloads are masked in place
-    options.limits.inbound_buffer_size = 4 << 20;
-    options.limits.outbound_buffer_size = 8 << 20;
-    auto ws = co_await wsp::connect(reactor, server.url(), options);
-    REQUIRE(ws);
+    wsp::ConnectionLimits limits;  // client side: given-away payloads are masked in place
+    limits.inbound_buffer_size = 4 << 20;
+    limits.outbound_buffer_size = 8 << 20;
+    RecordingStream* recorder = nullptr;
+    auto ws = co_await connect_recording(reactor, server.url(), limits, &recorder);
+    // Where each message's bytes were when given away.
+    struct GivenAway {
+      const char* data;
+      std::size_t size;
+    };
+    std::vector<GivenAway> large, copied;
     std::vector<std::string> sent;
     for (std::size_t size : {std::size_t{100}, std::size_t{16 * 1024}, std::size_t{5}, std::size_t{1 << 20},
                              std::size_t{16 * 1024 - 1}, std::size_t{70000}, std::size_t{0}}) {
       std::string data(size, '\0');
       for (std::size_t i = 0; i < size; ++i) data[i] = static_cast<char>('a' + (i * 7 + size) % 26);
       sent.push_back(data);
-      auto queued = co_await (*ws)->send(std::move(data), true);  // no co_await between sends
+      if (size >= 16 * 1024) large.push_back({data.data(), size});
+      else if (size == 16 * 1024 - 1) copied.push_back({data.data(), size});
+      auto queued = co_await ws->send(std::move(data), true);  // no co_await between sends
       REQUIRE(queued);
     }
     for (const std::string& expected : sent) {
-      wsp::Received echo = co_await (*ws)->receive();
+      wsp::Received echo = co_await ws->receive();
       REQUIRE_FALSE(echo.closed);
       CHECK(echo.text);
       CHECK(echo.data.size() == expected.size());
       CHECK(echo.data == expected);
     }
+    // A message of 16 KiB or more went to the socket from the very buffer it was given away
+    // in; one just under that was copied into the output with the frame headers.
+    REQUIRE(large.size() == 3);
+    for (const GivenAway& m : large) {
+      INFO(m.size << " bytes");
+      CHECK(recorder->wrote_piece(m.data, m.size));
+    }
+    REQUIRE(copied.size() == 1);
+    CHECK_FALSE(recorder->wrote_piece(copied[0].data, copied[0].size));
   };
   reactor.sync_wait(body());
 }

@@ -2,11 +2,13 @@
 // a driver that feeds a Protocol in chunks and collects its events.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
-#include "wsp/protocol.h"
+#include "wsp/protocol/mask_key_source.h"
+#include "wsp/protocol/protocol.h"
 
 namespace wsp::test {
 
@@ -78,11 +80,32 @@ inline std::vector<Event> feed(Protocol& p, const std::string& bytes, std::size_
   return events;
 }
 
-inline Protocol make(Role role, std::size_t max_message = 65535) {
+// Known masking keys, so tests can compare a client's bytes exactly: 11 22 33 44 for the first
+// frame, each byte one more for every frame after it.
+class FixedMaskKeys final : public MaskKeySource {
+ public:
+  std::array<std::uint8_t, 4> next() override {
+    const std::uint8_t k = count_++;
+    return {std::uint8_t(0x11 + k), std::uint8_t(0x22 + k), std::uint8_t(0x33 + k),
+            std::uint8_t(0x44 + k)};
+  }
+
+ private:
+  std::uint8_t count_ = 0;
+};
+
+// A config for `role` with fixed masking keys of its own for a client.
+inline ProtocolConfig config_for(Role role, std::size_t max_message = 65535) {
+  static FixedMaskKeys keys;  // shared: tests that compare masked bytes make their own
   ProtocolConfig c;
   c.role = role;
   c.max_message_size = max_message;
-  return Protocol(c);
+  c.mask_keys = &keys;
+  return c;
+}
+
+inline Protocol make(Role role, std::size_t max_message = 65535) {
+  return Protocol(config_for(role, max_message));
 }
 
 // Decodes the frames in a Protocol's output (as the other side would), unmasking when needed.

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "wsp/handshake.h"
+#include "wsp/protocol/handshake.h"
 
 namespace {
 

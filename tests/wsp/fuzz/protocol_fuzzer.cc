@@ -7,9 +7,10 @@
 #include <cstdlib>
 #include <string>
 
-#include "wsp/close_code.h"
-#include "wsp/protocol.h"
-#include "wsp/utf8.h"
+#include "tests/wsp/wire.h"
+#include "wsp/protocol/close_code.h"
+#include "wsp/protocol/protocol.h"
+#include "wsp/protocol/utf8.h"
 
 namespace {
 
@@ -20,8 +21,10 @@ void check(bool ok) {
 // Returns a transcript: every event, the failure code and the bytes queued in answer.
 std::string run(wsp::Role role, const std::uint8_t* data, std::size_t size, std::size_t chunk) {
   std::string transcript;
+  wsp::test::FixedMaskKeys keys;
   wsp::ProtocolConfig config;
   config.role = role;
+  config.mask_keys = &keys;
   config.max_message_size = 4096;
   config.allow_rsv1 = (size & 1) != 0;
   wsp::Protocol p(config);

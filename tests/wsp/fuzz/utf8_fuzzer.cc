@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <string_view>
 
-#include "wsp/utf8.h"
+#include "wsp/protocol/utf8.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

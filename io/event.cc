@@ -1,0 +1,39 @@
+#include "io/event.h"
+
+namespace io {
+
+Event::~Event() {
+  for (Waiter* w = waiters_; w; w = w->next_) w->event_ = nullptr;
+}
+
+void Event::wake_waiters() {
+  Waiter* w = waiters_;
+  waiters_ = nullptr;
+  while (w) {
+    Waiter* next = w->next_;
+    w->waiting_ = false;
+    w->next_ = w->prev_ = nullptr;
+    reactor_->make_ready(&w->node_, w->node_.waiter);
+    w = next;
+  }
+}
+
+void Event::Waiter::await_suspend(std::coroutine_handle<> h) {
+  node_.waiter = h;
+  waiting_ = true;
+  next_ = event_->waiters_;
+  if (next_) next_->prev_ = this;
+  event_->waiters_ = this;
+}
+
+Event::Waiter::~Waiter() {
+  if (!waiting_ || !event_) return;
+  if (prev_) {
+    prev_->next_ = next_;
+  } else {
+    event_->waiters_ = next_;
+  }
+  if (next_) next_->prev_ = prev_;
+}
+
+}  // namespace io

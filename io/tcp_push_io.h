@@ -1,0 +1,224 @@
+// Push-style I/O for a TcpStream (see ByteStream::start_receiving, start_write).
+#pragma once
+
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "io/buffer_ring.h"
+#include "io/byte_stream.h"
+#include "io/log.h"
+#include "io/reactor.h"
+
+namespace io {
+
+// Receives with one multishot recv whose buffers the kernel takes from the reactor's ring, and
+// sends with sendmsg. Completions only record and schedule; the handlers run from the ready
+// list, where they may even destroy this object.
+struct TcpPushIo {
+  struct Receiver final : Completion {
+    TcpPushIo* owner;
+    void on_complete(int result, std::uint32_t flags) override { owner->received(result, flags); }
+  };
+  struct Sender final : Completion {
+    TcpPushIo* owner;
+    void on_complete(int result, std::uint32_t) override { owner->sent(result); }
+  };
+  struct Chunk {
+    const std::uint8_t* data;  // in the ring's buffer, or own_buffer
+    int result;                // bytes, 0 at EOF, -errno
+    std::uint16_t buffer;      // ring buffer id when from_ring
+    bool from_ring;
+  };
+
+  TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket), ring(r.buffer_ring()) {
+    receiver.owner = this;
+    sender.owner = this;
+  }
+  ~TcpPushIo() {
+    if (destroyed_flag) *destroyed_flag = true;
+    if (receiver.in_flight()) reactor.cancel_and_wait(&receiver);
+    if (sender.in_flight()) reactor.cancel_and_wait(&sender);
+    for (const Chunk& c : chunks) {
+      if (c.from_ring) ring->release(c.buffer);
+    }
+  }
+
+  void arm() {
+    if (receiver.in_flight() || ended || paused) return;
+    cancel_requested = false;
+    io_uring_sqe* sqe = reactor.get_sqe();
+    if (ring) {
+      io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->buf_group = BufferRing::kGroup;
+    } else {
+      if (!own_buffer) own_buffer = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
+      io_uring_prep_recv(sqe, fd, own_buffer.get(), kOwnBufferSize, 0);
+    }
+    reactor.submit_tracked(sqe, &receiver);
+  }
+
+  void received(int result, std::uint32_t flags) {
+    if (result == -ENOBUFS) {
+      // The ring ran dry; the receive is re-armed once delivery has returned buffers.
+      ++reactor.stats().receive_buffer_shortages;
+      ring->ran_dry();
+    } else if (result == -ECANCELED && cancel_requested) {
+      // Stopped on purpose (back-pressure); re-armed on resume.
+      cancel_requested = false;
+    } else if (flags & IORING_CQE_F_BUFFER) {
+      auto id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
+      // Taken now, in completion order: with incremental consumption that order says where
+      // in the buffer the bytes are.
+      auto bytes = ring->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
+      chunks.push_back({bytes.data(), result, id, true});
+    } else {
+      chunks.push_back({own_buffer.get(), result, 0, false});
+    }
+    due_delivery = true;
+    reactor.schedule(&work_node);
+  }
+
+  // The one ready-list entry for both kinds of work (a node is 40 bytes a connection).
+  void run_due_work() {
+    if (due_write_end) {
+      due_write_end = false;
+      bool destroyed = false;
+      destroyed_flag = &destroyed;
+      written();  // the handler may destroy this object
+      if (destroyed) return;
+      destroyed_flag = nullptr;
+    }
+    if (due_delivery) {
+      due_delivery = false;
+      deliver();
+    }
+  }
+
+  void deliver() {
+    // The handler may destroy this object (it closes the stream): a flag on our own stack
+    // tells, so nothing of `this` is touched afterwards.
+    bool destroyed = false;
+    destroyed_flag = &destroyed;
+    BufferRing* buffers = ring;
+    std::vector<Chunk> batch;
+    batch.swap(chunks);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const Chunk& c = batch[i];
+      if (destroyed || ended) {
+        if (c.from_ring) buffers->release(c.buffer);
+        continue;
+      }
+      if (c.result > 0) {
+        bool more = handler->on_received({c.data, static_cast<std::size_t>(c.result)});
+        if (c.from_ring) buffers->release(c.buffer);
+        if (!destroyed && !more) pause();
+      } else {
+        if (c.from_ring) buffers->release(c.buffer);
+        ended = true;
+        handler->on_receive_end(c.result == 0 ? std::error_code{} : errno_code(-c.result));
+      }
+    }
+    if (destroyed) return;
+    destroyed_flag = nullptr;
+    if (chunks.empty()) {
+      batch.clear();
+      chunks.swap(batch);  // keep the capacity: no allocation per delivery
+    }
+    arm();
+  }
+
+  void pause() {
+    if (paused) return;
+    paused = true;
+    if (receiver.in_flight() && ring && !cancel_requested) {
+      cancel_requested = true;
+      io_uring_sqe* sqe = reactor.get_sqe();
+      io_uring_prep_cancel(sqe, &receiver, 0);
+      io_uring_sqe_set_data(sqe, nullptr);
+    }
+  }
+
+  void resume() {
+    paused = false;
+    if (!chunks.empty()) {
+      due_delivery = true;
+      reactor.schedule(&work_node);
+    } else {
+      arm();
+    }
+  }
+
+  void start_write(std::span<const iovec> buffers, WriteHandler& h) {
+    write_handler = &h;
+    iov.assign(buffers.begin(), buffers.end());
+    next = 0;
+    submit_send();
+  }
+  void submit_send() {
+    io_uring_sqe* sqe = reactor.get_sqe();
+    if (iov.size() - next == 1) {
+      // One buffer (the common case): a plain send skips importing a msghdr and iovec.
+      io_uring_prep_send(sqe, fd, iov[next].iov_base, iov[next].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
+    } else {
+      if (!message) message = std::make_unique<msghdr>();
+      *message = msghdr{};
+      message->msg_iov = iov.data() + next;
+      message->msg_iovlen = iov.size() - next;
+      io_uring_prep_sendmsg(sqe, fd, message.get(), MSG_NOSIGNAL | MSG_WAITALL);
+    }
+    reactor.submit_tracked(sqe, &sender);
+  }
+  void sent(int result) {
+    if (result <= 0) {
+      write_result = result < 0 ? result : -EPIPE;
+      due_write_end = true;
+      reactor.schedule(&work_node);
+      return;
+    }
+    auto left = static_cast<std::size_t>(result);
+    while (next < iov.size() && left >= iov[next].iov_len) left -= iov[next++].iov_len;
+    if (next < iov.size()) {
+      iov[next].iov_base = static_cast<char*>(iov[next].iov_base) + left;
+      iov[next].iov_len -= left;
+      submit_send();  // a short write: send the rest
+      return;
+    }
+    write_result = 0;
+    due_write_end = true;
+    reactor.schedule(&work_node);
+  }
+  void written() {
+    write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
+  }
+
+  Reactor& reactor;
+  int fd;
+  BufferRing* ring;
+  ReceiveHandler* handler = nullptr;
+  Receiver receiver;
+  std::vector<Chunk> chunks;
+  static constexpr std::size_t kOwnBufferSize = 16 * 1024;
+  std::unique_ptr<std::uint8_t[]> own_buffer;  // only without a buffer ring
+  CallbackNode<TcpPushIo, &TcpPushIo::run_due_work> work_node{this};
+  bool due_delivery = false;
+  bool due_write_end = false;
+  bool paused = false;
+  bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
+  bool ended = false;
+  bool* destroyed_flag = nullptr;  // set while a handler runs (it may destroy this object)
+
+  Sender sender;
+  WriteHandler* write_handler = nullptr;
+  std::vector<iovec> iov;
+  std::size_t next = 0;
+  std::unique_ptr<msghdr> message;  // for scatter-gather writes only: most connections never make one
+  int write_result = 0;
+};
+
+}  // namespace io

@@ -1,0 +1,176 @@
+// Connection: one open WebSocket on the reactor, where the sans-IO Protocol meets a ByteStream.
+// The one engine under both faces: the coroutine WebSocket (co_await receive/send) and the
+// poll()-driven WebSocketPeer façade.
+//
+// Completion-driven, with no task of its own while idle: received bytes are pushed in by the
+// stream (on TCP, a multishot receive from the reactor's buffer ring), parsed by the Protocol
+// and queued as whole messages; whatever the Protocol serialized is written once per reactor
+// turn, every pending frame in one sendmsg. Queues are bounded (inbound_buffer_size,
+// outbound_buffer_size, max_queued_packets): a full inbound queue pauses receiving (TCP
+// back-pressure); a full outbound queue refuses or suspends senders. An idle connection holds
+// no receive or send buffer.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "io/byte_stream.h"
+#include "io/event.h"
+#include "io/reactor.h"
+#include "wsp/engine/fifo.h"
+#include "wsp/protocol/protocol.h"
+
+namespace wsp {
+
+struct ConnectionLimits {
+  // Largest message and most bytes held in the inbound queue. 0 = unlimited.
+  std::size_t inbound_buffer_size = 65535;
+  // Most payload bytes waiting to be written. 0 = unlimited.
+  std::size_t outbound_buffer_size = 65535;
+  // Most messages in each queue.
+  std::size_t max_queued_packets = 4096;
+  // Seconds between automatic pings; 0 = none. A ping unanswered by the next tick drops the
+  // connection.
+  double heartbeat_interval = 0;
+  // How long CLOSING may last before the connection is dropped. 0 = forever.
+  std::chrono::milliseconds close_timeout{5000};
+};
+
+struct Message {
+  std::string data;
+  bool text = false;
+};
+
+enum class SendResult : std::uint8_t {
+  ok,
+  not_open,        // closing or closed
+  too_many_queued, // max_queued_packets reached
+  buffer_full,     // outbound_buffer_size would be exceeded
+  invalid_utf8,    // text that is not UTF-8
+};
+
+class Connection final : private io::ReceiveHandler, private io::WriteHandler {
+ public:
+  enum class State : std::uint8_t { open, closing, closed };
+
+  Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
+             std::string leftover = {});
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // --- receiving
+  bool has_message() const { return !inbound_.empty(); }
+  std::size_t queued_messages() const { return inbound_.size(); }
+  // Moves the oldest message into `data`; returns whether it is text.
+  bool pop_message(std::string& data);
+  // Hands a consumed message's buffer back, so the next message of that size needs no
+  // allocation (optional; for servers that echo or forward large messages).
+  void recycle(std::string&& buffer);
+  // Set when a message arrives and when the connection has ended (state closed): the two
+  // things a receiver waits for.
+  io::Event& readable() { return readable_; }
+
+  // --- sending (non-blocking; the coroutine face suspends on writable() instead)
+  SendResult send(bool text, std::string_view data);
+  // The same for a message the caller gives away: a large one is written from its own buffer
+  // (no copy into the output; the buffer is recycled for receiving once written).
+  SendResult send(bool text, std::string&& data);
+  // Whether a message of `size` bytes would be accepted now.
+  SendResult can_send(std::size_t size) const;
+  // Payload bytes of messages not yet fully written (headers excluded).
+  std::size_t buffered_amount() const { return outbound_bytes_; }
+  std::size_t queued_outbound() const { return outbound_count_; }
+  // Set whenever queued output was written.
+  io::Event& writable() { return writable_; }
+
+  // --- closing
+  // Queues a close frame (code -1: empty payload). False for a code or reason the RFC forbids
+  // or when a close was already sent.
+  bool close(int code, std::string_view reason);
+  // Drops the connection at once, without a close frame; close code -1.
+  void abort();
+
+  State state() const { return state_; }
+  // The peer's close code (1005 for an empty close frame), or -1 for an unclean close; the
+  // code we sent when we failed the connection for a protocol error.
+  int close_code() const;
+  std::string close_reason() const;
+  bool clean() const { return close_code() != -1; }
+
+  io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
+  io::Reactor& reactor() { return reactor_; }
+  const ConnectionLimits& limits() const { return limits_; }
+
+ private:
+  // io::ReceiveHandler, io::WriteHandler
+  bool on_received(std::span<const std::uint8_t> data) override;
+  void on_receive_end(std::error_code error) override;
+  void on_written(std::error_code error) override;
+
+  // Parses `data` until it is used up or the inbound queue is full; returns what was used.
+  std::size_t parse(const std::uint8_t* data, std::size_t size);
+  // Parses what waits in `overflow_` after the queue got room; resumes receiving when done.
+  void drain_overflow();
+  bool inbound_full(std::size_t next_size) const;
+  void deliver_held();
+  void output_added();
+  // Counts a serialized message toward the outbound limits and schedules the flush.
+  void message_queued(std::size_t payload_size);
+  void flush();
+  io::Task<void> heartbeat_loop();
+  io::Task<void> close_timer();
+  io::Task<void> graceful_end();
+  // Ends the connection: stops timers (all but `self`, the one calling) and closes the stream.
+  void finish(io::Reactor::TaskId self);
+
+  io::Reactor& reactor_;
+  std::unique_ptr<io::ByteStream> stream_;
+  Protocol protocol_;
+  ConnectionLimits limits_;
+  // The flags together (thousands of connections: no padding between fields).
+  State state_ = State::open;
+  bool holding_ = false;  // held_ waits for room in the inbound queue
+  bool receiving_paused_ = false;
+  bool writing_ = false;
+  bool awaiting_pong_ = false;
+  bool aborted_ = false;
+
+  Fifo<Message> inbound_;
+  std::size_t inbound_bytes_ = 0;
+  Event held_;          // a parsed message waiting for room in the inbound queue
+  // Received bytes not parsed yet because the queue was full (made only then).
+  std::unique_ptr<std::string> overflow_;
+  io::Event readable_;
+
+  // Outbound: messages serialized but not yet written, and their payload bytes; of them, those
+  // in the write in progress (a write takes all pending output, so they end together).
+  std::size_t outbound_count_ = 0;
+  std::size_t outbound_bytes_ = 0;
+  std::size_t writing_count_ = 0;
+  std::size_t writing_bytes_ = 0;
+  std::string write_buffer_;
+  // Payloads sent without a copy: each follows the output bytes up to `at` (an offset into
+  // the pending output). `writing` holds those in the write in progress.
+  struct OwnedPayload {
+    std::size_t at;
+    std::string data;
+  };
+  struct ZeroCopy {  // made on the first given-away message: most connections never need it
+    std::vector<OwnedPayload> queued, writing;
+    std::vector<iovec> parts;
+  };
+  std::unique_ptr<ZeroCopy> zero_copy_;
+  io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
+  io::Event writable_;
+
+  io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0, ending_ = 0;
+};
+
+}  // namespace wsp

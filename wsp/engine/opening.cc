@@ -1,0 +1,193 @@
+#include "wsp/engine/opening.h"
+
+#include <optional>
+
+#include "io/log.h"
+#include "io/operation.h"
+#include "io/resolver.h"
+#include "io/socket_address.h"
+#include "io/tcp_stream.h"
+#include "tls/tls_options.h"
+#include "tls/tls_stream.h"
+
+namespace wsp {
+namespace {
+
+// Reads until the handshake parser is done or failed; what follows the head stays in
+// `leftover`. Header blocks are bounded by the parsers, so this never buffers without limit.
+template <typename Handshake>
+io::Task<HandshakeStatus> read_handshake(io::ByteStream& stream, Handshake& handshake,
+                                         std::string& leftover, std::string& error) {
+  // Small reads: a handshake head is a few hundred bytes, and this buffer lives in the frame of
+  // every connection still handshaking.
+  std::uint8_t buffer[1024];
+  for (;;) {
+    auto n = co_await stream.read_some(buffer);
+    if (!n) {
+      error = "connection error during the handshake: " + n.error().message();
+      co_return HandshakeStatus::failed;
+    }
+    if (*n == 0) {
+      error = "connection closed during the handshake";
+      co_return HandshakeStatus::failed;
+    }
+    std::size_t consumed = 0;
+    HandshakeStatus status = handshake.feed(buffer, *n, consumed);
+    if (status == HandshakeStatus::done) {
+      leftover.assign(reinterpret_cast<const char*>(buffer) + consumed, *n - consumed);
+    }
+    if (status != HandshakeStatus::incomplete) co_return status;
+  }
+}
+
+io::Task<io::Result<void>> write_text(io::ByteStream& stream, const std::string& text) {
+  iovec part{const_cast<char*>(text.data()), text.size()};
+  co_return co_await stream.write_all({&part, 1});
+}
+
+}  // namespace
+
+std::unique_ptr<Opening> Opening::client(io::Reactor& reactor, WebSocketUrl url,
+                                         ClientOpeningOptions options) {
+  std::unique_ptr<Opening> opening(new Opening(reactor));
+  auto timeout = options.timeout;
+  opening->start(opening->run_client(std::move(url), std::move(options)), timeout);
+  return opening;
+}
+
+std::unique_ptr<Opening> Opening::server(std::unique_ptr<io::ByteStream> stream,
+                                         ServerOpeningOptions options) {
+  std::unique_ptr<Opening> opening(new Opening(stream->reactor()));
+  auto timeout = options.timeout;
+  opening->start(opening->run_server(std::move(stream), std::move(options)), timeout);
+  return opening;
+}
+
+Opening::~Opening() {
+  if (work_) reactor_.cancel(work_);
+  if (watchdog_) reactor_.cancel(watchdog_);
+}
+
+void Opening::start(io::Task<void> work, std::chrono::milliseconds timeout) {
+  work_ = reactor_.spawn(std::move(work));
+  if (timeout.count() > 0) watchdog_ = reactor_.spawn(watchdog(timeout));
+}
+
+io::Task<void> Opening::watchdog(std::chrono::milliseconds timeout) {
+  co_await io::sleep_for(reactor_, timeout);
+  watchdog_ = 0;
+  if (done_) co_return;
+  // Cancelling the work destroys its frame, which cancels its I/O and closes its stream.
+  if (work_) reactor_.cancel(std::exchange(work_, 0));
+  fail("handshake timed out");
+}
+
+void Opening::complete() {
+  done_ = true;
+  work_ = 0;
+  if (watchdog_) reactor_.cancel(std::exchange(watchdog_, 0));
+  finished_.set();
+}
+
+void Opening::fail(std::string reason) {
+  WSP_LOG_DEBUG("WebSocket opening failed: %s", reason.c_str());
+  result_.ok = false;
+  result_.error = std::move(reason);
+  result_.stream.reset();
+  complete();
+}
+
+io::Task<void> Opening::run_client(WebSocketUrl url, ClientOpeningOptions options) {
+  auto addresses = co_await io::resolve(reactor_, url.host, static_cast<std::uint16_t>(url.port));
+  if (!addresses) {
+    fail("cannot resolve " + url.host);
+    co_return;
+  }
+  std::optional<io::TcpStream> tcp;
+  std::string connect_error;
+  for (const io::SocketAddress& address : *addresses) {
+    auto attempt = co_await io::TcpStream::connect(reactor_, address);
+    if (attempt) {
+      tcp = std::move(*attempt);
+      break;
+    }
+    connect_error = address.to_string() + ": " + attempt.error().message();
+  }
+  if (!tcp) {
+    fail("cannot connect to " + connect_error);
+    co_return;
+  }
+  std::unique_ptr<io::ByteStream> stream;
+  if (url.tls) {
+    auto tls_options = options.tls_options ? options.tls_options : tls::TLSOptions::client();
+    std::string tls_error;
+    // The TLS handshake counts against the opening's own deadline (the watchdog).
+    auto secured = co_await tls::TlsStream::connect(std::move(*tcp), url.host, tls_options,
+                                                    io::Duration::zero(), &tls_error);
+    if (!secured) {
+      fail("TLS handshake failed: " + (tls_error.empty() ? secured.error().message() : tls_error));
+      co_return;
+    }
+    stream = std::move(*secured);
+  } else {
+    stream = std::make_unique<io::TcpStream>(std::move(*tcp));
+  }
+
+  ClientHandshake handshake(ClientHandshakeOptions{
+      .host = url.host,
+      .port = url.port,
+      .tls = url.tls,
+      .path_and_query = url.path_and_query,
+      .protocols = options.protocols,
+      .extra_headers = options.extra_headers,
+  });
+  auto sent = co_await write_text(*stream, handshake.request());
+  if (!sent) {
+    fail("cannot send the handshake request: " + sent.error().message());
+    co_return;
+  }
+  std::string error;
+  HandshakeStatus status = co_await read_handshake(*stream, handshake, result_.leftover, error);
+  if (status != HandshakeStatus::done) {
+    fail(error.empty() ? "handshake rejected: " + handshake.error() : error);
+    co_return;
+  }
+  result_.ok = true;
+  result_.selected_protocol = handshake.selected_protocol();
+  result_.stream = std::move(stream);
+  complete();
+}
+
+io::Task<void> Opening::run_server(std::unique_ptr<io::ByteStream> stream,
+                                   ServerOpeningOptions options) {
+  ServerHandshake handshake(ServerHandshakeOptions{
+      .supported_protocols = options.supported_protocols,
+      .extra_response_headers = options.extra_response_headers,
+      .tls = options.tls,
+  });
+  std::string error;
+  HandshakeStatus status = co_await read_handshake(*stream, handshake, result_.leftover, error);
+  if (status == HandshakeStatus::failed && handshake.http_status() >= 400) {
+    // wsp answers a bad request with its HTTP error before closing (the reference just drops).
+    co_await write_text(*stream, handshake.response());
+    fail("handshake rejected (" + std::to_string(handshake.http_status()) + "): " + handshake.error());
+    co_return;
+  }
+  if (status != HandshakeStatus::done) {
+    fail(error.empty() ? handshake.error() : error);
+    co_return;
+  }
+  auto sent = co_await write_text(*stream, handshake.response());
+  if (!sent) {
+    fail("cannot send the handshake response: " + sent.error().message());
+    co_return;
+  }
+  result_.ok = true;
+  result_.selected_protocol = handshake.selected_protocol();
+  result_.requested_url = handshake.requested_url();
+  result_.request_headers = handshake.headers();
+  result_.stream = std::move(stream);
+  complete();
+}
+
+}  // namespace wsp

@@ -1,0 +1,79 @@
+// Opening: the part of a connection before it is a WebSocket: resolve, TCP connect, TLS, and
+// the HTTP upgrade (client), or reading the upgrade request and answering it (server). It runs
+// as a task on the reactor with a deadline (handshake_timeout); both faces start one and take
+// the result: the coroutine face awaits finished(), the poll() façade checks done().
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/byte_stream.h"
+#include "io/event.h"
+#include "io/reactor.h"
+#include "wsp/protocol/handshake.h"
+#include "wsp/protocol/url.h"
+
+namespace tls {
+class TLSOptions;
+}
+
+namespace wsp {
+
+struct ClientOpeningOptions {
+  std::vector<std::string> protocols;
+  std::vector<std::string> extra_headers;
+  std::shared_ptr<tls::TLSOptions> tls_options;  // null: the defaults (verify against the system store)
+  std::chrono::milliseconds timeout{10000};       // 0: none
+};
+
+struct ServerOpeningOptions {
+  std::vector<std::string> supported_protocols;
+  std::vector<std::string> extra_response_headers;
+  bool tls = false;  // the stream is TLS: requested URLs start with wss://
+  std::chrono::milliseconds timeout{10000};
+};
+
+// What a finished opening leaves behind.
+struct OpenedStream {
+  bool ok = false;
+  std::string error;                         // readable reason when !ok
+  std::unique_ptr<io::ByteStream> stream;    // when ok
+  std::string leftover;                      // bytes after the handshake: frame data
+  std::string selected_protocol;
+  std::string requested_url;                 // server: ws(s):// + Host + target
+  HeaderList request_headers;                // server: the client's request header fields
+};
+
+class Opening {
+ public:
+  static std::unique_ptr<Opening> client(io::Reactor& reactor, WebSocketUrl url,
+                                         ClientOpeningOptions options);
+  static std::unique_ptr<Opening> server(std::unique_ptr<io::ByteStream> stream,
+                                         ServerOpeningOptions options);
+  ~Opening();  // cancels what is still running
+  Opening(const Opening&) = delete;
+  Opening& operator=(const Opening&) = delete;
+
+  bool done() const { return done_; }
+  io::Event& finished() { return finished_; }
+  OpenedStream& result() { return result_; }
+
+ private:
+  explicit Opening(io::Reactor& reactor) : reactor_(reactor), finished_(reactor) {}
+  void start(io::Task<void> work, std::chrono::milliseconds timeout);
+  io::Task<void> run_client(WebSocketUrl url, ClientOpeningOptions options);
+  io::Task<void> run_server(std::unique_ptr<io::ByteStream> stream, ServerOpeningOptions options);
+  io::Task<void> watchdog(std::chrono::milliseconds timeout);
+  void complete();
+  void fail(std::string reason);
+
+  io::Reactor& reactor_;
+  io::Event finished_;
+  OpenedStream result_;
+  bool done_ = false;
+  io::Reactor::TaskId work_ = 0, watchdog_ = 0;
+};
+
+}  // namespace wsp

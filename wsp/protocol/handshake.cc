@@ -1,0 +1,274 @@
+#include "wsp/protocol/handshake.h"
+
+#include <openssl/rand.h>
+#include <openssl/sha.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <optional>
+#include <utility>
+
+#include "wsp/protocol/base64.h"
+
+namespace wsp {
+namespace {
+
+constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";  // §1.3
+
+// "HTTP/1.1" or a later version: "HTTP/" DIGIT "." DIGIT (RFC 7230 §2.6).
+bool http_version_at_least_1_1(std::string_view v) {
+  if (v.size() != 8 || v.substr(0, 5) != "HTTP/" || v[6] != '.') return false;
+  const char major = v[5], minor = v[7];
+  if (major < '0' || major > '9' || minor < '0' || minor > '9') return false;
+  return major > '1' || (major == '1' && minor >= '1');
+}
+
+std::string reason_phrase(int status) {
+  switch (status) {
+    case 101: return "Switching Protocols";
+    case 400: return "Bad Request";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    default: return "Error";
+  }
+}
+
+void append_line(std::string& out, std::string_view a, std::string_view b = {}) {
+  out.append(a);
+  out.append(b);
+  out.append("\r\n");
+}
+
+}  // namespace
+
+std::string compute_accept_key(std::string_view client_key) {
+  SHA_CTX ctx;
+  SHA1_Init(&ctx);
+  SHA1_Update(&ctx, client_key.data(), client_key.size());
+  SHA1_Update(&ctx, kGuid.data(), kGuid.size());
+  std::uint8_t digest[SHA_DIGEST_LENGTH];
+  SHA1_Final(digest, &ctx);
+  return base64_encode(digest, sizeof digest);
+}
+
+std::string make_client_key() {
+  std::uint8_t nonce[16];
+  if (RAND_bytes(nonce, sizeof nonce) != 1) std::abort();  // no entropy: nothing safe to do
+  return base64_encode(nonce, sizeof nonce);
+}
+
+// ---- Client -----------------------------------------------------------------------------
+
+ClientHandshake::ClientHandshake(ClientHandshakeOptions options)
+    : ClientHandshake(std::move(options), make_client_key()) {}
+
+ClientHandshake::ClientHandshake(ClientHandshakeOptions options, std::string key)
+    : options_(std::move(options)), key_(std::move(key)) {}
+
+bool ClientHandshake::valid_extra_header(std::string_view line) {
+  if (line.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos) return false;
+  const std::size_t colon = line.find(':');
+  return colon != std::string_view::npos && is_token(line.substr(0, colon));
+}
+
+std::string ClientHandshake::request() const {
+  std::string out;
+  out.reserve(256);
+  const std::string& target = options_.path_and_query.empty() ? std::string("/")
+                                                              : options_.path_and_query;
+  append_line(out, "GET " + target + " HTTP/1.1");
+  // RFC 7230 §5.4 / RFC 3986 §3.2.2: IPv6 literals in brackets; the port only when it is not
+  // the scheme's default (RFC 6455 §4.1).
+  std::string host = options_.host;
+  if (host.find(':') != std::string::npos && host.front() != '[') host = "[" + host + "]";
+  if (options_.port != (options_.tls ? 443 : 80)) host += ":" + std::to_string(options_.port);
+  append_line(out, "Host: ", host);
+  append_line(out, "Upgrade: websocket");
+  append_line(out, "Connection: Upgrade");
+  append_line(out, "Sec-WebSocket-Key: ", key_);
+  append_line(out, "Sec-WebSocket-Version: 13");
+  if (!options_.protocols.empty()) {
+    std::string list;
+    for (const std::string& p : options_.protocols) {
+      if (!list.empty()) list += ", ";
+      list += p;
+    }
+    append_line(out, "Sec-WebSocket-Protocol: ", list);
+  }
+  for (const std::string& line : options_.extra_headers)
+    if (valid_extra_header(line)) append_line(out, line);
+  out.append("\r\n");
+  return out;
+}
+
+HandshakeStatus ClientHandshake::fail(std::string reason) {
+  error_ = std::move(reason);
+  status_ = HandshakeStatus::failed;
+  return status_;
+}
+
+HandshakeStatus ClientHandshake::feed(const std::uint8_t* data, std::size_t len,
+                                      std::size_t& consumed) {
+  consumed = 0;
+  if (status_ != HandshakeStatus::incomplete) return status_;
+  switch (head_.feed(data, len, consumed)) {
+    case HttpHeaderBlock::Status::incomplete:
+      return status_;
+    case HttpHeaderBlock::Status::too_large:
+      return fail("response header block larger than " + std::to_string(kDefaultMaxHeaderBytes) +
+                  " bytes");
+    case HttpHeaderBlock::Status::done:
+      return validate();
+  }
+  return status_;
+}
+
+HandshakeStatus ClientHandshake::validate() {
+  std::string error;
+  bool too_many = false;
+  if (!head_.parse(error, too_many)) return fail("malformed response: " + error);
+  // Status line: HTTP-version SP status-code SP reason-phrase (RFC 7230 §3.1.2).
+  const std::string_view line = head_.start_line();
+  const std::size_t sp = line.find(' ');
+  if (sp == std::string_view::npos || line.substr(0, 7) != "HTTP/1.")
+    return fail("malformed status line");
+  const std::string_view status = line.substr(sp + 1, 3);
+  if (status != "101")
+    return fail("server answered \"" + std::string(line.substr(sp + 1)) +
+                "\" instead of 101 Switching Protocols");
+  // §4.1 client requirements 2-6.
+  const auto upgrade = head_.get("Upgrade");
+  if (!upgrade || !has_token(*upgrade, "websocket"))
+    return fail("response lacks \"Upgrade: websocket\"");
+  const auto connection = head_.get("Connection");
+  if (!connection || !has_token(*connection, "upgrade"))
+    return fail("response Connection header lacks the \"upgrade\" token");
+  const auto accept = head_.get("Sec-WebSocket-Accept");
+  if (!accept || *accept != compute_accept_key(key_))
+    return fail("Sec-WebSocket-Accept does not match the key sent");
+  if (const auto ext = head_.get("Sec-WebSocket-Extensions"); ext && !split_list(*ext).empty())
+    return fail("server selected extension \"" + *ext + "\" that was not offered");
+  const auto protocol = head_.get("Sec-WebSocket-Protocol");
+  if (protocol) {
+    const auto& offered = options_.protocols;
+    if (std::find(offered.begin(), offered.end(), *protocol) == offered.end())
+      return fail("server selected subprotocol \"" + *protocol + "\" that was not offered");
+    selected_protocol_ = *protocol;
+  } else if (!options_.protocols.empty()) {
+    return fail("server selected none of the offered subprotocols");
+  }
+  status_ = HandshakeStatus::done;
+  return status_;
+}
+
+// ---- Server -----------------------------------------------------------------------------
+
+ServerHandshake::ServerHandshake(ServerHandshakeOptions options)
+    : options_(std::move(options)), head_(options_.max_header_bytes, kMaxHeaderFields) {}
+
+HandshakeStatus ServerHandshake::fail(int status, std::string reason) {
+  http_status_ = status;
+  error_ = std::move(reason);
+  status_ = HandshakeStatus::failed;
+  return status_;
+}
+
+HandshakeStatus ServerHandshake::feed(const std::uint8_t* data, std::size_t len,
+                                      std::size_t& consumed) {
+  consumed = 0;
+  if (status_ != HandshakeStatus::incomplete) return status_;
+  const HttpHeaderBlock::Status s = head_.feed(data, len, consumed);
+  if (s == HttpHeaderBlock::Status::too_large)
+    return fail(431, "request header block larger than " +
+                         std::to_string(options_.max_header_bytes) + " bytes");
+  if (s == HttpHeaderBlock::Status::done) return validate();
+  // Refuse anything that does not start like a GET request (a TLS ClientHello on a plain port,
+  // a stray protocol) from its first bytes rather than after a whole header block.
+  constexpr std::string_view kGet = "GET ";
+  const std::string_view start = head_.buffered().substr(0, kGet.size());
+  if (start != kGet.substr(0, start.size())) return fail(400, "not a GET request");
+  return status_;
+}
+
+HandshakeStatus ServerHandshake::validate() {
+  std::string error;
+  bool too_many = false;
+  if (!head_.parse(error, too_many)) return fail(too_many ? 431 : 400, error);
+  // Request line: method SP request-target SP HTTP-version (RFC 7230 §3.1.1).
+  const std::string_view line = head_.start_line();
+  const std::size_t sp1 = line.find(' ');
+  const std::size_t sp2 = sp1 == std::string_view::npos ? sp1 : line.find(' ', sp1 + 1);
+  if (sp2 == std::string_view::npos || line.find(' ', sp2 + 1) != std::string_view::npos)
+    return fail(400, "malformed request line");
+  if (line.substr(0, sp1) != "GET") return fail(400, "not a GET request");  // §4.2.1 item 1
+  const std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (target.empty() || target.front() != '/') return fail(400, "request target is not a path");
+  for (unsigned char c : target)
+    if (c <= 0x20 || c == 0x7F) return fail(400, "malformed request target");
+  if (!http_version_at_least_1_1(line.substr(sp2 + 1)))
+    return fail(400, "HTTP version older than 1.1");
+  // §4.2.1 items 2-6.
+  if (head_.count("Host") != 1) return fail(400, "missing or repeated Host header");
+  const auto upgrade = head_.get("Upgrade");
+  if (!upgrade || !has_token(*upgrade, "websocket"))
+    return fail(400, "missing \"Upgrade: websocket\"");
+  const auto connection = head_.get("Connection");
+  if (!connection || !has_token(*connection, "upgrade"))
+    return fail(400, "Connection header lacks the \"upgrade\" token");
+  const auto key = head_.get("Sec-WebSocket-Key");
+  const auto decoded = key ? base64_decode(*key) : std::nullopt;
+  if (head_.count("Sec-WebSocket-Key") != 1 || !decoded || decoded->size() != 16)
+    return fail(400, "missing or malformed Sec-WebSocket-Key");
+  const auto version = head_.get("Sec-WebSocket-Version");
+  if (!version) return fail(400, "missing Sec-WebSocket-Version");
+  if (*version != "13") return fail(426, "unsupported Sec-WebSocket-Version " + *version);  // §4.4
+  // Subprotocol: the first of the client's list that we support (§4.2.2 item 5.4).
+  const auto offered = split_list(head_.get("Sec-WebSocket-Protocol").value_or(""));
+  const auto& supported = options_.supported_protocols;
+  for (const std::string& p : offered) {
+    if (std::find(supported.begin(), supported.end(), p) != supported.end()) {
+      selected_protocol_ = p;
+      break;
+    }
+  }
+  if (!offered.empty() && selected_protocol_.empty())
+    return fail(400, "none of the requested subprotocols is supported");
+  if (offered.empty() && !supported.empty()) return fail(400, "no subprotocol requested");
+
+  target_.assign(target);
+  host_ = *head_.get("Host");
+  accept_ = compute_accept_key(*key);
+  http_status_ = 101;
+  status_ = HandshakeStatus::done;
+  return status_;
+}
+
+std::string ServerHandshake::response() const {
+  std::string out;
+  if (status_ == HandshakeStatus::incomplete) return out;
+  append_line(out, "HTTP/1.1 " + std::to_string(http_status_) + " " + reason_phrase(http_status_));
+  if (status_ == HandshakeStatus::done) {
+    append_line(out, "Upgrade: websocket");
+    append_line(out, "Connection: Upgrade");
+    append_line(out, "Sec-WebSocket-Accept: ", accept_);
+    if (!selected_protocol_.empty()) append_line(out, "Sec-WebSocket-Protocol: ", selected_protocol_);
+    for (const std::string& line : options_.extra_response_headers)
+      if (ClientHandshake::valid_extra_header(line)) append_line(out, line);
+  } else {
+    if (http_status_ == 426) append_line(out, "Sec-WebSocket-Version: 13");  // §4.4
+    append_line(out, "Connection: close");
+    append_line(out, "Content-Length: 0");
+  }
+  out.append("\r\n");
+  return out;
+}
+
+std::string ServerHandshake::requested_url() const {
+  return (options_.tls ? "wss://" : "ws://") + host_ + target_;
+}
+
+std::string ServerHandshake::header(std::string_view name) const {
+  return head_.get(name).value_or("");
+}
+
+}  // namespace wsp

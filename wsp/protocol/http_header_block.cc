@@ -1,0 +1,147 @@
+#include "wsp/protocol/http_header_block.h"
+
+#include <cstring>
+
+namespace wsp {
+namespace {
+
+inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+bool is_tchar(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  return c != 0 && std::strchr("!#$%&'*+-.^_`|~", c) != nullptr;
+}
+
+// Cuts the next line off `rest`, without its CRLF or bare LF.
+std::string_view next_line(std::string_view& rest) {
+  const std::size_t nl = rest.find('\n');
+  std::string_view line = rest.substr(0, nl);
+  rest.remove_prefix(nl == std::string_view::npos ? rest.size() : nl + 1);
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  return line;
+}
+
+}  // namespace
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (unsigned char c : s)
+    if (!is_tchar(c)) return false;
+  return true;
+}
+
+std::vector<std::string> split_list(std::string_view list) {
+  std::vector<std::string> out;
+  while (!list.empty()) {
+    const std::size_t comma = list.find(',');
+    const std::string_view item = trim(list.substr(0, comma));
+    if (!item.empty()) out.emplace_back(item);
+    list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
+  }
+  return out;
+}
+
+bool has_token(std::string_view list, std::string_view token) {
+  for (const std::string& item : split_list(list))
+    if (iequals(item, token)) return true;
+  return false;
+}
+
+HttpHeaderBlock::Status HttpHeaderBlock::feed(const std::uint8_t* data, std::size_t len,
+                                              std::size_t& consumed) {
+  consumed = 0;
+  while (consumed < len) {
+    if (buf_.size() >= max_bytes_) return Status::too_large;
+    const char c = static_cast<char>(data[consumed++]);
+    buf_.push_back(c);
+    if (c != '\n') continue;
+    const std::size_t line_len = buf_.size() - line_start_;
+    line_start_ = buf_.size();
+    // An empty line (CRLF, or a bare LF as RFC 7230 §3.5 lets a recipient accept) ends the
+    // head; a first line cannot end it.
+    const bool empty = line_len == 1 || (line_len == 2 && buf_[buf_.size() - 2] == '\r');
+    if (empty && buf_.size() > line_len) return Status::done;
+  }
+  return Status::incomplete;
+}
+
+bool HttpHeaderBlock::parse(std::string& error, bool& too_many) {
+  too_many = false;
+  std::string_view rest(buf_);
+  const std::string_view first = next_line(rest);
+  if (first.find('\r') != std::string_view::npos) {
+    error = "stray CR in the start line";
+    return false;
+  }
+  start_line_.assign(first);
+  fields_.clear();
+  for (;;) {
+    const std::string_view line = next_line(rest);
+    if (line.empty()) break;
+    if (line.front() == ' ' || line.front() == '\t') {
+      error = "obsolete line folding in the header block";  // RFC 7230 §3.2.4
+      return false;
+    }
+    const std::size_t colon = line.find(':');
+    if (colon == std::string_view::npos) {
+      error = "header line without a colon";
+      return false;
+    }
+    const std::string_view name = line.substr(0, colon);
+    // RFC 7230 §3.2.4: no whitespace between the field name and the colon.
+    if (!is_token(name)) {
+      error = "malformed header name";
+      return false;
+    }
+    const std::string_view value = trim(line.substr(colon + 1));
+    for (unsigned char c : value) {
+      if ((c < 0x20 && c != '\t') || c == 0x7F) {
+        error = "control character in a header value";
+        return false;
+      }
+    }
+    if (fields_.size() == max_fields_) {
+      error = "too many header fields";
+      too_many = true;
+      return false;
+    }
+    fields_.emplace_back(std::string(name), std::string(value));
+  }
+  return true;
+}
+
+std::optional<std::string> HttpHeaderBlock::get(std::string_view name) const {
+  std::optional<std::string> out;
+  for (const auto& [n, v] : fields_) {
+    if (!iequals(n, name)) continue;
+    if (out) {
+      out->append(", ");
+      out->append(v);
+    } else {
+      out = v;
+    }
+  }
+  return out;
+}
+
+std::size_t HttpHeaderBlock::count(std::string_view name) const {
+  std::size_t n = 0;
+  for (const auto& field : fields_) n += iequals(field.first, name);
+  return n;
+}
+
+}  // namespace wsp

@@ -1,0 +1,472 @@
+#include "wsp/protocol/protocol.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "wsp/protocol/close_code.h"
+#include "wsp/protocol/mask.h"
+
+namespace wsp {
+namespace {
+
+constexpr std::size_t kMaxControlPayload = 125;  // §5.5
+constexpr std::size_t kMaxCloseReason = kMaxControlPayload - 2;
+// A frame header may announce up to 2^63 bytes; reserve no more than this up front and let the
+// string grow with the bytes that really arrive.
+constexpr std::size_t kMaxReserve = 1 << 20;
+// Room for a few small frames, so a burst of small sends rarely grows the output buffer.
+constexpr std::size_t kFirstOutputCapacity = 512;
+
+constexpr const char* kProtocolError = "Protocol error";
+constexpr const char* kInvalidPayload = "Invalid frame payload data";
+constexpr const char* kMessageTooBig = "Message too big";
+
+// Header length implied by its first two bytes (§5.2).
+inline std::uint8_t header_size(std::uint8_t b1) {
+  std::uint8_t n = 2;
+  const std::uint8_t len7 = b1 & 0x7F;
+  if (len7 == 126) n += 2;
+  if (len7 == 127) n += 8;
+  if (b1 & 0x80) n += 4;
+  return n;
+}
+
+inline bool known_opcode(std::uint8_t op) { return op <= 2 || (op >= 8 && op <= 10); }
+
+}  // namespace
+
+Protocol::Protocol(ProtocolConfig config) : config_(config) {
+  if (!config_.buffers) config_.buffers = &allocating_buffers();
+  if (config_.role == Role::client && !config_.mask_keys) {
+    throw std::invalid_argument("a client Protocol needs a MaskKeySource");
+  }
+}
+
+void Protocol::give_back_buffer(std::string&& buffer) {
+  if (buffer.capacity() > message_.capacity() && message_.empty()) {
+    buffer.clear();
+    message_ = std::move(buffer);
+  }
+}
+
+void Protocol::consume_output(std::size_t n) {
+  out_offset_ += std::min(n, out_.size() - out_offset_);
+  if (out_offset_ == out_.size()) {
+    out_.clear();
+    out_offset_ = 0;
+  } else if (out_offset_ >= 65536 && out_offset_ * 2 >= out_.size()) {
+    out_.erase(0, out_offset_);
+    out_offset_ = 0;
+  }
+}
+
+void Protocol::take_output(std::string& into) {
+  if (out_offset_ > 0) out_.erase(0, out_offset_);
+  out_offset_ = 0;
+  into.clear();
+  out_.swap(into);
+}
+
+// ---- Receiving --------------------------------------------------------------------------
+
+bool Protocol::check_first_two_bytes(std::uint8_t b0, std::uint8_t b1) {
+  const std::uint8_t op = b0 & 0x0F;
+  const bool fin = b0 & 0x80;
+  const bool rsv1 = b0 & 0x40;
+  // §5.2: RSV bits must be 0 unless an extension defines them; RFC 7692 §6 allows RSV1 only
+  // on the first frame of a data message.
+  if (b0 & 0x30) return false;
+  if (rsv1 && (!config_.allow_rsv1 || op == 0 || op >= 8)) return false;
+  if (!known_opcode(op)) return false;  // §5.2: reserved opcodes
+  if (op >= 8) {
+    if (!fin) return false;                          // §5.5: control frames are not fragmented
+    if ((b1 & 0x7F) > kMaxControlPayload) return false;  // §5.5: payload <= 125
+  } else if (op == 0) {
+    if (!in_message_) return false;  // §5.4: continuation without a started message
+  } else if (in_message_) {
+    return false;  // §5.4: a new data message while one is still open
+  }
+  // §5.1: a server closes on an unmasked frame, a client on a masked one.
+  const bool masked = b1 & 0x80;
+  if (masked != (config_.role == Role::server)) return false;
+  return true;
+}
+
+bool Protocol::start_frame(const std::uint8_t* h) {
+  frame_fin_ = h[0] & 0x80;
+  frame_opcode_ = static_cast<Opcode>(h[0] & 0x0F);
+  frame_masked_ = h[1] & 0x80;
+  std::uint64_t len = h[1] & 0x7F;
+  std::size_t p = 2;
+  if (len == 126) {
+    len = (std::uint64_t{h[2]} << 8) | h[3];
+    p = 4;
+  } else if (len == 127) {
+    len = 0;
+    for (int i = 0; i < 8; ++i) len = (len << 8) | h[2 + i];
+    p = 10;
+    // §5.2: the most significant bit of a 64-bit length must be 0.
+    if (len >> 63) {
+      fail(close_code::protocol_error, kProtocolError);
+      return false;
+    }
+  }
+  if (frame_masked_) std::memcpy(frame_key_, h + p, 4);
+  frame_len_ = len;
+  frame_done_ = 0;
+
+  if (is_control(frame_opcode_)) {
+    control_.clear();
+    return true;
+  }
+  const std::size_t have = message_.size();
+  if (config_.max_message_size != 0 &&
+      (len > config_.max_message_size || have + len > config_.max_message_size)) {
+    fail(close_code::message_too_big, kMessageTooBig);
+    return false;
+  }
+  if (frame_opcode_ != Opcode::continuation) {
+    in_message_ = true;
+    message_text_ = frame_opcode_ == Opcode::text;
+    message_compressed_ = h[0] & 0x40;
+    message_.clear();
+    utf8_.reset();
+  }
+  const std::uint64_t want = have + len;
+  if (want > message_.capacity()) {
+    if (have == 0 && want <= config_.buffers->max_pooled_capacity()) {
+      config_.buffers->give_back(std::move(message_));
+      message_ = config_.buffers->take(static_cast<std::size_t>(want));
+    } else {
+      message_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(want, kMaxReserve)));
+    }
+  }
+  return true;
+}
+
+bool Protocol::consume_payload(const std::uint8_t* data, std::size_t n) {
+  std::string& dst = is_control(frame_opcode_) ? control_ : message_;
+  const std::size_t at = dst.size();
+  dst.append(reinterpret_cast<const char*>(data), n);
+  auto* p = reinterpret_cast<std::uint8_t*>(dst.data()) + at;
+  if (frame_masked_) {
+    apply_mask(p, n, {frame_key_[0], frame_key_[1], frame_key_[2], frame_key_[3]},
+               static_cast<std::size_t>(frame_done_ & 3));
+  }
+  frame_done_ += n;
+  // §8.1: a text message may be failed as soon as its bytes cannot become valid UTF-8.
+  if (&dst == &message_ && message_text_ && !message_compressed_ && !utf8_.feed(p, n)) {
+    fail(close_code::invalid_payload, kInvalidPayload);
+    return false;
+  }
+  return true;
+}
+
+bool Protocol::finish_close_frame(Event& out) {
+  int code = close_code::no_status;
+  std::string_view reason;
+  if (control_.size() == 1) {
+    fail(close_code::protocol_error, kProtocolError);  // §5.5.1: a code is 2 bytes
+    return false;
+  }
+  if (control_.size() >= 2) {
+    code = (static_cast<std::uint8_t>(control_[0]) << 8) | static_cast<std::uint8_t>(control_[1]);
+    if (!is_valid_received_close_code(code)) {
+      fail(close_code::protocol_error, kProtocolError);  // §7.4.1
+      return false;
+    }
+    reason = std::string_view(control_).substr(2);
+    if (!is_valid_utf8(reason)) {
+      fail(close_code::invalid_payload, kInvalidPayload);  // §5.5.1: the reason is UTF-8
+      return false;
+    }
+  }
+  close_received_ = true;
+  received_close_code_ = code;
+  // §5.5.1: answer with a close frame, typically echoing the status code received; 1005 is
+  // not a wire code, so its echo carries no payload.
+  if (!close_sent_) write_close(code == close_code::no_status ? -1 : code, {});
+  // §5.5.1: nothing the peer sends after its close frame counts.
+  stage_ = Stage::stopped;
+  in_message_ = false;
+  std::string().swap(message_);
+  out.type = EventType::close;
+  out.close_code = code;
+  out.close_reason.assign(reason);
+  return true;
+}
+
+bool Protocol::finish_frame(Event& out) {
+  stage_ = Stage::header;
+  switch (frame_opcode_) {
+    case Opcode::ping:
+      // §5.5.2: answer with a pong carrying the same data, unless we are closing (§5.5.1).
+      if (!close_sent_) write_frame(Opcode::pong, true,
+                                    reinterpret_cast<const std::uint8_t*>(control_.data()),
+                                    control_.size(), false);
+      out.type = EventType::ping;
+      out.payload.assign(control_);
+      return true;
+    case Opcode::pong:
+      out.type = EventType::pong;
+      out.payload.assign(control_);
+      return true;
+    case Opcode::close:
+      return finish_close_frame(out);
+    default:
+      break;
+  }
+  if (!frame_fin_) return false;
+  if (message_text_ && !message_compressed_ && !utf8_.complete()) {
+    fail(close_code::invalid_payload, kInvalidPayload);  // ends inside a code point
+    return false;
+  }
+  in_message_ = false;
+  out.type = EventType::message;
+  out.text = message_text_;
+  out.compressed = message_compressed_;
+  // Swapping hands the message over without a copy and keeps the caller's old buffer for the
+  // next message.
+  out.payload.swap(message_);
+  message_.clear();
+  return true;
+}
+
+// The common case in one step: a whole unfragmented data frame of at most 64 KiB, RSV bits
+// clear, masked as the role requires, within max_message_size. Returns its length, or 0 for
+// anything else (the general path parses it, and reports whatever rule it breaks).
+std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t len, Event& out) {
+  const std::uint8_t b0 = data[0], b1 = data[1];
+  const std::uint8_t op = b0 & 0x0F;
+  if ((b0 & 0xF0) != 0x80 || (op != 1 && op != 2) || in_message_) return 0;
+  const bool masked = b1 & 0x80;
+  if (masked != (config_.role == Role::server)) return 0;
+  std::size_t size = b1 & 0x7F;
+  std::size_t header = 2;
+  if (size == 126) {
+    if (len < 4) return 0;
+    size = (std::size_t{data[2]} << 8) | data[3];
+    header = 4;
+  } else if (size == 127) {
+    return 0;
+  }
+  const std::uint8_t* key = data + header;
+  if (masked) header += 4;
+  if (len < header || len - header < size) return 0;
+  if (config_.max_message_size != 0 && size > config_.max_message_size) return 0;
+
+  std::string& payload = out.payload;  // empty: receive() cleared it
+  if (payload.capacity() < size) {
+    if (message_.capacity() >= size) {
+      payload.swap(message_);  // a buffer handed back by give_back_buffer()
+    } else {
+      config_.buffers->give_back(std::move(payload));
+      payload = config_.buffers->take(size);
+    }
+  }
+  payload.append(reinterpret_cast<const char*>(data + header), size);
+  if (masked) {
+    apply_mask(reinterpret_cast<std::uint8_t*>(payload.data()), size,
+               {key[0], key[1], key[2], key[3]});
+  }
+  if (op == 1 && !is_valid_utf8(payload)) {
+    payload.clear();
+    fail(close_code::invalid_payload, kInvalidPayload);  // §8.1
+    return len;
+  }
+  out.type = EventType::message;
+  out.text = op == 1;
+  return header + size;
+}
+
+std::size_t Protocol::receive(const std::uint8_t* data, std::size_t len, Event& out) {
+  out.type = EventType::none;
+  out.text = false;
+  out.compressed = false;
+  out.payload.clear();
+  out.close_code = -1;
+  out.close_reason.clear();
+
+  if (stage_ == Stage::header && header_have_ == 0 && len >= 2) {
+    if (std::size_t used = receive_whole_frame(data, len, out)) {
+      return stage_ == Stage::stopped ? len : used;
+    }
+  }
+  std::size_t pos = 0;
+  while (pos < len) {
+    if (stage_ == Stage::stopped) return len;
+    if (stage_ == Stage::header) {
+      const std::uint8_t* h;
+      if (header_have_ == 0 && len - pos >= 2 && len - pos >= header_size(data[pos + 1])) {
+        // Fast path: the whole header is in this buffer, parse it in place.
+        if (!check_first_two_bytes(data[pos], data[pos + 1])) {
+          fail(close_code::protocol_error, kProtocolError);
+          return len;
+        }
+        h = data + pos;
+        pos += header_size(data[pos + 1]);
+      } else {
+        while (pos < len && (header_have_ < 2 || header_have_ < header_need_)) {
+          header_[header_have_++] = data[pos++];
+          if (header_have_ == 2) {
+            // Reject a bad frame on its first two bytes, before the rest arrives.
+            if (!check_first_two_bytes(header_[0], header_[1])) {
+              fail(close_code::protocol_error, kProtocolError);
+              return len;
+            }
+            header_need_ = header_size(header_[1]);
+          }
+        }
+        if (header_have_ < 2 || header_have_ < header_need_) return pos;
+        h = header_;
+        header_have_ = 0;
+        header_need_ = 2;
+      }
+      if (!start_frame(h)) return len;
+      stage_ = Stage::payload;
+      if (frame_len_ == 0) {
+        if (finish_frame(out)) return pos;
+        if (stage_ == Stage::stopped) return len;
+        continue;
+      }
+    }
+    // Stage::payload
+    const std::size_t n =
+        static_cast<std::size_t>(std::min<std::uint64_t>(len - pos, frame_len_ - frame_done_));
+    if (!consume_payload(data + pos, n)) return len;
+    pos += n;
+    if (frame_done_ == frame_len_) {
+      if (finish_frame(out)) return pos;
+      if (stage_ == Stage::stopped) return len;
+    }
+  }
+  return pos;
+}
+
+std::string Protocol::received_close_reason() const {
+  // The close frame's payload stays in control_: nothing is parsed after it.
+  if (!close_received_ || control_.size() <= 2) return {};
+  return control_.substr(2);
+}
+
+void Protocol::fail(int code, const char* reason) {
+  // §7.1.7: send a close frame with the matching code, then stop reading.
+  if (!close_sent_) write_close(code, reason);
+  failed_code_ = code;
+  stage_ = Stage::stopped;
+  in_message_ = false;
+  std::string().swap(message_);  // free the partial message at once
+  control_.clear();
+}
+
+// ---- Sending ----------------------------------------------------------------------------
+
+void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
+                           bool rsv1) {
+  std::uint8_t header[kMaxFrameHeader];
+  if (config_.role == Role::client) {
+    // §5.3: a fresh, unpredictable key for every frame.
+    const std::array<std::uint8_t, 4> key = config_.mask_keys->next();
+    const std::size_t hlen = encode_frame_header(header, opcode, fin, len, key.data(), rsv1);
+    reserve_output(hlen + len);
+    const std::size_t at = out_.size();
+    out_.resize(at + hlen + len);
+    auto* p = reinterpret_cast<std::uint8_t*>(out_.data()) + at;
+    std::memcpy(p, header, hlen);
+    if (len != 0) mask_copy(p + hlen, data, len, key, 0);
+  } else {
+    const std::size_t hlen = encode_frame_header(header, opcode, fin, len, nullptr, rsv1);
+    reserve_output(hlen + len);
+    out_.append(reinterpret_cast<const char*>(header), hlen);
+    if (len != 0) out_.append(reinterpret_cast<const char*>(data), len);
+  }
+}
+
+void Protocol::take_output_buffer(std::size_t n) {
+  if (n > config_.buffers->max_pooled_capacity()) return;
+  config_.buffers->give_back(std::move(out_));
+  out_ = config_.buffers->take(std::max(n, kFirstOutputCapacity));
+}
+
+bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1) {
+  if (close_sent_) return false;  // §5.5.1: no data frames after a close frame
+  const Opcode first = text ? Opcode::text : Opcode::binary;
+  const std::size_t frag = config_.max_fragment_bytes_per_frame;
+  if (frag == 0 || len <= frag) {
+    write_frame(first, true, data, len, rsv1);
+    return true;
+  }
+  // §5.4: the first fragment carries the opcode (and RSV1), the rest are continuations.
+  for (std::size_t off = 0; off < len; off += frag) {
+    const std::size_t n = std::min(frag, len - off);
+    write_frame(off == 0 ? first : Opcode::continuation, off + n == len, data + off, n,
+                off == 0 && rsv1);
+  }
+  return true;
+}
+
+bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t len) {
+  if (close_sent_) return false;
+  const std::size_t frag = config_.max_fragment_bytes_per_frame;
+  if (frag != 0 && len > frag) return false;
+  const Opcode opcode = text ? Opcode::text : Opcode::binary;
+  std::uint8_t header[kMaxFrameHeader];
+  std::size_t hlen;
+  if (config_.role == Role::client) {
+    const std::array<std::uint8_t, 4> key = config_.mask_keys->next();
+    hlen = encode_frame_header(header, opcode, true, len, key.data(), false);
+    if (len != 0) apply_mask(payload, len, key, 0);
+  } else {
+    hlen = encode_frame_header(header, opcode, true, len, nullptr, false);
+  }
+  out_.append(reinterpret_cast<const char*>(header), hlen);
+  return true;
+}
+
+bool Protocol::send_ping(std::string_view payload) {
+  if (close_sent_ || payload.size() > kMaxControlPayload) return false;
+  write_frame(Opcode::ping, true, reinterpret_cast<const std::uint8_t*>(payload.data()),
+              payload.size(), false);
+  return true;
+}
+
+bool Protocol::send_pong(std::string_view payload) {
+  if (close_sent_ || payload.size() > kMaxControlPayload) return false;
+  write_frame(Opcode::pong, true, reinterpret_cast<const std::uint8_t*>(payload.data()),
+              payload.size(), false);
+  return true;
+}
+
+void Protocol::write_close(int code, std::string_view reason) {
+  std::uint8_t payload[kMaxControlPayload] = {};
+  std::size_t n = 0;
+  if (code >= 0) {
+    payload[0] = static_cast<std::uint8_t>(code >> 8);
+    payload[1] = static_cast<std::uint8_t>(code);
+    if (!reason.empty()) std::memcpy(payload + 2, reason.data(), reason.size());
+    n = 2 + reason.size();
+  }
+  write_frame(Opcode::close, true, payload, n, false);
+  close_sent_ = true;
+}
+
+bool Protocol::send_close(int code, std::string_view reason) {
+  if (close_sent_) return false;
+  if (code == -1 || code == close_code::no_status) {
+    write_close(-1, {});
+    return true;
+  }
+  if (!is_sendable_close_code(code) || !is_valid_utf8(reason)) return false;
+  if (reason.size() > kMaxCloseReason) {
+    // Cut before the code point that straddles the limit.
+    std::size_t cut = kMaxCloseReason;
+    while (cut > 0 && (static_cast<std::uint8_t>(reason[cut]) & 0xC0) == 0x80) --cut;
+    reason = reason.substr(0, cut);
+  }
+  write_close(code, reason);
+  return true;
+}
+
+}  // namespace wsp

@@ -1,0 +1,161 @@
+// The per-connection WebSocket state machine (RFC 6455 §5, §7), sans-IO: received bytes go in
+// and come out as events; outgoing frames accumulate in an output buffer the caller writes to
+// the transport. Used alike by client and server; no sockets, clocks or reactor.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "wsp/protocol/buffer_source.h"
+#include "wsp/protocol/frame.h"
+#include "wsp/protocol/mask_key_source.h"
+#include "wsp/protocol/utf8.h"
+
+namespace wsp {
+
+enum class Role : std::uint8_t { client, server };
+
+struct ProtocolConfig {
+  Role role = Role::client;
+  // Largest reassembled data message accepted (bytes); larger closes with 1009. 0 = unlimited.
+  std::size_t max_message_size = 65535;
+  // Outgoing messages longer than this are split into frames of at most this many payload
+  // bytes. 0 = one frame per message.
+  std::size_t max_fragment_bytes_per_frame = 0;
+  // Set when an extension that uses RSV1 (permessage-deflate, RFC 7692) was negotiated: RSV1
+  // is then accepted on the first frame of a data message and reported as Event::compressed.
+  bool allow_rsv1 = false;
+  // Where message and output buffers come from; null: plain allocation (allocating_buffers).
+  BufferSource* buffers = nullptr;
+  // Masking keys, required for the client role (the constructor throws without them).
+  MaskKeySource* mask_keys = nullptr;
+};
+
+enum class EventType : std::uint8_t { none, message, ping, pong, close };
+
+struct Event {
+  EventType type = EventType::none;
+  bool text = false;
+  // RSV1 was set on the message (only with ProtocolConfig::allow_rsv1): the payload is still
+  // compressed and its UTF-8 has not been checked; the extension does both.
+  bool compressed = false;
+  std::string payload;
+  int close_code = -1;
+  std::string close_reason;
+};
+
+class Protocol {
+ public:
+  enum class State : std::uint8_t { open, closing, closed };
+
+  explicit Protocol(ProtocolConfig config);
+
+  // Parses received bytes, split anywhere. Stops right after one complete event so the caller
+  // can apply back-pressure: returns how many bytes were consumed and sets `out` (type none
+  // when all bytes were consumed without completing an event). Reusing one Event across calls
+  // recycles its payload buffer. After a failure or the peer's close, input is discarded.
+  std::size_t receive(const std::uint8_t* data, std::size_t len, Event& out);
+
+  // Queue one message (fragmented per config). False after a close was sent.
+  bool send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1 = false);
+  // Zero-copy variant for a payload the caller owns: queues only the frame header, and on the
+  // client side masks `payload` in place; the caller writes the payload right after the
+  // output pending now. False (nothing queued) after a close was sent or when the message
+  // would be fragmented (max_fragment_bytes_per_frame).
+  bool send_message_header(bool text, std::uint8_t* payload, std::size_t len);
+  // False when the payload exceeds 125 bytes (§5.5) or after a close was sent.
+  bool send_ping(std::string_view payload);
+  bool send_pong(std::string_view payload);
+  // code -1 or 1005: close frame with an empty payload. Otherwise the code must be sendable
+  // (is_sendable_close_code) and the reason valid UTF-8; a reason over 123 bytes is cut at a
+  // code point boundary to fit the 125-byte control payload. False (nothing queued) for a bad
+  // code, an invalid reason, or when a close was already sent.
+  bool send_close(int code, std::string_view reason);
+
+  std::string_view pending_output() const {
+    return std::string_view(out_).substr(out_offset_);
+  }
+  std::size_t pending_output_size() const { return out_.size() - out_offset_; }
+  void consume_output(std::size_t n);
+  // Hands all pending output to the caller in one move, without copying: `into` is cleared
+  // and its capacity becomes the next output buffer.
+  void take_output(std::string& into);
+
+  // open -> closing (we sent close, waiting for the peer's) -> closed (both sides done).
+  // A received close queues our echo at once, so it goes straight to closed; so does a
+  // failure (§7.1.7: the caller flushes the queued close frame, then drops the connection).
+  State state() const {
+    if (failed_code_ != 0 || close_received_) return State::closed;
+    return close_sent_ ? State::closing : State::open;
+  }
+  bool close_sent() const { return close_sent_; }
+  bool close_received() const { return close_received_; }
+  // Both close frames passed and no failure: the clean close of §7.1.4.
+  bool clean_close() const { return close_sent_ && close_received_ && failed_code_ == 0; }
+  // The peer's close code: 1005 for an empty close payload (§7.1.5), -1 when none arrived.
+  int received_close_code() const { return received_close_code_; }
+  std::string received_close_reason() const;
+  // The code of the close frame we queued because the peer broke the protocol
+  // (1002, 1007, 1009), 0 when none.
+  int failed_code() const { return failed_code_; }
+
+  // Lets the caller hand back a consumed payload's capacity for the next message.
+  void give_back_buffer(std::string&& buffer);
+
+ private:
+  enum class Stage : std::uint8_t { header, payload, stopped };
+
+  std::size_t receive_whole_frame(const std::uint8_t* data, std::size_t len, Event& out);
+  bool check_first_two_bytes(std::uint8_t b0, std::uint8_t b1);
+  bool start_frame(const std::uint8_t* header);
+  bool consume_payload(const std::uint8_t* data, std::size_t n);
+  bool finish_frame(Event& out);
+  bool finish_close_frame(Event& out);
+  void fail(int code, const char* reason);
+  void write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
+                   bool rsv1);
+  void write_close(int code, std::string_view reason);
+  // An empty output buffer too small for `n` bytes is replaced by a pooled one (a written
+  // buffer went back to the pool); a fuller one grows as strings do.
+  void reserve_output(std::size_t n) {
+    if (out_.empty() && n > out_.capacity()) take_output_buffer(n);
+  }
+  void take_output_buffer(std::size_t n);
+
+  ProtocolConfig config_;
+
+  // Frame parser state.
+  Stage stage_ = Stage::header;
+  std::uint8_t header_[kMaxFrameHeader];
+  std::uint8_t header_have_ = 0;
+  std::uint8_t header_need_ = 2;
+  Opcode frame_opcode_ = Opcode::continuation;
+  bool frame_fin_ = false;
+  bool frame_masked_ = false;
+  std::uint8_t frame_key_[4] = {};
+  std::uint64_t frame_len_ = 0;
+  std::uint64_t frame_done_ = 0;
+
+  // Data message being reassembled (§5.4).
+  bool in_message_ = false;
+  bool message_text_ = false;
+  bool message_compressed_ = false;
+  std::string message_;
+  Utf8Validator utf8_;
+  std::string control_;  // payload of the control frame being read (<= 125 bytes); the
+                         // peer's close frame stays here once received
+
+  // Output.
+  std::string out_;
+  std::size_t out_offset_ = 0;
+
+  // Close handshake.
+  bool close_sent_ = false;
+  bool close_received_ = false;
+  int received_close_code_ = -1;
+  int failed_code_ = 0;
+};
+
+}  // namespace wsp

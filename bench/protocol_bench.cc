@@ -104,7 +104,7 @@ void BM_Parse(benchmark::State& state, std::size_t payload, std::size_t count, w
   config.mask_keys = &wsp::RandomMaskKeys::for_this_thread();
   config.max_message_size = 0;
   wsp::Protocol p(config);
-  wsp::Event ev;
+  wsp::ProtocolEvent ev;
   const auto* data = reinterpret_cast<const std::uint8_t*>(s.data());
   std::size_t messages = 0;
   for (auto _ : state) {
@@ -112,7 +112,7 @@ void BM_Parse(benchmark::State& state, std::size_t payload, std::size_t count, w
     while (pos < s.size()) {
       const std::size_t len = chunk ? std::min(chunk, s.size() - pos) : s.size() - pos;
       pos += p.receive(data + pos, len, ev);
-      if (ev.type == wsp::EventType::message) ++messages;
+      if (ev.type == wsp::ProtocolEventType::message) ++messages;
       benchmark::DoNotOptimize(ev.payload.data());
     }
   }

@@ -102,14 +102,14 @@ TEST_CASE("the protocol assembles the next small message in a buffer given back"
   Protocol p = pooled(Role::client);
   const std::string frames = raw_frame(kBinary, std::string(64, 'a'), false) +
                              raw_frame(kBinary, std::string(64, 'b'), false);
-  Event ev;
+  ProtocolEvent ev;
   std::size_t used = p.receive(reinterpret_cast<const std::uint8_t*>(frames.data()), frames.size(), ev);
-  REQUIRE(ev.type == EventType::message);
+  REQUIRE(ev.type == ProtocolEventType::message);
   std::string first = std::move(ev.payload);
   const char* storage = first.data();
   pool::give_back(std::move(first));  // what an echo does once the message was sent
   p.receive(reinterpret_cast<const std::uint8_t*>(frames.data()) + used, frames.size() - used, ev);
-  REQUIRE(ev.type == EventType::message);
+  REQUIRE(ev.type == ProtocolEventType::message);
   CHECK(ev.payload == std::string(64, 'b'));
   CHECK(ev.payload.data() == storage);
 }

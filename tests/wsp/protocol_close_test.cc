@@ -21,14 +21,14 @@ TEST_CASE("a received close is reported and echoed with the same code") {
   Protocol p = make(Role::client);
   const auto ev = feed(p, raw_frame(kClose, close_payload(1001, "going"), false));
   REQUIRE(ev.size() == 1);
-  CHECK(ev[0].type == EventType::close);
+  CHECK(ev[0].type == ProtocolEventType::close);
   CHECK(ev[0].close_code == 1001);
   CHECK(ev[0].close_reason == "going");
   CHECK(p.received_close_code() == 1001);
   CHECK(p.received_close_reason() == "going");
   CHECK(p.close_received());
   CHECK(p.close_sent());
-  CHECK(p.state() == Protocol::State::closed);
+  CHECK(p.close_handshake() == Protocol::CloseHandshake::done);
   CHECK(p.clean_close());
   const WireFrame echo = only_frame(p);
   CHECK(echo.b0 == kClose);
@@ -100,7 +100,7 @@ TEST_CASE("a close may arrive between fragments and ends the message") {
                               raw_frame(kClose, close_payload(1000), false) +
                               raw_frame(kContFin, "tial", false));
   REQUIRE(ev.size() == 1);
-  CHECK(ev[0].type == EventType::close);
+  CHECK(ev[0].type == ProtocolEventType::close);
   CHECK(p.failed_code() == 0);
 }
 
@@ -109,20 +109,20 @@ TEST_CASE("data frames after the peer's close are ignored") {
   const auto ev = feed(p, raw_frame(kClose, close_payload(1000), false) +
                               raw_frame(kText, "late", false) + raw_frame(kPing, "", false));
   REQUIRE(ev.size() == 1);
-  CHECK(ev[0].type == EventType::close);
+  CHECK(ev[0].type == ProtocolEventType::close);
   CHECK(parse_output(p.pending_output()).size() == 1);  // only the echo, no pong
 }
 
 TEST_CASE("sending close moves to closing and the peer's close completes it") {
   Protocol p = make(Role::client);
   REQUIRE(p.send_close(1000, "done"));
-  CHECK(p.state() == Protocol::State::closing);
+  CHECK(p.close_handshake() == Protocol::CloseHandshake::sent);
   CHECK(p.close_sent());
   CHECK(only_frame(p).payload == close_payload(1000, "done"));
   p.consume_output(p.pending_output_size());
   const auto ev = feed(p, raw_frame(kClose, close_payload(1000), false));
   REQUIRE(ev.size() == 1);
-  CHECK(p.state() == Protocol::State::closed);
+  CHECK(p.close_handshake() == Protocol::CloseHandshake::done);
   CHECK(p.received_close_code() == 1000);
   CHECK(p.clean_close());
   CHECK(p.pending_output_size() == 0);  // no second close frame
@@ -134,7 +134,7 @@ TEST_CASE("messages still arrive while closing") {
   const auto ev = feed(p, raw_frame(kText, "in flight", false));
   REQUIRE(ev.size() == 1);
   CHECK(ev[0].payload == "in flight");
-  CHECK(p.state() == Protocol::State::closing);
+  CHECK(p.close_handshake() == Protocol::CloseHandshake::sent);
 }
 
 TEST_CASE("a ping received while closing gets no pong") {
@@ -143,7 +143,7 @@ TEST_CASE("a ping received while closing gets no pong") {
   p.consume_output(p.pending_output_size());
   const auto ev = feed(p, raw_frame(kPing, "x", false));
   REQUIRE(ev.size() == 1);
-  CHECK(ev[0].type == EventType::ping);
+  CHECK(ev[0].type == ProtocolEventType::ping);
   CHECK(p.pending_output_size() == 0);
 }
 
@@ -181,7 +181,7 @@ TEST_CASE("send_close refuses codes that may not be sent and queues nothing") {
     INFO("code " << code);
     CHECK_FALSE(p.send_close(code, ""));
     CHECK(p.pending_output_size() == 0);
-    CHECK(p.state() == Protocol::State::open);
+    CHECK(p.close_handshake() == Protocol::CloseHandshake::none);
   }
 }
 

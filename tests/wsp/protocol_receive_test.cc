@@ -14,22 +14,23 @@
 using namespace wsp;
 using namespace wsp::test;
 
-// Heap bytes held through operator new, to see a buffer freed: this test binary replaces the
-// global operator new and delete with malloc and free plus this count.
+// Heap bytes handed out by operator new and given back to operator delete, to see a buffer
+// allocated and freed: this test binary replaces the global operator new and delete with
+// malloc and free plus these counts.
 namespace {
-std::atomic<std::int64_t> heap_bytes{0};
+std::atomic<std::uint64_t> bytes_allocated{0}, bytes_freed{0};
 }  // namespace
 
 void* operator new(std::size_t size) {
   void* p = std::malloc(size != 0 ? size : 1);
   if (!p) throw std::bad_alloc();
-  heap_bytes += static_cast<std::int64_t>(malloc_usable_size(p));
+  bytes_allocated += malloc_usable_size(p);
   return p;
 }
 void* operator new[](std::size_t size) { return operator new(size); }
 void operator delete(void* p) noexcept {
   if (!p) return;
-  heap_bytes -= static_cast<std::int64_t>(malloc_usable_size(p));
+  bytes_freed += malloc_usable_size(p);
   std::free(p);
 }
 void operator delete[](void* p) noexcept { operator delete(p); }
@@ -50,7 +51,7 @@ int queued_close_code(const Protocol& p, std::string* reason = nullptr) {
 
 void require_failed(Protocol& p, int code, const char* reason) {
   CHECK(p.failed_code() == code);
-  CHECK(p.state() == Protocol::State::closed);
+  CHECK(p.close_handshake() == Protocol::CloseHandshake::done);
   CHECK(p.close_sent());
   CHECK_FALSE(p.close_received());
   std::string r;
@@ -64,11 +65,11 @@ TEST_CASE("an unmasked text frame reaches the client as one text message") {
   Protocol p = make(Role::client);
   const auto ev = feed(p, from_peer(Role::client, kText, "Hello"));
   REQUIRE(ev.size() == 1);
-  CHECK(ev[0].type == EventType::message);
+  CHECK(ev[0].type == ProtocolEventType::message);
   CHECK(ev[0].text);
   CHECK(ev[0].payload == "Hello");
   CHECK(p.failed_code() == 0);
-  CHECK(p.state() == Protocol::State::open);
+  CHECK(p.close_handshake() == Protocol::CloseHandshake::none);
   CHECK(p.pending_output_size() == 0);
 }
 
@@ -121,13 +122,13 @@ TEST_CASE("zero-length frames and messages are valid") {
                               from_peer(Role::server, kContFin, "") +
                               from_peer(Role::server, kPing, ""));
   REQUIRE(ev.size() == 3);
-  CHECK(ev[0].type == EventType::message);
+  CHECK(ev[0].type == ProtocolEventType::message);
   CHECK(ev[0].text);
   CHECK(ev[0].payload.empty());
-  CHECK(ev[1].type == EventType::message);
+  CHECK(ev[1].type == ProtocolEventType::message);
   CHECK_FALSE(ev[1].text);
   CHECK(ev[1].payload.empty());
-  CHECK(ev[2].type == EventType::ping);
+  CHECK(ev[2].type == ProtocolEventType::ping);
   CHECK(p.failed_code() == 0);
 }
 
@@ -136,7 +137,7 @@ TEST_CASE("receive stops right after each complete event") {
   const std::string a = from_peer(Role::client, kText, "one");
   const std::string b = from_peer(Role::client, kText, "two");
   const std::string both = a + b;
-  Event ev;
+  ProtocolEvent ev;
   std::size_t n = p.receive(reinterpret_cast<const std::uint8_t*>(both.data()), both.size(), ev);
   CHECK(n == a.size());
   CHECK(ev.payload == "one");
@@ -148,12 +149,12 @@ TEST_CASE("receive stops right after each complete event") {
 TEST_CASE("receive consumes a partial frame and reports no event") {
   Protocol p = make(Role::client);
   const std::string f = from_peer(Role::client, kText, "hello");
-  Event ev;
+  ProtocolEvent ev;
   CHECK(p.receive(reinterpret_cast<const std::uint8_t*>(f.data()), 4, ev) == 4);
-  CHECK(ev.type == EventType::none);
+  CHECK(ev.type == ProtocolEventType::none);
   CHECK(p.receive(reinterpret_cast<const std::uint8_t*>(f.data()) + 4, f.size() - 4, ev) ==
         f.size() - 4);
-  CHECK(ev.type == EventType::message);
+  CHECK(ev.type == ProtocolEventType::message);
   CHECK(ev.payload == "hello");
 }
 
@@ -168,20 +169,20 @@ TEST_CASE("every byte split of a multi-frame stream yields the same events") {
     for (std::size_t split = 1; split < stream.size(); split += (split < 300 ? 1 : 997)) {
       Protocol p = make(role, 0);
       // Two pieces split at `split`, then the same stream one byte at a time below.
-      std::vector<Event> ev;
+      std::vector<ProtocolEvent> ev;
       for (auto part : {stream.substr(0, split), stream.substr(split)}) {
         auto e = feed(p, part);
         ev.insert(ev.end(), e.begin(), e.end());
       }
       REQUIRE(ev.size() == 6);
-      CHECK(ev[0].type == EventType::ping);
+      CHECK(ev[0].type == ProtocolEventType::ping);
       CHECK(ev[0].payload == "p1");
       CHECK(ev[1].payload == "Hello \xc3\xa9t\xc3\xa9");
       CHECK(ev[1].text);
       CHECK(ev[2].payload == std::string(200, '\x01'));
-      CHECK(ev[3].type == EventType::pong);
+      CHECK(ev[3].type == ProtocolEventType::pong);
       CHECK(ev[4].payload == std::string(70000, 'z') + "end");
-      CHECK(ev[5].type == EventType::close);
+      CHECK(ev[5].type == ProtocolEventType::close);
       CHECK(ev[5].close_code == 1000);
       CHECK(ev[5].close_reason == "bye");
       CHECK(p.failed_code() == 0);
@@ -331,8 +332,8 @@ TEST_CASE("control frames may arrive between the fragments of a message") {
                               raw_frame(kCont, "cd", false) + raw_frame(kPong, "y", false) +
                               raw_frame(kContFin, "ef", false));
   REQUIRE(ev.size() == 3);
-  CHECK(ev[0].type == EventType::ping);
-  CHECK(ev[1].type == EventType::pong);
+  CHECK(ev[0].type == ProtocolEventType::ping);
+  CHECK(ev[1].type == ProtocolEventType::pong);
   CHECK(ev[2].payload == "abcdef");
 }
 
@@ -442,19 +443,22 @@ TEST_CASE("1009 frees the partial message") {
   const std::string first = from_peer(Role::server, kBinaryStart, std::string(90000, 'a'));
   const std::string second = from_peer(Role::server, kContFin, std::string(20000, 'b'));
   Protocol p = make(Role::server, 100000);  // plain allocation: no pool keeps a freed buffer
-  Event ev;
-  const std::int64_t before = heap_bytes;
-  const std::size_t used_first = p.receive(reinterpret_cast<const std::uint8_t*>(first.data()), first.size(), ev);
-  const std::int64_t holding = heap_bytes;
+  ProtocolEvent ev;
+  const std::uint64_t allocated_before = bytes_allocated, freed_before = bytes_freed;
+  const std::size_t used = p.receive(reinterpret_cast<const std::uint8_t*>(first.data()), first.size(), ev);
+  const std::uint64_t allocated_first = bytes_allocated - allocated_before;
+  const std::uint64_t freed_first = bytes_freed - freed_before;
+  const std::uint64_t freed_before_1009 = bytes_freed;
   p.receive(reinterpret_cast<const std::uint8_t*>(second.data()), second.size(), ev);
-  const std::int64_t after = heap_bytes;
-  CHECK(used_first == first.size());
-  CHECK(holding - before >= 90000);  // the first fragment, held until the message ends
+  const std::uint64_t freed_at_1009 = bytes_freed - freed_before_1009;
+  CHECK(used == first.size());
+  // The first fragment is held for the rest of the message...
+  CHECK(allocated_first >= 90000);
+  CHECK(freed_first < 90000);
+  // ...and goes back to the heap at the 1009.
   CHECK(p.failed_code() == 1009);
-  // At the 1009 those 90000 bytes went back to the heap (the close frame queued meanwhile
-  // takes far less).
-  CHECK(holding - after >= 90000);
-  CHECK(ev.type == EventType::none);
+  CHECK(ev.type == ProtocolEventType::none);
+  CHECK(freed_at_1009 >= 90000);
 }
 
 TEST_CASE("bytes after a protocol error are discarded and produce no event") {
@@ -468,7 +472,7 @@ TEST_CASE("a received ping is reported and answered with a pong carrying its pay
   Protocol p = make(Role::client);
   const auto ev = feed(p, raw_frame(kPing, "abc", false));
   REQUIRE(ev.size() == 1);
-  CHECK(ev[0].type == EventType::ping);
+  CHECK(ev[0].type == ProtocolEventType::ping);
   CHECK(ev[0].payload == "abc");
   const auto out = parse_output(p.pending_output());
   REQUIRE(out.size() == 1);
@@ -490,16 +494,16 @@ TEST_CASE("a received pong is reported and not answered") {
   Protocol p = make(Role::client);
   const auto ev = feed(p, raw_frame(kPong, "z", false));
   REQUIRE(ev.size() == 1);
-  CHECK(ev[0].type == EventType::pong);
+  CHECK(ev[0].type == ProtocolEventType::pong);
   CHECK(ev[0].payload == "z");
   CHECK(p.pending_output_size() == 0);
 }
 
-TEST_CASE("a reused Event recycles its payload buffer") {
+TEST_CASE("a reused ProtocolEvent recycles its payload buffer") {
   Protocol p = make(Role::client);
   const std::string a = raw_frame(kBinary, std::string(1000, 'a'), false);
   const std::string b = raw_frame(kBinary, std::string(1000, 'b'), false);
-  Event ev;
+  ProtocolEvent ev;
   p.receive(reinterpret_cast<const std::uint8_t*>(a.data()), a.size(), ev);
   const char* first = ev.payload.data();
   p.receive(reinterpret_cast<const std::uint8_t*>(b.data()), b.size(), ev);
@@ -514,7 +518,7 @@ TEST_CASE("a buffer given back is reused for the next message") {
   spare.reserve(4096);
   const char* storage = spare.data();
   p.give_back_buffer(std::move(spare));
-  Event ev;
+  ProtocolEvent ev;
   const std::string f = raw_frame(kBinary, std::string(100, 'x'), false);
   p.receive(reinterpret_cast<const std::uint8_t*>(f.data()), f.size(), ev);
   CHECK(ev.payload == std::string(100, 'x'));

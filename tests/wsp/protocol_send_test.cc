@@ -170,7 +170,7 @@ TEST_CASE("send_message_header masks a client's payload in place with the header
   Protocol server = make(Role::server);
   auto events = feed(server, wire);
   REQUIRE(events.size() == 1);
-  CHECK(events[0].type == EventType::message);
+  CHECK(events[0].type == ProtocolEventType::message);
   CHECK(events[0].text);
   CHECK(events[0].payload == "given away, masked in place");
 }

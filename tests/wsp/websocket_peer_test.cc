@@ -638,13 +638,13 @@ TEST_CASE("heartbeat pings are on the wire, and a missing pong drops the connect
   CHECK(client.get_close_code() == -1);
   CHECK(lasted >= 150ms);  // at least the tick that sent the ping and the one that gave up
   Protocol reader(ProtocolConfig{.role = Role::server});
-  Event event;
+  ProtocolEvent event;
   int pings = 0;
   std::size_t at = 0;
   while (at < raw.received.size()) {
     std::size_t used = reader.receive(reinterpret_cast<const std::uint8_t*>(raw.received.data()) + at,
                                       raw.received.size() - at, event);
-    if (event.type == EventType::ping) ++pings;
+    if (event.type == ProtocolEventType::ping) ++pings;
     if (used == 0) break;
     at += used;
   }
@@ -661,7 +661,7 @@ TEST_CASE("answered heartbeat pings keep the connection open") {
   // a ping drops the connection at the next tick (see above): five answered ones, however
   // slowly this machine gets there.
   Protocol reader(ProtocolConfig{.role = Role::server});
-  Event event;
+  ProtocolEvent event;
   int answered = 0;
   std::size_t at = 0;
   auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -673,7 +673,7 @@ TEST_CASE("answered heartbeat pings keep the connection open") {
       std::size_t used = reader.receive(reinterpret_cast<const std::uint8_t*>(raw.received.data()) + at,
                                         raw.received.size() - at, event);
       at += used;
-      if (event.type == EventType::ping) {
+      if (event.type == ProtocolEventType::ping) {
         raw.write(reader.pending_output());
         reader.consume_output(reader.pending_output_size());
         ++answered;

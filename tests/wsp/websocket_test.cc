@@ -3,7 +3,6 @@
 #include <catch2/catch.hpp>
 
 #include <sys/resource.h>
-
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -19,9 +18,9 @@
 #include "io/tcp_listener.h"
 #include "io/tcp_stream.h"
 #include "tests/skip.h"
-#include "wsp/protocol/url.h"
 #include "wsp/engine/connection.h"
 #include "wsp/engine/opening.h"
+#include "wsp/protocol/url.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;

@@ -60,19 +60,19 @@ inline std::string close_payload(int code, const std::string& reason = "") {
 
 // Feeds `bytes` in chunks of `chunk` bytes (0 = all at once), honouring the one-event-per-call
 // contract, and returns every event.
-inline std::vector<Event> feed(Protocol& p, const std::string& bytes, std::size_t chunk = 0) {
-  std::vector<Event> events;
+inline std::vector<ProtocolEvent> feed(Protocol& p, const std::string& bytes, std::size_t chunk = 0) {
+  std::vector<ProtocolEvent> events;
   std::size_t off = 0;
   if (chunk == 0) chunk = bytes.size() ? bytes.size() : 1;
   while (off < bytes.size()) {
     const std::size_t end = std::min(bytes.size(), off + chunk);
     std::size_t pos = off;
     while (pos < end) {
-      Event ev;
+      ProtocolEvent ev;
       const std::size_t n =
           p.receive(reinterpret_cast<const std::uint8_t*>(bytes.data()) + pos, end - pos, ev);
       pos += n;
-      if (ev.type != EventType::none) events.push_back(std::move(ev));
+      if (ev.type != ProtocolEventType::none) events.push_back(std::move(ev));
       else if (n == 0) break;
     }
     off = end;

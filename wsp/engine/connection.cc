@@ -7,18 +7,9 @@
 #include "io/operation.h"
 #include "wsp/engine/buffer_pool.h"
 #include "wsp/engine/random_mask_keys.h"
-#include "wsp/protocol/close_code.h"
 #include "wsp/protocol/utf8.h"
 
 namespace wsp {
-namespace {
-
-// Messages at least this large, when given away, are written from their own buffer; smaller
-// ones are cheaper to copy into the output than to write as a separate piece.
-constexpr std::size_t kZeroCopyMin = 16 * 1024;
-constexpr std::size_t kMaxOwnedPayloads = 256;
-
-}  // namespace
 
 Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
                        std::string leftover)
@@ -45,56 +36,45 @@ Connection::~Connection() { finish(0); }
 
 // --- receiving ---------------------------------------------------------------------------
 
-bool Connection::inbound_full(std::size_t next_size) const {
-  if (inbound_.empty()) return false;  // one message always fits (its size was checked)
-  if (inbound_.size() >= limits_.max_queued_packets) return true;
-  return limits_.inbound_buffer_size > 0 &&
-         inbound_bytes_ + next_size > limits_.inbound_buffer_size;
-}
-
 void Connection::deliver_held() {
   switch (held_.type) {
-    case EventType::message:
+    case ProtocolEventType::message:
       if (inbound_full(held_.payload.size())) {
         holding_ = true;
         return;
       }
       holding_ = false;
-      inbound_bytes_ += held_.payload.size();
-      inbound_.push_back(Message{std::move(held_.payload), held_.text});
+      inbound_.push(std::move(held_.payload), held_.text);
       readable_.set();
       break;
-    case EventType::pong:
+    case ProtocolEventType::pong:
       awaiting_pong_ = false;
       break;
-    case EventType::close:
-      // Our echo is queued by the protocol; the connection finishes once it is written.
-      if (state_ == State::open) state_ = State::closing;
-      break;
-    case EventType::ping:
-    case EventType::none:
+    case ProtocolEventType::close:  // our echo is queued: the connection ends once it is written
+    case ProtocolEventType::ping:
+    case ProtocolEventType::none:
       break;
   }
-  held_.type = EventType::none;
+  held_.type = ProtocolEventType::none;
 }
 
 std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
   std::size_t at = 0;
-  while (at < size && !holding_ && state_ != State::closed) {
+  while (at < size && !holding_ && !ended_) {
     std::size_t used = protocol_.receive(data + at, size - at, held_);
     at += used;
-    if (held_.type != EventType::none) deliver_held();
-    if (protocol_.pending_output_size() > 0 || protocol_.state() == Protocol::State::closed) {
+    if (held_.type != ProtocolEventType::none) deliver_held();
+    if (protocol_.pending_output_size() > 0 ||
+        protocol_.close_handshake() == Protocol::CloseHandshake::done) {
       output_added();  // pongs, close echoes, or a close after a protocol error
     }
-    if (protocol_.failed_code() != 0 && state_ == State::open) state_ = State::closing;
-    if (used == 0 && held_.type == EventType::none) break;
+    if (used == 0 && held_.type == ProtocolEventType::none) break;
   }
   return at;
 }
 
 bool Connection::on_received(std::span<const std::uint8_t> data) {
-  if (state_ == State::closed) return false;
+  if (ended_) return false;
   if (holding_ || overflow_) {
     // Receiving was paused but the kernel had more on its way: keep it for later.
     if (!overflow_) overflow_ = std::make_unique<std::string>();
@@ -115,7 +95,7 @@ void Connection::drain_overflow() {
   if (overflow_) {
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(overflow_->data()), overflow_->size());
     overflow_->erase(0, used);
-    if (holding_ || state_ == State::closed) return;
+    if (holding_ || ended_) return;
     overflow_.reset();
   }
   if (receiving_paused_) {
@@ -138,11 +118,7 @@ void Connection::recycle(std::string&& buffer) {
 }
 
 bool Connection::pop_message(std::string& data) {
-  Message& next = inbound_.front();
-  const bool text = next.text;
-  data = std::move(next.data);
-  inbound_.drop_front();
-  inbound_bytes_ -= data.size();
+  const bool text = inbound_.pop(data);
   if (holding_) {
     deliver_held();
     if (!holding_) drain_overflow();
@@ -151,9 +127,9 @@ bool Connection::pop_message(std::string& data) {
 }
 
 void Connection::on_receive_end(std::error_code error) {
-  if (state_ == State::closed) return;
+  if (ended_) return;
   // After both close frames this is the expected end; otherwise the close is unclean (-1).
-  if (protocol_.state() != Protocol::State::closed) {
+  if (protocol_.close_handshake() != Protocol::CloseHandshake::done) {
     aborted_ = protocol_.failed_code() == 0 && !protocol_.close_received();
   }
   if (error) WSP_LOG_DEBUG("connection ended: %s", error.message().c_str());
@@ -164,19 +140,10 @@ void Connection::on_receive_end(std::error_code error) {
 
 void Connection::output_added() { reactor_.schedule(&flush_node_); }
 
-void Connection::message_queued(std::size_t payload_size) {
-  ++outbound_count_;
-  outbound_bytes_ += payload_size;
-  output_added();
-}
-
 SendResult Connection::can_send(std::size_t size) const {
-  if (state_ != State::open || protocol_.close_sent()) return SendResult::not_open;
-  if (outbound_count_ >= limits_.max_queued_packets) return SendResult::too_many_queued;
-  if (limits_.outbound_buffer_size > 0 &&
-      outbound_bytes_ + size > limits_.outbound_buffer_size) {
-    return SendResult::buffer_full;
-  }
+  if (state() != State::open) return SendResult::not_open;
+  if (outbound_.too_many(limits_.max_queued_packets)) return SendResult::too_many_queued;
+  if (outbound_.too_big(size, limits_.outbound_buffer_size)) return SendResult::buffer_full;
   return SendResult::ok;
 }
 
@@ -189,45 +156,26 @@ SendResult Connection::send(bool text, std::string_view data) {
                               data.size())) {
     return SendResult::not_open;
   }
-  message_queued(data.size());
+  outbound_.queued(data.size());
+  output_added();
   return SendResult::ok;
 }
 
 void Connection::flush() {
-  if (writing_ || state_ == State::closed) return;
+  if (outbound_.writing() || ended_) return;
   if (protocol_.pending_output_size() == 0) {
     // Both close frames have passed (or ours answered a protocol error): end our direction
     // in order (TLS close_notify, TCP FIN), then close.
-    if (protocol_.state() == Protocol::State::closed && !ending_) {
+    if (protocol_.close_handshake() == Protocol::CloseHandshake::done && !ending_) {
       ending_ = reactor_.spawn(graceful_end());
     }
     return;
   }
-  protocol_.take_output(write_buffer_);
-  writing_count_ = outbound_count_;
-  writing_bytes_ = outbound_bytes_;
-  writing_ = true;
-  if (!zero_copy_ || zero_copy_->queued.empty()) {
-    iovec part{write_buffer_.data(), write_buffer_.size()};
-    stream_->start_write({&part, 1}, *this);
-    return;
-  }
-  // Interleave the serialized bytes with the payloads that follow their headers.
-  ZeroCopy& z = *zero_copy_;
-  z.writing.swap(z.queued);
-  z.parts.clear();
-  std::size_t from = 0;
-  for (OwnedPayload& p : z.writing) {
-    if (p.at > from) z.parts.push_back({write_buffer_.data() + from, p.at - from});
-    z.parts.push_back({p.data.data(), p.data.size()});
-    from = p.at;
-  }
-  if (write_buffer_.size() > from) z.parts.push_back({write_buffer_.data() + from, write_buffer_.size() - from});
-  stream_->start_write(z.parts, *this);
+  stream_->start_write(outbound_.start_write(protocol_), *this);
 }
 
 SendResult Connection::send(bool text, std::string&& data) {
-  if (data.size() < kZeroCopyMin || (zero_copy_ && zero_copy_->queued.size() >= kMaxOwnedPayloads)) {
+  if (!outbound_.takes_own_buffer(data.size())) {
     SendResult copied = send(text, std::string_view(data));
     if (copied == SendResult::ok) recycle(std::move(data));
     return copied;
@@ -238,9 +186,8 @@ SendResult Connection::send(bool text, std::string&& data) {
   if (!protocol_.send_message_header(text, reinterpret_cast<std::uint8_t*>(data.data()), data.size())) {
     return send(text, std::string_view(data));  // fragmented per config: the copying path
   }
-  message_queued(data.size());
-  if (!zero_copy_) zero_copy_ = std::make_unique<ZeroCopy>();
-  zero_copy_->queued.push_back({protocol_.pending_output_size(), std::move(data)});
+  outbound_.queued_owned(data.size(), protocol_.pending_output_size(), std::move(data));
+  output_added();
   return SendResult::ok;
 }
 
@@ -251,26 +198,12 @@ io::Task<void> Connection::graceful_end() {
 }
 
 void Connection::on_written(std::error_code error) {
-  writing_ = false;
+  outbound_.written(!error, buffer_pool::for_this_thread(),
+                    [this](std::string&& payload) { recycle(std::move(payload)); });
   if (error) {
-    if (protocol_.state() != Protocol::State::closed) aborted_ = true;
+    if (protocol_.close_handshake() != Protocol::CloseHandshake::done) aborted_ = true;
     finish(0);
     return;
-  }
-  outbound_count_ -= writing_count_;
-  outbound_bytes_ -= writing_bytes_;
-  writing_count_ = writing_bytes_ = 0;
-  if (zero_copy_) {
-    for (OwnedPayload& p : zero_copy_->writing) recycle(std::move(p.data));
-    zero_copy_->writing.clear();
-  }
-  // The written buffer goes back to the thread's pool (up to 1 MiB); a larger one is kept for
-  // the next write while writes fill a good part of it. A quiet connection holds none.
-  const std::size_t capacity = write_buffer_.capacity();
-  if (capacity <= buffer_pool::kMaxPooledCapacity) {
-    buffer_pool::give_back(std::move(write_buffer_));
-  } else if (write_buffer_.size() < capacity / 4) {
-    std::string().swap(write_buffer_);
   }
   writable_.set();
   flush();
@@ -279,9 +212,8 @@ void Connection::on_written(std::error_code error) {
 // --- closing -----------------------------------------------------------------------------
 
 bool Connection::close(int code, std::string_view reason) {
-  if (state_ == State::closed || protocol_.close_sent()) return false;
+  if (ended_ || protocol_.close_sent()) return false;
   if (!protocol_.send_close(code, reason)) return false;
-  state_ = State::closing;
   output_added();
   if (limits_.close_timeout.count() > 0 && !close_timer_) close_timer_ = reactor_.spawn(close_timer());
   return true;
@@ -299,7 +231,7 @@ io::Task<void> Connection::heartbeat_loop() {
       std::chrono::duration<double>(limits_.heartbeat_interval));
   for (;;) {
     co_await io::sleep_for(reactor_, interval);
-    if (state_ != State::open) continue;
+    if (state() != State::open) continue;
     if (awaiting_pong_) {
       WSP_LOG_DEBUG("no pong within the heartbeat interval; dropping the connection");
       aborted_ = true;
@@ -314,7 +246,7 @@ io::Task<void> Connection::heartbeat_loop() {
 }
 
 void Connection::abort() {
-  if (state_ == State::closed) return;
+  if (ended_) return;
   aborted_ = true;
   finish(0);
 }
@@ -324,8 +256,8 @@ void Connection::finish(io::Reactor::TaskId self) {
     if (*id && *id != self) reactor_.cancel(*id);
     *id = 0;
   }
-  if (state_ == State::closed) return;
-  state_ = State::closed;
+  if (ended_) return;
+  ended_ = true;
   if (stream_) {
     stream_->stop_io();
     stream_->close();
@@ -343,14 +275,7 @@ int Connection::close_code() const {
 
 std::string Connection::close_reason() const {
   if (aborted_) return {};
-  if (protocol_.failed_code() != 0) {
-    switch (protocol_.failed_code()) {
-      case close_code::protocol_error: return "Protocol error";
-      case close_code::invalid_payload: return "Invalid frame payload data";
-      case close_code::message_too_big: return "Message too big";
-      default: return {};
-    }
-  }
+  if (protocol_.failed_code() != 0) return protocol_.failure_reason();
   return protocol_.received_close_reason();
 }
 

@@ -23,7 +23,8 @@
 #include "io/byte_stream.h"
 #include "io/event.h"
 #include "io/reactor.h"
-#include "wsp/engine/fifo.h"
+#include "wsp/engine/inbound_queue.h"
+#include "wsp/engine/outbound_queue.h"
 #include "wsp/protocol/protocol.h"
 
 namespace wsp {
@@ -42,11 +43,6 @@ struct ConnectionLimits {
   std::chrono::milliseconds close_timeout{5000};
 };
 
-struct Message {
-  std::string data;
-  bool text = false;
-};
-
 enum class SendResult : std::uint8_t {
   ok,
   not_open,        // closing or closed
@@ -57,6 +53,9 @@ enum class SendResult : std::uint8_t {
 
 class Connection final : private io::ReceiveHandler, private io::WriteHandler {
  public:
+  // What the application sees: open; closing once a close frame was sent or received (or the
+  // peer broke the protocol), while the closing handshake finishes; closed once the stream
+  // is shut. Derived from the protocol's closing handshake and whether the stream ended.
   enum class State : std::uint8_t { open, closing, closed };
 
   Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
@@ -85,8 +84,8 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // Whether a message of `size` bytes would be accepted now.
   SendResult can_send(std::size_t size) const;
   // Payload bytes of messages not yet fully written (headers excluded).
-  std::size_t buffered_amount() const { return outbound_bytes_; }
-  std::size_t queued_outbound() const { return outbound_count_; }
+  std::size_t buffered_amount() const { return outbound_.bytes(); }
+  std::size_t queued_outbound() const { return outbound_.count(); }
   // Set whenever queued output was written.
   io::Event& writable() { return writable_; }
 
@@ -97,7 +96,11 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // Drops the connection at once, without a close frame; close code -1.
   void abort();
 
-  State state() const { return state_; }
+  State state() const {
+    if (ended_) return State::closed;
+    return protocol_.close_handshake() == Protocol::CloseHandshake::none ? State::open
+                                                                          : State::closing;
+  }
   // The peer's close code (1005 for an empty close frame), or -1 for an unclean close; the
   // code we sent when we failed the connection for a protocol error.
   int close_code() const;
@@ -118,11 +121,11 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t parse(const std::uint8_t* data, std::size_t size);
   // Parses what waits in `overflow_` after the queue got room; resumes receiving when done.
   void drain_overflow();
-  bool inbound_full(std::size_t next_size) const;
+  bool inbound_full(std::size_t next_size) const {
+    return inbound_.full_for(next_size, limits_.inbound_buffer_size, limits_.max_queued_packets);
+  }
   void deliver_held();
   void output_added();
-  // Counts a serialized message toward the outbound limits and schedules the flush.
-  void message_queued(std::size_t payload_size);
   void flush();
   io::Task<void> heartbeat_loop();
   io::Task<void> close_timer();
@@ -135,38 +138,19 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   Protocol protocol_;
   ConnectionLimits limits_;
   // The flags together (thousands of connections: no padding between fields).
-  State state_ = State::open;
+  bool ended_ = false;    // the stream is shut: closed
+  bool aborted_ = false;  // ended without a clean close (close code -1)
   bool holding_ = false;  // held_ waits for room in the inbound queue
   bool receiving_paused_ = false;
-  bool writing_ = false;
   bool awaiting_pong_ = false;
-  bool aborted_ = false;
 
-  Fifo<Message> inbound_;
-  std::size_t inbound_bytes_ = 0;
-  Event held_;          // a parsed message waiting for room in the inbound queue
+  InboundQueue inbound_;
+  ProtocolEvent held_;  // a parsed message waiting for room in the inbound queue
   // Received bytes not parsed yet because the queue was full (made only then).
   std::unique_ptr<std::string> overflow_;
   io::Event readable_;
 
-  // Outbound: messages serialized but not yet written, and their payload bytes; of them, those
-  // in the write in progress (a write takes all pending output, so they end together).
-  std::size_t outbound_count_ = 0;
-  std::size_t outbound_bytes_ = 0;
-  std::size_t writing_count_ = 0;
-  std::size_t writing_bytes_ = 0;
-  std::string write_buffer_;
-  // Payloads sent without a copy: each follows the output bytes up to `at` (an offset into
-  // the pending output). `writing` holds those in the write in progress.
-  struct OwnedPayload {
-    std::size_t at;
-    std::string data;
-  };
-  struct ZeroCopy {  // made on the first given-away message: most connections never need it
-    std::vector<OwnedPayload> queued, writing;
-    std::vector<iovec> parts;
-  };
-  std::unique_ptr<ZeroCopy> zero_copy_;
+  OutboundQueue outbound_;
   io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
   io::Event writable_;
 

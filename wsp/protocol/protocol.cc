@@ -164,7 +164,7 @@ bool Protocol::consume_payload(const std::uint8_t* data, std::size_t n) {
   return true;
 }
 
-bool Protocol::finish_close_frame(Event& out) {
+bool Protocol::finish_close_frame(ProtocolEvent& out) {
   int code = close_code::no_status;
   std::string_view reason;
   if (control_.size() == 1) {
@@ -192,13 +192,13 @@ bool Protocol::finish_close_frame(Event& out) {
   stage_ = Stage::stopped;
   in_message_ = false;
   std::string().swap(message_);
-  out.type = EventType::close;
+  out.type = ProtocolEventType::close;
   out.close_code = code;
   out.close_reason.assign(reason);
   return true;
 }
 
-bool Protocol::finish_frame(Event& out) {
+bool Protocol::finish_frame(ProtocolEvent& out) {
   stage_ = Stage::header;
   switch (frame_opcode_) {
     case Opcode::ping:
@@ -206,11 +206,11 @@ bool Protocol::finish_frame(Event& out) {
       if (!close_sent_) write_frame(Opcode::pong, true,
                                     reinterpret_cast<const std::uint8_t*>(control_.data()),
                                     control_.size(), false);
-      out.type = EventType::ping;
+      out.type = ProtocolEventType::ping;
       out.payload.assign(control_);
       return true;
     case Opcode::pong:
-      out.type = EventType::pong;
+      out.type = ProtocolEventType::pong;
       out.payload.assign(control_);
       return true;
     case Opcode::close:
@@ -224,7 +224,7 @@ bool Protocol::finish_frame(Event& out) {
     return false;
   }
   in_message_ = false;
-  out.type = EventType::message;
+  out.type = ProtocolEventType::message;
   out.text = message_text_;
   out.compressed = message_compressed_;
   // Swapping hands the message over without a copy and keeps the caller's old buffer for the
@@ -237,7 +237,7 @@ bool Protocol::finish_frame(Event& out) {
 // The common case in one step: a whole unfragmented data frame of at most 64 KiB, RSV bits
 // clear, masked as the role requires, within max_message_size. Returns its length, or 0 for
 // anything else (the general path parses it, and reports whatever rule it breaks).
-std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t len, Event& out) {
+std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
   const std::uint8_t b0 = data[0], b1 = data[1];
   const std::uint8_t op = b0 & 0x0F;
   if ((b0 & 0xF0) != 0x80 || (op != 1 && op != 2) || in_message_) return 0;
@@ -276,13 +276,13 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
     fail(close_code::invalid_payload, kInvalidPayload);  // §8.1
     return len;
   }
-  out.type = EventType::message;
+  out.type = ProtocolEventType::message;
   out.text = op == 1;
   return header + size;
 }
 
-std::size_t Protocol::receive(const std::uint8_t* data, std::size_t len, Event& out) {
-  out.type = EventType::none;
+std::size_t Protocol::receive(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
+  out.type = ProtocolEventType::none;
   out.text = false;
   out.compressed = false;
   out.payload.clear();
@@ -355,6 +355,7 @@ void Protocol::fail(int code, const char* reason) {
   // §7.1.7: send a close frame with the matching code, then stop reading.
   if (!close_sent_) write_close(code, reason);
   failed_code_ = code;
+  failure_reason_ = reason;
   stage_ = Stage::stopped;
   in_message_ = false;
   std::string().swap(message_);  // free the partial message at once

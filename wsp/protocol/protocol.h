@@ -25,7 +25,7 @@ struct ProtocolConfig {
   // bytes. 0 = one frame per message.
   std::size_t max_fragment_bytes_per_frame = 0;
   // Set when an extension that uses RSV1 (permessage-deflate, RFC 7692) was negotiated: RSV1
-  // is then accepted on the first frame of a data message and reported as Event::compressed.
+  // is then accepted on the first frame of a data message and reported as ProtocolEvent::compressed.
   bool allow_rsv1 = false;
   // Where message and output buffers come from; null: plain allocation (allocating_buffers).
   BufferSource* buffers = nullptr;
@@ -33,10 +33,10 @@ struct ProtocolConfig {
   MaskKeySource* mask_keys = nullptr;
 };
 
-enum class EventType : std::uint8_t { none, message, ping, pong, close };
+enum class ProtocolEventType : std::uint8_t { none, message, ping, pong, close };
 
-struct Event {
-  EventType type = EventType::none;
+struct ProtocolEvent {
+  ProtocolEventType type = ProtocolEventType::none;
   bool text = false;
   // RSV1 was set on the message (only with ProtocolConfig::allow_rsv1): the payload is still
   // compressed and its UTF-8 has not been checked; the extension does both.
@@ -48,15 +48,17 @@ struct Event {
 
 class Protocol {
  public:
-  enum class State : std::uint8_t { open, closing, closed };
+  // Where the closing handshake (§7) stands: none yet; we sent our close frame and wait for
+  // the peer's; done (both passed, or the connection failed and our close frame is queued).
+  enum class CloseHandshake : std::uint8_t { none, sent, done };
 
   explicit Protocol(ProtocolConfig config);
 
   // Parses received bytes, split anywhere. Stops right after one complete event so the caller
   // can apply back-pressure: returns how many bytes were consumed and sets `out` (type none
-  // when all bytes were consumed without completing an event). Reusing one Event across calls
+  // when all bytes were consumed without completing an event). Reusing one ProtocolEvent across calls
   // recycles its payload buffer. After a failure or the peer's close, input is discarded.
-  std::size_t receive(const std::uint8_t* data, std::size_t len, Event& out);
+  std::size_t receive(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
 
   // Queue one message (fragmented per config). False after a close was sent.
   bool send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1 = false);
@@ -83,12 +85,11 @@ class Protocol {
   // and its capacity becomes the next output buffer.
   void take_output(std::string& into);
 
-  // open -> closing (we sent close, waiting for the peer's) -> closed (both sides done).
-  // A received close queues our echo at once, so it goes straight to closed; so does a
+  // A received close queues our echo at once, so it goes straight to done; so does a
   // failure (§7.1.7: the caller flushes the queued close frame, then drops the connection).
-  State state() const {
-    if (failed_code_ != 0 || close_received_) return State::closed;
-    return close_sent_ ? State::closing : State::open;
+  CloseHandshake close_handshake() const {
+    if (failed_code_ != 0 || close_received_) return CloseHandshake::done;
+    return close_sent_ ? CloseHandshake::sent : CloseHandshake::none;
   }
   bool close_sent() const { return close_sent_; }
   bool close_received() const { return close_received_; }
@@ -98,8 +99,9 @@ class Protocol {
   int received_close_code() const { return received_close_code_; }
   std::string received_close_reason() const;
   // The code of the close frame we queued because the peer broke the protocol
-  // (1002, 1007, 1009), 0 when none.
+  // (1002, 1007, 1009), 0 when none; and the reason sent with it ("" when none).
   int failed_code() const { return failed_code_; }
+  const char* failure_reason() const { return failure_reason_; }
 
   // Lets the caller hand back a consumed payload's capacity for the next message.
   void give_back_buffer(std::string&& buffer);
@@ -107,12 +109,12 @@ class Protocol {
  private:
   enum class Stage : std::uint8_t { header, payload, stopped };
 
-  std::size_t receive_whole_frame(const std::uint8_t* data, std::size_t len, Event& out);
+  std::size_t receive_whole_frame(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
   bool check_first_two_bytes(std::uint8_t b0, std::uint8_t b1);
   bool start_frame(const std::uint8_t* header);
   bool consume_payload(const std::uint8_t* data, std::size_t n);
-  bool finish_frame(Event& out);
-  bool finish_close_frame(Event& out);
+  bool finish_frame(ProtocolEvent& out);
+  bool finish_close_frame(ProtocolEvent& out);
   void fail(int code, const char* reason);
   void write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                    bool rsv1);
@@ -156,6 +158,7 @@ class Protocol {
   bool close_received_ = false;
   int received_close_code_ = -1;
   int failed_code_ = 0;
+  const char* failure_reason_ = "";
 };
 
 }  // namespace wsp

@@ -28,7 +28,7 @@ std::string run(wsp::Role role, const std::uint8_t* data, std::size_t size, std:
   config.max_message_size = 4096;
   config.allow_rsv1 = (size & 1) != 0;
   wsp::Protocol p(config);
-  wsp::Event ev;
+  wsp::ProtocolEvent ev;
   std::size_t off = 0;
   while (off < size) {
     const std::size_t len = std::min(chunk, size - off);
@@ -37,18 +37,18 @@ std::string run(wsp::Role role, const std::uint8_t* data, std::size_t size, std:
       const std::size_t n = p.receive(data + off + pos, len - pos, ev);
       check(n <= len - pos);
       pos += n;
-      if (ev.type != wsp::EventType::none) {
+      if (ev.type != wsp::ProtocolEventType::none) {
         transcript += std::to_string(static_cast<int>(ev.type)) + (ev.text ? "t" : "b") +
                       (ev.compressed ? "c" : "") + std::to_string(ev.close_code) + ":" +
                       ev.payload + "|" + ev.close_reason + ";";
       }
-      if (ev.type == wsp::EventType::message) {
+      if (ev.type == wsp::ProtocolEventType::message) {
         check(ev.payload.size() <= config.max_message_size);
         if (ev.text && !ev.compressed) check(wsp::is_valid_utf8(ev.payload));
-      } else if (ev.type == wsp::EventType::close) {
+      } else if (ev.type == wsp::ProtocolEventType::close) {
         check(ev.close_code == 1005 || wsp::is_valid_received_close_code(ev.close_code));
         check(wsp::is_valid_utf8(ev.close_reason));
-      } else if (ev.type == wsp::EventType::ping || ev.type == wsp::EventType::pong) {
+      } else if (ev.type == wsp::ProtocolEventType::ping || ev.type == wsp::ProtocolEventType::pong) {
         check(ev.payload.size() <= 125);
       } else if (n == 0) {
         break;
@@ -58,7 +58,7 @@ std::string run(wsp::Role role, const std::uint8_t* data, std::size_t size, std:
   }
   const int failed = p.failed_code();
   check(failed == 0 || failed == 1002 || failed == 1007 || failed == 1009);
-  if (failed != 0 || p.close_received()) check(p.state() == wsp::Protocol::State::closed);
+  if (failed != 0 || p.close_received()) check(p.close_handshake() == wsp::Protocol::CloseHandshake::done);
   transcript += "failed=" + std::to_string(failed) + " out=";
   // A client masks with random keys: only the server's answer is comparable byte for byte.
   transcript += role == wsp::Role::server ? std::string(p.pending_output())

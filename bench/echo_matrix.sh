@@ -2,8 +2,8 @@
 # wsp's echo server against the anchors (Beast, node ws, python websockets, and bench/epoll_echo,
 # a minimal server in the shape of uWebSockets) with the neutral referee of ../shared/bench, in
 # one run: the four workloads w1..w4, server on CPU 0, referee on CPU 1, servers alternated per
-# repetition. Writes bench/results/<date>.tsv and prints the
-# medians table (Markdown) that docs/perf.md quotes.
+# repetition. Writes bench/results/<date>.tsv (+ .meta; + .stderr only for runs with referee errors)
+# and prints the medians table (Markdown) that docs/perf.md quotes.
 #
 #   bench/echo_matrix.sh            # REPS=3 SECS=5 by default; env as in shared/bench/matrix.sh
 #   SERVERS="wsp beast" REPS=5 bench/echo_matrix.sh
@@ -37,4 +37,5 @@ done < "$here/servers.txt" > "$servers"
 
 out="$out_dir/matrix-$(date +%Y%m%d-%H%M%S).tsv"
 "$shared/matrix.sh" "$servers" "$out"
+[ -f "$out.stderr" ] && "$here/prune_stderr.sh" "$out.stderr"
 /usr/bin/python3 "$shared/summarize.py" "$out"

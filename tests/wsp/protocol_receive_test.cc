@@ -15,8 +15,8 @@ using namespace wsp;
 using namespace wsp::test;
 
 // Heap bytes handed out by operator new and given back to operator delete, to see a buffer
-// allocated and freed: this test binary replaces the global operator new and delete with
-// malloc and free plus these counts.
+// allocated and freed: this test binary replaces the global operator new and delete (all but
+// the over-aligned ones, which pair among themselves) with malloc and free plus these counts.
 namespace {
 std::atomic<std::uint64_t> bytes_allocated{0}, bytes_freed{0};
 }  // namespace
@@ -28,6 +28,16 @@ void* operator new(std::size_t size) {
   return p;
 }
 void* operator new[](std::size_t size) { return operator new(size); }
+void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
+  try {
+    return operator new(size);
+  } catch (const std::bad_alloc&) {
+    return nullptr;
+  }
+}
+void* operator new[](std::size_t size, const std::nothrow_t&) noexcept {
+  return operator new(size, std::nothrow);
+}
 void operator delete(void* p) noexcept {
   if (!p) return;
   bytes_freed += malloc_usable_size(p);
@@ -36,6 +46,8 @@ void operator delete(void* p) noexcept {
 void operator delete[](void* p) noexcept { operator delete(p); }
 void operator delete(void* p, std::size_t) noexcept { operator delete(p); }
 void operator delete[](void* p, std::size_t) noexcept { operator delete(p); }
+void operator delete(void* p, const std::nothrow_t&) noexcept { operator delete(p); }
+void operator delete[](void* p, const std::nothrow_t&) noexcept { operator delete(p); }
 
 namespace {
 

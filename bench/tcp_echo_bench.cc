@@ -2,7 +2,7 @@
 // under the same client load, in the same run. Each server runs in a child process pinned to
 // CPU 0; the load generator (epoll, pipelined) runs pinned to CPU 1.
 //
-//   bazel run --config=opt //tools:tcp_echo_bench -- [--seconds 3] [--connections 64]
+//   bazel run --config=opt //bench:tcp_echo_bench -- [--seconds 3] [--connections 64]
 //       [--depth 16] [--size 64] [--rounds 3]
 #include <fcntl.h>
 #include <poll.h>

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "wsp/engine/random_mask_keys.h"
+#include "wsp/engine/per_thread.h"
 #include "wsp/protocol/frame.h"
 #include "wsp/protocol/mask.h"
 #include "wsp/protocol/protocol.h"
@@ -101,7 +101,7 @@ void BM_Parse(benchmark::State& state, std::size_t payload, std::size_t count, w
   const std::string s = stream(payload, count, role == wsp::Role::server, op);
   wsp::ProtocolConfig config;
   config.role = role;
-  config.mask_keys = &wsp::RandomMaskKeys::for_this_thread();
+  config.mask_keys = &wsp::thread_mask_keys();
   config.max_message_size = 0;
   wsp::Protocol p(config);
   wsp::ProtocolEvent ev;
@@ -141,7 +141,7 @@ BENCHMARK_CAPTURE(BM_Parse, frames64k_client_binary_bytewise, 65536, 16, wsp::Ro
 void BM_Send(benchmark::State& state, std::size_t payload, wsp::Role role) {
   wsp::ProtocolConfig config;
   config.role = role;
-  config.mask_keys = &wsp::RandomMaskKeys::for_this_thread();
+  config.mask_keys = &wsp::thread_mask_keys();
   wsp::Protocol p(config);
   const std::string body(payload, 'y');
   for (auto _ : state) {

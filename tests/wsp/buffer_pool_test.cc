@@ -1,19 +1,14 @@
-// The thread's pool of small buffers, and the protocol using it for messages and output.
+// The pool of small buffers, and the protocol using it for messages and output.
 #include <catch2/catch.hpp>
 
 #include "tests/wsp/wire.h"
-#include "wsp/engine/buffer_pool.h"
+#include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/protocol.h"
 
 using namespace wsp;
 using namespace wsp::test;
-namespace pool = wsp::buffer_pool;
 
 namespace {
-
-void drain() {
-  while (pool::pooled() > 0) (void)pool::take(1);
-}
 
 std::string buffer_of(std::size_t capacity) {
   std::string s;
@@ -24,82 +19,79 @@ std::string buffer_of(std::size_t capacity) {
 }  // namespace
 
 TEST_CASE("take gives an empty buffer of at least the asked capacity") {
-  drain();
-  std::string a = pool::take(10);
+  BufferPool pool;
+  std::string a = pool.take(10);
   CHECK(a.empty());
   CHECK(a.capacity() >= 64);  // never smaller than is worth pooling
-  std::string b = pool::take(3000);
+  std::string b = pool.take(3000);
   CHECK(b.capacity() >= 3000);
-  CHECK(pool::pooled() == 0);
+  CHECK(pool.pooled() == 0);
 }
 
 TEST_CASE("a buffer given back is the next one taken, emptied") {
-  drain();
+  BufferPool pool;
   std::string s = buffer_of(1000);
   s = "leftover";
   const char* storage = s.data();
-  pool::give_back(std::move(s));
-  CHECK(pool::pooled() == 1);
-  std::string again = pool::take(500);
+  pool.give_back(std::move(s));
+  CHECK(pool.pooled() == 1);
+  std::string again = pool.take(500);
   CHECK(again.data() == storage);
   CHECK(again.empty());
-  CHECK(pool::pooled() == 0);
+  CHECK(pool.pooled() == 0);
 }
 
 TEST_CASE("tiny and large buffers are not pooled") {
-  drain();
-  pool::give_back(std::string("short"));                              // inline, 15 bytes
-  pool::give_back(buffer_of(pool::kMaxPooledCapacity + 1));           // a huge buffer
-  CHECK(pool::pooled() == 0);
-  pool::give_back(buffer_of(pool::kMaxPooledCapacity));
-  CHECK(pool::pooled() == 1);
-  drain();
+  BufferPool pool;
+  pool.give_back(std::string("short"));                              // inline, 15 bytes
+  pool.give_back(buffer_of(BufferPool::kMaxPooledCapacity + 1));  // a huge buffer
+  CHECK(pool.pooled() == 0);
+  pool.give_back(buffer_of(BufferPool::kMaxPooledCapacity));
+  CHECK(pool.pooled() == 1);
 }
 
 TEST_CASE("a class of large buffers holds at most 1 MiB") {
-  drain();
-  for (int i = 0; i < 40; ++i) pool::give_back(buffer_of(65536));
-  CHECK(pool::pooled() == 16);  // 16 x 64 KiB
-  std::string big = pool::take(65536);
+  BufferPool pool;
+  for (int i = 0; i < 40; ++i) pool.give_back(buffer_of(65536));
+  CHECK(pool.pooled() == 16);  // 16 x 64 KiB
+  std::string big = pool.take(65536);
   CHECK(big.capacity() >= 65536);
-  CHECK(pool::pooled() == 15);
-  drain();
+  CHECK(pool.pooled() == 15);
 }
 
 TEST_CASE("take skips a pooled buffer that is too small and leaves it pooled") {
-  drain();
-  pool::give_back(buffer_of(100));
-  std::string big = pool::take(2000);
+  BufferPool pool;
+  pool.give_back(buffer_of(100));
+  std::string big = pool.take(2000);
   CHECK(big.capacity() >= 2000);
-  CHECK(pool::pooled() == 1);
-  CHECK(pool::take(100).capacity() >= 100);
-  CHECK(pool::pooled() == 0);
+  CHECK(pool.pooled() == 1);
+  CHECK(pool.take(100).capacity() >= 100);
+  CHECK(pool.pooled() == 0);
 }
 
 TEST_CASE("a class of small buffers holds at most 128 KiB") {
-  drain();
-  for (int i = 0; i < 3000; ++i) pool::give_back(buffer_of(64));
-  CHECK(pool::pooled() == 2048);  // 128 KiB of 64-byte buffers
-  for (int i = 0; i < 100; ++i) pool::give_back(buffer_of(4096));
-  CHECK(pool::pooled() == 2048 + 32);  // another class, its own 128 KiB
+  BufferPool pool;
+  for (int i = 0; i < 3000; ++i) pool.give_back(buffer_of(64));
+  CHECK(pool.pooled() == 2048);  // 128 KiB of 64-byte buffers
+  for (int i = 0; i < 100; ++i) pool.give_back(buffer_of(4096));
+  CHECK(pool.pooled() == 2048 + 32);  // another class, its own 128 KiB
   // A request is served from its class or a larger one, never a smaller one.
-  CHECK(pool::take(3000).capacity() >= 3000);
-  CHECK(pool::pooled() == 2048 + 31);
-  CHECK(pool::take(100).capacity() >= 100);
-  CHECK(pool::pooled() == 2048 + 30);  // no class-6 buffer fits 100 bytes: a 4 KiB one did
-  drain();
+  CHECK(pool.take(3000).capacity() >= 3000);
+  CHECK(pool.pooled() == 2048 + 31);
+  CHECK(pool.take(100).capacity() >= 100);
+  CHECK(pool.pooled() == 2048 + 30);  // no class-6 buffer fits 100 bytes: a 4 KiB one did
 }
 
-// A protocol whose buffers come from this thread's pool, as the engine makes it.
-Protocol pooled(Role role) {
+// A protocol whose buffers come from `pool`, as the engine makes it.
+Protocol pooled(Role role, BufferPool& pool) {
   ProtocolConfig config = config_for(role);
-  config.buffers = &pool::for_this_thread();
+  config.buffers = &pool;
   return Protocol(config);
 }
 
 TEST_CASE("the protocol assembles the next small message in a buffer given back") {
-  drain();
-  Protocol p = pooled(Role::client);
+  BufferPool pool;
+  Protocol p = pooled(Role::client, pool);
   const std::string frames = raw_frame(kBinary, std::string(64, 'a'), false) +
                              raw_frame(kBinary, std::string(64, 'b'), false);
   ProtocolEvent ev;
@@ -107,7 +99,7 @@ TEST_CASE("the protocol assembles the next small message in a buffer given back"
   REQUIRE(ev.type == ProtocolEventType::message);
   std::string first = std::move(ev.payload);
   const char* storage = first.data();
-  pool::give_back(std::move(first));  // what an echo does once the message was sent
+  pool.give_back(std::move(first));  // what an echo does once the message was sent
   p.receive(reinterpret_cast<const std::uint8_t*>(frames.data()) + used, frames.size() - used, ev);
   REQUIRE(ev.type == ProtocolEventType::message);
   CHECK(ev.payload == std::string(64, 'b'));
@@ -115,8 +107,8 @@ TEST_CASE("the protocol assembles the next small message in a buffer given back"
 }
 
 TEST_CASE("the protocol serializes into a written output buffer given back") {
-  drain();
-  Protocol p = pooled(Role::server);
+  BufferPool pool;
+  Protocol p = pooled(Role::server, pool);
   const std::string data(100, 'x');
   REQUIRE(p.send_message(false, reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
   std::string written;
@@ -124,7 +116,7 @@ TEST_CASE("the protocol serializes into a written output buffer given back") {
   CHECK(written.size() == 102);
   CHECK(written.capacity() >= 512);  // room for a few more small frames
   const char* storage = written.data();
-  pool::give_back(std::move(written));  // what the connection does after the write
+  pool.give_back(std::move(written));  // what the connection does after the write
   REQUIRE(p.send_message(false, reinterpret_cast<const std::uint8_t*>(data.data()), data.size()));
   CHECK(p.pending_output().data() == storage);
   CHECK(p.pending_output_size() == 102);

@@ -5,8 +5,7 @@
 
 #include "io/log.h"
 #include "io/operation.h"
-#include "wsp/engine/buffer_pool.h"
-#include "wsp/engine/random_mask_keys.h"
+#include "wsp/engine/per_thread.h"
 #include "wsp/protocol/utf8.h"
 
 namespace wsp {
@@ -17,8 +16,8 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
       stream_(std::move(stream)),
       protocol_(ProtocolConfig{.role = role,
                                .max_message_size = limits.inbound_buffer_size,
-                               .buffers = &buffer_pool::for_this_thread(),
-                               .mask_keys = &RandomMaskKeys::for_this_thread()}),
+                               .buffers = &thread_buffer_pool(),
+                               .mask_keys = &thread_mask_keys()}),
       limits_(limits),
       readable_(reactor_),
       writable_(reactor_) {
@@ -108,8 +107,8 @@ void Connection::recycle(std::string&& buffer) {
   // Buffers up to 1 MiB serve every connection of the thread; a larger one stays with this
   // connection, parked in held_.payload: the protocol swaps its finished message with
   // held_.payload, so the buffer there assembles a later message.
-  if (buffer.capacity() <= buffer_pool::kMaxPooledCapacity) {
-    buffer_pool::give_back(std::move(buffer));
+  if (buffer.capacity() <= BufferPool::kMaxPooledCapacity) {
+    protocol_.buffers()->give_back(std::move(buffer));
     return;
   }
   if (holding_ || buffer.capacity() <= held_.payload.capacity()) return;
@@ -198,7 +197,7 @@ io::Task<void> Connection::graceful_end() {
 }
 
 void Connection::on_written(std::error_code error) {
-  outbound_.written(!error, buffer_pool::for_this_thread(),
+  outbound_.written(!error, *protocol_.buffers(),
                     [this](std::string&& payload) { recycle(std::move(payload)); });
   if (error) {
     if (protocol_.close_handshake() != Protocol::CloseHandshake::done) aborted_ = true;

@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-#include "wsp/protocol/buffer_source.h"
+#include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/protocol.h"
 
 namespace wsp {
@@ -79,7 +79,7 @@ class OutboundQueue {
   // that was given away, and the output buffer goes back to `buffers` (a larger one is kept
   // for the next write while writes fill a good part of it: a quiet connection holds none).
   template <typename Recycle>
-  void written(bool ok, BufferSource& buffers, Recycle&& recycle) {
+  void written(bool ok, BufferPool& buffers, Recycle&& recycle) {
     writing_ = false;
     if (!ok) return;
     count_ -= writing_count_;
@@ -90,7 +90,7 @@ class OutboundQueue {
       owned_->writing.clear();
     }
     const std::size_t capacity = buffer_.capacity();
-    if (capacity <= buffers.max_pooled_capacity()) {
+    if (capacity <= BufferPool::kMaxPooledCapacity) {
       buffers.give_back(std::move(buffer_));
     } else if (buffer_.size() < capacity / 4) {
       std::string().swap(buffer_);

@@ -30,9 +30,4 @@ std::array<std::uint8_t, 4> RandomMaskKeys::next() {
   return k;
 }
 
-RandomMaskKeys& RandomMaskKeys::for_this_thread() {
-  thread_local RandomMaskKeys keys;
-  return keys;
-}
-
 }  // namespace wsp

@@ -1,7 +1,7 @@
 // The engine's masking keys: a ChaCha20 keystream under a 256-bit key drawn from BoringSSL's
 // RAND_bytes on first use (and again before the counter runs out). A CSPRNG that costs a few
-// nanoseconds per frame instead of a RAND_bytes call each time. One per thread, shared by the
-// thread's client connections; not thread-safe.
+// nanoseconds per frame instead of a RAND_bytes call each time. Not thread-safe: the engine
+// keeps one per thread (per_thread.h), shared by the thread's client connections.
 #pragma once
 
 #include <array>
@@ -15,8 +15,6 @@ namespace wsp {
 class RandomMaskKeys final : public MaskKeySource {
  public:
   std::array<std::uint8_t, 4> next() override;
-  // This thread's source.
-  static RandomMaskKeys& for_this_thread();
 
  private:
   void refill();

@@ -38,7 +38,6 @@ inline bool known_opcode(std::uint8_t op) { return op <= 2 || (op >= 8 && op <= 
 }  // namespace
 
 Protocol::Protocol(ProtocolConfig config) : config_(config) {
-  if (!config_.buffers) config_.buffers = &allocating_buffers();
   if (config_.role == Role::client && !config_.mask_keys) {
     throw std::invalid_argument("a client Protocol needs a MaskKeySource");
   }
@@ -136,7 +135,7 @@ bool Protocol::start_frame(const std::uint8_t* h) {
   }
   const std::uint64_t want = have + len;
   if (want > message_.capacity()) {
-    if (have == 0 && want <= config_.buffers->max_pooled_capacity()) {
+    if (have == 0 && config_.buffers && want <= BufferPool::kMaxPooledCapacity) {
       config_.buffers->give_back(std::move(message_));
       message_ = config_.buffers->take(static_cast<std::size_t>(want));
     } else {
@@ -261,9 +260,11 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
   if (payload.capacity() < size) {
     if (message_.capacity() >= size) {
       payload.swap(message_);  // a buffer handed back by give_back_buffer()
-    } else {
+    } else if (config_.buffers) {
       config_.buffers->give_back(std::move(payload));
       payload = config_.buffers->take(size);
+    } else {
+      payload.reserve(size);
     }
   }
   payload.append(reinterpret_cast<const char*>(data + header), size);
@@ -386,7 +387,7 @@ void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, st
 }
 
 void Protocol::take_output_buffer(std::size_t n) {
-  if (n > config_.buffers->max_pooled_capacity()) return;
+  if (!config_.buffers || n > BufferPool::kMaxPooledCapacity) return;
   config_.buffers->give_back(std::move(out_));
   out_ = config_.buffers->take(std::max(n, kFirstOutputCapacity));
 }

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "wsp/protocol/buffer_source.h"
+#include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/frame.h"
 #include "wsp/protocol/mask_key_source.h"
 #include "wsp/protocol/utf8.h"
@@ -27,8 +27,8 @@ struct ProtocolConfig {
   // Set when an extension that uses RSV1 (permessage-deflate, RFC 7692) was negotiated: RSV1
   // is then accepted on the first frame of a data message and reported as ProtocolEvent::compressed.
   bool allow_rsv1 = false;
-  // Where message and output buffers come from; null: plain allocation (allocating_buffers).
-  BufferSource* buffers = nullptr;
+  // Where message and output buffers come from and go back to; null: plain allocation.
+  BufferPool* buffers = nullptr;
   // Masking keys, required for the client role (the constructor throws without them).
   MaskKeySource* mask_keys = nullptr;
 };
@@ -103,6 +103,8 @@ class Protocol {
   int failed_code() const { return failed_code_; }
   const char* failure_reason() const { return failure_reason_; }
 
+  // The pool given in the config (null when none).
+  BufferPool* buffers() const { return config_.buffers; }
   // Lets the caller hand back a consumed payload's capacity for the next message.
   void give_back_buffer(std::string&& buffer);
 

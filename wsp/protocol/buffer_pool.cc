@@ -1,21 +1,17 @@
-#include "wsp/engine/buffer_pool.h"
+#include "wsp/protocol/buffer_pool.h"
 
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <vector>
 
-namespace wsp::buffer_pool {
+namespace wsp {
 namespace {
 
-// Buffers are kept by size class, class k holding capacities in [2^k, 2^(k+1)), from 64 bytes
-// (std::string keeps up to 15 inline; smaller ones are not worth pooling) to
-// kMaxPooledCapacity. A class of small buffers keeps at most 128 KiB: every message of a
+// A class of small buffers keeps at most 128 KiB: every message of a
 // reactor turn of pipelined small messages (one turn parses all connections' messages before
 // the application takes them); a class of large ones (16 KiB and up) at most 1 MiB, the
-// buffers of a few bulk connections. In all at most about 8 MiB stays pooled per thread.
-constexpr unsigned kSmallestClass = 6;
-constexpr unsigned kLargestClass = std::bit_width(kMaxPooledCapacity) - 1;
+// buffers of a few bulk connections. In all at most about 8 MiB stays in a pool.
 constexpr unsigned kFirstLargeClass = 14;
 constexpr std::size_t kSmallClassBytes = 128 * 1024;
 constexpr std::size_t kLargeClassBytes = 1024 * 1024;
@@ -24,17 +20,10 @@ constexpr std::size_t kSearched = 4;
 
 unsigned size_class(std::size_t capacity) { return std::bit_width(capacity) - 1; }
 
-using Pool = std::array<std::vector<std::string>, kLargestClass - kSmallestClass + 1>;
-
-Pool& pool() {
-  thread_local Pool classes;
-  return classes;
-}
-
-std::vector<std::string>& bucket(unsigned size_class) { return pool()[size_class - kSmallestClass]; }
+}  // namespace
 
 // The most recently pooled buffers of classes k and up: the first large enough.
-std::string take_searching(std::size_t wanted, unsigned k) {
+std::string BufferPool::take_searching(std::size_t wanted, unsigned k) {
   for (; k <= kLargestClass; ++k) {
     std::vector<std::string>& buffers = bucket(k);
     const std::size_t searched = std::min(buffers.size(), kSearched);
@@ -51,9 +40,7 @@ std::string take_searching(std::size_t wanted, unsigned k) {
   return fresh;
 }
 
-}  // namespace
-
-std::string take(std::size_t at_least) {
+std::string BufferPool::take(std::size_t at_least) {
   const std::size_t wanted = std::max<std::size_t>(at_least, 1u << kSmallestClass);
   if (wanted > kMaxPooledCapacity) {
     std::string fresh;
@@ -71,9 +58,8 @@ std::string take(std::size_t at_least) {
   return take_searching(wanted, k);
 }
 
-static_assert(1u << kSmallestClass == 64, "give_back() tests the smallest class inline");
 
-void keep_or_free(std::string&& buffer) {
+void BufferPool::keep_or_free(std::string&& buffer) {
   const std::size_t capacity = buffer.capacity();
   const unsigned k = size_class(capacity);
   if (capacity <= kMaxPooledCapacity) {
@@ -89,24 +75,10 @@ void keep_or_free(std::string&& buffer) {
   std::string().swap(buffer);  // too large, or the class is full: freed here
 }
 
-std::size_t pooled() {
+std::size_t BufferPool::pooled() const {
   std::size_t n = 0;
-  for (const std::vector<std::string>& buffers : pool()) n += buffers.size();
+  for (const Bucket& buffers : classes_) n += buffers.size();
   return n;
 }
 
-namespace {
-class ThreadPool final : public BufferSource {
- public:
-  std::string take(std::size_t at_least) override { return buffer_pool::take(at_least); }
-  void give_back(std::string&& buffer) override { buffer_pool::give_back(std::move(buffer)); }
-  std::size_t max_pooled_capacity() const override { return kMaxPooledCapacity; }
-};
-}  // namespace
-
-BufferSource& for_this_thread() {
-  static ThreadPool pool;  // stateless: the pool itself is per thread
-  return pool;
-}
-
-}  // namespace wsp::buffer_pool
+}  // namespace wsp

@@ -1,0 +1,53 @@
+// BufferPool: buffers (messages being assembled, serialized output) shared by the connections
+// of a thread. A message that was echoed or forwarded hands its buffer back and the next
+// message of any connection is assembled in it: pipelined small messages cost no allocation,
+// bulk transfers reuse their large buffers, and a connection keeps no buffer between bursts.
+// Bounded, so a burst does not pin memory; not thread-safe. The protocol core takes one from
+// its caller (ProtocolConfig::buffers): the engine passes its thread's pool
+// (wsp/engine/per_thread.h), and without one buffers are plainly allocated and freed.
+#pragma once
+
+#include <array>
+#include <bit>
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace wsp {
+
+class BufferPool {
+ public:
+  // Larger buffers are not pooled (a connection handling such messages keeps one, see
+  // Connection::recycle).
+  static constexpr std::size_t kMaxPooledCapacity = 1024 * 1024;
+
+  // An empty buffer with capacity >= at_least: a pooled one when it fits, else a new one.
+  std::string take(std::size_t at_least);
+  // Keeps `buffer` for a later take() if it is small and the pool has room; frees it
+  // otherwise. `buffer` is left empty.
+  void give_back(std::string&& buffer) {
+    if (buffer.capacity() >= 64) {
+      keep_or_free(std::move(buffer));
+    } else {
+      buffer.clear();  // inline storage: nothing to keep
+    }
+  }
+  // Buffers held (for tests).
+  std::size_t pooled() const;
+
+ private:
+  // Class k holds capacities in [2^k, 2^(k+1)), from 64 bytes (std::string keeps up to 15
+  // inline; smaller ones are not worth pooling) to kMaxPooledCapacity.
+  static constexpr unsigned kSmallestClass = 6;
+  static_assert(1u << kSmallestClass == 64, "give_back() tests the smallest class inline");
+  static constexpr unsigned kLargestClass = std::bit_width(kMaxPooledCapacity) - 1;
+  using Bucket = std::vector<std::string>;
+
+  void keep_or_free(std::string&& buffer);
+  std::string take_searching(std::size_t wanted, unsigned size_class);
+  Bucket& bucket(unsigned size_class) { return classes_[size_class - kSmallestClass]; }
+
+  std::array<Bucket, kLargestClass - kSmallestClass + 1> classes_;
+};
+
+}  // namespace wsp

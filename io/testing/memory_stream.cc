@@ -131,6 +131,7 @@ void MemoryStream::resume_receiving() {
   ++stats_.resumes;
   if (!paused_) return;
   paused_ = false;
+  late_left_ = 0;
   if (receiver_ && !receive_ended_) reactor_.schedule(&deliver_node_);
 }
 
@@ -139,9 +140,10 @@ void MemoryStream::deliver() {
   // nothing of `this` is touched afterwards. Each read's bytes are the handler's own copy.
   bool destroyed = false;
   destroyed_flag_ = &destroyed;
-  while (receiver_ && !paused_ && !receive_ended_) {
+  while (receiver_ && (!paused_ || late_left_ > 0) && !receive_ended_) {
     std::optional<Read> read = next_read(kAll);
     if (!read) break;
+    if (paused_) --late_left_;
     if (read->error || read->data.empty()) {
       receiver_->on_receive_end(read->error);
       if (destroyed) return;
@@ -152,9 +154,11 @@ void MemoryStream::deliver() {
     if (destroyed) return;
     if (!more && receiver_) {
       ++stats_.pauses;
+      if (!paused_) late_left_ = options_.late_reads;
       paused_ = true;
     }
   }
+  late_left_ = 0;  // only what waited when the handler paused comes late
   destroyed_flag_ = nullptr;
 }
 
@@ -280,6 +284,14 @@ void MemoryStream::close() {
   inbound_at_ = 0;
   arrived_.set();  // a waiting read_some returns EBADF
   writes_released_.set();
+}
+
+bool settle(Reactor& reactor, std::size_t max_turns) {
+  for (std::size_t turn = 0; turn < max_turns; ++turn) {
+    if (!reactor.has_work()) return true;
+    reactor.poll();
+  }
+  return !reactor.has_work();
 }
 
 }  // namespace io::test

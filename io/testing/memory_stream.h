@@ -78,12 +78,16 @@ struct MemoryStreamOptions {
   // broken connection stays broken). The steps before it were delivered.
   std::size_t fail_write = 0;
   std::errc write_error = std::errc::broken_pipe;
+  // Reads still delivered after the receive handler returned false, of what already waits
+  // (the end of stream counts as one): a TCP stream delivers the rest of a batch of reaped
+  // completions after a pause. 0: a pause stops delivery at once.
+  std::size_t late_reads = 0;
 };
 
 struct MemoryStreamStats {
   std::size_t reads = 0;            // returned data, the end of stream or an error
   std::size_t bytes_delivered = 0;  // to the receive handler or read_some
-  std::size_t pauses = 0;           // the receive handler returned false
+  std::size_t pauses = 0;           // times the receive handler returned false
   std::size_t resumes = 0;          // resume_receiving() calls
   std::size_t writes = 0;           // start_write() and write_all() calls
   std::size_t write_steps = 0;      // including a failed one
@@ -183,6 +187,7 @@ class MemoryStream final : public ByteStream {
 
   ReceiveHandler* receiver_ = nullptr;
   bool paused_ = false;
+  std::size_t late_left_ = 0;  // late reads still to deliver while paused
   CallbackNode<MemoryStream, &MemoryStream::deliver> deliver_node_{this};
   Event arrived_;  // for read_some
 
@@ -196,5 +201,10 @@ class MemoryStream final : public ByteStream {
   std::vector<std::vector<iovec>> write_calls_;
   bool* destroyed_flag_ = nullptr;  // set while a handler runs (it may destroy this end)
 };
+
+// Runs non-blocking turns of `reactor` while anything is ready or in flight; false if that
+// did not stop within `max_turns` (a loop that keeps readying itself). Sleeps on a manual
+// clock are not work: advance the clock, then settle.
+bool settle(Reactor& reactor, std::size_t max_turns = 100000);
 
 }  // namespace io::test

@@ -14,17 +14,9 @@ using io::Reactor;
 using io::Task;
 using io::test::MemoryStream;
 using io::test::ReadSplit;
+using io::test::settle;
 
 namespace {
-
-// Runs turns while anything is ready; false if it never settles.
-bool settle(Reactor& reactor) {
-  for (int i = 0; i < 10000; ++i) {
-    if (!reactor.has_work()) return true;
-    reactor.poll();
-  }
-  return false;
-}
 
 // Records what a receive handler is told; after the `pause_at`th read it returns false.
 struct Receiver final : io::ReceiveHandler {
@@ -312,4 +304,35 @@ TEST_CASE("a receive handler may destroy its stream while it is being called") {
   a->write_now("abc");
   REQUIRE(settle(reactor));  // ASan tells if the stream is touched after
   CHECK(receiver.reads == std::vector<std::string>{"a"});
+}
+
+TEST_CASE("late reads still reach a paused receiver, the end of stream among them") {
+  Reactor reactor;
+  auto [a, b] = MemoryStream::pair(reactor, {}, {.reads = ReadSplit::at_most(2), .late_reads = 2});
+  Receiver receiver;
+  receiver.pause_at = 1;
+  b->start_receiving(receiver);
+  a->write_now("abcd");
+  a->shutdown_now();
+  REQUIRE(settle(reactor));
+  // "ab" pauses; "cd" and the end were on their way.
+  CHECK(receiver.reads == std::vector<std::string>{"ab", "cd"});
+  CHECK(receiver.ended);
+  CHECK(b->stats().pauses == 1);
+}
+
+TEST_CASE("late reads are only those already waiting when the receiver paused") {
+  Reactor reactor;
+  auto [a, b] = MemoryStream::pair(reactor, {}, {.late_reads = 5});
+  Receiver receiver;
+  receiver.pause_at = 1;
+  b->start_receiving(receiver);
+  a->write_now("first");
+  REQUIRE(settle(reactor));
+  a->write_now("second");
+  REQUIRE(settle(reactor));
+  CHECK(receiver.reads == std::vector<std::string>{"first"});
+  b->resume_receiving();
+  REQUIRE(settle(reactor));
+  CHECK(receiver.reads == std::vector<std::string>{"first", "second"});
 }

@@ -53,6 +53,9 @@ class Operation : public Completion {
   int result() const { return has_timeout_ && result_ == -ECANCELED ? -ETIMEDOUT : result_; }
   std::uint32_t flags() const { return flags_; }
   Reactor& reactor() const { return *reactor_; }
+  // For an operation completed by something other than the kernel (on_complete from user
+  // space): the coroutine that on_complete readies.
+  void set_waiter(std::coroutine_handle<> waiter) { node_.waiter = waiter; }
 
  private:
   Reactor* reactor_;
@@ -84,10 +87,12 @@ UringOp<Prepare> uring_op(Reactor& reactor, Prepare prepare, Duration timeout = 
   return UringOp<Prepare>(reactor, std::move(prepare), timeout);
 }
 
-// co_await sleep_for(reactor, 10ms): an IORING_OP_TIMEOUT.
+// co_await sleep_for(reactor, 10ms): an IORING_OP_TIMEOUT, or on a reactor with a manual clock
+// an entry in that clock's list (destroying the sleep removes it).
 class SleepOp : public Operation {
  public:
   SleepOp(Reactor& reactor, Duration d);
+  ~SleepOp();
   bool await_ready() const noexcept { return false; }
   void await_suspend(std::coroutine_handle<> h);
   void await_resume() const noexcept {}

@@ -8,6 +8,7 @@
 
 #include "io/buffer_ring.h"
 #include "io/log.h"
+#include "io/manual_clock.h"
 
 namespace io {
 
@@ -62,6 +63,7 @@ Reactor::Reactor(Options options) : options_(options) {
     // Construction is the one place that cannot report through a Result.
     throw std::system_error(-rc, std::system_category(), "io_uring_queue_init");
   }
+  if (options.manual_clock) manual_clock_ = std::make_unique<ManualClock>();
   io_uring_register_ring_fd(&ring_);  // saves an fd lookup per io_uring_enter when accepted
   WSP_LOG_DEBUG("io_uring reactor: setup %s, %u entries", setup_mode_, options.entries);
   previous_current_ = current_reactor;
@@ -85,6 +87,11 @@ Reactor& Reactor::current() {
   if (current_reactor) return *current_reactor;
   default_reactor = std::make_unique<Reactor>();
   return *default_reactor;
+}
+
+std::size_t Reactor::advance_clock(Duration d) {
+  if (!manual_clock_) throw std::logic_error("advance_clock: this reactor has no manual clock");
+  return manual_clock_->advance(d);
 }
 
 BufferRing* Reactor::buffer_ring() {

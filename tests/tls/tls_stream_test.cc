@@ -264,7 +264,6 @@ TEST_CASE("client_unsafe connects to an expired certificate for another name") {
   Attempt wrong_name = attempt(reactor, server.port(), "localhost", trusting_test_ca());
   CHECK_FALSE(wrong_name.connected);
   CHECK(wrong_name.state == tls::TlsState::failed);
-  CHECK(wrong_name.code == tls::TlsErrc::hostname_mismatch);
   CHECK(wrong_name.code == TlsErrc::hostname_mismatch);
   CHECK(wrong_name.error == "hostname mismatch: the certificate is not valid for 'localhost'");
   Attempt expired = attempt(reactor, server.port(), "localhost", trusting_test_ca("wrong.example.com"));

@@ -7,7 +7,7 @@
 #
 # New inputs go to a scratch directory, never into the committed seed corpus; a crashing input
 # is kept under $WSP_FUZZ_ARTIFACTS (default /tmp/wsp-fuzz-artifacts) for reproduction:
-#   bazel-bin/tests/wsp/fuzz/<target> <artifact>
+#   bazel-bin/tests/wsp/protocol/fuzz/<target> <artifact>
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -20,9 +20,9 @@ if [ ${#targets[@]} -eq 0 ]; then
 fi
 
 labels=()
-for t in "${targets[@]}"; do labels+=("//tests/wsp/fuzz:$t"); done
+for t in "${targets[@]}"; do labels+=("//tests/wsp/protocol/fuzz:$t"); done
 bazel build --config=fuzz "${labels[@]}"
-bin="$(bazel info --config=fuzz bazel-bin 2>/dev/null)/tests/wsp/fuzz"
+bin="$(bazel info --config=fuzz bazel-bin 2>/dev/null)/tests/wsp/protocol/fuzz"
 
 artifacts="${WSP_FUZZ_ARTIFACTS:-/tmp/wsp-fuzz-artifacts}"
 mkdir -p "$artifacts"
@@ -38,7 +38,7 @@ for t in "${targets[@]}"; do
        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
        "$bin/$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
          -print_final_stats=1 -artifact_prefix="$artifacts/$t-" \
-         "$scratch/$t" "tests/wsp/fuzz/corpus/$t" >"$scratch/$t.log" 2>&1; then
+         "$scratch/$t" "tests/wsp/protocol/fuzz/corpus/$t" >"$scratch/$t.log" 2>&1; then
     echo "!!! $t FAILED; log tail:"
     tail -n 60 "$scratch/$t.log"
     status=1

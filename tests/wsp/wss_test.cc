@@ -9,7 +9,7 @@
 #include "io/tcp_listener.h"
 #include "tests/stream_testing.h"
 #include "tests/tls/test_certs.h"
-#include "tests/wsp/peer_harness.h"
+#include "tests/wsp/peer/peer_harness.h"
 #include "tls/crypto_key.h"
 #include "tls/tls_options.h"
 #include "tls/tls_stream.h"

@@ -15,7 +15,7 @@
 #include "io/manual_clock.h"
 #include "io/reactor.h"
 #include "io/testing/memory_stream.h"
-#include "tests/wsp/wire.h"
+#include "tests/wsp/protocol/wire.h"
 #include "wsp/engine/connection.h"
 #include "wsp/websocket.h"
 

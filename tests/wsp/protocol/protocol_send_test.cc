@@ -4,7 +4,7 @@
 #include <set>
 #include <stdexcept>
 
-#include "tests/wsp/wire.h"
+#include "tests/wsp/protocol/wire.h"
 #include "wsp/protocol/frame.h"
 #include "wsp/protocol/protocol.h"
 

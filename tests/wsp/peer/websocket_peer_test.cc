@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "tests/skip.h"
-#include "tests/wsp/peer_harness.h"
+#include "tests/wsp/peer/peer_harness.h"
 #include "wsp/protocol/protocol.h"
 
 using namespace wsp;

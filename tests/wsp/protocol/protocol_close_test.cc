@@ -1,7 +1,7 @@
 // The close handshake (RFC 6455 §5.5.1, §7) and the close payload rules.
 #include <catch2/catch.hpp>
 
-#include "tests/wsp/wire.h"
+#include "tests/wsp/protocol/wire.h"
 #include "wsp/protocol/protocol.h"
 
 using namespace wsp;

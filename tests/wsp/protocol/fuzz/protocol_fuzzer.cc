@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "tests/wsp/wire.h"
+#include "tests/wsp/protocol/wire.h"
 #include "wsp/protocol/close_code.h"
 #include "wsp/protocol/protocol.h"
 #include "wsp/protocol/utf8.h"

@@ -1,7 +1,7 @@
 // The pool of small buffers, and the protocol using it for messages and output.
 #include <catch2/catch.hpp>
 
-#include "tests/wsp/wire.h"
+#include "tests/wsp/protocol/wire.h"
 #include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/protocol.h"
 

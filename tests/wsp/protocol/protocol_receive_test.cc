@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <new>
 
-#include "tests/wsp/wire.h"
+#include "tests/wsp/protocol/wire.h"
 #include "wsp/protocol/protocol.h"
 
 using namespace wsp;

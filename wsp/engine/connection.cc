@@ -17,14 +17,18 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
       protocol_(ProtocolConfig{.role = role,
                                .max_message_size = limits.inbound_buffer_size,
                                .buffers = &thread_buffer_pool(),
-                               .mask_keys = &thread_mask_keys()}),
+                               .mask_keys = &thread_mask_keys(),
+                               .answer_close_at_once = false}),
       limits_(limits),
       readable_(reactor_),
       writable_(reactor_) {
   // Bytes that came with the handshake are frames: parse them first.
   if (!leftover.empty()) {
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());
-    if (used < leftover.size()) overflow_ = std::make_unique<std::string>(leftover, used);
+    if (used < leftover.size()) {
+      overflow_ = std::make_unique<Overflow>();
+      overflow_->bytes.assign(leftover, used);
+    }
   }
   receiving_paused_ = holding_;
   stream_->start_receiving(*this);
@@ -49,7 +53,7 @@ void Connection::deliver_held() {
     case ProtocolEventType::pong:
       awaiting_pong_ = false;
       break;
-    case ProtocolEventType::close:  // our echo is queued: the connection ends once it is written
+    case ProtocolEventType::close:  // answered by closing_progress()
     case ProtocolEventType::ping:
     case ProtocolEventType::none:
       break;
@@ -65,26 +69,39 @@ std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
     if (held_.type != ProtocolEventType::none) deliver_held();
     if (protocol_.pending_output_size() > 0 ||
         protocol_.close_handshake() == Protocol::CloseHandshake::done) {
-      output_added();  // pongs, close echoes, or a close after a protocol error
+      output_added();  // pongs, or the peer answered our close: end in order
     }
     if (used == 0 && held_.type == ProtocolEventType::none) break;
   }
+  if (protocol_.close_answer_pending()) closing_progress();
   return at;
+}
+
+void Connection::closing_progress() {
+  if (limits_.close_timeout.count() > 0 && !close_timer_ && !ended_) {
+    close_timer_ = reactor_.spawn(close_timer());
+  }
+  // The answer waits until the application took the messages before it; then it goes after
+  // the replies the application makes in this turn (the flush runs after them).
+  if (protocol_.close_answer_pending() && inbound_.empty() && !holding_ && !answer_due_) {
+    answer_due_ = true;
+    output_added();
+  }
 }
 
 bool Connection::on_received(std::span<const std::uint8_t> data) {
   if (ended_) return false;
   if (holding_ || overflow_) {
     // Receiving was paused but the kernel had more on its way: keep it for later.
-    if (!overflow_) overflow_ = std::make_unique<std::string>();
-    overflow_->append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (!overflow_) overflow_ = std::make_unique<Overflow>();
+    overflow_->bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
     if (!holding_) drain_overflow();
     return !holding_;
   }
   std::size_t used = parse(data.data(), data.size());
   if (used < data.size() && holding_) {
-    overflow_ = std::make_unique<std::string>(reinterpret_cast<const char*>(data.data()) + used,
-                                              data.size() - used);
+    overflow_ = std::make_unique<Overflow>();
+    overflow_->bytes.assign(reinterpret_cast<const char*>(data.data()) + used, data.size() - used);
   }
   receiving_paused_ = holding_;
   return !holding_;
@@ -92,10 +109,17 @@ bool Connection::on_received(std::span<const std::uint8_t> data) {
 
 void Connection::drain_overflow() {
   if (overflow_) {
-    std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(overflow_->data()), overflow_->size());
-    overflow_->erase(0, used);
+    std::string& bytes = overflow_->bytes;
+    std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
+    bytes.erase(0, used);
     if (holding_ || ended_) return;
+    const bool stream_ended = overflow_->stream_ended;
+    const std::error_code error = overflow_->error;
     overflow_.reset();
+    if (stream_ended) {
+      end_of_stream(error);
+      return;
+    }
   }
   if (receiving_paused_) {
     receiving_paused_ = false;
@@ -122,16 +146,30 @@ bool Connection::pop_message(std::string& data) {
     deliver_held();
     if (!holding_) drain_overflow();
   }
+  if (inbound_.empty() && protocol_.close_answer_pending()) closing_progress();
   return text;
 }
 
 void Connection::on_receive_end(std::error_code error) {
   if (ended_) return;
-  // After both close frames this is the expected end; otherwise the close is unclean (-1).
-  if (protocol_.close_handshake() != Protocol::CloseHandshake::done) {
-    aborted_ = protocol_.failed_code() == 0 && !protocol_.close_received();
+  if (overflow_) {  // bytes before the end wait to be parsed: the end comes after them
+    overflow_->stream_ended = true;
+    overflow_->error = error;
+    return;
   }
+  end_of_stream(error);
+}
+
+void Connection::end_of_stream(std::error_code error) {
   if (error) WSP_LOG_DEBUG("connection ended: %s", error.message().c_str());
+  // The peer's close (or its protocol error) is still owed an answer: the connection ends
+  // once that is written, after the messages before it (bounded by close_timeout).
+  if (protocol_.close_answer_pending() && !error) return;
+  // After both close frames this is the expected end; otherwise the close is unclean (-1).
+  if (protocol_.close_handshake() != Protocol::CloseHandshake::done &&
+      !protocol_.close_answer_pending()) {
+    aborted_ = true;
+  }
   finish(0);
 }
 
@@ -162,6 +200,10 @@ SendResult Connection::send(bool text, std::string_view data) {
 
 void Connection::flush() {
   if (outbound_.writing() || ended_) return;
+  if (answer_due_) {
+    answer_due_ = false;
+    protocol_.write_close_answer();
+  }
   if (protocol_.pending_output_size() == 0) {
     // Both close frames have passed (or ours answered a protocol error): end our direction
     // in order (TLS close_notify, TCP FIN), then close.
@@ -200,7 +242,10 @@ void Connection::on_written(std::error_code error) {
   outbound_.written(!error, *protocol_.buffers(),
                     [this](std::string&& payload) { recycle(std::move(payload)); });
   if (error) {
-    if (protocol_.close_handshake() != Protocol::CloseHandshake::done) aborted_ = true;
+    if (protocol_.close_handshake() != Protocol::CloseHandshake::done &&
+        !protocol_.close_answer_pending()) {
+      aborted_ = true;
+    }
     finish(0);
     return;
   }
@@ -212,9 +257,13 @@ void Connection::on_written(std::error_code error) {
 
 bool Connection::close(int code, std::string_view reason) {
   if (ended_ || protocol_.close_sent()) return false;
-  if (!protocol_.send_close(code, reason)) return false;
+  if (protocol_.failed_code() != 0) {
+    protocol_.write_close_answer();  // the protocol error's close frame answers for us
+  } else if (!protocol_.send_close(code, reason)) {
+    return false;
+  }
   output_added();
-  if (limits_.close_timeout.count() > 0 && !close_timer_) close_timer_ = reactor_.spawn(close_timer());
+  closing_progress();
   return true;
 }
 
@@ -230,7 +279,7 @@ io::Task<void> Connection::heartbeat_loop() {
       std::chrono::duration<double>(limits_.heartbeat_interval));
   for (;;) {
     co_await io::sleep_for(reactor_, interval);
-    if (state() != State::open) continue;
+    if (state() != State::open || protocol_.close_answer_pending()) continue;
     if (awaiting_pong_) {
       WSP_LOG_DEBUG("no pong within the heartbeat interval; dropping the connection");
       aborted_ = true;

@@ -53,9 +53,11 @@ enum class SendResult : std::uint8_t {
 
 class Connection final : private io::ReceiveHandler, private io::WriteHandler {
  public:
-  // What the application sees: open; closing once a close frame was sent or received (or the
-  // peer broke the protocol), while the closing handshake finishes; closed once the stream
-  // is shut. Derived from the protocol's closing handshake and whether the stream ended.
+  // What the application sees: open until our close frame is queued; closing while the closing
+  // handshake finishes; closed once the stream is shut. Derived from the protocol's closing
+  // handshake and whether the stream ended. A close frame from the peer (or a protocol error)
+  // is answered once the application took every message that came before it, after its
+  // replies of that turn: until then the connection is open, and send() and close() work.
   enum class State : std::uint8_t { open, closing, closed };
 
   Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
@@ -125,6 +127,11 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
     return inbound_.full_for(next_size, limits_.inbound_buffer_size, limits_.max_queued_packets);
   }
   void deliver_held();
+  // After the protocol left OPEN (a close sent, received or owed): starts the close timer and
+  // has the owed close frame written once no message before it waits for the application.
+  void closing_progress();
+  // The stream ended (orderly when `error` is empty) and every byte it brought was parsed.
+  void end_of_stream(std::error_code error);
   void output_added();
   void flush();
   io::Task<void> heartbeat_loop();
@@ -143,11 +150,18 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   bool holding_ = false;  // held_ waits for room in the inbound queue
   bool receiving_paused_ = false;
   bool awaiting_pong_ = false;
+  bool answer_due_ = false;  // the next flush writes the owed close frame first
 
   InboundQueue inbound_;
   ProtocolEvent held_;  // a parsed message waiting for room in the inbound queue
-  // Received bytes not parsed yet because the queue was full (made only then).
-  std::unique_ptr<std::string> overflow_;
+  // Received bytes not parsed yet because the queue was full (made only then), and the end
+  // of the stream if it came after them.
+  struct Overflow {
+    std::string bytes;
+    bool stream_ended = false;
+    std::error_code error;
+  };
+  std::unique_ptr<Overflow> overflow_;
   io::Event readable_;
 
   OutboundQueue outbound_;

@@ -49,7 +49,6 @@ Error WebSocketPeer::begin_connection() {
   request_headers_.clear();
   was_string_packet_ = false;
   packet_error_ = OK;
-  closing_requested_ = false;
   return OK;
 }
 
@@ -124,12 +123,10 @@ void WebSocketPeer::update() {
       break;
   }
   if (!connection_) return;
-  // wsp: messages that arrived before the peer's close are delivered first; the peer reads
-  // OPEN until they are drained (the reference engine drops them).
-  if (connection_->has_message() && !closing_requested_) {
-    state_ = STATE_OPEN;
-    return;
-  }
+  // wsp: messages that arrived before the peer's close are delivered first (the reference
+  // engine drops them). The engine answers the peer's close only once they were taken, so
+  // the peer reads OPEN, and send() and close() work, until then. Packets still queued when
+  // the connection ends stay readable with get_packet() in CLOSED.
   switch (connection_->state()) {
     case Connection::State::open:
       state_ = STATE_OPEN;
@@ -207,7 +204,6 @@ void WebSocketPeer::close(int code, const std::string& reason) {
     }
     return;
   }
-  closing_requested_ = true;
   state_ = STATE_CLOSING;
 }
 

@@ -105,7 +105,6 @@ class WebSocketPeer {
   double handshake_timeout_ = 10.0;
   double close_timeout_ = 5.0;
   bool no_delay_ = true;
-  bool closing_requested_ = false;  // close() was called: CLOSING even with packets queued
 
   std::string requested_url_;
   std::string selected_protocol_;

@@ -184,9 +184,7 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
   }
   close_received_ = true;
   received_close_code_ = code;
-  // §5.5.1: answer with a close frame, typically echoing the status code received; 1005 is
-  // not a wire code, so its echo carries no payload.
-  if (!close_sent_) write_close(code == close_code::no_status ? -1 : code, {});
+  if (config_.answer_close_at_once) write_close_answer();
   // §5.5.1: nothing the peer sends after its close frame counts.
   stage_ = Stage::stopped;
   in_message_ = false;
@@ -354,9 +352,9 @@ std::string Protocol::received_close_reason() const {
 
 void Protocol::fail(int code, const char* reason) {
   // §7.1.7: send a close frame with the matching code, then stop reading.
-  if (!close_sent_) write_close(code, reason);
   failed_code_ = code;
   failure_reason_ = reason;
+  if (config_.answer_close_at_once) write_close_answer();
   stage_ = Stage::stopped;
   in_message_ = false;
   std::string().swap(message_);  // free the partial message at once
@@ -452,6 +450,17 @@ void Protocol::write_close(int code, std::string_view reason) {
   }
   write_frame(Opcode::close, true, payload, n, false);
   close_sent_ = true;
+}
+
+void Protocol::write_close_answer() {
+  if (!close_answer_pending()) return;
+  if (failed_code_ != 0) {
+    write_close(failed_code_, failure_reason_);
+    return;
+  }
+  // §5.5.1: answer with a close frame, typically echoing the status code received; 1005 is
+  // not a wire code, so its echo carries no payload.
+  write_close(received_close_code_ == close_code::no_status ? -1 : received_close_code_, {});
 }
 
 bool Protocol::send_close(int code, std::string_view reason) {

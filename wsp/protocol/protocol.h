@@ -31,6 +31,11 @@ struct ProtocolConfig {
   BufferPool* buffers = nullptr;
   // Masking keys, required for the client role (the constructor throws without them).
   MaskKeySource* mask_keys = nullptr;
+  // Whether the close frame that answers a received close or a protocol error goes into the
+  // output at once. false: it waits for write_close_answer(), and data frames may still be
+  // sent before it: the engine first lets the application take the messages that came before
+  // and send its replies (RFC 6455 §7.1.7 and §5.5.1 allow both).
+  bool answer_close_at_once = true;
 };
 
 enum class ProtocolEventType : std::uint8_t { none, message, ping, pong, close };
@@ -48,8 +53,9 @@ struct ProtocolEvent {
 
 class Protocol {
  public:
-  // Where the closing handshake (§7) stands: none yet; we sent our close frame and wait for
-  // the peer's; done (both passed, or the connection failed and our close frame is queued).
+  // Where the closing handshake (§7) stands, by our close frame: none sent yet (though one may
+  // be owed: close_answer_pending); sent, waiting for the peer's; done (both passed, or ours
+  // answered a protocol error).
   enum class CloseHandshake : std::uint8_t { none, sent, done };
 
   explicit Protocol(ProtocolConfig config);
@@ -85,12 +91,20 @@ class Protocol {
   // and its capacity becomes the next output buffer.
   void take_output(std::string& into);
 
-  // A received close queues our echo at once, so it goes straight to done; so does a
-  // failure (§7.1.7: the caller flushes the queued close frame, then drops the connection).
+  // With answer_close_at_once, a received close queues our echo at once, so it goes straight
+  // to done; so does a failure (§7.1.7: the caller flushes the queued close frame, then drops
+  // the connection).
   CloseHandshake close_handshake() const {
-    if (failed_code_ != 0 || close_received_) return CloseHandshake::done;
-    return close_sent_ ? CloseHandshake::sent : CloseHandshake::none;
+    if (!close_sent_) return CloseHandshake::none;
+    return failed_code_ != 0 || close_received_ ? CloseHandshake::done : CloseHandshake::sent;
   }
+  // A close frame is owed: the peer's close or a protocol error, not answered yet.
+  bool close_answer_pending() const {
+    return !close_sent_ && (close_received_ || failed_code_ != 0);
+  }
+  // Queues the owed close frame: the failure's code and reason, or the echo of the peer's
+  // code. Nothing when none is owed.
+  void write_close_answer();
   bool close_sent() const { return close_sent_; }
   bool close_received() const { return close_received_; }
   // Both close frames passed and no failure: the clean close of §7.1.4.

@@ -531,11 +531,18 @@ TEST_CASE("an empty close from the peer gives close code 1005 and an empty echo"
   CHECK(t.c().close_reason().empty());
 }
 
-TEST_CASE("messages queued before the peer's close can still be popped after it") {
+TEST_CASE("the peer's close is answered only once the messages before it were taken") {
   Harness t;
   t.receive(from_client(kText, "one") + from_client(kText, "two") + from_client(kClose, close_payload(1000)));
-  CHECK(t.c().state() == Connection::State::closed);
+  // Still open: the application may read them and reply before our close frame goes out.
+  CHECK(t.c().state() == Connection::State::open);
+  CHECK(t.ours->written().empty());
   CHECK(t.pop_all() == texts({"one", "two"}));
+  REQUIRE(t.c().send(true, std::string_view("reply")) == SendResult::ok);
+  t.settle();
+  CHECK(t.ours->written() == from_server(kText, "reply") + from_server(kClose, close_payload(1000)));
+  CHECK(t.c().state() == Connection::State::closed);
+  CHECK(t.c().close_code() == 1000);
 }
 
 TEST_CASE("messages the peer sends before answering our close are still delivered") {
@@ -664,6 +671,29 @@ TEST_CASE("an unmasked frame from a client fails with a 1002 close frame on the 
   CHECK(t.peer->peer_ended());
 }
 
+TEST_CASE("messages before a protocol error are delivered and their replies go out before the 1002") {
+  // Autobahn 3.2 (strict): a text message, a frame with RSV bits set, then a ping, in one read.
+  Harness t;
+  t.receive(from_client(kText, "Hello") + from_client(kText | 0x30, "bad") + from_client(kPing, ""));
+  CHECK(t.ours->written().empty());  // the close waits for the application's turn
+  REQUIRE(t.pop_all() == texts({"Hello"}));
+  REQUIRE(t.c().send(true, std::string_view("Hello")) == SendResult::ok);
+  t.settle();
+  CHECK(t.ours->written() ==
+        from_server(kText, "Hello") + from_server(kClose, close_payload(1002, "Protocol error")));
+  CHECK(t.c().state() == Connection::State::closed);
+  CHECK(t.c().close_code() == 1002);
+}
+
+TEST_CASE("close() after an undelivered protocol error sends the error's close frame") {
+  Harness t;
+  t.receive(from_client(kText, "first") + from_client(0x83, "reserved opcode"));
+  REQUIRE(t.c().close(1000, "bye"));
+  t.settle();
+  CHECK(t.ours->written() == from_server(kClose, close_payload(1002, "Protocol error")));
+  CHECK(t.c().close_code() == 1002);
+}
+
 TEST_CASE("a message larger than inbound_buffer_size fails with 1009") {
   Harness t({.inbound_buffer_size = 10});
   t.receive(from_client(kText, "01234567890"));
@@ -776,15 +806,10 @@ TEST_CASE("the coroutine face receives the messages in order, then the close wit
   CHECK(log == std::vector<std::string>{"text hello", "binary world", "closed 1000 done"});
 }
 
-// --- known issues -----------------------------------------------------------------------------
-// Hidden ([.]): these state what the engine should do and fail on it today. Run them with
-//   bazel run //tests/wsp/engine:connection_test -- "[known-issue]"
-// and drop the [.] once the engine is fixed.
+// --- CLOSING is bounded on every path; an end of stream waits for the bytes before it -----
 
-TEST_CASE("after the peer's close, an echo the peer never reads is dropped at close_timeout",
-          "[.][known-issue]") {
-  // ConnectionLimits::close_timeout: "How long CLOSING may last". Only close() starts the
-  // timer, so a close begun by the peer stays CLOSING for good while our echo cannot go out.
+TEST_CASE("after the peer's close, an echo the peer never reads is dropped at close_timeout") {
+  // ConnectionLimits::close_timeout: "How long CLOSING may last", whoever began the close.
   Harness t({.close_timeout = 1000ms});
   t.ours->hold_writes();
   t.receive(from_client(kClose, close_payload(1000)));
@@ -793,8 +818,7 @@ TEST_CASE("after the peer's close, an echo the peer never reads is dropped at cl
   CHECK(t.c().state() == Connection::State::closed);
 }
 
-TEST_CASE("after a protocol error, a close frame the peer never reads is dropped at close_timeout",
-          "[.][known-issue]") {
+TEST_CASE("after a protocol error, a close frame the peer never reads is dropped at close_timeout") {
   Harness t({.close_timeout = 1000ms});
   t.ours->hold_writes();
   t.receive(from_server(kText, "unmasked"));  // 1002 queued, state closing
@@ -803,11 +827,10 @@ TEST_CASE("after a protocol error, a close frame the peer never reads is dropped
   CHECK(t.c().state() == Connection::State::closed);
 }
 
-TEST_CASE("an end of stream that arrives while receiving is paused loses no message and no close",
-          "[.][known-issue]") {
+TEST_CASE("an end of stream that arrives while receiving is paused loses no message and no close") {
   // As TcpPushIo does: after a pause it still delivers the rest of the reaped batch, the end of
-  // stream included. The connection then finishes at once: the bytes it kept for later ("c"
-  // and the close frame) are never parsed, and the clean close reads as -1.
+  // stream included. The end waits until the bytes kept for later ("c" and the close frame)
+  // were parsed, so the clean close still reads 1000.
   const std::string a = from_client(kText, "a"), b = from_client(kText, "b"),
                     c = from_client(kText, "c"), close = from_client(kClose, close_payload(1000, "bye"));
   Harness t({.max_queued_packets = 1},

@@ -516,18 +516,46 @@ TEST_CASE("packets that arrived before the peer's close are delivered before CLO
   REQUIRE(server.send_text("one") == OK);
   REQUIRE(server.send_text("two") == OK);
   server.close(1000, "done");
-  // The server's clean close tells that the client's connection has read both messages and
-  // the close, and echoed it; the client still reads OPEN with both packets queued.
-  REQUIRE(h.poll_until([&] { return server.get_ready_state() == Peer::STATE_CLOSED; }, {&client, &server},
+  REQUIRE(h.poll_until([&] { return client.get_available_packet_count() == 2; }, {&client, &server},
                        10));
-  CHECK(server.get_close_code() == 1000);
+  // wsp: the client answers the close only once both packets were taken. Until then it reads
+  // OPEN, and state, send() and close() agree: a reply still goes out, before the close echo.
+  for (int i = 0; i < 10; ++i) {
+    client.poll();
+    server.poll();
+  }
   CHECK(client.get_ready_state() == Peer::STATE_OPEN);
-  REQUIRE(client.get_available_packet_count() == 2);
+  CHECK(server.get_ready_state() == Peer::STATE_CLOSING);
   CHECK(text(client.get_packet()) == "one");
   CHECK(text(client.get_packet()) == "two");
-  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED; }, {&client, &server}));
+  CHECK(client.send_text("reply") == OK);
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED &&
+                                    server.get_ready_state() == Peer::STATE_CLOSED; },
+                       {&client, &server}));
   CHECK(client.get_close_code() == 1000);
   CHECK(client.get_close_reason() == "done");
+  CHECK(server.get_close_code() == 1000);
+  // Packets still queued when the connection ended stay readable in CLOSED.
+  REQUIRE(server.get_available_packet_count() == 1);
+  CHECK(text(server.get_packet()) == "reply");
+}
+
+TEST_CASE("close() while packets before the peer's close wait answers the close with our code") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  REQUIRE(server.send_text("unread") == OK);
+  server.close(1000, "done");
+  REQUIRE(h.poll_until([&] { return client.get_available_packet_count() == 1; }, {&client, &server},
+                       10));
+  CHECK(client.get_ready_state() == Peer::STATE_OPEN);
+  client.close(4000, "mine");
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSING);
+  CHECK(client.send_text("late") == FAILED);
+  REQUIRE(h.poll_until([&] { return server.get_ready_state() == Peer::STATE_CLOSED; },
+                       {&client, &server}));
+  CHECK(server.get_close_code() == 4000);
+  CHECK(server.get_close_reason() == "mine");
 }
 
 TEST_CASE("get_current_outbound_buffered_amount counts payload bytes until written") {

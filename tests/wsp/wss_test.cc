@@ -39,6 +39,7 @@ struct WssPair {
   PeerHarness h;
   Peer client{h.reactor}, server{h.reactor};
   std::shared_ptr<StreamPeerTLS> tls_stream = std::make_shared<StreamPeerTLS>(h.reactor);
+  std::shared_ptr<StreamPeerTCP> tcp;  // the server's TCP peer under tls_stream
 
   // Connects `client` to the server side with `options`; returns when both sides settled.
   void connect(const std::string& host, std::shared_ptr<tls::TLSOptions> client_options,
@@ -50,7 +51,8 @@ struct WssPair {
       client.poll();
       h.reactor.run_once(1ms);
     }
-    REQUIRE(tls_stream->accept_stream(h.server.take_connection(), std::move(certificate)) == OK);
+    tcp = h.server.take_connection();
+    REQUIRE(tls_stream->accept_stream(tcp, std::move(certificate)) == OK);
     bool upgraded = false;
     while (std::chrono::steady_clock::now() < deadline) {
       client.poll();
@@ -90,6 +92,23 @@ TEST_CASE("wss with a trusted certificate: the façade exchanges messages and cl
   CHECK(p.server.get_close_code() == 1000);
   CHECK(p.server.get_close_reason() == "tls done");
   CHECK(p.client.get_close_code() == 1000);
+}
+
+TEST_CASE("StreamPeerTLS.get_stream() is the TCP peer it runs over, which stays CONNECTED") {
+  WssPair p;
+  p.connect("localhost", trusting_client(), server_options(tls::testing::test_certificates().server));
+  REQUIRE(p.server.get_ready_state() == Peer::STATE_OPEN);
+  REQUIRE(p.tls_stream->get_stream() == p.tcp);
+  CHECK(p.tcp->get_status() == StreamPeerTCP::STATUS_CONNECTED);
+  CHECK(p.tcp->get_connected_host() == "127.0.0.1");
+  CHECK(p.tcp->get_connected_port() > 0);
+  CHECK(p.tcp->get_local_port() == p.h.port);
+  std::vector<std::uint8_t> nothing;
+  CHECK(p.tcp->get_partial_data(1, nothing) != OK);  // its bytes belong to the TLS session
+  StreamPeerTLS unused(p.h.reactor);
+  CHECK(unused.get_stream() == nullptr);
+  p.tls_stream->disconnect_from_stream();
+  CHECK(p.tcp->get_status() == StreamPeerTCP::STATUS_NONE);
 }
 
 TEST_CASE("wss to an untrusted certificate ends in CLOSED with -1 and the verification reason") {

@@ -34,7 +34,7 @@ struct ConnectionLimits {
   std::size_t inbound_buffer_size = 65535;
   // Most payload bytes waiting to be written. 0 = unlimited.
   std::size_t outbound_buffer_size = 65535;
-  // Most messages in each queue.
+  // Most messages in each queue (at least 1).
   std::size_t max_queued_packets = 4096;
   // Seconds between automatic pings; 0 = none. A ping unanswered by the next tick drops the
   // connection.

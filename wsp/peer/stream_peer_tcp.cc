@@ -60,22 +60,27 @@ void StreamPeerTCP::disconnect_from_host() {
   if (connecting_) reactor_->cancel(std::exchange(connecting_, 0));
   if (stream_) stream_->close();
   stream_.reset();
+  lent_remote_.reset();
+  lent_local_.reset();
   status_ = STATUS_NONE;
 }
 
 std::string StreamPeerTCP::get_connected_host() const {
+  if (lent_remote_) return lent_remote_->ip();
   if (!stream_) return {};
   auto remote = stream_->remote_address();
   return remote ? remote->ip() : std::string();
 }
 
 int StreamPeerTCP::get_connected_port() const {
+  if (lent_remote_) return lent_remote_->port();
   if (!stream_) return 0;
   auto remote = stream_->remote_address();
   return remote ? remote->port() : 0;
 }
 
 int StreamPeerTCP::get_local_port() const {
+  if (lent_local_) return lent_local_->port();
   if (!stream_) return 0;
   auto local = stream_->local_address();
   return local ? local->port() : 0;
@@ -166,6 +171,15 @@ std::optional<io::TcpStream> StreamPeerTCP::release_tcp() {
   std::optional<io::TcpStream> out = std::move(stream_);
   stream_.reset();
   status_ = STATUS_NONE;
+  return out;
+}
+
+std::optional<io::TcpStream> StreamPeerTCP::lend_tcp() {
+  if (status_ != STATUS_CONNECTED || !stream_) return std::nullopt;
+  if (auto remote = stream_->remote_address()) lent_remote_ = *remote;
+  if (auto local = stream_->local_address()) lent_local_ = *local;
+  std::optional<io::TcpStream> out = std::move(stream_);
+  stream_.reset();
   return out;
 }
 

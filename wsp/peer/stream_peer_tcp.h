@@ -50,6 +50,10 @@ class StreamPeerTCP final : public StreamPeer {
   std::unique_ptr<io::ByteStream> release_stream() override;
   // The connected TCP stream itself (once); the peer is then disconnected.
   std::optional<io::TcpStream> release_tcp();
+  // The connected TCP stream, lent to a TLS session over it (StreamPeerTLS): as the
+  // reference's StreamPeerTCP under a StreamPeerTLS, the peer stays CONNECTED and keeps its
+  // addresses, but its own data calls fail; disconnect_from_host() returns it to NONE.
+  std::optional<io::TcpStream> lend_tcp();
   io::Reactor& reactor() const override { return *reactor_; }
   io::TcpStream* tcp() { return stream_ ? &*stream_ : nullptr; }
 
@@ -60,6 +64,8 @@ class StreamPeerTCP final : public StreamPeer {
   Status status_ = STATUS_NONE;
   std::optional<io::TcpStream> stream_;
   std::optional<io::SocketAddress> local_;
+  // While lent: the addresses the stream had.
+  std::optional<io::SocketAddress> lent_remote_, lent_local_;
   io::Reactor::TaskId connecting_ = 0;
   bool no_delay_ = true;
 };

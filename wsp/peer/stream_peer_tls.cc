@@ -23,7 +23,8 @@ Error StreamPeerTLS::start(const std::shared_ptr<StreamPeerTCP>& stream, bool se
   if (status_ == STATUS_HANDSHAKING || status_ == STATUS_CONNECTED) return ERR_ALREADY_IN_USE;
   if (!stream || stream->get_status() != StreamPeerTCP::STATUS_CONNECTED) return ERR_INVALID_PARAMETER;
   auto timeout = std::chrono::duration_cast<io::Duration>(std::chrono::duration<double>(handshake_timeout_));
-  io::TcpStream plain = std::move(*stream->release_tcp());
+  io::TcpStream plain = std::move(*stream->lend_tcp());
+  tcp_ = stream;
   handshake_ = server ? TlsHandshake::accept(*reactor_, std::move(plain), std::move(options), timeout)
                       : TlsHandshake::connect(*reactor_, std::move(plain), name, std::move(options), timeout);
   error_.clear();
@@ -57,6 +58,7 @@ void StreamPeerTLS::disconnect_from_stream() {
   handshake_.reset();
   if (stream_) stream_->close();
   stream_.reset();
+  if (tcp_) tcp_->disconnect_from_host();  // its socket went with the session
   status_ = STATUS_DISCONNECTED;
 }
 

@@ -28,6 +28,9 @@ class StreamPeerTLS final : public StreamPeer, public TlsStatusValues {
   // Readable reason of the last failure.
   std::string get_error() const { return error_; }
   void disconnect_from_stream();
+  // The StreamPeerTCP this session runs over (null before connect_to_stream/accept_stream):
+  // it reads CONNECTED while the session uses it.
+  std::shared_ptr<StreamPeerTCP> get_stream() const { return tcp_; }
 
   // Handshake bound (0: none). Default 10 s, like WebSocketPeer's handshake_timeout.
   void set_handshake_timeout(double seconds) { handshake_timeout_ = seconds; }
@@ -46,6 +49,7 @@ class StreamPeerTLS final : public StreamPeer, public TlsStatusValues {
   Status status_ = STATUS_DISCONNECTED;
   std::unique_ptr<TlsHandshake> handshake_;
   std::unique_ptr<tls::TlsStream> stream_;
+  std::shared_ptr<StreamPeerTCP> tcp_;
   std::string error_;
   double handshake_timeout_ = 10.0;
 };

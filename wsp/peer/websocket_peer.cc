@@ -27,7 +27,7 @@ ConnectionLimits WebSocketPeer::limits() const {
   ConnectionLimits l;
   l.inbound_buffer_size = inbound_buffer_size_ > 0 ? static_cast<std::size_t>(inbound_buffer_size_) : 0;
   l.outbound_buffer_size = outbound_buffer_size_ > 0 ? static_cast<std::size_t>(outbound_buffer_size_) : 0;
-  l.max_queued_packets = max_queued_packets_ > 0 ? static_cast<std::size_t>(max_queued_packets_) : 0;
+  l.max_queued_packets = static_cast<std::size_t>(max_queued_packets_);
   l.heartbeat_interval = heartbeat_interval_;
   l.close_timeout = to_millis(close_timeout_);
   return l;
@@ -81,6 +81,10 @@ Error WebSocketPeer::accept_stream(const std::shared_ptr<StreamPeer>& stream) {
     return ERR_INVALID_PARAMETER;
   }
   if (state_ != STATE_CLOSED && state_ != STATE_CLOSING) return ERR_ALREADY_IN_USE;
+  for (const std::string& header : handshake_headers_) {
+    // The same rule as connect_to_url(): no header injection into the 101 response.
+    if (!ClientHandshake::valid_extra_header(header)) return ERR_INVALID_PARAMETER;
+  }
   begin_connection();
   role_ = Role::server;
   bool tls = stream->is_tls();
@@ -245,12 +249,33 @@ void WebSocketPeer::set_no_delay(bool enabled) {
   if (connection_ && connection_->tcp()) (void)connection_->tcp()->set_no_delay(enabled);  // void API: best effort
 }
 
+namespace {
+// Refuses a negative number of seconds for property `name`, with a logged error.
+bool valid_seconds(const char* name, double seconds) {
+  if (seconds >= 0) return true;
+  WSP_LOG_ERROR("WebSocketPeer::set_%s: %f is negative; unchanged", name, seconds);
+  return false;
+}
+}  // namespace
+
 void WebSocketPeer::set_heartbeat_interval(double seconds) {
-  if (seconds < 0) {
-    WSP_LOG_ERROR("WebSocketPeer::set_heartbeat_interval: %f is negative; unchanged", seconds);
+  if (valid_seconds("heartbeat_interval", seconds)) heartbeat_interval_ = seconds;
+}
+
+void WebSocketPeer::set_handshake_timeout(double seconds) {
+  if (valid_seconds("handshake_timeout", seconds)) handshake_timeout_ = seconds;
+}
+
+void WebSocketPeer::set_close_timeout(double seconds) {
+  if (valid_seconds("close_timeout", seconds)) close_timeout_ = seconds;
+}
+
+void WebSocketPeer::set_max_queued_packets(int count) {
+  if (count < 1) {
+    WSP_LOG_ERROR("WebSocketPeer::set_max_queued_packets: %d is below 1; unchanged", count);
     return;
   }
-  heartbeat_interval_ = seconds;
+  max_queued_packets_ = count;
 }
 
 // --- receiving ---------------------------------------------------------------------------

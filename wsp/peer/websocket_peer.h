@@ -64,7 +64,8 @@ class WebSocketPeer {
   double get_heartbeat_interval() const { return heartbeat_interval_; }
   void set_inbound_buffer_size(int bytes) { inbound_buffer_size_ = bytes; }
   int get_inbound_buffer_size() const { return inbound_buffer_size_; }
-  void set_max_queued_packets(int count) { max_queued_packets_ = count; }
+  // At least 1; anything else is refused (logged, unchanged).
+  void set_max_queued_packets(int count);
   int get_max_queued_packets() const { return max_queued_packets_; }
   void set_outbound_buffer_size(int bytes) { outbound_buffer_size_ = bytes; }
   int get_outbound_buffer_size() const { return outbound_buffer_size_; }
@@ -72,9 +73,10 @@ class WebSocketPeer {
   std::vector<std::string> get_supported_protocols() const { return supported_protocols_; }
 
   // --- wsp's additions: slow or silent peers cannot hold a slot forever (seconds; 0 = none)
-  void set_handshake_timeout(double seconds) { handshake_timeout_ = seconds < 0 ? 0 : seconds; }
+  // Seconds; 0 disables; negative is refused (logged, unchanged).
+  void set_handshake_timeout(double seconds);
   double get_handshake_timeout() const { return handshake_timeout_; }
-  void set_close_timeout(double seconds) { close_timeout_ = seconds < 0 ? 0 : seconds; }
+  void set_close_timeout(double seconds);
   double get_close_timeout() const { return close_timeout_; }
 
   // Why the last connection failed or was refused (resolve, TCP, TLS, handshake), readable.

@@ -605,7 +605,7 @@ TEST_CASE("a code that may not be sent is refused and the state does not change"
   CHECK(client.get_ready_state() == Peer::STATE_CLOSING);
 }
 
-TEST_CASE("a reason of 123 bytes or more is cut at a UTF-8 boundary and sent") {
+TEST_CASE("a reason over 123 bytes is cut at a UTF-8 boundary and sent; 123 bytes go whole") {
   PeerHarness h;
   Peer client(h.reactor), server(h.reactor);
   REQUIRE(h.open_pair(client, server));
@@ -616,6 +616,13 @@ TEST_CASE("a reason of 123 bytes or more is cut at a UTF-8 boundary and sent") {
   CHECK(server.get_close_code() == 1000);
   CHECK(server.get_close_reason().size() == 122);
   CHECK(reason.rfind(server.get_close_reason(), 0) == 0);
+
+  Peer client2(h.reactor), server2(h.reactor);
+  REQUIRE(h.open_pair(client2, server2));
+  const std::string exactly(123, 'r');
+  client2.close(1000, exactly);
+  REQUIRE(h.poll_until([&] { return server2.get_ready_state() == Peer::STATE_CLOSED; }, {&client2, &server2}));
+  CHECK(server2.get_close_reason() == exactly);
 }
 
 TEST_CASE("a peer that drops TCP gives an unclean close (-1)") {
@@ -642,6 +649,94 @@ TEST_CASE("CLOSING ends after close_timeout when the peer never answers the clos
   }
   CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
   CHECK(client.get_close_code() == -1);
+}
+
+TEST_CASE("close_timeout 0 disables it: CLOSING waits for the peer's answer") {
+  RawServer raw;
+  io::Reactor reactor;
+  Peer client(reactor), timed(reactor);
+  client.set_close_timeout(0);
+  timed.set_close_timeout(0.2);
+  REQUIRE(raw.connect(client, reactor));
+  RawServer raw2;
+  REQUIRE(raw2.connect(timed, reactor));
+  client.close(1000);
+  timed.close(1000);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (timed.get_ready_state() == Peer::STATE_CLOSING && std::chrono::steady_clock::now() < deadline) {
+    client.poll();
+    timed.poll();
+    reactor.run_once(5ms);
+  }
+  REQUIRE(timed.get_ready_state() == Peer::STATE_CLOSED);  // its 0.2 s passed
+  CHECK(client.get_ready_state() == Peer::STATE_CLOSING);  // no timer: still waiting
+}
+
+TEST_CASE("handshake_timeout 0 disables it: a silent client is not dropped") {
+  PeerHarness h;
+  int silent = connect_raw_client(h.port), silent2 = connect_raw_client(h.port);
+  Peer patient(h.reactor), timed(h.reactor);
+  patient.set_handshake_timeout(0);
+  timed.set_handshake_timeout(0.2);
+  REQUIRE(h.accept_into(patient));
+  REQUIRE(h.accept_into(timed));
+  REQUIRE(h.poll_until([&] { return timed.get_ready_state() == Peer::STATE_CLOSED; }, {&patient, &timed}));
+  CHECK(patient.get_ready_state() == Peer::STATE_CONNECTING);
+  ::close(silent);
+  ::close(silent2);
+}
+
+TEST_CASE("negative timeouts and max_queued_packets <= 0 are refused and leave the property unchanged") {
+  Peer peer;
+  peer.set_handshake_timeout(-1);
+  peer.set_close_timeout(-0.5);
+  peer.set_max_queued_packets(0);
+  peer.set_max_queued_packets(-3);
+  CHECK(peer.get_handshake_timeout() == 10.0);
+  CHECK(peer.get_close_timeout() == 5.0);
+  CHECK(peer.get_max_queued_packets() == 4096);
+}
+
+TEST_CASE("a new connection on the same peer resets the close code to -1 and the reason") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(h.open_pair(client, server));
+  server.close(1000, "first");
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED; }, {&client, &server}));
+  REQUIRE(client.get_close_code() == 1000);
+  REQUIRE(client.connect_to_url(h.url()) == OK);
+  CHECK(client.get_close_code() == -1);
+  CHECK(client.get_close_reason().empty());
+}
+
+TEST_CASE("a header block over 4096 bytes gets 431 end to end, and the server keeps serving") {
+  PeerHarness h;
+  int raw = connect_raw_client(h.port);
+  std::string request = "GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + std::string(5000, 'a') + "\r\n\r\n";
+  REQUIRE(::send(raw, request.data(), request.size(), MSG_NOSIGNAL) > 0);
+  Peer server(h.reactor);
+  REQUIRE(h.accept_into(server));
+  REQUIRE(h.poll_until([&] { return server.get_ready_state() == Peer::STATE_CLOSED; }, {&server}));
+  CHECK(server.get_close_code() == -1);
+  char buf[512] = {};
+  pollfd p{raw, POLLIN, 0};
+  REQUIRE(::poll(&p, 1, 2000) == 1);
+  ssize_t n = ::recv(raw, buf, sizeof buf - 1, 0);
+  REQUIRE(n > 0);
+  CHECK(std::string(buf, static_cast<std::size_t>(n)).rfind("HTTP/1.1 431", 0) == 0);
+  ::close(raw);
+  Peer client(h.reactor), next(h.reactor);
+  CHECK(h.open_pair(client, next));
+}
+
+TEST_CASE("accept_stream refuses handshake_headers with CR or LF, like connect_to_url") {
+  PeerHarness h;
+  int raw = connect_raw_client(h.port);
+  Peer server(h.reactor);
+  server.set_handshake_headers({"X-Injected: a\r\nSet-Cookie: b"});
+  REQUIRE(h.poll_until([&] { return h.server.is_connection_available(); }, {}));
+  CHECK(server.accept_stream(h.server.take_connection()) == ERR_INVALID_PARAMETER);
+  ::close(raw);
 }
 
 // --- heartbeat ---------------------------------------------------------------------------

@@ -9,6 +9,14 @@
 #include "wsp/protocol/utf8.h"
 
 namespace wsp {
+namespace {
+
+// Control frames we owe (pongs) that may wait unwritten beyond the application's own output
+// before receiving stops: a peer that pings without reading gets TCP back-pressure, not our
+// memory.
+constexpr std::size_t kMaxControlBacklog = 64 * 1024;
+
+}  // namespace
 
 Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
                        std::string leftover)
@@ -30,7 +38,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
       overflow_->bytes.assign(leftover, used);
     }
   }
-  receiving_paused_ = holding_;
+  receiving_paused_ = stalled();
   stream_->start_receiving(*this);
   if (limits_.heartbeat_interval > 0) heartbeat_ = reactor_.spawn(heartbeat_loop());
 }
@@ -63,18 +71,23 @@ void Connection::deliver_held() {
 
 std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
   std::size_t at = 0;
-  while (at < size && !holding_ && !ended_) {
+  while (at < size && !stalled() && !ended_) {
     std::size_t used = protocol_.receive(data + at, size - at, held_);
     at += used;
     if (held_.type != ProtocolEventType::none) deliver_held();
     if (protocol_.pending_output_size() > 0 ||
         protocol_.close_handshake() == Protocol::CloseHandshake::done) {
       output_added();  // pongs, or the peer answered our close: end in order
+      backlogged_ = output_backlogged();
     }
     if (used == 0 && held_.type == ProtocolEventType::none) break;
   }
   if (protocol_.close_answer_pending()) closing_progress();
   return at;
+}
+
+bool Connection::output_backlogged() const {
+  return protocol_.pending_output_size() > outbound_.bytes() + kMaxControlBacklog;
 }
 
 void Connection::closing_progress() {
@@ -91,20 +104,20 @@ void Connection::closing_progress() {
 
 bool Connection::on_received(std::span<const std::uint8_t> data) {
   if (ended_) return false;
-  if (holding_ || overflow_) {
+  if (stalled() || overflow_) {
     // Receiving was paused but the kernel had more on its way: keep it for later.
     if (!overflow_) overflow_ = std::make_unique<Overflow>();
     overflow_->bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
-    if (!holding_) drain_overflow();
-    return !holding_;
+    if (!stalled()) drain_overflow();
+    return !stalled();
   }
   std::size_t used = parse(data.data(), data.size());
-  if (used < data.size() && holding_) {
+  if (used < data.size() && stalled()) {
     overflow_ = std::make_unique<Overflow>();
     overflow_->bytes.assign(reinterpret_cast<const char*>(data.data()) + used, data.size() - used);
   }
-  receiving_paused_ = holding_;
-  return !holding_;
+  receiving_paused_ = stalled();
+  return !stalled();
 }
 
 void Connection::drain_overflow() {
@@ -112,7 +125,7 @@ void Connection::drain_overflow() {
     std::string& bytes = overflow_->bytes;
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
     bytes.erase(0, used);
-    if (holding_ || ended_) return;
+    if (stalled() || ended_) return;
     const bool stream_ended = overflow_->stream_ended;
     const std::error_code error = overflow_->error;
     overflow_.reset();
@@ -250,7 +263,11 @@ void Connection::on_written(std::error_code error) {
     return;
   }
   writable_.set();
-  flush();
+  flush();  // takes what waited: the backlog of owed frames is in this write now
+  if (backlogged_ && !output_backlogged()) {
+    backlogged_ = false;
+    drain_overflow();
+  }
 }
 
 // --- closing -----------------------------------------------------------------------------

@@ -123,6 +123,9 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t parse(const std::uint8_t* data, std::size_t size);
   // Parses what waits in `overflow_` after the queue got room; resumes receiving when done.
   void drain_overflow();
+  // Receiving waits: for room in the inbound queue, or for the peer to read what we owe it.
+  bool stalled() const { return holding_ || backlogged_; }
+  bool output_backlogged() const;
   bool inbound_full(std::size_t next_size) const {
     return inbound_.full_for(next_size, limits_.inbound_buffer_size, limits_.max_queued_packets);
   }
@@ -151,6 +154,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   bool receiving_paused_ = false;
   bool awaiting_pong_ = false;
   bool answer_due_ = false;  // the next flush writes the owed close frame first
+  bool backlogged_ = false;  // too much owed output (pongs) waits unwritten
 
   InboundQueue inbound_;
   ProtocolEvent held_;  // a parsed message waiting for room in the inbound queue

@@ -721,6 +721,27 @@ TEST_CASE("a ping from the peer is answered with a pong carrying its payload") {
   CHECK(t.c().state() == Connection::State::open);
 }
 
+TEST_CASE("a ping flood from a peer that does not read stops our reading: bounded, and every ping answered") {
+  Harness t({}, {.reads = ReadSplit::at_most(16384)});  // reads of at most 16 KiB, as from TCP
+  t.ours->hold_writes();  // the peer reads nothing
+  constexpr int kPings = 100000;
+  std::string flood;
+  for (int i = 0; i < kPings; ++i) flood += from_client(kPing, "0123456789");
+  t.receive(flood);
+  // Our owed pongs are bounded (64 KiB beyond our own output), so reading stopped well
+  // before the flood was read: the rest waits in the peer's direction (TCP back-pressure).
+  CHECK(t.ours->stats().pauses >= 1);
+  CHECK(t.ours->stats().bytes_delivered < flood.size() / 4);
+  CHECK(t.ours->unread() > 0);
+  t.ours->release_writes();
+  t.settle();
+  std::string pongs;
+  for (int i = 0; i < kPings; ++i) pongs += from_server(kPong, "0123456789");
+  CHECK(t.ours->written().size() == pongs.size());
+  CHECK(t.ours->written() == pongs);
+  CHECK(t.c().state() == Connection::State::open);
+}
+
 TEST_CASE("heartbeat pings go out at each interval while pongs come back") {
   Harness t({.heartbeat_interval = 2});
   t.settle();

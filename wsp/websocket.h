@@ -71,7 +71,9 @@ class WebSocket {
 
   // The next message, or the close once every message before it was taken. An awaitable,
   // not a Task: a message already queued is returned without suspending or allocating.
-  // One receiver at a time per connection.
+  // One receiver at a time per connection. The peer's close (or its protocol error) is
+  // answered only after the messages before it were taken and the replies sent in that turn
+  // went out: a reply to the last message before a close still reaches the peer.
   class ReceiveOp {
    public:
     explicit ReceiveOp(Connection& connection) : connection_(&connection), waiter_(connection.readable()) {}

@@ -12,6 +12,7 @@
 #include <mutex>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
@@ -113,6 +114,20 @@ Task<std::unique_ptr<io::ByteStream>> dial(Reactor& reactor, std::uint16_t port,
   co_return std::move(*stream);
 }
 
+// CPU time of the whole process (client and server threads), in seconds.
+double cpu_seconds(clockid_t clock = CLOCK_PROCESS_CPUTIME_ID) {
+  timespec t{};
+  clock_gettime(clock, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+// An echo figure: bytes per second of wall time, and per second of CPU time (both threads),
+// the steadier of the two when other work shares the machine.
+struct Rate {
+  double bytes_per_second = 0;
+  double bytes_per_cpu_second = 0;
+};
+
 struct Flow {
   std::uint64_t sent = 0;
   std::uint64_t received = 0;
@@ -137,16 +152,17 @@ Task<void> writer(Reactor* reactor, io::ByteStream* stream, std::size_t message,
   flow->writer_done = true;
 }
 
-// Echo throughput in bytes per second.
-double throughput(Reactor& reactor, std::uint16_t port, std::shared_ptr<TLSOptions> options,
-                  std::size_t message, std::size_t window, double seconds) {
-  auto body = [&]() -> Task<double> {
+// Echo throughput over the byte streams' pull API.
+Rate throughput(Reactor& reactor, std::uint16_t port, std::shared_ptr<TLSOptions> options,
+                std::size_t message, std::size_t window, double seconds) {
+  auto body = [&]() -> Task<Rate> {
     auto stream = co_await dial(reactor, port, options);
     Flow flow;
     io::Event room(reactor);
     reactor.spawn(writer(&reactor, stream.get(), message, window, &flow, &room));
     std::vector<std::uint8_t> buffer(256 * 1024);
     auto start = Clock::now();
+    double cpu_start = cpu_seconds();
     auto end = start + std::chrono::duration<double>(seconds);
     std::uint64_t counted = 0;
     while (Clock::now() < end) {
@@ -157,12 +173,13 @@ double throughput(Reactor& reactor, std::uint16_t port, std::shared_ptr<TLSOptio
       room.set();
     }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    double cpu = cpu_seconds() - cpu_start;
     flow.stop = true;
     room.set();
     // Drop the connection; the writer's pending send fails and it stops.
     stream->close();
     while (!flow.writer_done) co_await io::sleep_for(reactor, 1ms);
-    co_return counted / elapsed;
+    co_return Rate{counted / elapsed, counted / cpu};
   };
   return reactor.sync_wait(body());
 }
@@ -255,11 +272,11 @@ Task<void> websocket_writer(wsp::WebSocket* ws, std::size_t message, std::size_t
   flow->writer_done = true;
 }
 
-// WebSocket echo throughput in payload bytes per second.
-double websocket_throughput(Reactor& reactor, std::uint16_t port,
-                            std::shared_ptr<TLSOptions> options, std::size_t message,
-                            std::size_t window, double seconds) {
-  auto body = [&]() -> Task<double> {
+// WebSocket echo throughput, in payload bytes.
+Rate websocket_throughput(Reactor& reactor, std::uint16_t port,
+                          std::shared_ptr<TLSOptions> options, std::size_t message,
+                          std::size_t window, double seconds) {
+  auto body = [&]() -> Task<Rate> {
     wsp::ConnectOptions connect_options;
     connect_options.tls_options = options;
     connect_options.limits = websocket_limits();
@@ -270,6 +287,7 @@ double websocket_throughput(Reactor& reactor, std::uint16_t port,
     io::Event room(reactor);
     reactor.spawn(websocket_writer(ws->get(), message, window, &flow, &room));
     auto start = Clock::now();
+    double cpu_start = cpu_seconds();
     auto end = start + std::chrono::duration<double>(seconds);
     std::uint64_t counted = 0;
     while (Clock::now() < end) {
@@ -281,17 +299,19 @@ double websocket_throughput(Reactor& reactor, std::uint16_t port,
       room.set();
     }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    double cpu = cpu_seconds() - cpu_start;
     flow.stop = true;
     room.set();
     (*ws)->abort();  // the writer's pending send fails and it stops
     while (!flow.writer_done) co_await io::sleep_for(reactor, 1ms);
-    co_return counted / elapsed;
+    co_return Rate{counted / elapsed, counted / cpu};
   };
   return reactor.sync_wait(body());
 }
 
 // Seal on one engine and open on another, in memory on one core: the ceiling of the TLS layer
-// without sockets (per byte: one encryption, one decryption and the buffer copies).
+// without sockets (per byte: one encryption, one decryption and the buffer copies), in bytes
+// per second of the thread's CPU time.
 double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
                         std::shared_ptr<TLSOptions> server_options, double seconds) {
   auto client = tls::TlsEngine::client(client_options, "localhost");
@@ -309,6 +329,7 @@ double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
   std::vector<std::uint8_t> message(64 * 1024, 'x'), out(256 * 1024);
   std::uint64_t bytes = 0;
   auto start = Clock::now();
+  double cpu_start = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
   auto end = start + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
     client->write(message);
@@ -321,7 +342,7 @@ double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
     }
     bytes += message.size();
   }
-  return bytes / std::chrono::duration<double>(Clock::now() - start).count();
+  return bytes / (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu_start);
 }
 
 }  // namespace
@@ -338,7 +359,7 @@ int main(int argc, char** argv) {
   auto client_options =
       TLSOptions::client(tls::X509Certificate::load_from_string(certs.ca.cert));
   if (wanted("engine")) {
-    std::printf("TLS engine in memory (seal + open, one core): %.1f MB/s\n",
+    std::printf("TLS engine in memory (seal + open, one core): %.1f MB per CPU second\n",
                 engine_in_memory(client_options, server_options, seconds) / 1e6);
   }
   struct Case {
@@ -346,10 +367,17 @@ int main(int argc, char** argv) {
     std::size_t message;
     std::size_t window;
   } cases[] = {{"64 KiB messages", 64 * 1024, 1 << 20}, {"64-byte messages, pipelined", 64, 64 * 1024}};
-  auto report = [](const Case& c, double plain, double secure) {
-    std::printf("%-30s plain %9.1f MB/s %11.0f msg/s | TLS %9.1f MB/s %11.0f msg/s | TLS/plain %3.0f%%\n",
-                c.name, plain / 1e6, plain / c.message, secure / 1e6, secure / c.message,
-                100 * secure / plain);
+  // Wall-time throughput and its ratio, then CPU time per message (both threads) and the ratio
+  // of those costs (plain/TLS: the share of TLS's CPU a plain echo would need).
+  auto report = [](const Case& c, Rate plain, Rate secure) {
+    std::printf("%-28s plain %7.1f MB/s %9.0f msg/s | TLS %7.1f MB/s %9.0f msg/s | TLS/plain %3.0f%%"
+                " | CPU/msg plain %6.2f us TLS %6.2f us, plain/TLS %3.0f%%\n",
+                c.name, plain.bytes_per_second / 1e6, plain.bytes_per_second / c.message,
+                secure.bytes_per_second / 1e6, secure.bytes_per_second / c.message,
+                100 * secure.bytes_per_second / plain.bytes_per_second,
+                1e6 * c.message / plain.bytes_per_cpu_second,
+                1e6 * c.message / secure.bytes_per_cpu_second,
+                100 * secure.bytes_per_cpu_second / plain.bytes_per_cpu_second);
   };
 
   Reactor reactor;
@@ -360,8 +388,8 @@ int main(int argc, char** argv) {
       std::printf("TLS vs plain TCP echo on 127.0.0.1, byte streams (read_some/write_all), "
                   "%.1f s each\n", seconds);
       for (const auto& c : cases) {
-        double plain = throughput(reactor, plain_port, nullptr, c.message, c.window, seconds);
-        double secure = throughput(reactor, tls_port, client_options, c.message, c.window, seconds);
+        Rate plain = throughput(reactor, plain_port, nullptr, c.message, c.window, seconds);
+        Rate secure = throughput(reactor, tls_port, client_options, c.message, c.window, seconds);
         report(c, plain, secure);
       }
     }
@@ -382,8 +410,8 @@ int main(int argc, char** argv) {
     std::printf("wss vs ws echo on 127.0.0.1, wsp::WebSocket both sides (Connection, push I/O), "
                 "%.1f s each\n", seconds);
     for (const auto& c : cases) {
-      double plain = websocket_throughput(reactor, ws_port, nullptr, c.message, c.window, seconds);
-      double secure =
+      Rate plain = websocket_throughput(reactor, ws_port, nullptr, c.message, c.window, seconds);
+      Rate secure =
           websocket_throughput(reactor, wss_port, client_options, c.message, c.window, seconds);
       report(c, plain, secure);
     }

@@ -6,7 +6,7 @@
 // client on the main thread (the other core).
 //
 //   bazel run --config=opt //bench:tls_bench -- [seconds per figure, default 2]
-//       [all|engine|streams|websocket|handshakes, default all]
+//       [all|engine|streams|websocket|handshakes, default all] [both|large|small, default both]
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -352,6 +352,8 @@ int main(int argc, char** argv) {
   // Which figures: all (default), engine, streams, websocket or handshakes.
   std::string only = argc > 2 ? argv[2] : "all";
   auto wanted = [&](const char* part) { return only == "all" || only == part; };
+  // Which message sizes: both (default), large (64 KiB) or small (64 bytes).
+  std::string sizes = argc > 3 ? argv[3] : "both";
   const auto& certs = tls::testing::test_certificates();
   auto server_options =
       TLSOptions::server(tls::CryptoKey::load_from_string(certs.server.key),
@@ -366,7 +368,10 @@ int main(int argc, char** argv) {
     const char* name;
     std::size_t message;
     std::size_t window;
-  } cases[] = {{"64 KiB messages", 64 * 1024, 1 << 20}, {"64-byte messages, pipelined", 64, 64 * 1024}};
+  };
+  std::vector<Case> cases;
+  if (sizes != "small") cases.push_back({"64 KiB messages", 64 * 1024, 1 << 20});
+  if (sizes != "large") cases.push_back({"64-byte messages, pipelined", 64, 64 * 1024});
   // Wall-time throughput and its ratio, then CPU time per message (both threads) and the ratio
   // of those costs (plain/TLS: the share of TLS's CPU a plain echo would need).
   auto report = [](const Case& c, Rate plain, Rate secure) {

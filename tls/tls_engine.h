@@ -61,9 +61,9 @@ class TlsEngine {
 
   // --- TLS
   enum class Progress { done, want_read, failed };
-  // Advances the handshake as far as the received bytes allow. On failure status() is
-  // state() is failed and error()/error_code() say why (TlsErrc::hostname_mismatch for a
-  // certificate valid for another name).
+  // Advances the handshake as far as the received bytes allow. On failure state() is failed
+  // and error()/error_code() say why (TlsErrc::hostname_mismatch for a certificate valid for
+  // another name).
   Progress handshake();
 
   enum class ReadState { data, want_read, closed, failed };
@@ -73,12 +73,16 @@ class TlsEngine {
   };
   // Decrypts into `buffer`. `closed` after the peer's close_notify (and for ever after: later
   // records are ignored); `failed` for a truncated stream (TlsErrc::truncated) or a bad record.
+  // Reading may produce output (a KeyUpdate answer), sent by the owner like any other.
   ReadResult read(std::span<std::uint8_t> buffer);
   // Encrypts all of `data` into the output (full 16 KiB records for large writes). False after
   // a failure or our close_notify.
   bool write(std::span<const std::uint8_t> data);
   // Queues our close_notify (once).
   void close_notify();
+  // TLS 1.3: puts in the output a KeyUpdate that also asks the peer to update its keys (RFC
+  // 8446 §4.6.3). False unless connected with TLS 1.3.
+  bool request_key_update();
 
   TlsState state() const { return state_; }
   const std::string& error() const { return error_; }
@@ -92,13 +96,14 @@ class TlsEngine {
   std::string cipher_name() const;       // "TLS_AES_128_GCM_SHA256"
   const std::string& verified_name() const { return name_; }
 
-  // Records a failure from outside (transport error, timeout) so status()/error() tell it.
+  // Records a failure from outside (transport error, timeout) so state()/error() tell it.
   void fail(std::error_code code, std::string reason);
 
  private:
   TlsEngine() = default;
   void init(std::shared_ptr<TLSOptions> options, bool server);
   void handshake_failure(int ssl_error);
+  void flush_post_handshake_messages();
   static int bio_read(BIO* bio, char* out, int len);
   static int bio_write(BIO* bio, const char* in, int len);
   static long bio_ctrl(BIO* bio, int cmd, long num, void* ptr);

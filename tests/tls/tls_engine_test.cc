@@ -99,6 +99,41 @@ TEST_CASE("a large write is sealed into full 16 KiB records") {
                                             100 + 17});
 }
 
+TEST_CASE("a reader answers a KeyUpdate request before writing anything") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  REQUIRE(server->request_key_update());
+  REQUIRE(server->write(bytes("k")));
+  move_bytes(*server, *client);
+  CHECK(read_text(*client) == "k");
+  std::uint8_t buf[64];
+  CHECK(client->read(buf).state == TlsEngine::ReadState::want_read);
+  // RFC 8446 §4.6.3: the answer, one record (a 5-byte KeyUpdate, content type, tag).
+  REQUIRE(client->output_size() == 5 + 5 + 1 + 16);
+  move_bytes(*client, *server);
+  CHECK(server->read(buf).state == TlsEngine::ReadState::want_read);
+  // Both directions use their new keys.
+  REQUIRE(client->write(bytes("new keys")));
+  move_bytes(*client, *server);
+  CHECK(read_text(*server) == "new keys");
+  REQUIRE(server->write(bytes("here too")));
+  move_bytes(*server, *client);
+  CHECK(read_text(*client) == "here too");
+}
+
+TEST_CASE("a reader with nothing to answer writes nothing") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  REQUIRE(server->write(bytes("plain")));
+  move_bytes(*server, *client);
+  CHECK(read_text(*client) == "plain");
+  std::uint8_t buf[64];
+  CHECK(client->read(buf).state == TlsEngine::ReadState::want_read);
+  CHECK_FALSE(client->has_output());
+}
+
 TEST_CASE("records after close_notify are ignored") {
   auto client = TlsEngine::client(client_options(), "localhost");
   auto server = TlsEngine::server(server_options());

@@ -55,17 +55,24 @@ const BIO_METHOD* TlsEngine::bio_method() {
 int TlsEngine::bio_read(BIO* bio, char* out, int len) {
   auto* e = static_cast<TlsEngine*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
+  std::size_t want = static_cast<std::size_t>(len);
   std::size_t available = e->in_end_ - e->in_begin_;
-  if (available == 0) {
-    if (e->eof_) return 0;
-    BIO_set_retry_read(bio);
-    return -1;
+  if (available > 0) {  // the older bytes first
+    std::size_t n = std::min(available, want);
+    std::memcpy(out, e->in_.data() + e->in_begin_, n);
+    e->in_begin_ += n;
+    if (e->in_begin_ == e->in_end_) e->in_begin_ = e->in_end_ = 0;
+    return static_cast<int>(n);
   }
-  std::size_t n = std::min(available, static_cast<std::size_t>(len));
-  std::memcpy(out, e->in_.data() + e->in_begin_, n);
-  e->in_begin_ += n;
-  if (e->in_begin_ == e->in_end_) e->in_begin_ = e->in_end_ = 0;
-  return static_cast<int>(n);
+  if (!e->lent_.empty()) {
+    std::size_t n = std::min(e->lent_.size(), want);
+    std::memcpy(out, e->lent_.data(), n);
+    e->lent_ = e->lent_.subspan(n);
+    return static_cast<int>(n);
+  }
+  if (e->eof_) return 0;
+  BIO_set_retry_read(bio);
+  return -1;
 }
 
 int TlsEngine::bio_write(BIO* bio, const char* in, int len) {
@@ -171,6 +178,21 @@ void TlsEngine::receive(std::span<const std::uint8_t> bytes) {
   auto space = receive_space(bytes.size());
   std::memcpy(space.data(), bytes.data(), bytes.size());
   commit_received(bytes.size());
+}
+
+void TlsEngine::lend_input(std::span<const std::uint8_t> bytes) { lent_ = bytes; }
+
+void TlsEngine::end_lent_input() {
+  std::span<const std::uint8_t> rest = lent_;
+  lent_ = {};
+  receive(rest);
+}
+
+void TlsEngine::trim_input() {
+  if (in_begin_ == in_end_) {
+    in_begin_ = in_end_ = 0;
+    std::vector<std::uint8_t>().swap(in_);
+  }
 }
 
 void TlsEngine::take_output(std::vector<std::uint8_t>& buffer) {

@@ -4,12 +4,14 @@
 // the network (TlsStream does it on the reactor; a test can pump two engines into each other).
 //
 //   receive_space() / commit_received(n) / receive_eof()   ciphertext from the peer
+//   lend_input(bytes) ... end_lent_input()                  ... or read in place
 //   has_output() / take_output(buffer) / output()          ciphertext for the peer
 //   handshake(), read(), write(), close_notify()           the TLS side
 //
-// Copies: received ciphertext is written by the kernel straight into receive_space(); BoringSSL
-// copies it into its record buffer, decrypts in place and copies plaintext out; outgoing
-// records are sealed by BoringSSL and appended once to the output buffer, which is sent as is.
+// Copies: received ciphertext is written by the kernel straight into receive_space(), or lent
+// where it already is; BoringSSL copies it into its record buffer, decrypts in place and
+// copies plaintext out; outgoing records are sealed by BoringSSL and appended once to the
+// output buffer, which is sent as is.
 #pragma once
 
 #include <openssl/base.h>
@@ -49,8 +51,14 @@ class TlsEngine {
   std::span<std::uint8_t> receive_space(std::size_t at_least = 16 * 1024 + 256);
   void commit_received(std::size_t n);
   void receive(std::span<const std::uint8_t> bytes);  // copies: for tests and byte feeds
+  // Ciphertext read where it is, after what the engine holds, until end_lent_input(), which
+  // copies in what was not read (a paused reader). `bytes` stay valid until then.
+  void lend_input(std::span<const std::uint8_t> bytes);
+  void end_lent_input();
   void receive_eof() { eof_ = true; }
-  std::size_t buffered_input() const { return in_end_ - in_begin_; }
+  std::size_t buffered_input() const { return in_end_ - in_begin_ + lent_.size(); }
+  // Frees the receive buffer when it holds nothing (after a handshake read into a large one).
+  void trim_input();
 
   // --- ciphertext for the peer
   bool has_output() const { return !out_.empty(); }
@@ -123,6 +131,7 @@ class TlsEngine {
   std::vector<std::uint8_t> in_;
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
+  std::span<const std::uint8_t> lent_;  // read after in_
   std::vector<std::uint8_t> out_;
 };
 

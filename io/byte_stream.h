@@ -6,7 +6,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <system_error>
 
@@ -40,8 +39,6 @@ class WriteHandler {
   ~WriteHandler() = default;
 };
 
-class StreamPump;
-
 class ByteStream {
  public:
   virtual ~ByteStream();
@@ -59,24 +56,23 @@ class ByteStream {
   // The TCP stream underneath, for addresses and socket options.
   virtual TcpStream* tcp() = 0;
 
-  // Push-style I/O. The defaults run coroutines over read_some/write_all; TcpStream replaces
-  // them with a multishot receive into the reactor's buffer ring and a plain sendmsg.
+  // Push-style I/O, completion-driven with no task of its own (TCP: a multishot receive into
+  // the reactor's buffer ring and a plain sendmsg; TLS: the same, through its engine). Use it
+  // or the pull calls above, not both at once (shutdown() excepted).
   // Starts delivering received data to `handler` until the end of the stream.
-  virtual void start_receiving(ReceiveHandler& handler);
-  virtual void resume_receiving();
-  // Writes all of `buffers` (which stay valid until then), then calls `handler`. One write at a
-  // time.
-  virtual void start_write(std::span<const iovec> buffers, WriteHandler& handler);
+  virtual void start_receiving(ReceiveHandler& handler) = 0;
+  virtual void resume_receiving() = 0;
+  // Writes all of `buffers` (the memory they point to stays valid until then; the list itself
+  // need not), then calls `handler` from the reactor's ready list. One write at a time.
+  virtual void start_write(std::span<const iovec> buffers, WriteHandler& handler) = 0;
   // Stops the push-style machinery (pending calls are dropped); before close() or destruction.
-  virtual void stop_io();
+  // May be called from inside a handler's call.
+  virtual void stop_io() = 0;
 
  protected:
   ByteStream();
   ByteStream(ByteStream&&) noexcept;
   ByteStream& operator=(ByteStream&&) noexcept;
-
- private:
-  std::unique_ptr<StreamPump> pump_;  // the default implementation's state, made on use
 };
 
 }  // namespace io

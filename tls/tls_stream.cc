@@ -376,7 +376,15 @@ void TlsStream::start_write(std::span<const iovec> buffers, io::WriteHandler& ha
 }
 
 void TlsStream::send_output() {
-  if (tcp_writing_ || flushing_ || write_error_ || !engine_->has_output()) return;
+  if (tcp_writing_ || flushing_ || write_error_) return;
+  if (!engine_->has_output()) {
+    // A write with nothing to seal ends too, from the ready list like the others.
+    if (writer_ && write_rest_.empty() && !due_write_end_) {
+      due_write_end_ = true;
+      reactor().schedule(&work_node_);
+    }
+    return;
+  }
   engine_->take_output(wire_);
   tcp_writing_ = true;
   wire_ends_write_ = writer_ && write_rest_.empty();

@@ -193,6 +193,17 @@ TEST_CASE("a write's end is told from the ready list, never from inside start_wr
   CHECK_FALSE(writer.error);
 }
 
+TEST_CASE("an empty push write ends from the ready list without an error") {
+  Pair p;
+  iovec empty{nullptr, 0};
+  Writer writer;
+  p.client->start_write({&empty, 1}, writer);
+  CHECK(writer.calls == 0);
+  REQUIRE(run_until(p.reactor, [&] { return writer.calls > 0; }));
+  CHECK(writer.calls == 1);
+  CHECK_FALSE(writer.error);
+}
+
 TEST_CASE("a 1 MiB message pushed to a receiver arrives intact, one record per call") {
   Pair p;
   const std::string payload = pattern(1 << 20);

@@ -7,6 +7,7 @@
 //
 //   bazel run --config=opt //bench:tls_bench -- [seconds per figure, default 2]
 //       [all|engine|streams|websocket|handshakes, default all] [both|large|small, default both]
+//   tls_bench 0 count large|small wss|ws COUNT     (for callgrind: bench/callgrind_tls.sh)
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -309,6 +310,45 @@ Rate websocket_throughput(Reactor& reactor, std::uint16_t port,
   return reactor.sync_wait(body());
 }
 
+// Echoes exactly `count` messages through wss (or ws) with client and server on this thread's
+// reactor: no clock involved, so that callgrind's instruction counts for two counts differ by
+// the cost of the messages alone (bench/callgrind_tls.sh).
+void websocket_count(std::shared_ptr<TLSOptions> server_options,
+                     std::shared_ptr<TLSOptions> client_options, std::size_t message,
+                     std::size_t window, std::uint64_t count) {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  if (!listener) std::abort();
+  auto server = reactor.spawn(websocket_serve(&reactor, &*listener, server_options));
+  auto body = [&]() -> Task<void> {
+    wsp::ConnectOptions connect_options;
+    connect_options.tls_options = client_options;
+    connect_options.limits = websocket_limits();
+    std::string url = std::string(client_options ? "wss" : "ws") + "://127.0.0.1:" +
+                      std::to_string(listener->local_port()) + "/";
+    auto ws = co_await wsp::connect(reactor, url, connect_options);
+    if (!ws) std::abort();
+    Flow flow;
+    io::Event room(reactor);
+    reactor.spawn(websocket_writer(ws->get(), message, window, &flow, &room));
+    for (std::uint64_t i = 0; i < count; ++i) {
+      wsp::Received r = co_await (*ws)->receive();
+      if (r.closed) std::abort();
+      flow.received += r.data.size();
+      (*ws)->recycle(std::move(r.data));
+      room.set();
+    }
+    flow.stop = true;
+    room.set();
+    (*ws)->abort();
+    while (!flow.writer_done) co_await io::sleep_for(reactor, 1ms);
+  };
+  reactor.sync_wait(body());
+  reactor.cancel(server);
+  std::printf("echoed %llu messages of %zu bytes over %s\n",
+              static_cast<unsigned long long>(count), message, client_options ? "wss" : "ws");
+}
+
 // Seal on one engine and open on another, in memory on one core: the ceiling of the TLS layer
 // without sockets (per byte: one encryption, one decryption and the buffer copies), in bytes
 // per second of the thread's CPU time.
@@ -384,6 +424,17 @@ int main(int argc, char** argv) {
                 1e6 * c.message / secure.bytes_per_cpu_second,
                 100 * secure.bytes_per_cpu_second / plain.bytes_per_cpu_second);
   };
+
+  if (only == "count") {
+    // tls_bench 0 count large|small wss|ws COUNT: see websocket_count.
+    bool secure = argc > 4 && std::string(argv[4]) == "wss";
+    std::uint64_t count = argc > 5 ? std::strtoull(argv[5], nullptr, 10) : 1000;
+    const Case& c = cases.front();
+    websocket_count(secure ? server_options : nullptr, secure ? client_options : nullptr,
+                    c.message, c.window, count);
+    std::fflush(stdout);
+    std::_Exit(0);
+  }
 
   Reactor reactor;
   if (wanted("streams") || wanted("handshakes")) {

@@ -1,5 +1,5 @@
-// ByteStream: "a byte stream on the reactor". TCP and TLS are two such streams; the WebSocket
-// connection works over either without knowing which (like Beast's NextLayer, by interface).
+// ByteStream: "a byte stream on the reactor". TCP and TLS are two such streams; a protocol
+// engine above works over either without knowing which (like Beast's NextLayer, by interface).
 #pragma once
 
 #include <sys/uio.h>
@@ -17,8 +17,8 @@ namespace io {
 class Reactor;
 class TcpStream;
 
-// Push-style receiving, for engines that react to data rather than wait for it (the WebSocket
-// Connection). Calls come from the reactor's ready list, never from inside completion reaping.
+// Push-style receiving, for engines that react to data rather than wait for it. Calls come from
+// the reactor's ready list, never from inside completion reaping.
 class ReceiveHandler {
  public:
   // Bytes arrived; the handler consumes them all (copying what it keeps). Returning false

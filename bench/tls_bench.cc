@@ -1,14 +1,19 @@
 // TLS against plain TCP on the reactor, in the same run: echo throughput with 64 KiB messages
-// and with 64-byte messages pipelined, and TLS handshakes per second with and without session
-// resumption. The echo server runs on its own thread and reactor (one core), the client on the
-// main thread (the other core).
+// and with 64-byte messages pipelined, over the byte streams' pull API (read_some/write_all)
+// and as WebSocket messages (wss vs ws: wsp::WebSocket on both sides, so the bytes go through
+// Connection and the streams' push I/O), and TLS handshakes per second with and without
+// session resumption. Each echo server runs on its own thread and reactor (one core), the
+// client on the main thread (the other core).
 //
 //   bazel run --config=opt //bench:tls_bench -- [seconds per figure, default 2]
+//       [all|engine|streams|websocket|handshakes, default all] [both|large|small, default both]
+//   tls_bench 0 count large|small wss|ws COUNT     (for callgrind: bench/callgrind_tls.sh)
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
@@ -22,6 +27,7 @@
 #include "io/tcp_stream.h"
 #include "tests/tls/test_certs.h"
 #include "tls/tls_stream.h"
+#include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
 using io::Reactor;
@@ -61,13 +67,17 @@ Task<void> serve(Reactor* reactor, TcpListener* listener, std::shared_ptr<TLSOpt
   }
 }
 
-// An echo server on its own thread; runs until the process exits.
-std::uint16_t start_server(std::shared_ptr<TLSOptions> options) {
+Task<void> websocket_serve(Reactor* reactor, TcpListener* listener,
+                           std::shared_ptr<TLSOptions> options);
+
+// An echo server on its own thread; runs until the process exits. `websocket`: WebSocket
+// messages (wsp::accept) rather than raw bytes.
+std::uint16_t start_server(std::shared_ptr<TLSOptions> options, bool websocket = false) {
   std::uint16_t port = 0;
   bool ready = false;
   std::mutex m;
   std::condition_variable cv;
-  std::thread([&port, &ready, &m, &cv, options] {
+  std::thread([&port, &ready, &m, &cv, options, websocket] {
     Reactor reactor;
     auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
     if (!listener) std::abort();
@@ -77,7 +87,11 @@ std::uint16_t start_server(std::shared_ptr<TLSOptions> options) {
       ready = true;
     }
     cv.notify_one();
-    reactor.spawn(serve(&reactor, &*listener, options));
+    if (websocket) {
+      reactor.spawn(websocket_serve(&reactor, &*listener, options));
+    } else {
+      reactor.spawn(serve(&reactor, &*listener, options));
+    }
     reactor.run();
   }).detach();
   std::unique_lock lock(m);
@@ -100,6 +114,20 @@ Task<std::unique_ptr<io::ByteStream>> dial(Reactor& reactor, std::uint16_t port,
   }
   co_return std::move(*stream);
 }
+
+// CPU time of the whole process (client and server threads), in seconds.
+double cpu_seconds(clockid_t clock = CLOCK_PROCESS_CPUTIME_ID) {
+  timespec t{};
+  clock_gettime(clock, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+// An echo figure: bytes per second of wall time, and per second of CPU time (both threads),
+// the steadier of the two when other work shares the machine.
+struct Rate {
+  double bytes_per_second = 0;
+  double bytes_per_cpu_second = 0;
+};
 
 struct Flow {
   std::uint64_t sent = 0;
@@ -125,16 +153,17 @@ Task<void> writer(Reactor* reactor, io::ByteStream* stream, std::size_t message,
   flow->writer_done = true;
 }
 
-// Echo throughput in bytes per second.
-double throughput(Reactor& reactor, std::uint16_t port, std::shared_ptr<TLSOptions> options,
-                  std::size_t message, std::size_t window, double seconds) {
-  auto body = [&]() -> Task<double> {
+// Echo throughput over the byte streams' pull API.
+Rate throughput(Reactor& reactor, std::uint16_t port, std::shared_ptr<TLSOptions> options,
+                std::size_t message, std::size_t window, double seconds) {
+  auto body = [&]() -> Task<Rate> {
     auto stream = co_await dial(reactor, port, options);
     Flow flow;
     io::Event room(reactor);
     reactor.spawn(writer(&reactor, stream.get(), message, window, &flow, &room));
     std::vector<std::uint8_t> buffer(256 * 1024);
     auto start = Clock::now();
+    double cpu_start = cpu_seconds();
     auto end = start + std::chrono::duration<double>(seconds);
     std::uint64_t counted = 0;
     while (Clock::now() < end) {
@@ -145,12 +174,13 @@ double throughput(Reactor& reactor, std::uint16_t port, std::shared_ptr<TLSOptio
       room.set();
     }
     double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    double cpu = cpu_seconds() - cpu_start;
     flow.stop = true;
     room.set();
     // Drop the connection; the writer's pending send fails and it stops.
     stream->close();
     while (!flow.writer_done) co_await io::sleep_for(reactor, 1ms);
-    co_return counted / elapsed;
+    co_return Rate{counted / elapsed, counted / cpu};
   };
   return reactor.sync_wait(body());
 }
@@ -183,8 +213,145 @@ double handshakes(Reactor& reactor, std::uint16_t port, std::shared_ptr<TLSOptio
   return reactor.sync_wait(body());
 }
 
+// --- WebSocket echo: wss vs ws through wsp::Connection ------------------------------------
+
+// Large enough for a whole window of 64 KiB messages in either queue.
+wsp::ConnectionLimits websocket_limits() {
+  wsp::ConnectionLimits limits;
+  limits.inbound_buffer_size = 4 << 20;
+  limits.outbound_buffer_size = 4 << 20;
+  limits.max_queued_packets = 1 << 16;
+  return limits;
+}
+
+Task<void> websocket_echo(std::unique_ptr<wsp::WebSocket> ws) {
+  for (;;) {
+    wsp::Received message = co_await ws->receive();
+    if (message.closed) co_return;
+    if (!(co_await ws->send(std::move(message.data), message.text))) co_return;
+  }
+}
+
+Task<void> websocket_accept(Reactor* reactor, TcpStream tcp, std::shared_ptr<TLSOptions> options) {
+  std::unique_ptr<io::ByteStream> stream;
+  if (options) {
+    auto secured = co_await TlsStream::accept(std::move(tcp), options, 5s);
+    if (!secured) co_return;
+    stream = std::move(*secured);
+  } else {
+    stream = std::make_unique<TcpStream>(std::move(tcp));
+  }
+  wsp::AcceptOptions accept_options;
+  accept_options.tls = bool(options);
+  accept_options.limits = websocket_limits();
+  auto ws = co_await wsp::accept(std::move(stream), accept_options);
+  if (ws) reactor->spawn(websocket_echo(std::move(*ws)));
+}
+
+Task<void> websocket_serve(Reactor* reactor, TcpListener* listener,
+                           std::shared_ptr<TLSOptions> options) {
+  for (;;) {
+    auto tcp = co_await listener->accept();
+    if (!tcp) co_return;
+    reactor->spawn(websocket_accept(reactor, std::move(*tcp), options));
+  }
+}
+
+// Keeps at most `window` payload bytes in flight.
+Task<void> websocket_writer(wsp::WebSocket* ws, std::size_t message, std::size_t window,
+                            Flow* flow, io::Event* room) {
+  std::string data(message, 'x');
+  while (!flow->stop) {
+    if (flow->sent - flow->received + message > window) {
+      room->reset();
+      co_await room->wait();
+      continue;
+    }
+    if (!(co_await ws->send(std::string_view(data), false))) break;
+    flow->sent += message;
+  }
+  flow->writer_done = true;
+}
+
+// WebSocket echo throughput, in payload bytes.
+Rate websocket_throughput(Reactor& reactor, std::uint16_t port,
+                          std::shared_ptr<TLSOptions> options, std::size_t message,
+                          std::size_t window, double seconds) {
+  auto body = [&]() -> Task<Rate> {
+    wsp::ConnectOptions connect_options;
+    connect_options.tls_options = options;
+    connect_options.limits = websocket_limits();
+    std::string url = std::string(options ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(port) + "/";
+    auto ws = co_await wsp::connect(reactor, url, connect_options);
+    if (!ws) std::abort();
+    Flow flow;
+    io::Event room(reactor);
+    reactor.spawn(websocket_writer(ws->get(), message, window, &flow, &room));
+    auto start = Clock::now();
+    double cpu_start = cpu_seconds();
+    auto end = start + std::chrono::duration<double>(seconds);
+    std::uint64_t counted = 0;
+    while (Clock::now() < end) {
+      wsp::Received r = co_await (*ws)->receive();
+      if (r.closed) std::abort();
+      flow.received += r.data.size();
+      counted += r.data.size();
+      (*ws)->recycle(std::move(r.data));
+      room.set();
+    }
+    double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    double cpu = cpu_seconds() - cpu_start;
+    flow.stop = true;
+    room.set();
+    (*ws)->abort();  // the writer's pending send fails and it stops
+    while (!flow.writer_done) co_await io::sleep_for(reactor, 1ms);
+    co_return Rate{counted / elapsed, counted / cpu};
+  };
+  return reactor.sync_wait(body());
+}
+
+// Echoes exactly `count` messages through wss (or ws) with client and server on this thread's
+// reactor: no clock involved, so that callgrind's instruction counts for two counts differ by
+// the cost of the messages alone (bench/callgrind_tls.sh).
+void websocket_count(std::shared_ptr<TLSOptions> server_options,
+                     std::shared_ptr<TLSOptions> client_options, std::size_t message,
+                     std::size_t window, std::uint64_t count) {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  if (!listener) std::abort();
+  auto server = reactor.spawn(websocket_serve(&reactor, &*listener, server_options));
+  auto body = [&]() -> Task<void> {
+    wsp::ConnectOptions connect_options;
+    connect_options.tls_options = client_options;
+    connect_options.limits = websocket_limits();
+    std::string url = std::string(client_options ? "wss" : "ws") + "://127.0.0.1:" +
+                      std::to_string(listener->local_port()) + "/";
+    auto ws = co_await wsp::connect(reactor, url, connect_options);
+    if (!ws) std::abort();
+    Flow flow;
+    io::Event room(reactor);
+    reactor.spawn(websocket_writer(ws->get(), message, window, &flow, &room));
+    for (std::uint64_t i = 0; i < count; ++i) {
+      wsp::Received r = co_await (*ws)->receive();
+      if (r.closed) std::abort();
+      flow.received += r.data.size();
+      (*ws)->recycle(std::move(r.data));
+      room.set();
+    }
+    flow.stop = true;
+    room.set();
+    (*ws)->abort();
+    while (!flow.writer_done) co_await io::sleep_for(reactor, 1ms);
+  };
+  reactor.sync_wait(body());
+  reactor.cancel(server);
+  std::printf("echoed %llu messages of %zu bytes over %s\n",
+              static_cast<unsigned long long>(count), message, client_options ? "wss" : "ws");
+}
+
 // Seal on one engine and open on another, in memory on one core: the ceiling of the TLS layer
-// without sockets (per byte: one encryption, one decryption and the buffer copies).
+// without sockets (per byte: one encryption, one decryption and the buffer copies), in bytes
+// per second of the thread's CPU time.
 double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
                         std::shared_ptr<TLSOptions> server_options, double seconds) {
   auto client = tls::TlsEngine::client(client_options, "localhost");
@@ -202,6 +369,7 @@ double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
   std::vector<std::uint8_t> message(64 * 1024, 'x'), out(256 * 1024);
   std::uint64_t bytes = 0;
   auto start = Clock::now();
+  double cpu_start = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
   auto end = start + std::chrono::duration<double>(seconds);
   while (Clock::now() < end) {
     client->write(message);
@@ -214,47 +382,96 @@ double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
     }
     bytes += message.size();
   }
-  return bytes / std::chrono::duration<double>(Clock::now() - start).count();
+  return bytes / (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu_start);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
+  // Which figures: all (default), engine, streams, websocket or handshakes.
+  std::string only = argc > 2 ? argv[2] : "all";
+  auto wanted = [&](const char* part) { return only == "all" || only == part; };
+  // Which message sizes: both (default), large (64 KiB) or small (64 bytes).
+  std::string sizes = argc > 3 ? argv[3] : "both";
   const auto& certs = tls::testing::test_certificates();
   auto server_options =
       TLSOptions::server(tls::CryptoKey::load_from_string(certs.server.key),
                          tls::X509Certificate::load_from_string(certs.server.cert));
   auto client_options =
       TLSOptions::client(tls::X509Certificate::load_from_string(certs.ca.cert));
-  std::printf("TLS engine in memory (seal + open, one core): %.1f MB/s\n",
-              engine_in_memory(client_options, server_options, seconds) / 1e6);
-  std::uint16_t plain_port = start_server(nullptr);
-  std::uint16_t tls_port = start_server(server_options);
-
-  Reactor reactor;
-  std::printf("TLS vs plain TCP echo on 127.0.0.1 (server thread + client thread), %.1f s each\n",
-              seconds);
+  if (wanted("engine")) {
+    std::printf("TLS engine in memory (seal + open, one core): %.1f MB per CPU second\n",
+                engine_in_memory(client_options, server_options, seconds) / 1e6);
+  }
   struct Case {
     const char* name;
     std::size_t message;
     std::size_t window;
-  } cases[] = {{"64 KiB messages", 64 * 1024, 1 << 20}, {"64-byte messages, pipelined", 64, 64 * 1024}};
-  for (const auto& c : cases) {
-    double plain = throughput(reactor, plain_port, nullptr, c.message, c.window, seconds);
-    double secure = throughput(reactor, tls_port, client_options, c.message, c.window, seconds);
-    std::printf("%-30s plain %9.1f MB/s %11.0f msg/s | TLS %9.1f MB/s %11.0f msg/s | TLS/plain %3.0f%%\n",
-                c.name, plain / 1e6, plain / c.message, secure / 1e6, secure / c.message,
-                100 * secure / plain);
+  };
+  std::vector<Case> cases;
+  if (sizes != "small") cases.push_back({"64 KiB messages", 64 * 1024, 1 << 20});
+  if (sizes != "large") cases.push_back({"64-byte messages, pipelined", 64, 64 * 1024});
+  // Wall-time throughput and its ratio, then CPU time per message (both threads) and the ratio
+  // of those costs (plain/TLS: the share of TLS's CPU a plain echo would need).
+  auto report = [](const Case& c, Rate plain, Rate secure) {
+    std::printf("%-28s plain %7.1f MB/s %9.0f msg/s | TLS %7.1f MB/s %9.0f msg/s | TLS/plain %3.0f%%"
+                " | CPU/msg plain %6.2f us TLS %6.2f us, plain/TLS %3.0f%%\n",
+                c.name, plain.bytes_per_second / 1e6, plain.bytes_per_second / c.message,
+                secure.bytes_per_second / 1e6, secure.bytes_per_second / c.message,
+                100 * secure.bytes_per_second / plain.bytes_per_second,
+                1e6 * c.message / plain.bytes_per_cpu_second,
+                1e6 * c.message / secure.bytes_per_cpu_second,
+                100 * secure.bytes_per_cpu_second / plain.bytes_per_cpu_second);
+  };
+
+  if (only == "count") {
+    // tls_bench 0 count large|small wss|ws COUNT: see websocket_count.
+    bool secure = argc > 4 && std::string(argv[4]) == "wss";
+    std::uint64_t count = argc > 5 ? std::strtoull(argv[5], nullptr, 10) : 1000;
+    const Case& c = cases.front();
+    websocket_count(secure ? server_options : nullptr, secure ? client_options : nullptr,
+                    c.message, c.window, count);
+    std::fflush(stdout);
+    std::_Exit(0);
   }
-  double share = 0;
-  client_options->set_session_resumption(false);
-  double full = handshakes(reactor, tls_port, client_options, seconds, &share);
-  std::printf("%-30s %9.0f /s (resumed %.0f%%)\n", "TLS handshakes, full", full, 100 * share);
-  client_options->set_session_resumption(true);
-  double resumed = handshakes(reactor, tls_port, client_options, seconds, &share);
-  std::printf("%-30s %9.0f /s (resumed %.0f%%)\n", "TLS handshakes, resumption", resumed,
-              100 * share);
+
+  Reactor reactor;
+  if (wanted("streams") || wanted("handshakes")) {
+    std::uint16_t plain_port = start_server(nullptr);
+    std::uint16_t tls_port = start_server(server_options);
+    if (wanted("streams")) {
+      std::printf("TLS vs plain TCP echo on 127.0.0.1, byte streams (read_some/write_all), "
+                  "%.1f s each\n", seconds);
+      for (const auto& c : cases) {
+        Rate plain = throughput(reactor, plain_port, nullptr, c.message, c.window, seconds);
+        Rate secure = throughput(reactor, tls_port, client_options, c.message, c.window, seconds);
+        report(c, plain, secure);
+      }
+    }
+    if (wanted("handshakes")) {
+      double share = 0;
+      client_options->set_session_resumption(false);
+      double full = handshakes(reactor, tls_port, client_options, seconds, &share);
+      std::printf("%-30s %9.0f /s (resumed %.0f%%)\n", "TLS handshakes, full", full, 100 * share);
+      client_options->set_session_resumption(true);
+      double resumed = handshakes(reactor, tls_port, client_options, seconds, &share);
+      std::printf("%-30s %9.0f /s (resumed %.0f%%)\n", "TLS handshakes, resumption", resumed,
+                  100 * share);
+    }
+  }
+  if (wanted("websocket")) {
+    std::uint16_t ws_port = start_server(nullptr, true);
+    std::uint16_t wss_port = start_server(server_options, true);
+    std::printf("wss vs ws echo on 127.0.0.1, wsp::WebSocket both sides (Connection, push I/O), "
+                "%.1f s each\n", seconds);
+    for (const auto& c : cases) {
+      Rate plain = websocket_throughput(reactor, ws_port, nullptr, c.message, c.window, seconds);
+      Rate secure =
+          websocket_throughput(reactor, wss_port, client_options, c.message, c.window, seconds);
+      report(c, plain, secure);
+    }
+  }
   std::fflush(stdout);
   std::_Exit(0);  // the server threads run until the process ends
 }

@@ -1,12 +1,11 @@
-// ByteStream: "a byte stream on the reactor". TCP and TLS are two such streams; the WebSocket
-// connection works over either without knowing which (like Beast's NextLayer, by interface).
+// ByteStream: "a byte stream on the reactor". TCP and TLS are two such streams; a protocol
+// engine above works over either without knowing which (like Beast's NextLayer, by interface).
 #pragma once
 
 #include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <span>
 #include <system_error>
 
@@ -18,8 +17,8 @@ namespace io {
 class Reactor;
 class TcpStream;
 
-// Push-style receiving, for engines that react to data rather than wait for it (the WebSocket
-// Connection). Calls come from the reactor's ready list, never from inside completion reaping.
+// Push-style receiving, for engines that react to data rather than wait for it. Calls come from
+// the reactor's ready list, never from inside completion reaping.
 class ReceiveHandler {
  public:
   // Bytes arrived; the handler consumes them all (copying what it keeps). Returning false
@@ -40,8 +39,6 @@ class WriteHandler {
   ~WriteHandler() = default;
 };
 
-class StreamPump;
-
 class ByteStream {
  public:
   virtual ~ByteStream();
@@ -59,24 +56,23 @@ class ByteStream {
   // The TCP stream underneath, for addresses and socket options.
   virtual TcpStream* tcp() = 0;
 
-  // Push-style I/O. The defaults run coroutines over read_some/write_all; TcpStream replaces
-  // them with a multishot receive into the reactor's buffer ring and a plain sendmsg.
+  // Push-style I/O, completion-driven with no task of its own (TCP: a multishot receive into
+  // the reactor's buffer ring and a plain sendmsg; TLS: the same, through its engine). Use it
+  // or the pull calls above, not both at once (shutdown() excepted).
   // Starts delivering received data to `handler` until the end of the stream.
-  virtual void start_receiving(ReceiveHandler& handler);
-  virtual void resume_receiving();
-  // Writes all of `buffers` (which stay valid until then), then calls `handler`. One write at a
-  // time.
-  virtual void start_write(std::span<const iovec> buffers, WriteHandler& handler);
+  virtual void start_receiving(ReceiveHandler& handler) = 0;
+  virtual void resume_receiving() = 0;
+  // Writes all of `buffers` (the memory they point to stays valid until then; the list itself
+  // need not), then calls `handler` from the reactor's ready list. One write at a time.
+  virtual void start_write(std::span<const iovec> buffers, WriteHandler& handler) = 0;
   // Stops the push-style machinery (pending calls are dropped); before close() or destruction.
-  virtual void stop_io();
+  // May be called from inside a handler's call.
+  virtual void stop_io() = 0;
 
  protected:
   ByteStream();
   ByteStream(ByteStream&&) noexcept;
   ByteStream& operator=(ByteStream&&) noexcept;
-
- private:
-  std::unique_ptr<StreamPump> pump_;  // the default implementation's state, made on use
 };
 
 }  // namespace io

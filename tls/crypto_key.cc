@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 
 #include "tls/openssl_errors.h"
+#include "tls/read_file.h"
 
 namespace tls {
 

@@ -2,10 +2,7 @@
 
 #include <openssl/err.h>
 
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
+#include <string>
 
 namespace tls::detail {
 
@@ -17,18 +14,6 @@ std::string take_openssl_errors() {
   if (last == 0) return {};
   const char* reason = ERR_reason_error_string(last);
   return reason ? reason : "error " + std::to_string(ERR_GET_REASON(last));
-}
-
-bool read_file(const std::string& path, std::string& out, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot open " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  std::ostringstream s;
-  s << in.rdbuf();
-  out = s.str();
-  return true;
 }
 
 }  // namespace tls::detail

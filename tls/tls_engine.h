@@ -4,12 +4,14 @@
 // the network (TlsStream does it on the reactor; a test can pump two engines into each other).
 //
 //   receive_space() / commit_received(n) / receive_eof()   ciphertext from the peer
+//   lend_input(bytes) ... end_lent_input()                  ... or read in place
 //   has_output() / take_output(buffer) / output()          ciphertext for the peer
 //   handshake(), read(), write(), close_notify()           the TLS side
 //
-// Copies: received ciphertext is written by the kernel straight into receive_space(); BoringSSL
-// copies it into its record buffer, decrypts in place and copies plaintext out; outgoing
-// records are sealed by BoringSSL and appended once to the output buffer, which is sent as is.
+// Copies: received ciphertext is written by the kernel straight into receive_space(), or lent
+// where it already is; BoringSSL copies it into its record buffer, decrypts in place and
+// copies plaintext out; outgoing records are sealed by BoringSSL and appended once to the
+// output buffer, which is sent as is.
 #pragma once
 
 #include <openssl/base.h>
@@ -49,8 +51,14 @@ class TlsEngine {
   std::span<std::uint8_t> receive_space(std::size_t at_least = 16 * 1024 + 256);
   void commit_received(std::size_t n);
   void receive(std::span<const std::uint8_t> bytes);  // copies: for tests and byte feeds
+  // Ciphertext read where it is, after what the engine holds, until end_lent_input(), which
+  // copies in what was not read (a paused reader). `bytes` stay valid until then.
+  void lend_input(std::span<const std::uint8_t> bytes);
+  void end_lent_input();
   void receive_eof() { eof_ = true; }
-  std::size_t buffered_input() const { return in_end_ - in_begin_; }
+  std::size_t buffered_input() const { return in_end_ - in_begin_ + lent_.size(); }
+  // Frees the receive buffer when it holds nothing (after a handshake read into a large one).
+  void trim_input();
 
   // --- ciphertext for the peer
   bool has_output() const { return !out_.empty(); }
@@ -61,9 +69,9 @@ class TlsEngine {
 
   // --- TLS
   enum class Progress { done, want_read, failed };
-  // Advances the handshake as far as the received bytes allow. On failure status() is
-  // state() is failed and error()/error_code() say why (TlsErrc::hostname_mismatch for a
-  // certificate valid for another name).
+  // Advances the handshake as far as the received bytes allow. On failure state() is failed
+  // and error()/error_code() say why (TlsErrc::hostname_mismatch for a certificate valid for
+  // another name).
   Progress handshake();
 
   enum class ReadState { data, want_read, closed, failed };
@@ -73,12 +81,16 @@ class TlsEngine {
   };
   // Decrypts into `buffer`. `closed` after the peer's close_notify (and for ever after: later
   // records are ignored); `failed` for a truncated stream (TlsErrc::truncated) or a bad record.
+  // Reading may produce output (a KeyUpdate answer), sent by the owner like any other.
   ReadResult read(std::span<std::uint8_t> buffer);
   // Encrypts all of `data` into the output (full 16 KiB records for large writes). False after
   // a failure or our close_notify.
   bool write(std::span<const std::uint8_t> data);
   // Queues our close_notify (once).
   void close_notify();
+  // TLS 1.3: puts in the output a KeyUpdate that also asks the peer to update its keys (RFC
+  // 8446 §4.6.3). False unless connected with TLS 1.3.
+  bool request_key_update();
 
   TlsState state() const { return state_; }
   const std::string& error() const { return error_; }
@@ -92,13 +104,14 @@ class TlsEngine {
   std::string cipher_name() const;       // "TLS_AES_128_GCM_SHA256"
   const std::string& verified_name() const { return name_; }
 
-  // Records a failure from outside (transport error, timeout) so status()/error() tell it.
+  // Records a failure from outside (transport error, timeout) so state()/error() tell it.
   void fail(std::error_code code, std::string reason);
 
  private:
   TlsEngine() = default;
   void init(std::shared_ptr<TLSOptions> options, bool server);
   void handshake_failure(int ssl_error);
+  void flush_post_handshake_messages();
   static int bio_read(BIO* bio, char* out, int len);
   static int bio_write(BIO* bio, const char* in, int len);
   static long bio_ctrl(BIO* bio, int cmd, long num, void* ptr);
@@ -118,6 +131,7 @@ class TlsEngine {
   std::vector<std::uint8_t> in_;
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
+  std::span<const std::uint8_t> lent_;  // read after in_
   std::vector<std::uint8_t> out_;
 };
 

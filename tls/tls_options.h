@@ -1,7 +1,6 @@
-// TLSOptions: how one side of a TLS connection is configured, made only by its factories (the
-// reference's names). Each holds a ready BoringSSL context (SSL_CTX) shared by every connection
-// made with it, so trust anchors are parsed once, and (client side) a session cache for
-// resumption keyed by host name.
+// TLSOptions: how one side of a TLS connection is configured, made only by its factories. Each
+// holds a ready BoringSSL context (SSL_CTX) shared by every connection made with it, so trust
+// anchors are parsed once, and (client side) a session cache for resumption keyed by host name.
 #pragma once
 
 #include <openssl/base.h>

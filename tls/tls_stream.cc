@@ -14,12 +14,29 @@ constexpr std::size_t kFlushThreshold = 256 * 1024;
 // Ciphertext read per receive: several full records.
 constexpr std::size_t kReceiveChunk = 128 * 1024;
 
+// Per-thread scratch memory, a record each: plaintext on its way to a ReceiveHandler, and small
+// pieces being gathered into one record. Both are used up within one synchronous call (the handler
+// consumes what it is given; sealing ends with the gathered record sealed), so the streams of
+// a thread share them and an idle stream holds neither.
+struct Scratch {
+  std::unique_ptr<std::uint8_t[]> plaintext;
+  std::unique_ptr<std::uint8_t[]> record;
+  bool plaintext_in_use = false;
+};
+Scratch& scratch() {
+  thread_local Scratch s;
+  return s;
+}
+
 }  // namespace
 
 TlsStream::TlsStream(io::TcpStream tcp, std::unique_ptr<TlsEngine> engine)
     : tcp_(std::move(tcp)), engine_(std::move(engine)), flushed_(tcp_.reactor()) {}
 
-TlsStream::~TlsStream() = default;
+TlsStream::~TlsStream() {
+  if (destroyed_flag_) *destroyed_flag_ = true;
+  tcp_.stop_io();  // the kernel is done with wire_ before it goes
+}
 
 std::unique_ptr<TlsStream> TlsStream::client(io::TcpStream tcp, std::string host,
                                              std::shared_ptr<TLSOptions> options) {
@@ -108,8 +125,9 @@ io::Task<io::Result<void>> TlsStream::handshake(io::Duration timeout) {
 }
 
 io::Task<io::Result<void>> TlsStream::flush() {
-  while (engine_->has_output()) {
-    if (flushing_) {
+  while (engine_->has_output() || tcp_writing_) {
+    if (write_error_) co_return write_error_;
+    if (flushing_ || tcp_writing_) {
       // Someone else is sending; it sends what we added too, in order.
       co_await flushed_.wait();
       continue;
@@ -123,6 +141,7 @@ io::Task<io::Result<void>> TlsStream::flush() {
     flushed_.reset();
     if (!sent) co_return sent.error();
   }
+  if (write_error_) co_return write_error_;
   co_return io::Result<void>{};
 }
 
@@ -169,47 +188,54 @@ io::Task<io::Result<std::size_t>> TlsStream::read_some(std::span<std::uint8_t> b
   }
 }
 
+bool TlsStream::seal_some(std::span<const iovec>& rest, std::size_t& offset) {
+  Scratch& memory = scratch();
+  std::size_t gathered = 0;  // bytes in memory.record
+  auto advance = [&](std::size_t n) {
+    offset += n;
+    if (offset == rest[0].iov_len) {
+      rest = rest.subspan(1);
+      offset = 0;
+    }
+  };
+  while (!rest.empty()) {
+    std::span<const std::uint8_t> data(static_cast<const std::uint8_t*>(rest[0].iov_base) + offset,
+                                       rest[0].iov_len - offset);
+    const bool last = rest.size() == 1;
+    if (gathered == 0 && (last || data.size() >= kRecord)) {
+      // Sealed straight from the caller's memory: whole records, or all of the last piece,
+      // a batch at most.
+      std::size_t n = last ? data.size() : data.size() - data.size() % kRecord;
+      n = std::min(n, kFlushThreshold);
+      if (!engine_->write(data.first(n))) return false;
+      advance(n);
+    } else {
+      // A small piece (a frame header): gathered with what follows into one full record.
+      if (!memory.record) memory.record = std::make_unique<std::uint8_t[]>(kRecord);
+      std::size_t n = std::min(kRecord - gathered, data.size());
+      std::memcpy(memory.record.get() + gathered, data.data(), n);
+      gathered += n;
+      advance(n);
+      if (gathered == kRecord || rest.empty()) {
+        if (!engine_->write({memory.record.get(), gathered})) return false;
+        gathered = 0;
+      }
+    }
+    if (gathered == 0 && engine_->output_size() >= kFlushThreshold) return true;
+  }
+  return true;
+}
+
 io::Task<io::Result<void>> TlsStream::write_all(std::span<const iovec> buffers) {
   if (engine_->close_notify_sent()) co_return make_error_code(TlsErrc::closed);
   if (engine_->state() != TlsState::connected) co_return failure(TlsErrc::protocol_error);
-  auto seal = [this](std::span<const std::uint8_t> data) { return engine_->write(data); };
-  for (std::size_t i = 0; i < buffers.size(); ++i) {
-    std::span<const std::uint8_t> data(static_cast<const std::uint8_t*>(buffers[i].iov_base),
-                                       buffers[i].iov_len);
-    bool last = i + 1 == buffers.size();
-    while (!data.empty()) {
-      if (staging_.empty() && (last || data.size() >= kRecord)) {
-        // Sealed straight from the caller's memory: whole records, or all of the last piece.
-        std::size_t n = last ? data.size() : data.size() - data.size() % kRecord;
-        if (!seal(data.first(n))) co_return failure(TlsErrc::protocol_error);
-        data = data.subspan(n);
-      } else {
-        // A small piece (a frame header): gathered with what follows into one full record.
-        if (staging_.capacity() < kRecord) staging_.reserve(kRecord);
-        std::size_t n = std::min(kRecord - staging_.size(), data.size());
-        staging_.insert(staging_.end(), data.begin(), data.begin() + n);
-        data = data.subspan(n);
-        if (staging_.size() == kRecord || (last && data.empty())) {
-          bool ok = seal(staging_);
-          staging_.clear();
-          if (!ok) co_return failure(TlsErrc::protocol_error);
-        }
-      }
-      if (engine_->output_size() >= kFlushThreshold) {
-        auto sent = co_await flush();
-        if (!sent) {
-          staging_.clear();
-          co_return sent.error();
-        }
-      }
-    }
+  std::size_t offset = 0;
+  while (!buffers.empty()) {
+    if (!seal_some(buffers, offset)) co_return failure(TlsErrc::protocol_error);
+    auto sent = co_await flush();
+    if (!sent) co_return sent.error();
   }
-  if (!staging_.empty()) {  // the last piece was empty
-    bool ok = seal(staging_);
-    staging_.clear();
-    if (!ok) co_return failure(TlsErrc::protocol_error);
-  }
-  co_return co_await flush();
+  co_return co_await flush();  // an empty write still sends what reading produced
 }
 
 io::Task<io::Result<void>> TlsStream::shutdown() {
@@ -221,8 +247,213 @@ io::Task<io::Result<void>> TlsStream::shutdown() {
 }
 
 void TlsStream::close() {
+  stop_io();
   closed_ = true;
   tcp_.close();
+}
+
+// --- push I/O ----------------------------------------------------------------------------
+
+void TlsStream::start_receiving(io::ReceiveHandler& handler) {
+  receiver_ = &handler;
+  receive_paused_ = false;
+  receive_ended_ = false;
+  // What the handshake or earlier reads left in the engine goes first, from the ready list.
+  due_delivery_ = true;
+  reactor().schedule(&work_node_);
+  tcp_.start_receiving(*this);
+}
+
+void TlsStream::resume_receiving() {
+  if (!receiver_ || !receive_paused_) return;
+  receive_paused_ = false;
+  due_delivery_ = true;
+  reactor().schedule(&work_node_);
+}
+
+bool TlsStream::on_received(std::span<const std::uint8_t> data) {
+  if (!receiver_ || receive_paused_ || receive_ended_) {
+    engine_->receive(data);  // kept until resume_receiving
+    return false;
+  }
+  return deliver(data);
+}
+
+void TlsStream::on_receive_end(std::error_code error) {
+  tcp_ended_ = true;
+  tcp_end_error_ = error;
+  if (!error) engine_->receive_eof();  // without close_notify before it: truncated
+  if (!receiver_ || receive_paused_ || receive_ended_) return;
+  deliver({});
+}
+
+bool TlsStream::deliver(std::span<const std::uint8_t> ciphertext) {
+  // Read where TCP put it (the reactor's ring): no copy into the engine's buffer.
+  engine_->lend_input(ciphertext);
+  Scratch& memory = scratch();
+  // A handler that reached another stream's delivery (it never should) gets its own memory.
+  std::unique_ptr<std::uint8_t[]> own;
+  std::uint8_t* plaintext;
+  if (memory.plaintext_in_use) {
+    own = std::make_unique<std::uint8_t[]>(kRecord);
+    plaintext = own.get();
+  } else {
+    if (!memory.plaintext) memory.plaintext = std::make_unique<std::uint8_t[]>(kRecord);
+    plaintext = memory.plaintext.get();
+  }
+  while (receiver_ && !receive_paused_ && !receive_ended_) {
+    auto r = engine_->read({plaintext, kRecord});  // a record's plaintext at most
+    // Reading may have produced records (a KeyUpdate answer, RFC 8446 §4.6.3).
+    if (engine_->has_output()) send_output();
+    if (r.state == TlsEngine::ReadState::data) {
+      bool destroyed = false;
+      destroyed_flag_ = &destroyed;
+      if (!own) memory.plaintext_in_use = true;
+      bool more = receiver_->on_received({plaintext, r.bytes});
+      if (!own) memory.plaintext_in_use = false;
+      if (destroyed) return false;
+      destroyed_flag_ = nullptr;
+      if (!more) receive_paused_ = true;
+      continue;
+    }
+    if (r.state == TlsEngine::ReadState::want_read && !tcp_ended_) {
+      engine_->trim_input();  // nothing waits in it: an idle stream keeps no receive buffer
+      return true;  // everything lent was read
+    }
+    engine_->end_lent_input();
+    std::error_code error;
+    if (r.state == TlsEngine::ReadState::want_read) {
+      // TCP failed (after an EOF the engine reports truncation instead).
+      engine_->fail(tcp_end_error_, "TLS stream: " + tcp_end_error_.message());
+      error = tcp_end_error_;
+    } else if (r.state == TlsEngine::ReadState::failed) {
+      error = failure(TlsErrc::protocol_error).error();
+    }  // else closed: the peer's close_notify, an orderly end
+    end_receiving(error);
+    return false;
+  }
+  engine_->end_lent_input();  // what a paused receiver has not taken yet waits in the engine
+  return false;
+}
+
+void TlsStream::end_receiving(std::error_code error) {
+  receive_ended_ = true;
+  bool destroyed = false;
+  destroyed_flag_ = &destroyed;
+  receiver_->on_receive_end(error);
+  if (!destroyed) destroyed_flag_ = nullptr;
+}
+
+void TlsStream::start_write(std::span<const iovec> buffers, io::WriteHandler& handler) {
+  writer_ = &handler;
+  std::error_code refused;
+  if (write_error_) {
+    refused = write_error_;
+  } else if (engine_->close_notify_sent()) {
+    refused = make_error_code(TlsErrc::closed);
+  } else if (engine_->state() != TlsState::connected) {
+    refused = failure(TlsErrc::protocol_error).error();
+  }
+  if (!refused) {
+    write_rest_ = buffers;
+    write_offset_ = 0;
+    if (!seal_some(write_rest_, write_offset_)) refused = failure(TlsErrc::protocol_error).error();
+  }
+  if (refused) {
+    // Told from the ready list, like every other end of a write.
+    write_rest_ = {};
+    due_write_error_ = refused;
+    due_write_end_ = true;
+    reactor().schedule(&work_node_);
+    return;
+  }
+  if (!write_rest_.empty()) {
+    // More than a batch: the caller's buffers stay valid, its list of them need not.
+    write_iovecs_.assign(write_rest_.begin(), write_rest_.end());
+    write_rest_ = write_iovecs_;
+  }
+  send_output();
+}
+
+void TlsStream::send_output() {
+  if (tcp_writing_ || flushing_ || write_error_) return;
+  if (!engine_->has_output()) {
+    // A write with nothing to seal ends too, from the ready list like the others.
+    if (writer_ && write_rest_.empty() && !due_write_end_) {
+      due_write_end_ = true;
+      reactor().schedule(&work_node_);
+    }
+    return;
+  }
+  engine_->take_output(wire_);
+  tcp_writing_ = true;
+  wire_ends_write_ = writer_ && write_rest_.empty();
+  iovec whole{wire_.data(), wire_.size()};
+  tcp_.start_write({&whole, 1}, *this);
+}
+
+void TlsStream::on_written(std::error_code error) {
+  tcp_writing_ = false;
+  const bool ends_write = std::exchange(wire_ends_write_, false);
+  flushed_.set();  // a pull flush waiting for this write goes on
+  flushed_.reset();
+  if (error) {
+    // Part of a record may be out: nothing can be written after it.
+    write_error_ = error;
+    if (writer_) finish_write(error);
+    return;
+  }
+  if (ends_write) {
+    finish_write({});  // the handler may start the next write, or destroy this object
+    return;
+  }
+  if (writer_ && !write_rest_.empty() && engine_->output_size() < kFlushThreshold &&
+      !seal_some(write_rest_, write_offset_)) {
+    write_rest_ = {};
+    finish_write(failure(TlsErrc::protocol_error).error());
+    return;
+  }
+  send_output();
+}
+
+bool TlsStream::finish_write(std::error_code error) {
+  io::WriteHandler* handler = std::exchange(writer_, nullptr);
+  bool destroyed = false;
+  destroyed_flag_ = &destroyed;
+  handler->on_written(error);
+  if (destroyed) return false;
+  destroyed_flag_ = nullptr;
+  // Records the engine made meanwhile (a KeyUpdate answer) unless the handler's next write
+  // took them along.
+  if (!error) send_output();
+  return true;
+}
+
+void TlsStream::run_due_work() {
+  if (due_write_end_) {
+    due_write_end_ = false;
+    if (!finish_write(std::exchange(due_write_error_, {}))) return;
+  }
+  if (due_delivery_) {
+    due_delivery_ = false;
+    if (receiver_ && deliver({})) tcp_.resume_receiving();
+  }
+}
+
+void TlsStream::stop_io() {
+  receiver_ = nullptr;
+  writer_ = nullptr;
+  write_rest_ = {};
+  due_delivery_ = due_write_end_ = false;
+  work_node_.unlink();
+  if (tcp_writing_) {
+    // Cancelled mid-record maybe: the TLS stream cannot be written any more.
+    tcp_writing_ = false;
+    write_error_ = io::errno_code(ECANCELED);
+    flushed_.set();
+    flushed_.reset();
+  }
+  tcp_.stop_io();
 }
 
 }  // namespace tls

@@ -1,5 +1,5 @@
-// X509Certificate: one certificate or a chain (leaf first), loaded from PEM. Shared by
-// reference (std::shared_ptr) like the reference's RefCounted resources.
+// X509Certificate: one certificate or a chain (leaf first), loaded from PEM and shared through
+// std::shared_ptr.
 #pragma once
 
 #include <openssl/base.h>

@@ -99,6 +99,69 @@ TEST_CASE("a large write is sealed into full 16 KiB records") {
                                             100 + 17});
 }
 
+TEST_CASE("lent ciphertext is read in place and what a reader left is kept") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  std::string payload(3 * 16384, '\0');
+  for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>(i * 7);
+  REQUIRE(server->write(bytes(payload)));
+  std::vector<std::uint8_t> wire;
+  server->take_output(wire);  // three records (after the session tickets)
+  std::string got(payload.size(), '\0');
+  auto* out = reinterpret_cast<std::uint8_t*>(got.data());
+  client->lend_input(wire);
+  CHECK(client->buffered_input() == wire.size());
+  auto first = client->read({out, 16384});
+  REQUIRE(first.state == TlsEngine::ReadState::data);
+  REQUIRE(first.bytes == 16384);
+  client->end_lent_input();
+  // The two records not read yet were copied in; the lent bytes may go.
+  CHECK(client->buffered_input() == 2 * (16384 + 5 + 1 + 16));
+  std::fill(wire.begin(), wire.end(), 0);
+  auto second = client->read({out + 16384, 16384});
+  auto third = client->read({out + 2 * 16384, 16384});
+  CHECK(second.bytes == 16384);
+  CHECK(third.bytes == 16384);
+  CHECK(got == payload);
+  CHECK(client->buffered_input() == 0);
+}
+
+TEST_CASE("a reader answers a KeyUpdate request before writing anything") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  REQUIRE(server->request_key_update());
+  REQUIRE(server->write(bytes("k")));
+  move_bytes(*server, *client);
+  CHECK(read_text(*client) == "k");
+  std::uint8_t buf[64];
+  CHECK(client->read(buf).state == TlsEngine::ReadState::want_read);
+  // RFC 8446 §4.6.3: the answer, one record (a 5-byte KeyUpdate, content type, tag).
+  REQUIRE(client->output_size() == 5 + 5 + 1 + 16);
+  move_bytes(*client, *server);
+  CHECK(server->read(buf).state == TlsEngine::ReadState::want_read);
+  // Both directions use their new keys.
+  REQUIRE(client->write(bytes("new keys")));
+  move_bytes(*client, *server);
+  CHECK(read_text(*server) == "new keys");
+  REQUIRE(server->write(bytes("here too")));
+  move_bytes(*server, *client);
+  CHECK(read_text(*client) == "here too");
+}
+
+TEST_CASE("a reader with nothing to answer writes nothing") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  auto server = TlsEngine::server(server_options());
+  pump_handshake(*client, *server);
+  REQUIRE(server->write(bytes("plain")));
+  move_bytes(*server, *client);
+  CHECK(read_text(*client) == "plain");
+  std::uint8_t buf[64];
+  CHECK(client->read(buf).state == TlsEngine::ReadState::want_read);
+  CHECK_FALSE(client->has_output());
+}
+
 TEST_CASE("records after close_notify are ignored") {
   auto client = TlsEngine::client(client_options(), "localhost");
   auto server = TlsEngine::server(server_options());

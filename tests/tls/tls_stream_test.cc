@@ -13,7 +13,6 @@
 #include "tests/stream_testing.h"
 #include "tests/tls/test_certs.h"
 #include "tls/tls_error.h"
-#include "wsp/peer/tls_handshake.h"
 #include "tls/tls_stream.h"
 
 using namespace std::chrono_literals;
@@ -197,7 +196,7 @@ TEST_CASE("a 1 MiB payload echoes intact while it is still being written") {
   CHECK(echoed == payload);
 }
 
-TEST_CASE("a certificate for another name fails with STATUS_ERROR_HOSTNAME_MISMATCH") {
+TEST_CASE("a certificate for another name fails with TlsErrc::hostname_mismatch") {
   Reactor reactor;
   Server server(reactor, server_options(test_certificates().wrong_name));
   Attempt a = attempt(reactor, server.port(), "localhost", trusting_test_ca());
@@ -469,59 +468,6 @@ TEST_CASE("a client whose server vanishes mid-handshake fails with a reason") {
   CHECK(a.code == TlsErrc::handshake_failed);
   CHECK((a.error == "TLS handshake failed: the peer closed the connection" ||
          a.error == "TLS handshake failed: Connection reset by peer"));
-}
-
-TEST_CASE("a poll-driven TlsHandshake reaches STATUS_CONNECTED and hands over the stream") {
-  Reactor reactor;
-  Server server(reactor, server_options(test_certificates().server));
-  auto tcp = reactor.sync_wait(
-      TcpStream::connect(reactor, *io::SocketAddress::parse("127.0.0.1", server.port())));
-  REQUIRE(tcp);
-  auto handshake = wsp::TlsHandshake::connect(reactor, std::move(*tcp), "localhost",
-                                              trusting_test_ca(), 5s);
-  CHECK(handshake->status() == wsp::TlsStatusValues::STATUS_HANDSHAKING);
-  CHECK(handshake->take_stream() == nullptr);
-  // A façade's poll() would call reactor.poll().
-  run_until(reactor, [&] { return handshake->status() != wsp::TlsStatusValues::STATUS_HANDSHAKING; });
-  REQUIRE(handshake->status() == wsp::TlsStatusValues::STATUS_CONNECTED);
-  auto stream = handshake->take_stream();
-  REQUIRE(stream);
-  CHECK(handshake->status() == wsp::TlsStatusValues::STATUS_DISCONNECTED);
-  auto body = [&]() -> Task<std::string> {
-    auto w = co_await write_text(*stream, "polled");
-    REQUIRE(w);
-    co_return co_await read_exactly(*stream, 6);
-  };
-  CHECK(reactor.sync_wait(body()) == "polled");
-}
-
-TEST_CASE("a poll-driven TlsHandshake reports a hostname mismatch") {
-  Reactor reactor;
-  Server server(reactor, server_options(test_certificates().wrong_name));
-  auto tcp = reactor.sync_wait(
-      TcpStream::connect(reactor, *io::SocketAddress::parse("127.0.0.1", server.port())));
-  REQUIRE(tcp);
-  auto handshake = wsp::TlsHandshake::connect(reactor, std::move(*tcp), "localhost",
-                                              trusting_test_ca(), 5s);
-  run_until(reactor, [&] { return handshake->status() != wsp::TlsStatusValues::STATUS_HANDSHAKING; });
-  CHECK(handshake->status() == wsp::TlsStatusValues::STATUS_ERROR_HOSTNAME_MISMATCH);
-  CHECK(handshake->error() == "hostname mismatch: the certificate is not valid for 'localhost'");
-  CHECK(handshake->take_stream() == nullptr);
-}
-
-TEST_CASE("destroying a poll-driven TlsHandshake mid-way cancels it cleanly") {
-  Reactor reactor;
-  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
-  REQUIRE(listener);
-  auto tcp = reactor.sync_wait(TcpStream::connect(
-      reactor, *io::SocketAddress::parse("127.0.0.1", listener->local_port())));
-  REQUIRE(tcp);
-  auto handshake = wsp::TlsHandshake::accept(reactor, std::move(*tcp),
-                                             server_options(test_certificates().server), 5s);
-  reactor.run_once(10ms);
-  CHECK(handshake->status() == wsp::TlsStatusValues::STATUS_HANDSHAKING);
-  handshake.reset();
-  CHECK(reactor.detached_count() == 0);
 }
 
 TEST_CASE("a second connection resumes the TLS session") {

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <functional>
+#include <signal.h>
 #include <string>
 #include <vector>
 
@@ -70,7 +72,9 @@ std::optional<std::string> console_message(const std::string& line) {
 }
 
 // Runs the page against `url` and returns its report lines (up to "done" or an "error").
-Lines run_page(const std::string& url, const std::string& spki) {
+// `on_line` (if any) sees each line as it arrives.
+Lines run_page(const std::string& url, const std::string& spki,
+               const std::function<void(const std::string&)>& on_line = {}) {
   std::string chromium = interop::find_program({"/usr/bin/chromium", "/usr/bin/chromium-browser"});
   INFO("chromium is missing: run tools/setup.sh");
   REQUIRE(!chromium.empty());
@@ -93,6 +97,7 @@ Lines run_page(const std::string& url, const std::string& spki) {
       auto message = console_message(*line);
       if (!message) continue;
       report.push_back(*message);
+      if (on_line) on_line(*message);
       if (*message == "done" || message->rfind("error", 0) == 0) break;
     }
   }  // the browser's whole process group is killed here
@@ -126,4 +131,18 @@ TEST_CASE("Chromium exchanges text, binary and 1 MiB messages with both wsp serv
   const auto& certs = tls::testing::test_certificates();
   interop::EchoServerProcess echo(server, certs.server.cert_file, certs.server.key_file);
   CHECK(run_page("wss://127.0.0.1:" + std::to_string(echo.port) + "/", spki_hash(certs.server.cert)) == kExpected);
+}
+
+TEST_CASE("Chromium sees the 1001 \"server shutting down\" close of a wsp server stopped with SIGTERM, ws and wss") {
+  const char* server = GENERATE("echo_server", "echo_server_poll");
+  bool tls = GENERATE(false, true);
+  INFO(server << (tls ? " over wss://" : " over ws://"));
+  const auto& certs = tls::testing::test_certificates();
+  interop::EchoServerProcess echo(server, tls ? certs.server.cert_file : "", tls ? certs.server.key_file : "");
+  std::string url = std::string(tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(echo.port) + "/&wait=1";
+  Lines report = run_page(url, tls ? spki_hash(certs.server.cert) : "", [&](const std::string& line) {
+    if (line == "open") echo.process.signal(SIGTERM);
+  });
+  CHECK(report == Lines{"open", "close code=1001 reason=[server shutting down] clean=true", "done"});
+  CHECK(echo.process.wait(10s) == std::optional<int>(0));
 }

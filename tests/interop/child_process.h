@@ -37,16 +37,29 @@ inline const char* kPython = "/usr/bin/python3";
 
 class ChildProcess {
  public:
-  explicit ChildProcess(std::vector<std::string> argv) {
+  struct Options {
+    bool merge_stderr = false;   // stderr on the same pipe as stdout
+    bool process_group = false;  // its own process group, killed whole (a browser's helpers)
+  };
+  explicit ChildProcess(std::vector<std::string> argv) : ChildProcess(std::move(argv), Options{}) {}
+  ChildProcess(std::vector<std::string> argv, Options options) : group_(options.process_group) {
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+    if (options.merge_stderr) posix_spawn_file_actions_adddup2(&actions, fds[1], STDERR_FILENO);
+    posix_spawnattr_t attributes;
+    posix_spawnattr_init(&attributes);
+    if (group_) {
+      posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETPGROUP);
+      posix_spawnattr_setpgroup(&attributes, 0);
+    }
     std::vector<char*> args;
     for (auto& a : argv) args.push_back(a.data());
     args.push_back(nullptr);
-    int rc = posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    int rc = posix_spawn(&pid_, args[0], &actions, &attributes, args.data(), environ);
+    posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     close(fds[1]);
     out_ = fds[0];
@@ -57,8 +70,10 @@ class ChildProcess {
   }
   ~ChildProcess() {
     if (pid_ > 0) {
-      kill(pid_, SIGKILL);
+      kill(group_ ? -pid_ : pid_, SIGKILL);
       waitpid(pid_, nullptr, 0);
+    } else if (group_ && group_id_ > 0) {
+      kill(-group_id_, SIGKILL);  // helpers that outlived the leader
     }
     if (out_ >= 0) close(out_);
   }
@@ -106,7 +121,7 @@ class ChildProcess {
   }
 
   void signal(int sig) {
-    if (pid_ > 0) kill(pid_, sig);
+    if (pid_ > 0) kill(group_ ? -pid_ : pid_, sig);
   }
 
   // The exit status (WEXITSTATUS, or 128 + signal), or nullopt if it is still running after
@@ -118,6 +133,7 @@ class ChildProcess {
       int status = 0;
       pid_t r = waitpid(pid_, &status, WNOHANG);
       if (r == pid_) {
+        group_id_ = pid_;
         pid_ = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       }
@@ -129,6 +145,8 @@ class ChildProcess {
 
  private:
   pid_t pid_ = -1;
+  bool group_ = false;
+  pid_t group_id_ = -1;  // the group of a process_group child after wait() reaped its leader
   int out_ = -1;
   std::string buffer_;
   bool eof_ = false;

@@ -99,6 +99,8 @@ class TlsEngine {
   TlsEngine() = default;
   void init(std::shared_ptr<TLSOptions> options, bool server);
   void handshake_failure(int ssl_error);
+  void note_first_bytes(const std::uint8_t* data, std::size_t n);
+  bool peer_speaks_tls() const;
   static int bio_read(BIO* bio, char* out, int len);
   static int bio_write(BIO* bio, const char* in, int len);
   static long bio_ctrl(BIO* bio, int cmd, long num, void* ptr);
@@ -118,6 +120,9 @@ class TlsEngine {
   std::vector<std::uint8_t> in_;
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
+  // The peer's first bytes, to tell a peer that does not speak TLS from a failed handshake.
+  std::uint8_t first_bytes_[5] = {};
+  std::size_t first_bytes_seen_ = 0;
   std::vector<std::uint8_t> out_;
 };
 

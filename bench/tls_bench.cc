@@ -22,6 +22,7 @@
 #include "io/tcp_stream.h"
 #include "tests/tls/test_certs.h"
 #include "tls/tls_stream.h"
+#include "tools/flags/flags.h"
 
 using namespace std::chrono_literals;
 using io::Reactor;
@@ -220,7 +221,12 @@ double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
+  double seconds = 2.0;
+  flags::Flags flags("tls_bench", "TLS against plain TCP on the reactor, in the same run.");
+  flags.positional("SECONDS",
+                   [&seconds](std::string_view v) { return flags::parse_number(v, 0.1, 3600.0, seconds); },
+                   "seconds per figure (default 2)", false);
+  flags.parse(argc, argv);
   const auto& certs = tls::testing::test_certificates();
   auto server_options =
       TLSOptions::server(tls::CryptoKey::load_from_string(certs.server.key),

@@ -190,11 +190,23 @@ TEST_CASE("a refusal body cut short by the end of the stream gives the part that
                 "\r\nnot a GET") == HandshakeStatus::incomplete);
   CHECK(h.end_of_stream() == HandshakeStatus::failed);
   CHECK(h.error() == "server refused the handshake: 400 Bad Request: not a GET");
+  ClientHandshake cut = rfc_client();
+  CHECK(feed(cut, "HTTP/1.1 101 Switching") == HandshakeStatus::incomplete);
+  CHECK(cut.end_of_stream() == HandshakeStatus::failed);
+  CHECK(cut.error() == "the server closed the connection during the handshake");
+  CHECK(cut.http_status() == 0);
   ClientHandshake silent = rfc_client();
-  CHECK(feed(silent, "HTTP/1.1 101 Switching") == HandshakeStatus::incomplete);
   CHECK(silent.end_of_stream() == HandshakeStatus::failed);
-  CHECK(silent.error() == "the server closed the connection during the handshake");
-  CHECK(silent.http_status() == 0);
+  CHECK(silent.error() == "the server closed the connection without answering the handshake");
+}
+
+TEST_CASE("a TLS record instead of a response says the server speaks TLS, from its first byte") {
+  ClientHandshake alert = rfc_client();
+  CHECK(feed(alert, std::string("\x15\x03\x03\x00\x02\x02\x46", 7)) == HandshakeStatus::failed);
+  CHECK(alert.error() == "the server answered in TLS; perhaps it serves wss://, not plain ws://");
+  ClientHandshake hello = rfc_client();
+  CHECK(feed(hello, "\x16") == HandshakeStatus::failed);
+  CHECK(hello.error() == "the server answered in TLS; perhaps it serves wss://, not plain ws://");
 }
 
 TEST_CASE("a refusal body is read up to 1 KiB, on one line, printable ASCII only") {

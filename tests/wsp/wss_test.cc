@@ -217,3 +217,30 @@ TEST_CASE("WebSocketPeer: wss:// to a plain ws:// server reports the same reason
         "plain ws://, not wss://");
   CHECK(client.get_refusal_status() == 0);
 }
+
+TEST_CASE("ws:// to a wss:// server: the client hears nothing back, the server says why") {
+  io::Reactor reactor;
+  auto listener = io::TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  auto certificate = server_options(tls::testing::test_certificates().server);
+  std::optional<std::string> server_reason;
+  auto server = [&]() -> io::Task<void> {
+    auto tcp = co_await listener->accept();
+    REQUIRE(tcp);
+    std::string reason;
+    auto secured = co_await tls::TlsStream::accept(std::move(*tcp), certificate, 5s, &reason);
+    CHECK(secured.error() == tls::TlsErrc::not_tls);
+    server_reason = reason;
+  };
+  reactor.spawn(server());
+  std::string reason;
+  ConnectOptions options;
+  options.failure_reason = &reason;
+  auto ws = reactor.sync_wait(
+      wsp::connect(reactor, "ws://127.0.0.1:" + std::to_string(listener->local_port()), options));
+  CHECK(ws.error() == Errc::handshake_failed);
+  // BoringSSL answers an HTTP request with no alert: the connection just ends.
+  CHECK(reason == "the server closed the connection without answering the handshake");
+  REQUIRE(testing_support::run_until(reactor, [&] { return server_reason.has_value(); }));
+  CHECK(*server_reason == "TLS handshake failed: the client sent plain HTTP, not TLS");
+}

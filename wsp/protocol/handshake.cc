@@ -167,7 +167,13 @@ HandshakeStatus ClientHandshake::feed(const std::uint8_t* data, std::size_t len,
   consumed = 0;
   if (status_ != HandshakeStatus::incomplete) return status_;
   if (body_expected_ == 0) {
-    switch (head_.feed(data, len, consumed)) {
+    const HttpHeaderBlock::Status head = head_.feed(data, len, consumed);
+    // 0x15, 0x16: a TLS alert or handshake record (RFC 8446 §5.1), a TLS server on the other
+    // end; said from its first byte rather than after a whole header block.
+    const std::string_view start = head_.buffered();
+    if (!start.empty() && (start.front() == '\x15' || start.front() == '\x16'))
+      return fail("the server answered in TLS; perhaps it serves wss://, not plain ws://");
+    switch (head) {
       case HttpHeaderBlock::Status::incomplete:
         return status_;
       case HttpHeaderBlock::Status::too_large:
@@ -189,6 +195,8 @@ HandshakeStatus ClientHandshake::feed(const std::uint8_t* data, std::size_t len,
 HandshakeStatus ClientHandshake::end_of_stream() {
   if (status_ != HandshakeStatus::incomplete) return status_;
   if (body_expected_ > 0) return refused();  // with the part of the reason that arrived
+  if (head_.buffered().empty())
+    return fail("the server closed the connection without answering the handshake");
   return fail("the server closed the connection during the handshake");
 }
 

@@ -55,7 +55,7 @@ class ClientHandshake {
   // Content-Length announces one) is read, or its first kMaxRefusalBodyBytes.
   HandshakeStatus feed(const std::uint8_t* data, std::size_t len, std::size_t& consumed);
   // The server closed the stream: a refusal whose body was cut short fails with the part that
-  // arrived; anything else still incomplete fails as closed during the handshake.
+  // arrived; anything else still incomplete fails as closed without an answer or during it.
   HandshakeStatus end_of_stream();
   HandshakeStatus status() const { return status_; }
   // Why it failed, a whole sentence: "server refused the handshake: 400 Bad Request: no common

@@ -29,6 +29,7 @@
 #include <string>
 #include <string_view>
 
+#include "tools/flags/flags.h"
 #include "wsp/protocol/handshake.h"
 #include "wsp/protocol/mask.h"
 #include "wsp/protocol/utf8.h"
@@ -196,7 +197,8 @@ bool on_readable(Conn* c, std::uint8_t* buffer) {
   return used >= 0 && flush(c);
 }
 
-int listen_on(int port) {
+// Listens on 127.0.0.1:`port` (0: any free port); `port` becomes the port listened on.
+int listen_on(int& port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -205,9 +207,12 @@ int listen_on(int port) {
   addr.sin_port = htons(static_cast<std::uint16_t>(port));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(fd, 4096) != 0) {
-    std::perror("listen");
+    std::fprintf(stderr, "epoll_echo: cannot listen on 127.0.0.1:%d: %s\n", port, std::strerror(errno));
     std::exit(1);
   }
+  socklen_t length = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &length);
+  port = ntohs(addr.sin_port);
   return fd;
 }
 
@@ -215,9 +220,9 @@ int listen_on(int port) {
 
 int main(int argc, char** argv) {
   int port = 9106;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::string_view(argv[i]) == "--port") port = std::atoi(argv[i + 1]);
-  }
+  flags::Flags flags("epoll_echo", "Minimal epoll WebSocket echo server, for benchmarks only.");
+  flags.add("--port", &port, 0, 65535, "port to listen on, 0 for any free one (default 9106)");
+  flags.parse(argc, argv);
   struct sigaction stop {};
   stop.sa_handler = [](int) { g_stop = 1; };
   sigaction(SIGINT, &stop, nullptr);

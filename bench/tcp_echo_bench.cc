@@ -29,6 +29,7 @@
 #include "io/reactor.h"
 #include "io/tcp_listener.h"
 #include "io/tcp_stream.h"
+#include "tools/flags/flags.h"
 
 namespace {
 
@@ -271,19 +272,13 @@ LoadResult bench_server(const Config& config, bool uring) {
 
 int main(int argc, char** argv) {
   Config config;
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    double value = std::atof(argv[i + 1]);
-    if (flag == "--seconds") config.seconds = value;
-    else if (flag == "--connections") config.connections = static_cast<int>(value);
-    else if (flag == "--depth") config.depth = static_cast<int>(value);
-    else if (flag == "--size") config.size = static_cast<int>(value);
-    else if (flag == "--rounds") config.rounds = static_cast<int>(value);
-    else {
-      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
-      return 2;
-    }
-  }
+  flags::Flags flags("tcp_echo_bench", "Raw TCP echo: the io_uring reactor against epoll.");
+  flags.add("--seconds", &config.seconds, 0.1, 3600.0, "seconds per run (default 3)");
+  flags.add("--connections", &config.connections, 1, 10000, "client connections (default 64)");
+  flags.add("--depth", &config.depth, 1, 4096, "messages in flight per connection (default 16)");
+  flags.add("--size", &config.size, 1, 1 << 20, "bytes per message (default 64)");
+  flags.add("--rounds", &config.rounds, 1, 100, "rounds, each server once per round (default 3)");
+  flags.parse(argc, argv);
   signal(SIGPIPE, SIG_IGN);
   pin_to_cpu(1);
   std::printf("tcp echo: %d connections x %d in flight x %d B, %.1f s per run, %d rounds\n",

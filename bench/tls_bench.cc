@@ -27,6 +27,7 @@
 #include "io/tcp_stream.h"
 #include "tests/tls/test_certs.h"
 #include "tls/tls_stream.h"
+#include "tools/flags/flags.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -388,12 +389,40 @@ double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
 }  // namespace
 
 int main(int argc, char** argv) {
-  double seconds = argc > 1 ? std::atof(argv[1]) : 2.0;
-  // Which figures: all (default), engine, streams, websocket or handshakes.
-  std::string only = argc > 2 ? argv[2] : "all";
-  auto wanted = [&](const char* part) { return only == "all" || only == part; };
+  double seconds = 2.0;
+  // Which figures: all (default), engine, streams, websocket, handshakes, or count (a fixed
+  // number of WebSocket echoes, for callgrind_tls.sh).
+  std::string only = "all";
   // Which message sizes: both (default), large (64 KiB) or small (64 bytes).
-  std::string sizes = argc > 3 ? argv[3] : "both";
+  std::string sizes = "both";
+  std::string count_mode = "ws";
+  unsigned long long count = 1000;
+  auto one_of = [](std::string& out, std::vector<std::string_view> allowed, std::string what) {
+    return [&out, allowed, what](std::string_view v) {
+      for (std::string_view a : allowed)
+        if (v == a) {
+          out.assign(v);
+          return std::string();
+        }
+      return what;
+    };
+  };
+  flags::Flags flags("tls_bench", "TLS against plain TCP on the reactor, in the same run.");
+  flags.positional("SECONDS",
+                   [&seconds](std::string_view v) { return flags::parse_number(v, 0, 3600.0, seconds); },
+                   "seconds per figure (default 2)", false);
+  flags.positional("WHICH",
+                   one_of(only, {"all", "engine", "streams", "websocket", "handshakes", "count"},
+                          "all, engine, streams, websocket, handshakes or count"),
+                   "which figures (default all)", false);
+  flags.positional("SIZES", one_of(sizes, {"both", "large", "small"}, "both, large or small"),
+                   "message sizes (default both)", false);
+  flags.positional("MODE", one_of(count_mode, {"ws", "wss"}, "ws or wss"), "count mode: ws or wss", false);
+  flags.positional("COUNT",
+                   [&count](std::string_view v) { return flags::parse_unsigned(v, 1, 1ULL << 40, count); },
+                   "count mode: messages to echo (default 1000)", false);
+  flags.parse(argc, argv);
+  auto wanted = [&](const char* part) { return only == "all" || only == part; };
   const auto& certs = tls::testing::test_certificates();
   auto server_options =
       TLSOptions::server(tls::CryptoKey::load_from_string(certs.server.key),
@@ -427,8 +456,7 @@ int main(int argc, char** argv) {
 
   if (only == "count") {
     // tls_bench 0 count large|small wss|ws COUNT: see websocket_count.
-    bool secure = argc > 4 && std::string(argv[4]) == "wss";
-    std::uint64_t count = argc > 5 ? std::strtoull(argv[5], nullptr, 10) : 1000;
+    bool secure = count_mode == "wss";
     const Case& c = cases.front();
     websocket_count(secure ? server_options : nullptr, secure ? client_options : nullptr,
                     c.message, c.window, count);

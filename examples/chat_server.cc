@@ -1,21 +1,24 @@
 // Broadcast chat server, coroutine style: every text message a client sends goes to every
 // connected client (the sender included). A slow client only slows itself: each one has its
 // own outbound queue, and a client whose queue stays full is dropped rather than waited for.
+// A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
 //   bazel run //examples:chat_server -- [--port 9002]
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <set>
 #include <string>
 
+#include "examples/refusal_log.h"
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/signals.h"
 #include "io/tcp_listener.h"
 #include "io/tcp_stream.h"
+#include "tools/flags/flags.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -25,6 +28,8 @@ namespace {
 struct Room {
   io::Reactor& reactor;
   std::set<wsp::WebSocket*> members;
+  RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
+  bool refusals_flush_pending = false;
 
   void broadcast(const std::string& text) {
     for (wsp::WebSocket* member : members) {
@@ -35,8 +40,26 @@ struct Room {
   }
 };
 
+// Tells the refusals held back by the log once their second is over.
+io::Task<void> flush_refusals(Room& room, RefusalLog::Clock::time_point when) {
+  co_await io::sleep_for(room.reactor, std::max<io::Duration>(when - RefusalLog::Clock::now(), {}));
+  room.refusals_flush_pending = false;
+  room.refusals.flush();
+}
+
 io::Task<void> member(Room& room, io::TcpStream tcp) {
-  auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)));
+  auto remote = tcp.remote_address();
+  std::string reason;
+  wsp::AcceptOptions options;
+  options.failure_reason = &reason;
+  auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
+  if (!ws && ws.error() == wsp::Errc::handshake_refused) {
+    room.refusals.refused((remote ? remote->to_string() : "?") + ": " + reason);
+    if (auto when = room.refusals.flush_due(); when && !room.refusals_flush_pending) {
+      room.refusals_flush_pending = true;
+      room.reactor.spawn(flush_refusals(room, *when));
+    }
+  }
   if (!ws) co_return;
   room.members.insert(ws->get());
   room.broadcast("* someone joined (" + std::to_string(room.members.size()) + " here)");
@@ -65,16 +88,30 @@ io::Task<void> stop_on_signal(Room& room, io::TcpListener& listener) {
   room.reactor.stop();
 }
 
+// The command line: a new option is a field and one line in parse_chat_options().
+struct ChatOptions {
+  int port = 9002;
+};
+
+ChatOptions parse_chat_options(int argc, char** argv) {
+  ChatOptions o;
+  flags::Flags f("chat_server", "WebSocket broadcast chat: every text message goes to everyone.");
+  f.add("--port", &o.port, 0, 65535, "port to listen on, 0 for any free one (default 9002)");
+  f.parse(argc, argv);  // a bad value: one line naming the flag, exit status 2
+  return o;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 9002;
-  if (argc == 3 && std::string(argv[1]) == "--port") port = std::atoi(argv[2]);
+  const ChatOptions options = parse_chat_options(argc, argv);
   io::Reactor reactor;
   Room room{reactor, {}};
-  auto listener = io::TcpListener::bind(reactor, "127.0.0.1", static_cast<std::uint16_t>(port));
+  auto listener =
+      io::TcpListener::bind(reactor, "127.0.0.1", static_cast<std::uint16_t>(options.port));
   if (!listener) {
-    std::fprintf(stderr, "cannot listen on port %d: %s\n", port, listener.error().message().c_str());
+    std::fprintf(stderr, "cannot listen on 127.0.0.1:%d: %s\n", options.port,
+                 listener.error().message().c_str());
     return 1;
   }
   reactor.spawn(stop_on_signal(room, *listener));
@@ -82,5 +119,6 @@ int main(int argc, char** argv) {
   std::printf("listening on 127.0.0.1:%d\n", listener->local_port());
   std::fflush(stdout);
   reactor.run();
+  room.refusals.finish();
   return 0;
 }

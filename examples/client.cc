@@ -1,6 +1,7 @@
 // The reference's client example, line for line: connect, poll every tick, print packets,
 // report the close. With a second argument it also sends that text once the socket is open and
-// closes after the first answer, so it can talk to the echo server.
+// closes after the first answer, so it can talk to the echo server. A URL connect_to_url()
+// refuses is reported with the reason (exit status 2, as for any bad argument).
 //
 //   bazel run //examples:client -- ws://127.0.0.1:9001 "hello"
 #include <chrono>
@@ -8,19 +9,22 @@
 #include <string>
 #include <thread>
 
+#include "tools/flags/flags.h"
 #include "wsp/websocket_peer.h"
 
 using wsp::WebSocketPeer;
 
 int main(int argc, char** argv) {
-  std::string url = argc > 1 ? argv[1] : "ws://127.0.0.1:9001";
-  std::string greeting = argc > 2 ? argv[2] : "";
+  std::string url = "ws://127.0.0.1:9001";
+  std::string greeting;
+  flags::Flags flags("client", "WebSocket client: prints what the server sends.");
+  flags.positional("URL", &url, "ws:// or wss:// URL (default ws://127.0.0.1:9001)", false);
+  flags.positional("MESSAGE", &greeting, "text to send once open; then close after the answer",
+                   false);
+  flags.parse(argc, argv);
 
   WebSocketPeer socket;
-  if (socket.connect_to_url(url) != wsp::OK) {
-    std::printf("cannot connect to %s\n", url.c_str());
-    return 1;
-  }
+  if (socket.connect_to_url(url) != wsp::OK) flags.fail(socket.get_error_reason());
   bool greeted = false;
   for (int tick = 0; tick < 60 * 30; ++tick) {  // 60 ticks a second, 30 seconds at most
     socket.poll();

@@ -9,6 +9,7 @@
 
 #include "io/event.h"
 #include "io/reactor.h"
+#include "tools/flags/flags.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -112,7 +113,10 @@ io::Task<int> demo(io::Reactor& reactor, std::string url) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string url = argc > 1 ? argv[1] : "ws://127.0.0.1:9001";
+  std::string url = "ws://127.0.0.1:9001";
+  flags::Flags flags("demo_client", "Checks an echo server's echoes, then runs a short load.");
+  flags.positional("URL", &url, "the echo server (default ws://127.0.0.1:9001)", false);
+  flags.parse(argc, argv);
   io::Reactor reactor;
   return reactor.sync_wait(demo(reactor, url));
 }

@@ -1,20 +1,25 @@
-// Command-line options shared by the two echo servers.
+// Command-line options shared by the two echo servers. A new option is a field of EchoOptions
+// and one line in add_echo_flags(); parse_echo_options() checks what one value cannot show.
 #pragma once
 
+#include <climits>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "io/reactor.h"
+#include "io/socket_address.h"
 #include "tls/crypto_key.h"
 #include "tls/tls_options.h"
 #include "tls/x509_certificate.h"
+#include "tools/flags/flags.h"
 
 struct EchoOptions {
   std::string host = "127.0.0.1";
   int port = 9001;
-  // Large enough to echo 16 MiB messages made of thousands of fragments.
+  // Large enough to echo 16 MiB messages made of thousands of fragments. At most INT_MAX:
+  // the poll server hands them to WebSocketPeer, whose properties are ints.
   long inbound_buffer_size = 64L << 20;
   long outbound_buffer_size = 64L << 20;
   long max_queued_packets = 4096;
@@ -24,81 +29,59 @@ struct EchoOptions {
   bool print_stats = false;              // the reactor's counters on stderr at exit
 };
 
-inline void echo_usage(const char* program) {
-  std::fprintf(stderr,
-               "usage: %s [--host 127.0.0.1] [--port 9001] [--inbound-buffer-size BYTES]\n"
-               "          [--outbound-buffer-size BYTES] [--max-queued-packets N]\n"
-               "          [--tls-cert FILE --tls-key FILE]\n"
-               "          [--receive-buffers MAX (a power of two)] [--receive-buffers-at-start N]\n"
-               "          [--receive-buffer-size BYTES]\n"
-               "          [--incremental-receive-buffers 1|0] [--print-stats 1|0]\n",
-               program);
+inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
+  f.add("--host", "ADDRESS",
+        [&o](std::string_view v) {
+          // What the listeners take: a numeric address, localhost, or * for every interface.
+          if (v != "*" && v != "localhost" && !io::SocketAddress::parse(v, 0))
+            return std::string("an IP address, localhost or *");
+          o.host = v;
+          return std::string();
+        },
+        "address to listen on (default 127.0.0.1)");
+  f.add("--port", &o.port, 0, 65535, "port to listen on, 0 for any free one (default 9001)");
+  f.add("--inbound-buffer-size", &o.inbound_buffer_size, 0L, long{INT_MAX},
+        "largest message received, in bytes; 0: no limit (default 67108864)");
+  f.add("--outbound-buffer-size", &o.outbound_buffer_size, 0L, long{INT_MAX},
+        "bytes queued for sending per connection; 0: no limit (default 67108864)");
+  f.add("--max-queued-packets", &o.max_queued_packets, 1L, long{INT_MAX},
+        "messages queued per connection and direction (default 4096)");
+  f.add("--tls-cert", &o.tls_cert, "PEM certificate: serve wss:// (with --tls-key)");
+  f.add("--tls-key", &o.tls_key, "PEM private key of --tls-cert");
+  f.add("--receive-buffers", "N",
+        [&o](std::string_view v) {
+          unsigned long long n = 0;
+          const std::string range = "a power of two from 1 to 32768";
+          if (!flags::parse_unsigned(v, 1, 32768, n).empty() || (n & (n - 1)) != 0) return range;
+          o.reactor.receive_buffers = static_cast<unsigned>(n);
+          return std::string();
+        },
+        "receive ring buffers at most, a power of two (default 16)");
+  f.add("--receive-buffers-at-start", &o.reactor.receive_buffers_at_start, 1u, 32768u,
+        "receive ring buffers made at start (default 4)");
+  f.add("--receive-buffer-size", &o.reactor.receive_buffer_size, std::size_t{1},
+        std::size_t{1} << 30, "bytes per receive ring buffer (default 131072)");
+  f.add("--incremental-receive-buffers", &o.reactor.incremental_receive_buffers,
+        "consume receive buffers incrementally, 1 or 0 (Linux 6.12+; default 1)");
+  f.add("--print-stats", &o.print_stats, "print the reactor's counters at exit, 1 or 0 (default 0)");
 }
 
-// Exits with status 2 and a message for a bad command line or unusable TLS material.
-inline EchoOptions parse_echo_options(int argc, char** argv) {
+// Reads the command line and loads the TLS material; a bad value or unusable TLS material
+// prints one line naming the flag and exits with status 2.
+inline EchoOptions parse_echo_options(const char* program, int argc, char** argv) {
   EchoOptions o;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      echo_usage(argv[0]);
-      std::exit(0);
-    }
-    if (i + 1 >= argc) {
-      echo_usage(argv[0]);
-      std::exit(2);
-    }
-    std::string value = argv[++i];
-    if (flag == "--host") o.host = value;
-    else if (flag == "--port") o.port = std::atoi(value.c_str());
-    else if (flag == "--inbound-buffer-size") o.inbound_buffer_size = std::atol(value.c_str());
-    else if (flag == "--outbound-buffer-size") o.outbound_buffer_size = std::atol(value.c_str());
-    else if (flag == "--max-queued-packets") o.max_queued_packets = std::atol(value.c_str());
-    else if (flag == "--tls-cert") o.tls_cert = value;
-    else if (flag == "--tls-key") o.tls_key = value;
-    else if (flag == "--receive-buffers") o.reactor.receive_buffers = static_cast<unsigned>(std::atol(value.c_str()));
-    else if (flag == "--receive-buffers-at-start") o.reactor.receive_buffers_at_start = static_cast<unsigned>(std::atol(value.c_str()));
-    else if (flag == "--receive-buffer-size") o.reactor.receive_buffer_size = std::atol(value.c_str());
-    else if (flag == "--incremental-receive-buffers") o.reactor.incremental_receive_buffers = value != "0";
-    else if (flag == "--print-stats") o.print_stats = value != "0";
-    else {
-      std::fprintf(stderr, "unknown option %s\n", flag.c_str());
-      echo_usage(argv[0]);
-      std::exit(2);
-    }
-  }
-  if (o.port < 0 || o.port > 65535) {
-    std::fprintf(stderr, "--port must be 0..65535\n");
-    std::exit(2);
-  }
-  const unsigned buffers = o.reactor.receive_buffers;
-  if (buffers == 0 || (buffers & (buffers - 1)) != 0 || o.reactor.receive_buffer_size == 0 ||
-      o.reactor.receive_buffers_at_start == 0) {
-    std::fprintf(stderr, "--receive-buffers must be a power of two; --receive-buffers-at-start "
-                         "and --receive-buffer-size > 0\n");
-    std::exit(2);
-  }
-  if (o.tls_cert.empty() != o.tls_key.empty()) {
-    std::fprintf(stderr, "--tls-cert and --tls-key go together\n");
-    std::exit(2);
-  }
+  flags::Flags f(program, "WebSocket echo server: sends every message back with its type.");
+  add_echo_flags(f, o);
+  f.parse(argc, argv);
+  if (o.tls_cert.empty() != o.tls_key.empty()) f.fail("--tls-cert and --tls-key go together");
   if (!o.tls_cert.empty()) {
     std::string error;
     auto cert = tls::X509Certificate::load(o.tls_cert, &error);
-    if (!cert) {
-      std::fprintf(stderr, "cannot load %s: %s\n", o.tls_cert.c_str(), error.c_str());
-      std::exit(2);
-    }
+    if (!cert) f.fail("--tls-cert: " + error);
     auto key = tls::CryptoKey::load(o.tls_key, &error);
-    if (!key) {
-      std::fprintf(stderr, "cannot load %s: %s\n", o.tls_key.c_str(), error.c_str());
-      std::exit(2);
-    }
+    if (!key) f.fail("--tls-key: " + error);
     o.tls = tls::TLSOptions::server(key, cert);
-    if (!o.tls->error().empty()) {
-      std::fprintf(stderr, "unusable TLS material: %s\n", o.tls->error().c_str());
-      std::exit(2);
-    }
+    if (!o.tls->error().empty()) f.fail("--tls-cert, --tls-key: " + o.tls->error());
   }
   return o;
 }

@@ -1,13 +1,16 @@
 // WebSocket echo server, coroutine style: one task per connection awaits a message and sends
 // it back with the same type. SIGINT/SIGTERM close every connection with 1001, then exit 0.
+// A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
 //   bazel run //examples:echo_server -- --port 9001 [--tls-cert cert.pem --tls-key key.pem]
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
 #include "examples/echo_options.h"
+#include "examples/refusal_log.h"
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/signals.h"
@@ -33,6 +36,8 @@ struct Server {
   EchoOptions options;
   OpenConnection* open = nullptr;
   bool stopping = false;
+  RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
+  bool refusals_flush_pending = false;
 
   void add(OpenConnection& c) {
     c.next = open;
@@ -45,8 +50,26 @@ struct Server {
   }
 };
 
+// Tells the refusals held back by the log once their second is over.
+io::Task<void> flush_refusals(Server& server, RefusalLog::Clock::time_point when) {
+  co_await io::sleep_for(server.reactor, std::max<io::Duration>(when - RefusalLog::Clock::now(), {}));
+  server.refusals_flush_pending = false;
+  server.refusals.flush();
+}
+
+void log_refusal(Server& server, const std::string& peer, const std::string& reason) {
+  server.refusals.refused(peer + ": " + reason);
+  if (auto when = server.refusals.flush_due(); when && !server.refusals_flush_pending) {
+    server.refusals_flush_pending = true;
+    server.reactor.spawn(flush_refusals(server, *when));
+  }
+}
+
 // TLS (when configured) and the WebSocket handshake.
 io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::TcpStream tcp) {
+  // Only for a refusal's log line; the frame holding it is gone once the connection is open.
+  auto remote = tcp.remote_address();
+  std::string peer = remote ? remote->to_string() : "?";
   std::unique_ptr<io::ByteStream> stream;
   if (server.options.tls) {
     auto secured = co_await tls::TlsStream::accept(std::move(tcp), server.options.tls, 10s);
@@ -60,7 +83,11 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
   accept_options.limits.inbound_buffer_size = server.options.inbound_buffer_size;
   accept_options.limits.outbound_buffer_size = server.options.outbound_buffer_size;
   accept_options.limits.max_queued_packets = server.options.max_queued_packets;
-  co_return co_await wsp::accept(std::move(stream), accept_options);
+  std::string reason;
+  accept_options.failure_reason = &reason;
+  auto ws = co_await wsp::accept(std::move(stream), accept_options);
+  if (!ws && ws.error() == wsp::Errc::handshake_refused) log_refusal(server, peer, reason);
+  co_return ws;
 }
 
 // One per open connection, for its whole life: its frame holds little more than the socket,
@@ -113,7 +140,7 @@ io::Task<void> shutdown_on_signal(Server& server, io::TcpListener& listener) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  EchoOptions options = parse_echo_options(argc, argv);
+  EchoOptions options = parse_echo_options("echo_server", argc, argv);
   io::Reactor reactor(options.reactor);
   Server server{reactor, options, nullptr, false};
   auto listener = io::TcpListener::bind(reactor, options.host, static_cast<std::uint16_t>(options.port));
@@ -127,6 +154,7 @@ int main(int argc, char** argv) {
   std::printf("listening on %s:%d\n", options.host.c_str(), listener->local_port());
   std::fflush(stdout);
   reactor.run();
+  server.refusals.finish();
   if (options.print_stats) print_reactor_stats(reactor.stats());
   return 0;
 }

@@ -1,6 +1,7 @@
 // WebSocket echo server, poll style, with the documented API: TCPServer hands over streams,
 // WebSocketPeer::accept_stream() upgrades them, and one loop polls every peer. When nothing
 // happened in a pass the loop lets the reactor wait for I/O (up to 5 ms) instead of spinning.
+// A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
 //   bazel run //examples:echo_server_poll -- --port 9001 [--tls-cert cert.pem --tls-key key.pem]
 #include <signal.h>
@@ -9,9 +10,11 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "examples/echo_options.h"
+#include "examples/refusal_log.h"
 #include "io/reactor.h"
 #include "wsp/websocket_peer.h"
 
@@ -26,24 +29,35 @@ struct Client {
   std::unique_ptr<wsp::WebSocketPeer> peer;
   std::shared_ptr<wsp::StreamPeerTLS> tls;  // while the TLS handshake runs
   std::optional<std::pair<std::vector<std::uint8_t>, bool>> unsent;  // waits for outbound room
+  std::string address;  // host:port, for the log line of a refused handshake
 };
+
+std::string address_of(const wsp::StreamPeerTCP& tcp) {
+  std::string host = tcp.get_connected_host();
+  if (host.find(':') != std::string::npos) host = "[" + host + "]";
+  return host + ":" + std::to_string(tcp.get_connected_port());
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  EchoOptions options = parse_echo_options(argc, argv);
+  EchoOptions options = parse_echo_options("echo_server_poll", argc, argv);
   signal(SIGINT, request_stop);
   signal(SIGTERM, request_stop);
 
   io::Reactor reactor(options.reactor);
   wsp::TCPServer server(reactor);
-  if (server.listen(options.port, options.host) != wsp::OK) {
-    std::fprintf(stderr, "cannot listen on %s:%d\n", options.host.c_str(), options.port);
+  if (wsp::Error error = server.listen(options.port, options.host); error != wsp::OK) {
+    std::fprintf(stderr, "cannot listen on %s:%d: %s\n", options.host.c_str(), options.port,
+                 error == wsp::ERR_ALREADY_IN_USE ? "address already in use"
+                 : error == wsp::ERR_INVALID_PARAMETER ? "invalid address"
+                                                        : "cannot create the socket");
     return 1;
   }
   std::printf("listening on %s:%d\n", options.host.c_str(), server.get_local_port());
   std::fflush(stdout);
 
+  RefusalLog refusals([](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
   std::vector<Client> clients;
   auto start_websocket = [&](Client& c, std::shared_ptr<wsp::StreamPeer> stream) {
     c.peer = std::make_unique<wsp::WebSocketPeer>(reactor);
@@ -67,6 +81,7 @@ int main(int argc, char** argv) {
     while (server.is_connection_available()) {
       Client c;
       auto tcp = server.take_connection();
+      c.address = address_of(*tcp);
       if (options.tls) {
         c.tls = std::make_shared<wsp::StreamPeerTLS>(reactor);
         c.tls->accept_stream(tcp, options.tls);
@@ -101,11 +116,18 @@ int main(int argc, char** argv) {
         busy = true;
       }
     }
-    std::erase_if(clients, [](const Client& c) {
-      return !c.tls && (!c.peer || c.peer->get_ready_state() == wsp::WebSocketPeer::STATE_CLOSED);
+    std::erase_if(clients, [&](const Client& c) {
+      const bool gone =
+          !c.tls && (!c.peer || c.peer->get_ready_state() == wsp::WebSocketPeer::STATE_CLOSED);
+      if (gone && c.peer && c.peer->get_refusal_status() != 0) {
+        refusals.refused(c.address + ": " + c.peer->get_error_reason());
+      }
+      return gone;
     });
+    refusals.flush();
     if (!busy) reactor.run_once(5ms);
   }
+  refusals.finish();
   if (options.print_stats) print_reactor_stats(reactor.stats());
   return 0;
 }

@@ -171,7 +171,24 @@ std::span<std::uint8_t> TlsEngine::receive_space(std::size_t at_least) {
   return {in_.data() + in_end_, in_.size() - in_end_};
 }
 
-void TlsEngine::commit_received(std::size_t n) { in_end_ += n; }
+void TlsEngine::commit_received(std::size_t n) {
+  if (first_bytes_seen_ < sizeof first_bytes_) note_first_bytes(in_.data() + in_end_, n);
+  in_end_ += n;
+}
+
+void TlsEngine::note_first_bytes(const std::uint8_t* data, std::size_t n) {
+  const std::size_t take = std::min(n, sizeof first_bytes_ - first_bytes_seen_);
+  std::memcpy(first_bytes_ + first_bytes_seen_, data, take);
+  first_bytes_seen_ += take;
+}
+
+// A TLS record starts with a content type of 20-24 and a major version of 3 (RFC 8446 §5.1);
+// anything else ("HTTP/1.1 400", "GET / HTTP/1.1") is a peer speaking something else.
+bool TlsEngine::peer_speaks_tls() const {
+  if (first_bytes_seen_ == 0) return true;  // nothing seen: nothing to say
+  if (first_bytes_[0] < 20 || first_bytes_[0] > 24) return false;
+  return first_bytes_seen_ < 2 || first_bytes_[1] == 3;
+}
 
 void TlsEngine::receive(std::span<const std::uint8_t> bytes) {
   if (bytes.empty()) return;
@@ -180,7 +197,10 @@ void TlsEngine::receive(std::span<const std::uint8_t> bytes) {
   commit_received(bytes.size());
 }
 
-void TlsEngine::lend_input(std::span<const std::uint8_t> bytes) { lent_ = bytes; }
+void TlsEngine::lend_input(std::span<const std::uint8_t> bytes) {
+  if (first_bytes_seen_ < sizeof first_bytes_) note_first_bytes(bytes.data(), bytes.size());
+  lent_ = bytes;
+}
 
 void TlsEngine::end_lent_input() {
   std::span<const std::uint8_t> rest = lent_;
@@ -236,6 +256,17 @@ void TlsEngine::handshake_failure(int ssl_error) {
   } else if (verify != X509_V_OK) {
     fail(TlsErrc::certificate_verify_failed,
          std::string("certificate verify failed: ") + X509_verify_cert_error_string(verify));
+  } else if (!peer_speaks_tls()) {
+    // BoringSSL says WRONG_VERSION_NUMBER or HTTP_REQUEST: say what it means.
+    const std::string_view first(reinterpret_cast<const char*>(first_bytes_), first_bytes_seen_);
+    const bool http = first == "HTTP/" || detail == "HTTP_REQUEST" || detail == "HTTPS_PROXY_REQUEST";
+    if (server_) {
+      fail(TlsErrc::not_tls, http ? "TLS handshake failed: the client sent plain HTTP, not TLS"
+                                  : "TLS handshake failed: the client does not speak TLS");
+    } else {
+      fail(TlsErrc::not_tls, http ? "TLS handshake failed: the server answered in plain HTTP, not TLS"
+                                  : "TLS handshake failed: the server did not answer in TLS");
+    }
   } else if (ssl_error == SSL_ERROR_SYSCALL || (eof_ && detail.empty()) ||
              detail.find("UNEXPECTED_EOF") != std::string::npos) {
     fail(TlsErrc::handshake_failed, "TLS handshake failed: the peer closed the connection");

@@ -112,6 +112,8 @@ class TlsEngine {
   void init(std::shared_ptr<TLSOptions> options, bool server);
   void handshake_failure(int ssl_error);
   void flush_post_handshake_messages();
+  void note_first_bytes(const std::uint8_t* data, std::size_t n);
+  bool peer_speaks_tls() const;
   static int bio_read(BIO* bio, char* out, int len);
   static int bio_write(BIO* bio, const char* in, int len);
   static long bio_ctrl(BIO* bio, int cmd, long num, void* ptr);
@@ -132,6 +134,9 @@ class TlsEngine {
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;
   std::span<const std::uint8_t> lent_;  // read after in_
+  // The peer's first bytes, to tell a peer that does not speak TLS from a failed handshake.
+  std::uint8_t first_bytes_[5] = {};
+  std::size_t first_bytes_seen_ = 0;
   std::vector<std::uint8_t> out_;
 };
 

@@ -20,6 +20,7 @@ class TlsCategory final : public std::error_category {
       case TlsErrc::truncated: return "TLS stream truncated (connection closed without close_notify)";
       case TlsErrc::protocol_error: return "TLS protocol error";
       case TlsErrc::closed: return "TLS stream already shut down";
+      case TlsErrc::not_tls: return "the peer does not speak TLS";
     }
     return "unknown TLS error";
   }

@@ -19,6 +19,9 @@ enum class TlsErrc {
   truncated,
   protocol_error,             // a bad record after the handshake (bad MAC, unexpected message)
   closed,                     // writing after our close_notify
+  // The peer's first bytes were not a TLS record: a plain-text server or client (HTTP, say)
+  // on the other end.
+  not_tls,
 };
 
 const std::error_category& tls_category();

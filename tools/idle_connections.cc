@@ -12,6 +12,8 @@
 
 #include "io/file_descriptor.h"
 #include "io/reactor.h"
+#include "tools/flags/flags.h"
+#include "wsp/protocol/url.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -32,16 +34,20 @@ long rss_kib(int pid) {
 int main(int argc, char** argv) {
   int pid = 0, connections = 10000;
   std::string url = "ws://127.0.0.1:9001/";
-  for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    if (flag == "--pid") pid = std::atoi(argv[i + 1]);
-    else if (flag == "--url") url = argv[i + 1];
-    else if (flag == "--connections") connections = std::atoi(argv[i + 1]);
-  }
-  if (pid <= 0) {
-    std::fprintf(stderr, "usage: %s --pid SERVER_PID [--url URL] [--connections N]\n", argv[0]);
-    return 2;
-  }
+  flags::Flags flags("idle_connections",
+                     "Opens idle WebSocket connections and reports the server's RSS per connection.");
+  flags.add("--pid", &pid, 1, 4194304, "the server's process id (required)");
+  flags.add("--url", "URL",
+            [&url](std::string_view v) {
+              wsp::WebSocketUrl parsed;
+              if (!wsp::parse_websocket_url(v, parsed)) return std::string("a ws:// or wss:// URL");
+              url = v;
+              return std::string();
+            },
+            "the server (default ws://127.0.0.1:9001/)");
+  flags.add("--connections", &connections, 1, 1000000, "how many (default 10000)");
+  flags.parse(argc, argv);
+  if (pid == 0) flags.fail("--pid: missing (the server's process id)");
   io::raise_open_files_limit();
 
   io::Reactor reactor;

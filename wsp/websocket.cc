@@ -13,6 +13,7 @@ const std::error_category& wsp_category() {
         case Errc::closed: return "the WebSocket connection is closing or closed";
         case Errc::message_too_big: return "message larger than the outbound buffer";
         case Errc::invalid_utf8: return "text message is not valid UTF-8";
+        case Errc::handshake_refused: return "the WebSocket opening handshake was refused";
       }
       return "unknown wsp error";
     }
@@ -101,7 +102,8 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
   OpenedStream& opened = opening->result();
   if (!opened.ok) {
     if (failure_reason) *failure_reason = opened.error;
-    co_return make_error_code(Errc::handshake_failed);
+    co_return make_error_code(opened.refusal_status ? Errc::handshake_refused
+                                                    : Errc::handshake_failed);
   }
   auto connection = std::make_unique<Connection>(std::move(opened.stream), role, limits,
                                                  std::move(opened.leftover));
@@ -116,8 +118,9 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
 io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, std::string url,
                                                          ConnectOptions options) {
   WebSocketUrl parsed;
-  if (!parse_websocket_url(url, parsed)) {
-    if (options.failure_reason) *options.failure_reason = "not a valid ws:// or wss:// URL: " + url;
+  std::string why;
+  if (!parse_websocket_url(url, parsed, &why)) {
+    if (options.failure_reason) *options.failure_reason = why;
     co_return make_error_code(Errc::bad_url);
   }
   auto opening = Opening::client(reactor, std::move(parsed),
@@ -141,6 +144,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::Byte
                                          std::move(options.extra_response_headers),
                                      .tls = options.tls,
                                      .timeout = options.handshake_timeout,
+                                     .require_protocol_match = options.require_protocol_match,
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::server, options.limits,
                                     options.failure_reason, options.keep_request_headers);

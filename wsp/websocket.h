@@ -30,6 +30,9 @@ enum class Errc {
   closed,             // the connection is closing or closed
   message_too_big,    // larger than outbound_buffer_size: would never fit
   invalid_utf8,       // send_text() of bytes that are not UTF-8
+  // An HTTP status instead of 101: the server refused the client's handshake, or accept()
+  // refused the client's request (400, 426, 431); the reason says why.
+  handshake_refused,
 };
 const std::error_category& wsp_category();
 inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), wsp_category()}; }
@@ -40,15 +43,25 @@ struct ConnectOptions {
   std::shared_ptr<tls::TLSOptions> tls_options;
   std::chrono::milliseconds handshake_timeout{10000};
   ConnectionLimits limits;
-  std::string* failure_reason = nullptr;  // gets the readable reason when connect fails
+  // Gets the readable reason when connect fails ("cannot connect to 127.0.0.1:9: Connection
+  // refused", "server refused the handshake: 400 Bad Request: no common subprotocol: ...").
+  std::string* failure_reason = nullptr;
 };
 
 struct AcceptOptions {
+  // The first of the client's subprotocols found here is selected. When none is (or the client
+  // offers none) the answer names no subprotocol and the client decides (RFC 6455 §4.2.2),
+  // unless require_protocol_match: then the handshake is refused with 400, as WebSocketPeer
+  // does.
   std::vector<std::string> supported_protocols;
+  bool require_protocol_match = false;
   std::vector<std::string> extra_response_headers;
   bool tls = false;
   std::chrono::milliseconds handshake_timeout{10000};
   ConnectionLimits limits;
+  // Gets the readable reason when accept fails: for Errc::handshake_refused the status and
+  // the reason sent to the client ("handshake refused with 400 Bad Request: no common
+  // subprotocol: offered chat, supported none").
   std::string* failure_reason = nullptr;
   // Keep the client's request header fields for request_headers() (about 1 KiB a connection;
   // off by default so idle connections stay small).

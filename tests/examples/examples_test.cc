@@ -8,7 +8,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -21,6 +24,12 @@ using Lines = std::vector<std::string>;
 namespace {
 
 std::string example(const std::string& name) { return interop::runfile("wsp/examples/" + name); }
+
+// A command whose stderr joins the stdout the test reads.
+std::vector<std::string> with_stderr(std::vector<std::string> argv) {
+  argv.insert(argv.begin(), {"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1"});
+  return argv;
+}
 
 // An example server started with `--port 0`; `port` is the one it announced.
 struct ExampleServer {
@@ -209,4 +218,195 @@ TEST_CASE("the demo runs the echo server and the demo client and exits 0") {
   CHECK(lines.front().rfind("echo server: listening on 127.0.0.1:", 0) == 0);
   CHECK(lines.back() == "echo server: stopped cleanly");
   CHECK(demo.wait(10s) == std::optional<int>(0));
+}
+
+// --- command lines -----------------------------------------------------------------------
+
+TEST_CASE("every program refuses a bad value with exit status 2 and a line naming the flag") {
+  struct Case {
+    std::string program;  // runfiles path under wsp/
+    std::vector<std::string> args;
+    std::string line;
+  };
+  const Case cases[] = {
+      {"examples/echo_server", {"--port", "abc"},
+       "echo_server: --port: 'abc' is not a whole number from 0 to 65535"},
+      {"examples/echo_server", {"--port", "65536"},
+       "echo_server: --port: '65536' is not a whole number from 0 to 65535"},
+      {"examples/echo_server", {"--inbound-buffer-size", "64M"},
+       "echo_server: --inbound-buffer-size: '64M' is not a whole number from 0 to 2147483647"},
+      {"examples/echo_server", {"--max-queued-packets", "0"},
+       "echo_server: --max-queued-packets: '0' is not a whole number from 1 to 2147483647"},
+      {"examples/echo_server", {"--receive-buffers", "3"},
+       "echo_server: --receive-buffers: '3' is not a power of two from 1 to 32768"},
+      {"examples/echo_server", {"--print-stats", "maybe"},
+       "echo_server: --print-stats: 'maybe' is not 1, 0, true, false, yes or no"},
+      {"examples/echo_server", {"--host", "example.com"},
+       "echo_server: --host: 'example.com' is not an IP address, localhost or *"},
+      {"examples/echo_server", {"--tls-cert", "/tmp/cert.pem"},
+       "echo_server: --tls-cert and --tls-key go together"},
+      {"examples/echo_server", {"--tls-cert", "/nonexistent/cert.pem", "--tls-key", "/nonexistent/key.pem"},
+       "echo_server: --tls-cert: cannot open /nonexistent/cert.pem: No such file or directory"},
+      {"examples/echo_server", {"--prot", "9001"}, "echo_server: unknown option --prot"},
+      {"examples/echo_server_poll", {"--port", "abc"},
+       "echo_server_poll: --port: 'abc' is not a whole number from 0 to 65535"},
+      {"examples/echo_server_poll", {"--incremental-receive-buffers", "2"},
+       "echo_server_poll: --incremental-receive-buffers: '2' is not 1, 0, true, false, yes or no"},
+      {"examples/chat_server", {"--port", "-1"},
+       "chat_server: --port: '-1' is not a whole number from 0 to 65535"},
+      {"examples/client", {"ws://127.0.0.1:1/", "hello", "extra"},
+       "client: unexpected argument 'extra'"},
+      {"examples/demo_client", {"--url", "ws://127.0.0.1:1/"}, "demo_client: unknown option --url"},
+      {"tools/idle_connections", {"--pid", "12ab"},
+       "idle_connections: --pid: '12ab' is not a whole number from 1 to 4194304"},
+      {"tools/idle_connections", {"--pid", "1", "--url", "http://127.0.0.1/"},
+       "idle_connections: --url: 'http://127.0.0.1/' is not a ws:// or wss:// URL"},
+      {"tools/idle_connections", {"--connections", "100"},
+       "idle_connections: --pid: missing (the server's process id)"},
+      {"bench/epoll_echo", {"--port", "x"},
+       "epoll_echo: --port: 'x' is not a whole number from 0 to 65535"},
+      {"bench/tcp_echo_bench", {"--seconds", "1s"},
+       "tcp_echo_bench: --seconds: '1s' is not a number from 0.1 to 3600"},
+      {"bench/tcp_echo_bench", {"--connections", "2.5"},
+       "tcp_echo_bench: --connections: '2.5' is not a whole number from 1 to 10000"},
+      {"bench/tls_bench", {"two"}, "tls_bench: SECONDS: 'two' is not a number from 0 to 3600"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv{interop::runfile("wsp/" + c.program)};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    CAPTURE(argv);
+    ChildProcess program(with_stderr(argv));
+    CHECK(program.read_line(15s) == std::optional<std::string>(c.line));
+    CHECK(program.wait(15s) == std::optional<int>(2));
+  }
+}
+
+TEST_CASE("--help prints the usage with every flag and exits 0") {
+  ChildProcess help({example("echo_server"), "--help"});
+  Lines lines = help.read_all(15s);
+  CHECK(help.wait(10s) == std::optional<int>(0));
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines[0] == "usage: echo_server [options]");
+  for (const char* flag : {"--host", "--port", "--inbound-buffer-size", "--outbound-buffer-size",
+                           "--max-queued-packets", "--tls-cert", "--tls-key", "--receive-buffers",
+                           "--receive-buffers-at-start", "--receive-buffer-size",
+                           "--incremental-receive-buffers", "--print-stats"}) {
+    CAPTURE(flag);
+    CHECK(std::count_if(lines.begin(), lines.end(), [&](const std::string& line) {
+            return line.rfind(std::string("  ") + flag + " ", 0) == 0;
+          }) == 1);
+  }
+}
+
+TEST_CASE("the client example names an unsupported scheme and exits 2") {
+  ChildProcess client(with_stderr({example("client"), "http://127.0.0.1:9001/", "hello"}));
+  CHECK(client.read_all(15s) ==
+        Lines{"client: invalid URL http://127.0.0.1:9001/: unsupported scheme \"http\" (use ws:// "
+              "or wss://)"});
+  CHECK(client.wait(10s) == std::optional<int>(2));
+}
+
+// --- refused handshakes --------------------------------------------------------------------
+
+namespace {
+
+// An example server whose stderr (the refusal log) joins its stdout, after the announcement.
+ExampleServer logging_server(const std::string& name, std::vector<std::string> options = {}) {
+  return ExampleServer(with_stderr(ExampleServer::command(name, std::move(options))));
+}
+
+// "127.0.0.1:PORT: " + reason, the port being the client's.
+std::string refusal_pattern(const std::string& reason) {
+  return "127\\.0\\.0\\.1:[0-9]+: " + std::regex_replace(reason, std::regex(R"([.*+?()\[\]{}|^$\\])"), R"(\$&)");
+}
+
+}  // namespace
+
+TEST_CASE("a refused handshake gets a text/plain reason, and the server logs it") {
+  struct Case {
+    const char* server;
+    std::vector<std::string> scenario;
+    Lines answer;
+    std::string log;
+  };
+  const Case cases[] = {
+      {"echo_server_poll", {"refusal", "chat", "13"},
+       {"HTTP/1.1 400 Bad Request", "Content-Type: text/plain; charset=utf-8",
+        "no common subprotocol: offered chat, supported none"},
+       "handshake refused with 400 Bad Request: no common subprotocol: offered chat, supported none"},
+      {"echo_server", {"refusal", "-", "8"},
+       {"HTTP/1.1 426 Upgrade Required", "Content-Type: text/plain; charset=utf-8",
+        "unsupported Sec-WebSocket-Version: offered 8, supported 13"},
+       "handshake refused with 426 Upgrade Required: unsupported Sec-WebSocket-Version: offered 8, "
+       "supported 13"},
+      {"echo_server_poll", {"refusal", "-", "8"},
+       {"HTTP/1.1 426 Upgrade Required", "Content-Type: text/plain; charset=utf-8",
+        "unsupported Sec-WebSocket-Version: offered 8, supported 13"},
+       "handshake refused with 426 Upgrade Required: unsupported Sec-WebSocket-Version: offered 8, "
+       "supported 13"},
+      {"chat_server", {"refusal", "-", "8"},
+       {"HTTP/1.1 426 Upgrade Required", "Content-Type: text/plain; charset=utf-8",
+        "unsupported Sec-WebSocket-Version: offered 8, supported 13"},
+       "handshake refused with 426 Upgrade Required: unsupported Sec-WebSocket-Version: offered 8, "
+       "supported 13"},
+      {"echo_server", {"not-websocket"}, {"HTTP/1.1 400 Bad Request"},
+       "handshake refused with 400 Bad Request: missing \"Upgrade: websocket\""},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.server, c.scenario);
+    ExampleServer server = logging_server(c.server);
+    CHECK(run_python(server, c.scenario) == c.answer);
+    std::string line = server.process.read_line(15s).value_or("(none)");
+    CAPTURE(line);
+    CHECK(std::regex_match(line, std::regex(refusal_pattern(c.log))));
+  }
+}
+
+TEST_CASE("the coroutine echo server answers python-websockets' subprotocol without one") {
+  // RFC 6455 §4.2.2: wsp::accept opens; WebSocketPeer (echo_server_poll) refuses, as above.
+  ExampleServer server("echo_server");
+  CHECK(run_python(server, {"rejected-subprotocol", "chat"}) == Lines{"accepted None"});
+}
+
+TEST_CASE("a flood of refused handshakes is logged at most 10 lines a second, the rest counted") {
+  constexpr int kFlood = 60;
+  ExampleServer server = logging_server("echo_server");
+  const auto start = std::chrono::steady_clock::now();
+  CHECK(run_python(server, {"flood", std::to_string(kFlood)}) ==
+        Lines{"refused " + std::to_string(kFlood) + " of " + std::to_string(kFlood)});
+  // Every refusal is either a line of its own or counted in a "... and K more refused" line,
+  // told once its second is over.
+  int single = 0, counted = 0;
+  const std::regex single_line(refusal_pattern(
+      "handshake refused with 426 Upgrade Required: unsupported Sec-WebSocket-Version: offered 8, "
+      "supported 13"));
+  const std::regex count_line(R"(\.\.\. and ([0-9]+) more refused)");
+  while (single + counted < kFlood) {
+    auto line = server.process.read_line(15s);
+    REQUIRE(line);
+    std::smatch m;
+    if (std::regex_match(*line, m, count_line)) counted += std::stoi(m[1]);
+    else if (std::regex_match(*line, single_line)) ++single;
+    else FAIL("unexpected line: " << *line);
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  CHECK(single + counted == kFlood);
+  CHECK(single <= 10 * (static_cast<int>(seconds) + 1));
+  CHECK(counted > 0);
+}
+
+TEST_CASE("the client example pointed at a plain server with wss:// says the server did not answer in TLS") {
+  ExampleServer server = logging_server("echo_server");
+  ChildProcess client(
+      with_stderr({example("client"), "wss://127.0.0.1:" + std::to_string(server.port) + "/"}));
+  CHECK(client.read_all(40s) ==
+        Lines{"WebSocket closed with code: -1, reason . Clean: false",
+              "(TLS handshake failed: the server answered in plain HTTP, not TLS; perhaps it "
+              "serves plain ws://, not wss://)"});
+  CHECK(client.wait(10s) == std::optional<int>(1));
+  std::string line = server.process.read_line(15s).value_or("(none)");
+  CAPTURE(line);
+  CHECK(std::regex_match(
+      line, std::regex(refusal_pattern("handshake refused with 400 Bad Request: TLS handshake on a "
+                                       "plain ws:// port: the client wants wss://"))));
 }

@@ -39,7 +39,8 @@ bool parse_close(const std::string& text, int& code, std::string& reason) {
 
 class CoroutineServer {
  public:
-  explicit CoroutineServer(std::vector<std::string> protocols = {}) : protocols_(std::move(protocols)) {
+  explicit CoroutineServer(std::vector<std::string> protocols = {}, bool require_match = false)
+      : protocols_(std::move(protocols)), require_match_(require_match) {
     auto listener = io::TcpListener::bind(reactor_, "127.0.0.1", 0);
     REQUIRE(listener);
     listener_.emplace(std::move(*listener));
@@ -65,6 +66,7 @@ class CoroutineServer {
   io::Task<void> echo(io::TcpStream tcp) {
     wsp::AcceptOptions options;
     options.supported_protocols = protocols_;
+    options.require_protocol_match = require_match_;
     options.limits.inbound_buffer_size = kLimit;
     options.limits.outbound_buffer_size = kLimit;
     auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
@@ -93,6 +95,7 @@ class CoroutineServer {
 
   io::Reactor reactor_;
   std::vector<std::string> protocols_;
+  bool require_match_;
   std::optional<io::TcpListener> listener_;
   std::set<wsp::WebSocket*> open_;
 };
@@ -243,9 +246,21 @@ TEMPLATE_TEST_CASE("our server selects the first of python-websockets' subprotoc
   CHECK(run_client(server, {"subprotocol", "v2.example,superchat,chat"}) == Lines{"protocol superchat"});
 }
 
-TEMPLATE_TEST_CASE("python-websockets offering no subprotocol we support gets HTTP 400", "",
-                   CoroutineServer, PollServer) {
-  TestType server({"chat"});
+TEST_CASE("python-websockets offering no subprotocol WebSocketPeer supports gets HTTP 400") {
+  PollServer server({"chat"});
+  CHECK(run_client(server, {"rejected-subprotocol", "v2.example"}) == Lines{"rejected 400"});
+  CHECK(endings(server) == Lines{"rejected"});
+}
+
+TEST_CASE("python-websockets offering no subprotocol wsp::accept supports is answered without one") {
+  // RFC 6455 §4.2.2: no Sec-WebSocket-Protocol in the 101; python-websockets accepts that.
+  CoroutineServer server({"chat"});
+  CHECK(run_client(server, {"rejected-subprotocol", "v2.example"}) == Lines{"accepted None"});
+  CHECK(endings(server) == Lines{"closed 1000 "});
+}
+
+TEST_CASE("python-websockets offering no subprotocol gets HTTP 400 from wsp::accept requiring a match") {
+  CoroutineServer server({"chat"}, true);
   CHECK(run_client(server, {"rejected-subprotocol", "v2.example"}) == Lines{"rejected 400"});
   CHECK(endings(server) == Lines{"rejected"});
 }

@@ -359,6 +359,35 @@ TEST_CASE("WebSocketPeer: a python-websockets server that picks no subprotocol f
   CHECK(peer.get_close_code() == -1);
 }
 
+TEST_CASE("WebSocketPeer: python-websockets' reason for refusing the handshake reaches get_error_reason") {
+  PythonServer server({"--origins", "https://good.example"});
+  io::Reactor reactor;
+  wsp::WebSocketPeer peer(reactor);
+  peer.set_handshake_headers({"Origin: https://evil.example"});
+  REQUIRE(peer.connect_to_url(server.url()) == wsp::OK);
+  REQUIRE(interop::poll_until([&] { peer.poll(); },
+                              [&] { return peer.get_ready_state() != wsp::WebSocketPeer::STATE_CONNECTING; }));
+  CHECK(peer.get_ready_state() == wsp::WebSocketPeer::STATE_CLOSED);
+  CHECK(peer.get_refusal_status() == 403);
+  CHECK(peer.get_error_reason() ==
+        "server refused the handshake: 403 Forbidden: Failed to open a WebSocket connection: "
+        "invalid Origin header: https://evil.example.");
+}
+
+TEST_CASE("coroutine client: python-websockets' reason for refusing the handshake is the failure reason") {
+  PythonServer server({"--origins", "https://good.example"});
+  io::Reactor reactor;
+  std::string reason;
+  wsp::ConnectOptions options;
+  options.extra_headers = {"Origin: https://evil.example"};
+  options.failure_reason = &reason;
+  auto ws = await(reactor, wsp::connect(reactor, server.url(), options));
+  CHECK(ws.error() == wsp::Errc::handshake_refused);
+  CHECK(reason ==
+        "server refused the handshake: 403 Forbidden: Failed to open a WebSocket connection: "
+        "invalid Origin header: https://evil.example.");
+}
+
 TEST_CASE("WebSocketPeer: invalid UTF-8 text from python-websockets closes the connection with 1007") {
   PythonServer server;
   PeerClient client(server.url());

@@ -177,6 +177,45 @@ def not_websocket(url):
     print(reply.split(b"\r\n", 1)[0].decode("latin-1"))
 
 
+def refusal(url, protocols, version):
+    """A raw handshake offering PROTOCOLS ("-" for none) with Sec-WebSocket-Version VERSION:
+    prints the status line, the Content-Type line and each line of the body."""
+    host, port = host_port(url)
+    offer = "" if protocols == "-" else "Sec-WebSocket-Protocol: %s\r\n" % protocols
+    reply = raw_exchange(url, (
+        "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: %s\r\n%s\r\n"
+        % (host, port, version, offer)).encode())
+    head, _, body = reply.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    print(lines[0])
+    for line in lines[1:]:
+        if line.lower().startswith("content-type:"):
+            print(line)
+    for line in body.decode("latin-1").splitlines():
+        print(line)
+
+
+async def flood(url, count):
+    """`count` raw handshakes with Sec-WebSocket-Version 8 at once, each refused: prints how
+    many got a 426."""
+    host, port = host_port(url)
+    request = (
+        "GET / HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n"
+        % (host, port)).encode()
+
+    async def one():
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), STEP)
+        writer.write(request)
+        reply = await asyncio.wait_for(reader.read(), STEP)
+        writer.close()
+        return reply.startswith(b"HTTP/1.1 426 ")
+
+    refused = await asyncio.gather(*(one() for _ in range(int(count))))
+    print("refused %d of %s" % (sum(refused), count))
+
+
 def invalid_utf8(url):
     """A raw client completes the handshake, sends a masked text frame holding ff fe, and prints
     the close frame the server answers with."""
@@ -241,6 +280,7 @@ SCENARIOS = {
     "close": close, "server-close": server_close, "wait-close": wait_close,
     "subprotocol": subprotocol, "rejected-subprotocol": rejected_subprotocol,
     "bad-version": bad_version, "not-websocket": not_websocket, "invalid-utf8": invalid_utf8,
+    "refusal": refusal, "flood": flood,
     "many": many, "chat": chat,
 }
 

@@ -10,7 +10,9 @@ its type, except text commands:
   !fragments N SIZE    sends one binary message as N fragments of SIZE bytes (byte i = i % 251)
   !bad-utf8            sends a text frame holding invalid UTF-8 (bytes ff fe)
 For each connection that ends it prints "closed CODE REASON" (the code/reason the client sent).
-Usage: ws_server.py [--subprotocols a,b] [--ping-interval SECONDS]
+With --origins A,B a request whose Origin is not listed is refused (403, with python-websockets'
+text/plain reason).
+Usage: ws_server.py [--subprotocols a,b] [--ping-interval SECONDS] [--origins A,B]
 """
 import argparse
 import asyncio
@@ -69,10 +71,12 @@ async def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--subprotocols", default="")
     parser.add_argument("--ping-interval", type=float, default=0)
+    parser.add_argument("--origins", default="")
     args = parser.parse_args()
     protocols = [p for p in args.subprotocols.split(",") if p] or None
+    origins = [o for o in args.origins.split(",") if o] or None
     async with websockets.serve(handle, "127.0.0.1", 0, create_protocol=CountingProtocol,
-                                subprotocols=protocols, max_size=None,
+                                subprotocols=protocols, origins=origins, max_size=None,
                                 ping_interval=args.ping_interval or None) as server:
         port = server.sockets[0].getsockname()[1]
         print("port %d" % port, flush=True)

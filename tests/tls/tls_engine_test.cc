@@ -211,8 +211,23 @@ TEST_CASE("garbage instead of a ClientHello fails the server handshake with a re
   server->receive(bytes("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
   CHECK(server->handshake() == TlsEngine::Progress::failed);
   CHECK(server->state() == tls::TlsState::failed);
-  CHECK(server->error_code() == TlsErrc::handshake_failed);
-  CHECK(server->error() == "TLS handshake failed: HTTP_REQUEST");
+  CHECK(server->error_code() == TlsErrc::not_tls);
+  CHECK(server->error() == "TLS handshake failed: the client sent plain HTTP, not TLS");
+}
+
+TEST_CASE("a plain HTTP answer to a ClientHello fails the client handshake as not TLS") {
+  auto client = TlsEngine::client(client_options(), "localhost");
+  CHECK(client->handshake() == TlsEngine::Progress::want_read);
+  client->receive(bytes("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n"));
+  CHECK(client->handshake() == TlsEngine::Progress::failed);
+  CHECK(client->error_code() == TlsErrc::not_tls);
+  CHECK(client->error() == "TLS handshake failed: the server answered in plain HTTP, not TLS");
+  auto other = TlsEngine::client(client_options(), "localhost");
+  CHECK(other->handshake() == TlsEngine::Progress::want_read);
+  other->receive(bytes("SSH-2.0-OpenSSH_9.2\r\n"));
+  CHECK(other->handshake() == TlsEngine::Progress::failed);
+  CHECK(other->error_code() == TlsErrc::not_tls);
+  CHECK(other->error() == "TLS handshake failed: the server did not answer in TLS");
 }
 
 TEST_CASE("a bad record after the handshake is a protocol error") {

@@ -84,7 +84,7 @@ TEST_CASE("switches, numbers and repeated flags") {
   CHECK(headers == std::vector<std::string>{"A: 1", "B: 2"});
   flags::Flags g("prog", "test");
   g.add("--seconds", &seconds, 0.001, 3600.0, "s");
-  CHECK(parse(g, {"--seconds", "nan"}).rfind("--seconds: 'nan' is not a number from", 0) == 0);
+  CHECK(parse(g, {"--seconds", "nan"}) == "--seconds: 'nan' is not a number from 0.001 to 3600");
   flags::Flags h("prog", "test");
   h.add("--print-stats", &stats, "s");
   CHECK(parse(h, {"--print-stats=maybe"}) ==
@@ -97,4 +97,36 @@ TEST_CASE("--help asks for the usage, which lists every flag") {
   f.add("--n", &n, 0, 10, "how many");
   CHECK(parse(f, {"--help"}) == "help");
   CHECK(f.usage() == "usage: prog [options]\ndoes things\n  --n N  how many\n  --help  this text\n");
+}
+
+TEST_CASE("a checked positional argument is refused like a flag value, naming it") {
+  double seconds = 2;
+  flags::Flags f("prog", "test");
+  f.positional("SECONDS",
+               [&](std::string_view v) { return flags::parse_number(v, 0.1, 60.0, seconds); },
+               "seconds", false);
+  CHECK(parse(f, {"abc"}) == "SECONDS: 'abc' is not a number from 0.1 to 60");
+  CHECK(seconds == 2);
+  flags::Flags g("prog", "test");
+  g.positional("SECONDS",
+               [&](std::string_view v) { return flags::parse_number(v, 0.1, 60.0, seconds); },
+               "seconds", false);
+  CHECK(parse(g, {"3.5"}).empty());
+  CHECK(seconds == 3.5);
+}
+
+TEST_CASE("a switch followed by a word no positional takes reports the word as its bad value") {
+  bool stats = false;
+  flags::Flags f("prog", "test");
+  f.add("--print-stats", &stats, "s");
+  CHECK(parse(f, {"--print-stats", "maybe"}) ==
+        "--print-stats: 'maybe' is not 1, 0, true, false, yes or no");
+  bool verbose = false;
+  std::string url;
+  flags::Flags g("prog", "test");
+  g.add("--verbose", &verbose, "v");
+  g.positional("URL", &url, "where", false);
+  CHECK(parse(g, {"--verbose", "ws://x"}).empty());
+  CHECK(verbose);
+  CHECK(url == "ws://x");
 }

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -247,6 +248,7 @@ TEST_CASE("connect reports a readable reason for a bad URL and a refused connect
   options.failure_reason = &reason;
   auto bad = reactor.sync_wait(wsp::connect(reactor, "http://x/", options));
   CHECK(bad.error() == wsp::Errc::bad_url);
+  CHECK(reason == "invalid URL http://x/: unsupported scheme \"http\" (use ws:// or wss://)");
   std::uint16_t port;
   {
     auto l = io::TcpListener::bind(reactor, "127.0.0.1", 0);
@@ -256,6 +258,59 @@ TEST_CASE("connect reports a readable reason for a bad URL and a refused connect
       wsp::connect(reactor, "ws://127.0.0.1:" + std::to_string(port) + "/", options));
   CHECK(refused.error() == wsp::Errc::handshake_failed);
   CHECK_THAT(reason, Catch::Contains("refused"));
+}
+
+TEST_CASE("wsp::accept opens without a subprotocol when none is common; the client decides") {
+  Reactor reactor;
+  EchoServer server(reactor);
+  server.options.supported_protocols = {"superchat"};
+  server.start();
+  std::string reason;
+  wsp::ConnectOptions options;
+  options.protocols = {"chat"};
+  options.failure_reason = &reason;
+  // RFC 6455 §4.2.2: the server answers 101 without Sec-WebSocket-Protocol; wsp's client, which
+  // asked for "chat", fails the connection.
+  auto ws = reactor.sync_wait(wsp::connect(reactor, server.url(), options));
+  CHECK(ws.error() == wsp::Errc::handshake_failed);
+  CHECK(reason == "server selected none of the offered subprotocols");
+  for (int i = 0; i < 1000 && server.served == 0; ++i) reactor.run_once(10ms);
+  CHECK(server.served == 1);
+}
+
+TEST_CASE("wsp::accept with require_protocol_match refuses with 400, and both sides say why") {
+  Reactor reactor;
+  auto listener = io::TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  std::optional<std::string> server_reason;
+  auto server = [&]() -> Task<void> {
+    auto tcp = co_await listener->accept();
+    REQUIRE(tcp);
+    std::string why;
+    wsp::AcceptOptions options;
+    options.supported_protocols = {"superchat"};
+    options.require_protocol_match = true;
+    options.failure_reason = &why;
+    auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(*tcp)), options);
+    CHECK(ws.error() == wsp::Errc::handshake_refused);
+    server_reason = why;
+  };
+  reactor.spawn(server());
+  std::string reason;
+  wsp::ConnectOptions options;
+  options.protocols = {"chat"};
+  options.failure_reason = &reason;
+  auto ws = reactor.sync_wait(wsp::connect(
+      reactor, "ws://127.0.0.1:" + std::to_string(listener->local_port()) + "/", options));
+  CHECK(ws.error() == wsp::Errc::handshake_refused);
+  CHECK(reason ==
+        "server refused the handshake: 400 Bad Request: no common subprotocol: offered chat, "
+        "supported superchat");
+  for (int i = 0; i < 1000 && !server_reason; ++i) reactor.run_once(10ms);
+  REQUIRE(server_reason);
+  CHECK(*server_reason ==
+        "handshake refused with 400 Bad Request: no common subprotocol: offered chat, supported "
+        "superchat");
 }
 
 TEST_CASE("a received close is reported by receive() after the messages before it") {

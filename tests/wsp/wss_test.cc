@@ -7,6 +7,7 @@
 
 #include "io/reactor.h"
 #include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
 #include "tests/stream_testing.h"
 #include "tests/tls/test_certs.h"
 #include "tests/wsp/peer/peer_harness.h"
@@ -189,4 +190,76 @@ TEST_CASE("wss with the coroutine API: 1 MiB each way through a TLS echo") {
   REQUIRE(testing_support::run_until(reactor, [&] { return server_end.has_value(); }));
   CHECK(server_end->closed);
   CHECK(server_end->close_code == 1000);
+}
+
+TEST_CASE("wss:// to a plain ws:// server says the server did not answer in TLS, on both sides") {
+  io::Reactor reactor;
+  auto listener = io::TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  std::optional<std::string> server_reason;
+  auto server = [&]() -> io::Task<void> {
+    auto tcp = co_await listener->accept();
+    REQUIRE(tcp);
+    std::string reason;
+    AcceptOptions options;
+    options.failure_reason = &reason;
+    auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(*tcp)), options);
+    CHECK(ws.error() == Errc::handshake_refused);
+    server_reason = reason;
+  };
+  reactor.spawn(server());
+  std::string reason;
+  ConnectOptions options;
+  options.tls_options = trusting_client();
+  options.failure_reason = &reason;
+  auto ws = reactor.sync_wait(
+      wsp::connect(reactor, "wss://127.0.0.1:" + std::to_string(listener->local_port()), options));
+  CHECK(ws.error() == Errc::handshake_failed);
+  CHECK(reason ==
+        "TLS handshake failed: the server answered in plain HTTP, not TLS; perhaps it serves "
+        "plain ws://, not wss://");
+  REQUIRE(testing_support::run_until(reactor, [&] { return server_reason.has_value(); }));
+  CHECK(*server_reason ==
+        "handshake refused with 400 Bad Request: TLS handshake on a plain ws:// port: the client "
+        "wants wss://");
+}
+
+TEST_CASE("WebSocketPeer: wss:// to a plain ws:// server reports the same reason") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  REQUIRE(client.connect_to_url("wss://127.0.0.1:" + std::to_string(h.port) + "/", trusting_client()) == OK);
+  REQUIRE(h.accept_into(server));
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED; },
+                       {&client, &server}));
+  CHECK(client.get_error_reason() ==
+        "TLS handshake failed: the server answered in plain HTTP, not TLS; perhaps it serves "
+        "plain ws://, not wss://");
+  CHECK(client.get_refusal_status() == 0);
+}
+
+TEST_CASE("ws:// to a wss:// server: the client hears nothing back, the server says why") {
+  io::Reactor reactor;
+  auto listener = io::TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  auto certificate = server_options(tls::testing::test_certificates().server);
+  std::optional<std::string> server_reason;
+  auto server = [&]() -> io::Task<void> {
+    auto tcp = co_await listener->accept();
+    REQUIRE(tcp);
+    std::string reason;
+    auto secured = co_await tls::TlsStream::accept(std::move(*tcp), certificate, 5s, &reason);
+    CHECK(secured.error() == tls::TlsErrc::not_tls);
+    server_reason = reason;
+  };
+  reactor.spawn(server());
+  std::string reason;
+  ConnectOptions options;
+  options.failure_reason = &reason;
+  auto ws = reactor.sync_wait(
+      wsp::connect(reactor, "ws://127.0.0.1:" + std::to_string(listener->local_port()), options));
+  CHECK(ws.error() == Errc::handshake_failed);
+  // BoringSSL answers an HTTP request with no alert: the connection just ends.
+  CHECK(reason == "the server closed the connection without answering the handshake");
+  REQUIRE(testing_support::run_until(reactor, [&] { return server_reason.has_value(); }));
+  CHECK(*server_reason == "TLS handshake failed: the client sent plain HTTP, not TLS");
 }

@@ -13,6 +13,13 @@ std::string range_text(const std::string& what, const std::string& min, const st
   return what + " from " + min + " to " + max;
 }
 
+// 0.1 and 3600 rather than std::to_string's 0.100000 and 3600.000000.
+std::string shortest(double value) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", value);
+  return text;
+}
+
 }  // namespace
 
 std::string parse_unsigned(std::string_view text, unsigned long long min,
@@ -47,7 +54,7 @@ std::string parse_integer(std::string_view text, long long min, long long max, l
 
 std::string parse_number(std::string_view text, double min, double max, double& out) {
   char buffer[64];
-  const std::string expected = "a number from " + std::to_string(min) + " to " + std::to_string(max);
+  const std::string expected = range_text("a number", shortest(min), shortest(max));
   if (text.empty() || text.size() >= sizeof buffer ||
       text.find_first_not_of("0123456789.-+eE") != std::string_view::npos)
     return expected;
@@ -145,7 +152,17 @@ void Flags::add(std::string name, std::string value_name,
 }
 
 void Flags::positional(std::string name, std::string* out, std::string help, bool required) {
-  positionals_.push_back({std::move(name), std::move(help), out, required});
+  positional(std::move(name),
+             [out](std::string_view v) {
+               out->assign(v);
+               return std::string();
+             },
+             std::move(help), required);
+}
+
+void Flags::positional(std::string name, std::function<std::string(std::string_view)> parse,
+                       std::string help, bool required) {
+  positionals_.push_back({std::move(name), std::move(help), std::move(parse), required});
 }
 
 Flags::Flag* Flags::find(std::string_view name) {
@@ -179,7 +196,9 @@ std::string Flags::try_parse(int argc, char** argv) {
     if (only_positionals || arg.size() < 2 || arg[0] != '-' || arg == "-") {
       if (next_positional >= positionals_.size())
         return "unexpected argument '" + std::string(arg) + "'";
-      positionals_[next_positional++].out->assign(arg);
+      const Positional& p = positionals_[next_positional++];
+      std::string why = p.set(arg);
+      if (!why.empty()) return p.name + ": '" + std::string(arg) + "' is not " + why;
       continue;
     }
     const std::size_t eq = arg.find('=');
@@ -192,12 +211,18 @@ std::string Flags::try_parse(int argc, char** argv) {
     if (eq != std::string_view::npos) {
       value = arg.substr(eq + 1);
     } else if (flag->is_switch) {
-      // "--name 0" as well as "--name": the next argument is its value when it is one.
+      // "--name 0" as well as "--name": the next argument is its value when it is one, or
+      // when no positional argument could take it ("--print-stats maybe" is a bad value).
       static constexpr std::string_view kValues[] = {"1", "0", "true", "false", "yes", "no"};
       value = "1";
-      if (i + 1 < argc)
-        for (std::string_view v : kValues)
-          if (argv[i + 1] == v) value = argv[++i];
+      if (i + 1 < argc) {
+        const std::string_view next = argv[i + 1];
+        bool known = false;
+        for (std::string_view v : kValues) known |= next == v;
+        const bool stray = next_positional >= positionals_.size() && !next.empty() &&
+                           next.front() != '-';
+        if (known || stray) value = argv[++i];
+      }
     } else if (i + 1 < argc) {
       value = argv[++i];
     } else {
@@ -219,6 +244,11 @@ void Flags::parse(int argc, char** argv) {
     std::exit(0);
   }
   std::fprintf(stderr, "%s: %s\n%s", program_.c_str(), error.c_str(), usage().c_str());
+  std::exit(2);
+}
+
+void Flags::fail(const std::string& message) const {
+  std::fprintf(stderr, "%s: %s\n", program_.c_str(), message.c_str());
   std::exit(2);
 }
 

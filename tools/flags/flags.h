@@ -38,11 +38,17 @@ class Flags {
            std::function<std::string(std::string_view)> parse, std::string help);
   // The next positional argument (in the order added).
   void positional(std::string name, std::string* out, std::string help, bool required);
+  // The same, checked by `parse` as for a flag ("SECONDS: 'x' is not a number from ...").
+  void positional(std::string name, std::function<std::string(std::string_view)> parse,
+                  std::string help, bool required);
 
   // Parses argv, exiting with status 2 (or 0 for --help) as described above.
   void parse(int argc, char** argv);
   // The same without exiting: the error line, empty when parsing succeeded ("help" for --help).
   std::string try_parse(int argc, char** argv);
+  // For what single values cannot show (two flags that go together, a file that does not
+  // load): prints "program: message" on stderr and exits with status 2.
+  [[noreturn]] void fail(const std::string& message) const;
 
   std::string usage() const;
 
@@ -56,7 +62,7 @@ class Flags {
   };
   struct Positional {
     std::string name, help;
-    std::string* out;
+    std::function<std::string(std::string_view)> set;
     bool required;
   };
   Flag* find(std::string_view name);

@@ -1,5 +1,6 @@
 #include "wsp/engine/opening.h"
 
+#include <chrono>
 #include <optional>
 
 #include "io/log.h"
@@ -7,6 +8,7 @@
 #include "io/resolver.h"
 #include "io/socket_address.h"
 #include "io/tcp_stream.h"
+#include "tls/tls_error.h"
 #include "tls/tls_options.h"
 #include "tls/tls_stream.h"
 
@@ -23,13 +25,12 @@ io::Task<HandshakeStatus> read_handshake(io::ByteStream& stream, Handshake& hand
   std::uint8_t buffer[1024];
   for (;;) {
     auto n = co_await stream.read_some(buffer);
-    if (!n) {
-      error = "connection error during the handshake: " + n.error().message();
-      co_return HandshakeStatus::failed;
-    }
-    if (*n == 0) {
-      error = "connection closed during the handshake";
-      co_return HandshakeStatus::failed;
+    if (!n || *n == 0) {
+      // The end of a refusal's body may be cut off: the handshake keeps what arrived of it.
+      HandshakeStatus status = handshake.end_of_stream();
+      if (!n && handshake.http_status() == 0)
+        error = "connection error during the handshake: " + n.error().message();
+      co_return status;
     }
     std::size_t consumed = 0;
     HandshakeStatus status = handshake.feed(buffer, *n, consumed);
@@ -43,6 +44,25 @@ io::Task<HandshakeStatus> read_handshake(io::ByteStream& stream, Handshake& hand
 io::Task<io::Result<void>> write_text(io::ByteStream& stream, const std::string& text) {
   iovec part{const_cast<char*>(text.data()), text.size()};
   co_return co_await stream.write_all({&part, 1});
+}
+
+// After a refusal, on its own: half-closes, then reads and drops what the client still sends
+// until it closes (at most 64 KiB, for at most a second). Closing with unread bytes would reset
+// the connection, which can destroy the answer before the client read it (RFC 7230 §6.6).
+io::Task<void> linger(std::unique_ptr<io::ByteStream> stream) {
+  auto shut = co_await stream->shutdown();
+  io::TcpStream* tcp = stream->tcp();
+  if (!shut || !tcp) co_return;
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::seconds(1);
+  std::uint8_t buffer[512];
+  for (std::size_t total = 0; total < 64 * 1024;) {
+    const auto left = std::chrono::duration_cast<io::Duration>(deadline - Clock::now());
+    if (left.count() <= 0) co_return;
+    const int n = co_await tcp->recv(buffer, left);
+    if (n <= 0) co_return;
+    total += static_cast<std::size_t>(n);
+  }
 }
 
 }  // namespace
@@ -125,7 +145,12 @@ io::Task<void> Opening::run_client(WebSocketUrl url, ClientOpeningOptions option
     auto secured = co_await tls::TlsStream::connect(std::move(*tcp), url.host, tls_options,
                                                     io::Duration::zero(), &tls_error);
     if (!secured) {
-      fail("TLS handshake failed: " + (tls_error.empty() ? secured.error().message() : tls_error));
+      // The TLS layer's reason is a whole sentence ("TLS handshake failed: ...",
+      // "certificate verify failed: ...").
+      std::string reason = tls_error.empty() ? secured.error().message() : tls_error;
+      if (secured.error() == tls::TlsErrc::not_tls)
+        reason += "; perhaps it serves plain ws://, not wss://";
+      fail(std::move(reason));
       co_return;
     }
     stream = std::move(*secured);
@@ -149,7 +174,8 @@ io::Task<void> Opening::run_client(WebSocketUrl url, ClientOpeningOptions option
   std::string error;
   HandshakeStatus status = co_await read_handshake(*stream, handshake, result_.leftover, error);
   if (status != HandshakeStatus::done) {
-    fail(error.empty() ? "handshake rejected: " + handshake.error() : error);
+    if (handshake.http_status() != 101) result_.refusal_status = handshake.http_status();
+    fail(error.empty() ? handshake.error() : error);
     co_return;
   }
   result_.ok = true;
@@ -164,13 +190,19 @@ io::Task<void> Opening::run_server(std::unique_ptr<io::ByteStream> stream,
       .supported_protocols = options.supported_protocols,
       .extra_response_headers = options.extra_response_headers,
       .tls = options.tls,
+      .require_protocol_match = options.require_protocol_match,
   });
   std::string error;
   HandshakeStatus status = co_await read_handshake(*stream, handshake, result_.leftover, error);
   if (status == HandshakeStatus::failed && handshake.http_status() >= 400) {
-    // wsp answers a bad request with its HTTP error before closing (the reference just drops).
-    co_await write_text(*stream, handshake.response());
-    fail("handshake rejected (" + std::to_string(handshake.http_status()) + "): " + handshake.error());
+    // wsp answers a bad request with its HTTP error and the reason before closing (the
+    // reference just drops the socket).
+    const int code = handshake.http_status();
+    auto sent = co_await write_text(*stream, handshake.response());
+    if (sent) reactor_.spawn(linger(std::move(stream)));
+    result_.refusal_status = code;
+    fail("handshake refused with " + std::to_string(code) + " " + http_reason_phrase(code) + ": " +
+         handshake.error());
     co_return;
   }
   if (status != HandshakeStatus::done) {

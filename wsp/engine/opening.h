@@ -33,12 +33,16 @@ struct ServerOpeningOptions {
   std::vector<std::string> extra_response_headers;
   bool tls = false;  // the stream is TLS: requested URLs start with wss://
   std::chrono::milliseconds timeout{10000};
+  bool require_protocol_match = false;  // ServerHandshakeOptions::require_protocol_match
 };
 
 // What a finished opening leaves behind.
 struct OpenedStream {
   bool ok = false;
   std::string error;                         // readable reason when !ok
+  // A refused handshake: the status the server answered instead of 101 (client), or the one
+  // we refused the request with (server: 400, 426, 431). 0 for every other outcome.
+  int refusal_status = 0;
   std::unique_ptr<io::ByteStream> stream;    // when ok
   std::string leftover;                      // bytes after the handshake: frame data
   std::string selected_protocol;

@@ -42,6 +42,7 @@ Error WebSocketPeer::begin_connection() {
   close_code_ = -1;
   close_reason_.clear();
   error_reason_.clear();
+  refusal_status_ = 0;
   selected_protocol_.clear();
   requested_url_.clear();
   connected_host_.clear();
@@ -55,12 +56,23 @@ Error WebSocketPeer::begin_connection() {
 Error WebSocketPeer::connect_to_url(const std::string& url,
                                     std::shared_ptr<tls::TLSOptions> tls_client_options) {
   if (state_ != STATE_CLOSED && state_ != STATE_CLOSING) return ERR_ALREADY_IN_USE;
+  // wsp: get_error_reason() says which parameter is invalid.
   WebSocketUrl parsed;
-  if (!parse_websocket_url(url, parsed)) return ERR_INVALID_PARAMETER;
-  if (tls_client_options && tls_client_options->is_server()) return ERR_INVALID_PARAMETER;
+  std::string why;
+  if (!parse_websocket_url(url, parsed, &why)) {
+    error_reason_ = why;
+    return ERR_INVALID_PARAMETER;
+  }
+  if (tls_client_options && tls_client_options->is_server()) {
+    error_reason_ = "server TLS options cannot be used to connect";
+    return ERR_INVALID_PARAMETER;
+  }
   for (const std::string& header : handshake_headers_) {
     // wsp: no header injection (a line with CR or LF would start a new header).
-    if (!ClientHandshake::valid_extra_header(header)) return ERR_INVALID_PARAMETER;
+    if (!ClientHandshake::valid_extra_header(header)) {
+      error_reason_ = "handshake header is not one \"Name: value\" line";
+      return ERR_INVALID_PARAMETER;
+    }
   }
   begin_connection();
   role_ = Role::client;
@@ -87,13 +99,16 @@ Error WebSocketPeer::accept_stream(const std::shared_ptr<StreamPeer>& stream) {
   }
   begin_connection();
   role_ = Role::server;
-  bool tls = stream->is_tls();
+  const bool tls = stream->is_tls();
+  // The reference engine refuses a client without a common subprotocol (RFC 6455 lets a server
+  // answer with none; wsp::accept does by default).
   opening_ = Opening::server(stream->release_stream(),
                              ServerOpeningOptions{
                                  .supported_protocols = supported_protocols_,
                                  .extra_response_headers = handshake_headers_,
                                  .tls = tls,
                                  .timeout = to_millis(handshake_timeout_),
+                                 .require_protocol_match = true,
                              });
   state_ = STATE_CONNECTING;
   return OK;
@@ -117,6 +132,7 @@ void WebSocketPeer::update() {
           become_open();
         } else {
           error_reason_ = opening_->result().error;
+          refusal_status_ = opening_->result().refusal_status;
           opening_.reset();
           become_closed(-1, {});
         }

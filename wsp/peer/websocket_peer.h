@@ -79,8 +79,12 @@ class WebSocketPeer {
   void set_close_timeout(double seconds);
   double get_close_timeout() const { return close_timeout_; }
 
-  // Why the last connection failed or was refused (resolve, TCP, TLS, handshake), readable.
+  // Why the last connection failed or was refused (resolve, TCP, TLS, handshake), or why
+  // connect_to_url() returned ERR_INVALID_PARAMETER, readable.
   std::string get_error_reason() const { return error_reason_; }
+  // The HTTP status of a refused handshake: the one a server answered instead of 101 (client),
+  // or the one this peer refused the request with (server: 400, 426, 431); else 0.
+  int get_refusal_status() const { return refusal_status_; }
   // The client's request header fields (server side, once OPEN).
   const HeaderList& get_request_headers() const { return request_headers_; }
   io::Reactor& reactor() const { return *reactor_; }
@@ -116,6 +120,7 @@ class WebSocketPeer {
   int close_code_ = -1;
   std::string close_reason_;
   std::string error_reason_;
+  int refusal_status_ = 0;
   bool was_string_packet_ = false;
   Error packet_error_ = OK;
 };

@@ -23,14 +23,59 @@ bool http_version_at_least_1_1(std::string_view v) {
   return major > '1' || (major == '1' && minor >= '1');
 }
 
-std::string reason_phrase(int status) {
-  switch (status) {
-    case 101: return "Switching Protocols";
-    case 400: return "Bad Request";
-    case 426: return "Upgrade Required";
-    case 431: return "Request Header Fields Too Large";
-    default: return "Error";
+// Text that came from the peer, made fit for a reason, a log line or a response body: printable
+// ASCII only (line breaks and tabs become spaces, runs of spaces one, other bytes '?'), trimmed,
+// cut to `max` bytes with "..." after it.
+std::string printable(std::string_view text, std::size_t max) {
+  std::string out;
+  for (unsigned char c : text) {
+    char ch = static_cast<char>(c);
+    if (c == '\r' || c == '\n' || c == '\t') ch = ' ';
+    else if (c < 0x20 || c >= 0x7f) ch = '?';
+    if (ch == ' ' && (out.empty() || out.back() == ' ')) continue;
+    if (out.size() == max) {
+      out += "...";
+      break;
+    }
+    out.push_back(ch);
   }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
+// "chat superchat", or "none": subprotocol names are tokens, so a space separates them.
+std::string list_text(const std::vector<std::string>& list) {
+  if (list.empty()) return "none";
+  std::string out;
+  for (const std::string& item : list) {
+    if (!out.empty()) out += ' ';
+    out += item;
+  }
+  return printable(out, 100);
+}
+
+// Whether a Content-Type value is text/plain, whatever its parameters.
+bool is_plain_text(const std::optional<std::string>& type) {
+  if (!type) return false;
+  std::string_view media = std::string_view(*type).substr(0, type->find(';'));
+  while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
+  while (!media.empty() && media.front() == ' ') media.remove_prefix(1);
+  return iequals(media, "text/plain");
+}
+
+// Content-Length as a number of at most `cap` (larger values give `cap`); nullopt unless it is
+// one field of digits.
+std::optional<std::size_t> content_length(const HttpHeaderBlock& head, std::size_t cap) {
+  if (head.count("Content-Length") != 1) return std::nullopt;
+  const std::string value = *head.get("Content-Length");
+  if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  std::size_t n = 0;
+  for (char c : value) {
+    n = n * 10 + static_cast<std::size_t>(c - '0');
+    if (n > cap) return cap;
+  }
+  return n;
 }
 
 void append_line(std::string& out, std::string_view a, std::string_view b = {}) {
@@ -40,6 +85,16 @@ void append_line(std::string& out, std::string_view a, std::string_view b = {}) 
 }
 
 }  // namespace
+
+const char* http_reason_phrase(int status) {
+  switch (status) {
+    case 101: return "Switching Protocols";
+    case 400: return "Bad Request";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    default: return "Error";
+  }
+}
 
 std::string compute_accept_key(std::string_view client_key) {
   SHA_CTX ctx;
@@ -111,16 +166,51 @@ HandshakeStatus ClientHandshake::feed(const std::uint8_t* data, std::size_t len,
                                       std::size_t& consumed) {
   consumed = 0;
   if (status_ != HandshakeStatus::incomplete) return status_;
-  switch (head_.feed(data, len, consumed)) {
-    case HttpHeaderBlock::Status::incomplete:
-      return status_;
-    case HttpHeaderBlock::Status::too_large:
-      return fail("response header block larger than " + std::to_string(kDefaultMaxHeaderBytes) +
-                  " bytes");
-    case HttpHeaderBlock::Status::done:
-      return validate();
+  if (body_expected_ == 0) {
+    const HttpHeaderBlock::Status head = head_.feed(data, len, consumed);
+    // 0x15, 0x16: a TLS alert or handshake record (RFC 8446 §5.1), a TLS server on the other
+    // end; said from its first byte rather than after a whole header block.
+    const std::string_view start = head_.buffered();
+    if (!start.empty() && (start.front() == '\x15' || start.front() == '\x16'))
+      return fail("the server answered in TLS; perhaps it serves wss://, not plain ws://");
+    switch (head) {
+      case HttpHeaderBlock::Status::incomplete:
+        return status_;
+      case HttpHeaderBlock::Status::too_large:
+        return fail("response header block larger than " +
+                    std::to_string(kDefaultMaxHeaderBytes) + " bytes");
+      case HttpHeaderBlock::Status::done:
+        validate();
+        if (status_ != HandshakeStatus::incomplete) return status_;
+        break;  // a refusal with a body: read it
+    }
   }
+  const std::size_t take = std::min(len - consumed, body_expected_ - body_.size());
+  body_.append(reinterpret_cast<const char*>(data) + consumed, take);
+  consumed += take;
+  if (body_.size() == body_expected_) return refused();
   return status_;
+}
+
+HandshakeStatus ClientHandshake::end_of_stream() {
+  if (status_ != HandshakeStatus::incomplete) return status_;
+  if (body_expected_ > 0) return refused();  // with the part of the reason that arrived
+  if (head_.buffered().empty())
+    return fail("the server closed the connection without answering the handshake");
+  return fail("the server closed the connection during the handshake");
+}
+
+HandshakeStatus ClientHandshake::refused() {
+  const std::string_view line = head_.start_line();
+  const std::string status_text = printable(line.substr(line.find(' ') + 1), 100);
+  std::string reason = http_status_ >= 400
+                           ? "server refused the handshake: " + status_text
+                           : "server answered " + status_text + " instead of 101 Switching Protocols";
+  const std::string body = printable(body_, kMaxRefusalBodyBytes);
+  if (!body.empty()) reason += ": " + body;
+  body_expected_ = 0;
+  body_ = std::string();
+  return fail(std::move(reason));
 }
 
 HandshakeStatus ClientHandshake::validate() {
@@ -130,12 +220,24 @@ HandshakeStatus ClientHandshake::validate() {
   // Status line: HTTP-version SP status-code SP reason-phrase (RFC 7230 §3.1.2).
   const std::string_view line = head_.start_line();
   const std::size_t sp = line.find(' ');
-  if (sp == std::string_view::npos || line.substr(0, 7) != "HTTP/1.")
-    return fail("malformed status line");
-  const std::string_view status = line.substr(sp + 1, 3);
-  if (status != "101")
-    return fail("server answered \"" + std::string(line.substr(sp + 1)) +
-                "\" instead of 101 Switching Protocols");
+  const std::string_view status =
+      sp == std::string_view::npos ? std::string_view() : line.substr(sp + 1, 3);
+  if (line.substr(0, 7) != "HTTP/1." || status.size() != 3 ||
+      status.find_first_not_of("0123456789") != std::string_view::npos ||
+      (line.size() > sp + 4 && line[sp + 4] != ' '))
+    return fail("malformed status line in the response");
+  http_status_ = std::stoi(std::string(status));
+  if (http_status_ != 101) {
+    // The server may say why in a text/plain body. Transfer-Encoding would override
+    // Content-Length (RFC 7230 §3.3.3), so only a plain body of announced length is read.
+    const auto length = content_length(head_, kMaxRefusalBodyBytes);
+    if (length && *length > 0 && is_plain_text(head_.get("Content-Type")) &&
+        !head_.get("Transfer-Encoding")) {
+      body_expected_ = *length;
+      return status_;
+    }
+    return refused();
+  }
   // §4.1 client requirements 2-6.
   const auto upgrade = head_.get("Upgrade");
   if (!upgrade || !has_token(*upgrade, "websocket"))
@@ -186,7 +288,19 @@ HandshakeStatus ServerHandshake::feed(const std::uint8_t* data, std::size_t len,
   // a stray protocol) from its first bytes rather than after a whole header block.
   constexpr std::string_view kGet = "GET ";
   const std::string_view start = head_.buffered().substr(0, kGet.size());
-  if (start != kGet.substr(0, start.size())) return fail(400, "not a GET request");
+  if (start != kGet.substr(0, start.size())) {
+    // 0x16: a TLS handshake record (RFC 8446 §5.1), a wss:// client on this plain port.
+    if (start.front() == '\x16' && !options_.tls)
+      return fail(400, "TLS handshake on a plain ws:// port: the client wants wss://");
+    return fail(400, "not a GET request");
+  }
+  return status_;
+}
+
+HandshakeStatus ServerHandshake::end_of_stream() {
+  if (status_ != HandshakeStatus::incomplete) return status_;
+  error_ = "the client closed the connection during the handshake";
+  status_ = HandshakeStatus::failed;
   return status_;
 }
 
@@ -221,8 +335,11 @@ HandshakeStatus ServerHandshake::validate() {
     return fail(400, "missing or malformed Sec-WebSocket-Key");
   const auto version = head_.get("Sec-WebSocket-Version");
   if (!version) return fail(400, "missing Sec-WebSocket-Version");
-  if (*version != "13") return fail(426, "unsupported Sec-WebSocket-Version " + *version);  // §4.4
-  // Subprotocol: the first of the client's list that we support (§4.2.2 item 5.4).
+  if (*version != "13")  // §4.4
+    return fail(426, "unsupported Sec-WebSocket-Version: offered " + printable(*version, 20) +
+                         ", supported 13");
+  // Subprotocol: the first of the client's list that we support (§4.2.2 item 5.4). Without
+  // one the answer names none (§4.2.2: the client then decides), unless a match is required.
   const auto offered = split_list(head_.get("Sec-WebSocket-Protocol").value_or(""));
   const auto& supported = options_.supported_protocols;
   for (const std::string& p : offered) {
@@ -231,9 +348,10 @@ HandshakeStatus ServerHandshake::validate() {
       break;
     }
   }
-  if (!offered.empty() && selected_protocol_.empty())
-    return fail(400, "none of the requested subprotocols is supported");
-  if (offered.empty() && !supported.empty()) return fail(400, "no subprotocol requested");
+  if (selected_protocol_.empty() && options_.require_protocol_match &&
+      !(offered.empty() && supported.empty()))
+    return fail(400, "no common subprotocol: offered " + list_text(offered) + ", supported " +
+                         list_text(supported));
 
   target_.assign(target);
   host_ = *head_.get("Host");
@@ -245,8 +363,9 @@ HandshakeStatus ServerHandshake::validate() {
 
 std::string ServerHandshake::response() const {
   std::string out;
-  if (status_ == HandshakeStatus::incomplete) return out;
-  append_line(out, "HTTP/1.1 " + std::to_string(http_status_) + " " + reason_phrase(http_status_));
+  if (status_ == HandshakeStatus::incomplete || http_status_ == 0) return out;
+  append_line(out, "HTTP/1.1 " + std::to_string(http_status_) + " " +
+                       http_reason_phrase(http_status_));
   if (status_ == HandshakeStatus::done) {
     append_line(out, "Upgrade: websocket");
     append_line(out, "Connection: Upgrade");
@@ -255,9 +374,15 @@ std::string ServerHandshake::response() const {
     for (const std::string& line : options_.extra_response_headers)
       if (ClientHandshake::valid_extra_header(line)) append_line(out, line);
   } else {
+    // The reason in the body, so the client (or whoever reads its log) can tell why.
+    const std::string body = error_ + "\n";
     if (http_status_ == 426) append_line(out, "Sec-WebSocket-Version: 13");  // §4.4
     append_line(out, "Connection: close");
-    append_line(out, "Content-Length: 0");
+    append_line(out, "Content-Type: text/plain; charset=utf-8");
+    append_line(out, "Content-Length: ", std::to_string(body.size()));
+    out.append("\r\n");
+    out.append(body);
+    return out;
   }
   out.append("\r\n");
   return out;

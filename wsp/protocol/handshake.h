@@ -21,6 +21,11 @@ enum class HandshakeStatus : std::uint8_t { incomplete, done, failed };
 // Header blocks larger than this fail, on both sides (docs: websocketpeer.md).
 inline constexpr std::size_t kDefaultMaxHeaderBytes = 4096;
 inline constexpr std::size_t kMaxHeaderFields = 100;
+// A client reads at most this much of the text/plain body of a refusal (the server's reason).
+inline constexpr std::size_t kMaxRefusalBodyBytes = 1024;
+
+// "Bad Request" for 400, and so on for the statuses a handshake uses; "Error" for the rest.
+const char* http_reason_phrase(int status);
 
 struct ClientHandshakeOptions {
   std::string host;  // name or IP literal; an IPv6 literal may come with or without brackets
@@ -46,9 +51,18 @@ class ClientHandshake {
 
   // Reads the server's response. `consumed` stops right after the empty line ending the head:
   // the bytes after it are WebSocket frames. Call again with more bytes while incomplete.
+  // An answer other than 101 fails once its text/plain body (the server's reason, when
+  // Content-Length announces one) is read, or its first kMaxRefusalBodyBytes.
   HandshakeStatus feed(const std::uint8_t* data, std::size_t len, std::size_t& consumed);
+  // The server closed the stream: a refusal whose body was cut short fails with the part that
+  // arrived; anything else still incomplete fails as closed without an answer or during it.
+  HandshakeStatus end_of_stream();
   HandshakeStatus status() const { return status_; }
+  // Why it failed, a whole sentence: "server refused the handshake: 400 Bad Request: no common
+  // subprotocol: offered chat, supported none".
   std::string error() const { return error_; }
+  // The status code of the server's answer once its head was read (101 when done), else 0.
+  int http_status() const { return http_status_; }
   std::string selected_protocol() const { return selected_protocol_; }
   // The response's header fields, once done.
   const HeaderList& headers() const { return head_.fields(); }
@@ -56,13 +70,17 @@ class ClientHandshake {
  private:
   HandshakeStatus fail(std::string reason);
   HandshakeStatus validate();
+  HandshakeStatus refused();  // fails with the status line and the body read
 
   ClientHandshakeOptions options_;
   std::string key_;
   HttpHeaderBlock head_{kDefaultMaxHeaderBytes, kMaxHeaderFields};
   HandshakeStatus status_ = HandshakeStatus::incomplete;
+  int http_status_ = 0;
   std::string error_;
   std::string selected_protocol_;
+  std::size_t body_expected_ = 0;  // > 0 while the body of a refusal is read
+  std::string body_;
 };
 
 struct ServerHandshakeOptions {
@@ -70,6 +88,10 @@ struct ServerHandshakeOptions {
   std::vector<std::string> extra_response_headers;  // whole "Name: value" lines
   bool tls = false;
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
+  // false (RFC 6455 §4.2.2): when none of the client's subprotocols is supported, or it offers
+  // none, the answer has no Sec-WebSocket-Protocol and the client decides. true: both cases
+  // are refused with 400, the rule of the reference engine that the WebSocketPeer façade keeps.
+  bool require_protocol_match = false;
 };
 
 class ServerHandshake {
@@ -78,14 +100,19 @@ class ServerHandshake {
 
   // Reads the client's request; same contract as ClientHandshake::feed.
   HandshakeStatus feed(const std::uint8_t* data, std::size_t len, std::size_t& consumed);
+  // The client closed the stream before its request was whole: failed, nothing to answer.
+  HandshakeStatus end_of_stream();
   HandshakeStatus status() const { return status_; }
 
-  // done: the 101 answer. failed: the whole HTTP error response to send before closing.
-  // incomplete: empty.
+  // done: the 101 answer. failed with an HTTP status: the whole error response to send before
+  // closing, its text/plain body the reason (error() and a newline). Otherwise empty.
   std::string response() const;
   // failed: 400 (malformed or missing fields, no acceptable subprotocol), 426 (version other
-  // than 13), 431 (header block too big or too many fields). Otherwise 0 (incomplete) or 101.
+  // than 13), 431 (header block too big or too many fields), or 0 when the client went away.
+  // Otherwise 0 (incomplete) or 101.
   int http_status() const { return http_status_; }
+  // Why it failed, short enough for a log line or a response body ("no common subprotocol:
+  // offered chat, supported none").
   std::string error() const { return error_; }
 
   std::string request_target() const { return target_; }

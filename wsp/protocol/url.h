@@ -14,7 +14,9 @@ struct WebSocketUrl {
 };
 
 // False for: empty input, a scheme other than ws/wss, an empty host, a missing ']', a port
-// outside 1..65535 or not numeric. A missing scheme means ws://; user:pass@ is dropped.
-bool parse_websocket_url(std::string_view url, WebSocketUrl& out);
+// outside 1..65535 or not numeric, spaces or control bytes. A missing scheme means ws://;
+// user:pass@ is dropped. `error`, when given, gets what is wrong ("invalid URL http://x/:
+// unsupported scheme \"http\" (use ws:// or wss://)").
+bool parse_websocket_url(std::string_view url, WebSocketUrl& out, std::string* error = nullptr);
 
 }  // namespace wsp

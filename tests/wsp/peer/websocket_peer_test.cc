@@ -133,14 +133,36 @@ TEST_CASE("connect_to_url refuses bad URLs with ERR_INVALID_PARAMETER") {
   }
 }
 
+TEST_CASE("after ERR_INVALID_PARAMETER get_error_reason says what is wrong with the URL") {
+  io::Reactor reactor;
+  Peer peer(reactor);
+  const std::pair<const char*, const char*> cases[] = {
+      {"http://127.0.0.1:9001/",
+       "invalid URL http://127.0.0.1:9001/: unsupported scheme \"http\" (use ws:// or wss://)"},
+      {"", "empty URL"},
+      {"ws:///chat", "invalid URL ws:///chat: no host in the URL"},
+      {"ws://[::1/", "invalid URL ws://[::1/: missing ']' after the IPv6 address"},
+      {"ws://host:port/", "invalid URL ws://host:port/: port \"port\" is not a number from 1 to 65535"},
+      {"ws://host:0/", "invalid URL ws://host:0/: port \"0\" is not a number from 1 to 65535"},
+      {"ws://host/a b", "invalid URL ws://host/a b: space or control character in the path"},
+  };
+  for (const auto& [url, reason] : cases) {
+    INFO(url);
+    CHECK(peer.connect_to_url(url) == ERR_INVALID_PARAMETER);
+    CHECK(peer.get_error_reason() == reason);
+  }
+}
+
 TEST_CASE("connect_to_url refuses server-side TLS options and header lines with CR or LF") {
   io::Reactor reactor;
   Peer peer(reactor);
   peer.set_handshake_headers({"X-Evil: a\r\nX-Injected: b"});
   CHECK(peer.connect_to_url("ws://127.0.0.1:1/") == ERR_INVALID_PARAMETER);
+  CHECK(peer.get_error_reason() == "handshake header is not one \"Name: value\" line");
   peer.set_handshake_headers({});
   auto server_options = tls::TLSOptions::server(nullptr, nullptr);
   CHECK(peer.connect_to_url("wss://127.0.0.1:1/", server_options) == ERR_INVALID_PARAMETER);
+  CHECK(peer.get_error_reason() == "server TLS options cannot be used to connect");
 }
 
 TEST_CASE("connect_to_url is non-blocking and returns OK before the connection exists") {
@@ -245,7 +267,8 @@ TEST_CASE("a response that is not a WebSocket upgrade ends in CLOSED with -1") {
   CHECK(answered);
   CHECK(client.get_ready_state() == Peer::STATE_CLOSED);
   CHECK(client.get_close_code() == -1);
-  CHECK_THAT(client.get_error_reason(), Catch::Contains("101"));
+  CHECK(client.get_error_reason() == "server answered 200 OK instead of 101 Switching Protocols");
+  CHECK(client.get_refusal_status() == 200);
 }
 
 TEST_CASE("a server that never answers the handshake is dropped after handshake_timeout") {
@@ -296,7 +319,13 @@ TEST_CASE("a malformed request gets 400 from the server, which ends in CLOSED") 
   REQUIRE(::poll(&p, 1, 2000) == 1);
   ssize_t n = ::recv(raw, buf, sizeof buf - 1, 0);
   REQUIRE(n > 0);
-  CHECK(std::string(buf, static_cast<std::size_t>(n)).rfind("HTTP/1.1 400", 0) == 0);
+  CHECK(std::string(buf, static_cast<std::size_t>(n)) ==
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 29\r\n\r\n"
+        "missing \"Upgrade: websocket\"\n");
+  CHECK(server.get_error_reason() ==
+        "handshake refused with 400 Bad Request: missing \"Upgrade: websocket\"");
+  CHECK(server.get_refusal_status() == 400);
   ::close(raw);
 }
 
@@ -347,6 +376,28 @@ TEST_CASE("no common subprotocol fails the handshake on both sides") {
                        {&client, &server}));
   CHECK(client.get_close_code() == -1);
   CHECK(server.get_close_code() == -1);
+  // Both sides say why: the server sent its reason in the body of the 400.
+  CHECK(client.get_error_reason() ==
+        "server refused the handshake: 400 Bad Request: no common subprotocol: offered a, "
+        "supported b");
+  CHECK(client.get_refusal_status() == 400);
+  CHECK(server.get_error_reason() ==
+        "handshake refused with 400 Bad Request: no common subprotocol: offered a, supported b");
+  CHECK(server.get_refusal_status() == 400);
+}
+
+TEST_CASE("a server with subprotocols refuses a client that offers none, as the reference does") {
+  PeerHarness h;
+  Peer client(h.reactor), server(h.reactor);
+  server.set_supported_protocols({"chat"});
+  REQUIRE(client.connect_to_url(h.url()) == OK);
+  REQUIRE(h.accept_into(server));
+  REQUIRE(h.poll_until([&] { return client.get_ready_state() == Peer::STATE_CLOSED &&
+                                    server.get_ready_state() == Peer::STATE_CLOSED; },
+                       {&client, &server}));
+  CHECK(client.get_error_reason() ==
+        "server refused the handshake: 400 Bad Request: no common subprotocol: offered none, "
+        "supported chat");
 }
 
 // --- sending and receiving ---------------------------------------------------------------

@@ -148,7 +148,95 @@ TEST_CASE("header names and Upgrade/Connection tokens are case-insensitive") {
 TEST_CASE("a status other than 101 fails the client handshake") {
   ClientHandshake h = rfc_client();
   CHECK(feed(h, "HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n") == HandshakeStatus::failed);
-  CHECK(h.error() == "server answered \"403 Forbidden\" instead of 101 Switching Protocols");
+  CHECK(h.error() == "server refused the handshake: 403 Forbidden");
+  CHECK(h.http_status() == 403);
+  ClientHandshake ok = rfc_client();
+  CHECK(feed(ok, "HTTP/1.1 200 OK\r\n\r\n") == HandshakeStatus::failed);
+  CHECK(ok.error() == "server answered 200 OK instead of 101 Switching Protocols");
+  CHECK(ok.http_status() == 200);
+}
+
+TEST_CASE("a refusal's text/plain body is read and becomes the reason") {
+  ClientHandshake h = rfc_client({"chat"});
+  const std::string body = "no common subprotocol: offered chat, supported none\n";
+  const std::string refusal = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+                              "Content-Type: text/plain; charset=utf-8\r\nContent-Length: " +
+                              std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::size_t consumed = 0;
+  CHECK(feed(h, refusal + "trailing", &consumed) == HandshakeStatus::failed);
+  CHECK(consumed == refusal.size());
+  CHECK(h.http_status() == 400);
+  CHECK(h.error() ==
+        "server refused the handshake: 400 Bad Request: no common subprotocol: offered chat, "
+        "supported none");
+}
+
+TEST_CASE("a refusal fed one byte at a time waits for its whole body") {
+  ClientHandshake h = rfc_client();
+  const std::string refusal =
+      "HTTP/1.1 426 Upgrade Required\r\nContent-Type: text/plain\r\nContent-Length: 4\r\n\r\nwhy\n";
+  for (std::size_t i = 0; i < refusal.size(); ++i) {
+    std::size_t n = 0;
+    const auto st = h.feed(reinterpret_cast<const std::uint8_t*>(refusal.data()) + i, 1, n);
+    CHECK(n == 1);
+    CHECK(st == (i + 1 == refusal.size() ? HandshakeStatus::failed : HandshakeStatus::incomplete));
+  }
+  CHECK(h.error() == "server refused the handshake: 426 Upgrade Required: why");
+}
+
+TEST_CASE("a refusal body cut short by the end of the stream gives the part that came") {
+  ClientHandshake h = rfc_client();
+  CHECK(feed(h, "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 50\r\n"
+                "\r\nnot a GET") == HandshakeStatus::incomplete);
+  CHECK(h.end_of_stream() == HandshakeStatus::failed);
+  CHECK(h.error() == "server refused the handshake: 400 Bad Request: not a GET");
+  ClientHandshake cut = rfc_client();
+  CHECK(feed(cut, "HTTP/1.1 101 Switching") == HandshakeStatus::incomplete);
+  CHECK(cut.end_of_stream() == HandshakeStatus::failed);
+  CHECK(cut.error() == "the server closed the connection during the handshake");
+  CHECK(cut.http_status() == 0);
+  ClientHandshake silent = rfc_client();
+  CHECK(silent.end_of_stream() == HandshakeStatus::failed);
+  CHECK(silent.error() == "the server closed the connection without answering the handshake");
+}
+
+TEST_CASE("a TLS record instead of a response says the server speaks TLS, from its first byte") {
+  ClientHandshake alert = rfc_client();
+  CHECK(feed(alert, std::string("\x15\x03\x03\x00\x02\x02\x46", 7)) == HandshakeStatus::failed);
+  CHECK(alert.error() == "the server answered in TLS; perhaps it serves wss://, not plain ws://");
+  ClientHandshake hello = rfc_client();
+  CHECK(feed(hello, "\x16") == HandshakeStatus::failed);
+  CHECK(hello.error() == "the server answered in TLS; perhaps it serves wss://, not plain ws://");
+}
+
+TEST_CASE("a refusal body is read up to 1 KiB, on one line, printable ASCII only") {
+  ClientHandshake h = rfc_client();
+  std::string body = "line one\r\nline\ttwo \x01\xc3\xa9 ";
+  body += std::string(2000 - body.size(), 'x');
+  const std::string head = "HTTP/1.1 400 Bad Request\r\nContent-Type: TEXT/PLAIN\r\n"
+                           "Content-Length: 2000\r\n\r\n";
+  std::size_t consumed = 0;
+  CHECK(feed(h, head + body, &consumed) == HandshakeStatus::failed);
+  CHECK(consumed == head.size() + kMaxRefusalBodyBytes);
+  const std::string prefix = "server refused the handshake: 400 Bad Request: line one line two ???";
+  REQUIRE(h.error().rfind(prefix + " xxx", 0) == 0);
+  CHECK(h.error().size() == prefix.size() + 1 + (kMaxRefusalBodyBytes - 23));
+}
+
+TEST_CASE("a refusal body that is not text/plain, or not of announced length, is not read") {
+  for (const std::string& head :
+       {std::string("HTTP/1.1 404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n"),
+        std::string("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\n\r\n"),
+        std::string("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9\r\n"
+                    "Transfer-Encoding: chunked\r\n\r\n"),
+        std::string("HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: 9x\r\n\r\n")}) {
+    INFO(head);
+    ClientHandshake h = rfc_client();
+    std::size_t consumed = 0;
+    CHECK(feed(h, head + "<p>x</p>", &consumed) == HandshakeStatus::failed);
+    CHECK(consumed == head.size());
+    CHECK(h.error() == "server refused the handshake: 404 Not Found");
+  }
 }
 
 TEST_CASE("a missing Upgrade or Connection token fails the client handshake") {
@@ -205,7 +293,11 @@ TEST_CASE("a response header block over 4096 bytes fails the client handshake") 
 TEST_CASE("a garbage response fails the client handshake") {
   ClientHandshake h = rfc_client();
   CHECK(feed(h, "SSH-2.0-OpenSSH\r\n\r\n") == HandshakeStatus::failed);
-  CHECK(h.error() == "malformed status line");
+  CHECK(h.error() == "malformed status line in the response");
+  ClientHandshake letters = rfc_client();
+  CHECK(feed(letters, "HTTP/1.1 abc Bad\r\n\r\n") == HandshakeStatus::failed);
+  CHECK(letters.error() == "malformed status line in the response");
+  CHECK(letters.http_status() == 0);
 }
 
 // ---- Server -----------------------------------------------------------------------------
@@ -279,34 +371,112 @@ TEST_CASE("the server selects the first of the client's protocols that it suppor
   CHECK(h.response().find("Sec-WebSocket-Protocol: c\r\n") != std::string::npos);
 }
 
-TEST_CASE("no matching subprotocol fails the server handshake with 400") {
-  ServerHandshake h({{"b"}, {}, false});
-  CHECK(feed(h, request("Sec-WebSocket-Protocol: a\r\n")) == HandshakeStatus::failed);
+// ServerHandshakeOptions that require a common subprotocol, as the WebSocketPeer façade does.
+static ServerHandshakeOptions requiring(std::vector<std::string> supported) {
+  ServerHandshakeOptions o;
+  o.supported_protocols = std::move(supported);
+  o.require_protocol_match = true;
+  return o;
+}
+
+TEST_CASE("by default a server answers without a subprotocol when none is common (RFC 6455 §4.2.2)") {
+  ServerHandshake none_supported({});
+  CHECK(feed(none_supported, request("Sec-WebSocket-Protocol: chat\r\n")) == HandshakeStatus::done);
+  CHECK(none_supported.selected_protocol().empty());
+  CHECK(none_supported.response().find("Sec-WebSocket-Protocol") == std::string::npos);
+  ServerHandshake other({{"b"}, {}, false});
+  CHECK(feed(other, request("Sec-WebSocket-Protocol: a\r\n")) == HandshakeStatus::done);
+  CHECK(other.selected_protocol().empty());
+  ServerHandshake none_offered({{"b"}, {}, false});
+  CHECK(feed(none_offered, request()) == HandshakeStatus::done);
+  CHECK(none_offered.selected_protocol().empty());
+}
+
+TEST_CASE("requiring a match, no common subprotocol fails the server handshake with 400") {
+  ServerHandshake h(requiring({"b", "c"}));
+  CHECK(feed(h, request("Sec-WebSocket-Protocol: a, d\r\n")) == HandshakeStatus::failed);
   CHECK(h.http_status() == 400);
-  CHECK(h.error() == "none of the requested subprotocols is supported");
+  CHECK(h.error() == "no common subprotocol: offered a d, supported b c");
   CHECK(h.response().rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
 }
 
-TEST_CASE("a client offering no subprotocol fails when the server requires one") {
-  ServerHandshake h({{"b"}, {}, false});
+TEST_CASE("requiring a match, a client offering no subprotocol fails when the server has some") {
+  ServerHandshake h(requiring({"b"}));
   CHECK(feed(h, request()) == HandshakeStatus::failed);
   CHECK(h.http_status() == 400);
-  CHECK(h.error() == "no subprotocol requested");
+  CHECK(h.error() == "no common subprotocol: offered none, supported b");
 }
 
-TEST_CASE("a server without subprotocols fails a client that offers some with 400") {
-  ServerHandshake h({});
-  CHECK(feed(h, request("Sec-WebSocket-Protocol: a\r\n")) == HandshakeStatus::failed);
+TEST_CASE("requiring a match, a server without subprotocols refuses a client that offers some") {
+  ServerHandshake h(requiring({}));
+  CHECK(feed(h, request("Sec-WebSocket-Protocol: chat\r\n")) == HandshakeStatus::failed);
   CHECK(h.http_status() == 400);
+  CHECK(h.response() ==
+        "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 52\r\n\r\n"
+        "no common subprotocol: offered chat, supported none\n");
+  ServerHandshake neither(requiring({}));
+  CHECK(feed(neither, request()) == HandshakeStatus::done);
 }
 
-TEST_CASE("a wrong version fails with 426 and names version 13") {
+TEST_CASE("a long or odd subprotocol list is cut and made printable in the reason") {
+  ServerHandshake h(requiring({"b"}));
+  std::string many;
+  for (int i = 0; i < 50; ++i) many += (i ? ", p" : "p") + std::to_string(i);
+  CHECK(feed(h, request("Sec-WebSocket-Protocol: " + many + ", \xc3\xa9\r\n")) ==
+        HandshakeStatus::failed);
+  const std::string error = h.error();
+  CHECK(error.rfind("no common subprotocol: offered p0 p1 p2 ", 0) == 0);
+  CHECK(error.size() == std::string("no common subprotocol: offered ").size() + 100 + 3 +
+                            std::string(", supported b").size());
+  CHECK(error.find("..., supported b") != std::string::npos);
+}
+
+TEST_CASE("a wrong version fails with 426, names version 13 and says why in the body") {
   ServerHandshake h({});
   CHECK(feed(h, request("", "8")) == HandshakeStatus::failed);
   CHECK(h.http_status() == 426);
+  CHECK(h.error() == "unsupported Sec-WebSocket-Version: offered 8, supported 13");
   CHECK(h.response() ==
         "HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\nConnection: close\r\n"
-        "Content-Length: 0\r\n\r\n");
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Length: 59\r\n\r\n"
+        "unsupported Sec-WebSocket-Version: offered 8, supported 13\n");
+}
+
+TEST_CASE("a client reads the reason of every refusal a server sends") {
+  struct Case {
+    std::string request;
+    std::string reason;
+  };
+  const Case cases[] = {
+      {request("Sec-WebSocket-Protocol: chat\r\n"),
+       "server refused the handshake: 400 Bad Request: no common subprotocol: offered chat, "
+       "supported none"},
+      {request("", "8"),
+       "server refused the handshake: 426 Upgrade Required: unsupported Sec-WebSocket-Version: "
+       "offered 8, supported 13"},
+      {"GET / HTTP/1.1\r\nX-Pad: " + std::string(5000, 'p'),
+       "server refused the handshake: 431 Request Header Fields Too Large: request header block "
+       "larger than 4096 bytes"},
+      {"POST / HTTP/1.1\r\n\r\n", "server refused the handshake: 400 Bad Request: not a GET request"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.request.substr(0, 40));
+    ServerHandshake server(requiring({}));
+    CHECK(feed(server, c.request) == HandshakeStatus::failed);
+    ClientHandshake client = rfc_client();
+    CHECK(feed(client, server.response()) == HandshakeStatus::failed);
+    CHECK(client.error() == c.reason);
+  }
+}
+
+TEST_CASE("a server that sees the client leave mid-request fails with nothing to answer") {
+  ServerHandshake h({});
+  CHECK(feed(h, "GET / HTTP/1.1\r\nHost: a\r\n") == HandshakeStatus::incomplete);
+  CHECK(h.end_of_stream() == HandshakeStatus::failed);
+  CHECK(h.http_status() == 0);
+  CHECK(h.error() == "the client closed the connection during the handshake");
+  CHECK(h.response().empty());
 }
 
 TEST_CASE("malformed or incomplete requests fail with 400") {
@@ -356,7 +526,10 @@ TEST_CASE("a request that does not start with GET is refused from its first byte
   ServerHandshake tls_hello({});
   CHECK(feed(tls_hello, "\x16\x03") == HandshakeStatus::failed);
   CHECK(tls_hello.http_status() == 400);
-  CHECK(tls_hello.error() == "not a GET request");
+  CHECK(tls_hello.error() == "TLS handshake on a plain ws:// port: the client wants wss://");
+  ServerHandshake binary({});
+  CHECK(feed(binary, "\x01") == HandshakeStatus::failed);
+  CHECK(binary.error() == "not a GET request");
   ServerHandshake post({});
   CHECK(feed(post, "GE") == HandshakeStatus::incomplete);
   CHECK(feed(post, "TX") == HandshakeStatus::failed);

@@ -37,13 +37,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   ++data;
   --size;
 
-  wsp::ServerHandshake server({{"chat", "superchat"}, {"X-Test: 1"}, (size & 1) != 0, 4096});
+  const bool require_match = (size & 2) != 0;
+  wsp::ServerHandshake server(
+      {{"chat", "superchat"}, {"X-Test: 1"}, (size & 1) != 0, 4096, require_match});
   drive(server, data, size, chunk);
   if (server.status() == wsp::HandshakeStatus::done) {
     check(server.http_status() == 101);
     check(!server.host().empty());
     check(!server.request_target().empty() && server.request_target()[0] == '/');
-    check(server.selected_protocol() == "chat" || server.selected_protocol() == "superchat");
+    check(server.selected_protocol() == "chat" || server.selected_protocol() == "superchat" ||
+          (!require_match && server.selected_protocol().empty()));
     (void)server.requested_url();
     (void)server.header("sec-websocket-protocol");
   } else if (server.status() == wsp::HandshakeStatus::failed) {
@@ -57,7 +60,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   wsp::ClientHandshake client({"example.com", 80, false, "/", {"chat"}, {}},
                               "dGhlIHNhbXBsZSBub25jZQ==");
   drive(client, data, size, chunk);
+  if (client.status() == wsp::HandshakeStatus::incomplete) client.end_of_stream();
   if (client.status() == wsp::HandshakeStatus::done) check(client.selected_protocol() == "chat");
   if (client.status() == wsp::HandshakeStatus::failed) check(!client.error().empty());
+  // A refusal's reason is one line of printable ASCII.
+  for (char c : client.error()) check(c >= 0x20 && c < 0x7f);
   return 0;
 }

@@ -3,10 +3,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "wsp/protocol/deflate_negotiation.h"
 #include "wsp/protocol/http_header_block.h"
 
 namespace wsp {
@@ -29,6 +31,7 @@ struct ClientHandshakeOptions {
   std::string path_and_query = "/";
   std::vector<std::string> protocols;      // offered subprotocols, in preference order
   std::vector<std::string> extra_headers;  // whole "Name: value" lines
+  DeflateOptions deflate;                  // permessage-deflate offer (off: none)
 };
 
 class ClientHandshake {
@@ -50,12 +53,15 @@ class ClientHandshake {
   HandshakeStatus status() const { return status_; }
   std::string error() const { return error_; }
   std::string selected_protocol() const { return selected_protocol_; }
+  // What permessage-deflate does on this connection, once done (nullopt: not negotiated).
+  const std::optional<DeflateConfig>& deflate() const { return deflate_; }
   // The response's header fields, once done.
   const HeaderList& headers() const { return head_.fields(); }
 
  private:
   HandshakeStatus fail(std::string reason);
   HandshakeStatus validate();
+  bool check_extensions(std::string& error);
 
   ClientHandshakeOptions options_;
   std::string key_;
@@ -63,6 +69,7 @@ class ClientHandshake {
   HandshakeStatus status_ = HandshakeStatus::incomplete;
   std::string error_;
   std::string selected_protocol_;
+  std::optional<DeflateConfig> deflate_;
 };
 
 struct ServerHandshakeOptions {
@@ -70,6 +77,7 @@ struct ServerHandshakeOptions {
   std::vector<std::string> extra_response_headers;  // whole "Name: value" lines
   bool tls = false;
   std::size_t max_header_bytes = kDefaultMaxHeaderBytes;
+  DeflateOptions deflate;  // which permessage-deflate offers to accept (off: none)
 };
 
 class ServerHandshake {
@@ -95,6 +103,10 @@ class ServerHandshake {
   std::string header(std::string_view name) const;
   const HeaderList& headers() const { return head_.fields(); }
   std::string selected_protocol() const { return selected_protocol_; }
+  // What permessage-deflate does on this connection, once done (nullopt: not negotiated).
+  const std::optional<DeflateConfig>& deflate() const { return deflate_; }
+  // The Sec-WebSocket-Extensions value of the answer ("" when none).
+  const std::string& extensions_response() const { return extensions_; }
 
  private:
   HandshakeStatus fail(int status, std::string reason);
@@ -109,6 +121,8 @@ class ServerHandshake {
   std::string host_;
   std::string accept_;
   std::string selected_protocol_;
+  std::string extensions_;
+  std::optional<DeflateConfig> deflate_;
 };
 
 }  // namespace wsp

@@ -103,8 +103,9 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
     if (failure_reason) *failure_reason = opened.error;
     co_return make_error_code(Errc::handshake_failed);
   }
-  auto connection = std::make_unique<Connection>(std::move(opened.stream), role, limits,
-                                                 std::move(opened.leftover));
+  auto connection = std::make_unique<Connection>(
+      std::move(opened.stream), role, limits, std::move(opened.leftover),
+      opened.deflate ? &*opened.deflate : nullptr);
   HeaderList headers;
   if (keep_request_headers) headers = std::move(opened.request_headers);
   co_return std::make_unique<WebSocket>(std::move(connection), std::move(opened.selected_protocol),
@@ -115,6 +116,10 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, std::string url,
                                                          ConnectOptions options) {
+  if (std::string error; !valid_deflate_options(options.deflate, error)) {
+    if (options.failure_reason) *options.failure_reason = "invalid deflate options: " + error;
+    co_return make_error_code(Errc::handshake_failed);
+  }
   WebSocketUrl parsed;
   if (!parse_websocket_url(url, parsed)) {
     if (options.failure_reason) *options.failure_reason = "not a valid ws:// or wss:// URL: " + url;
@@ -126,6 +131,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, s
                                      .extra_headers = std::move(options.extra_headers),
                                      .tls_options = std::move(options.tls_options),
                                      .timeout = options.handshake_timeout,
+                                     .deflate = std::move(options.deflate),
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::client, options.limits,
                                     options.failure_reason, false);
@@ -134,6 +140,10 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, s
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::ByteStream> stream,
                                                         AcceptOptions options) {
+  if (std::string error; !valid_deflate_options(options.deflate, error)) {
+    if (options.failure_reason) *options.failure_reason = "invalid deflate options: " + error;
+    co_return make_error_code(Errc::handshake_failed);
+  }
   auto opening = Opening::server(std::move(stream),
                                  ServerOpeningOptions{
                                      .supported_protocols = std::move(options.supported_protocols),
@@ -141,6 +151,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::Byte
                                          std::move(options.extra_response_headers),
                                      .tls = options.tls,
                                      .timeout = options.handshake_timeout,
+                                     .deflate = std::move(options.deflate),
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::server, options.limits,
                                     options.failure_reason, options.keep_request_headers);

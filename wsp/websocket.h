@@ -41,6 +41,8 @@ struct ConnectOptions {
   std::chrono::milliseconds handshake_timeout{10000};
   ConnectionLimits limits;
   std::string* failure_reason = nullptr;  // gets the readable reason when connect fails
+  // permessage-deflate (RFC 7692): off by default; see docs/permessage-deflate.md.
+  DeflateOptions deflate;
 };
 
 struct AcceptOptions {
@@ -53,6 +55,8 @@ struct AcceptOptions {
   // Keep the client's request header fields for request_headers() (about 1 KiB a connection;
   // off by default so idle connections stay small).
   bool keep_request_headers = false;
+  // permessage-deflate (RFC 7692): off by default; see docs/permessage-deflate.md.
+  DeflateOptions deflate;
 };
 
 // What receive() yields: a message, or the end of the connection.

@@ -140,6 +140,7 @@ io::Task<void> Opening::run_client(WebSocketUrl url, ClientOpeningOptions option
       .path_and_query = url.path_and_query,
       .protocols = options.protocols,
       .extra_headers = options.extra_headers,
+      .deflate = options.deflate,
   });
   auto sent = co_await write_text(*stream, handshake.request());
   if (!sent) {
@@ -154,6 +155,7 @@ io::Task<void> Opening::run_client(WebSocketUrl url, ClientOpeningOptions option
   }
   result_.ok = true;
   result_.selected_protocol = handshake.selected_protocol();
+  result_.deflate = handshake.deflate();
   result_.stream = std::move(stream);
   complete();
 }
@@ -164,6 +166,7 @@ io::Task<void> Opening::run_server(std::unique_ptr<io::ByteStream> stream,
       .supported_protocols = options.supported_protocols,
       .extra_response_headers = options.extra_response_headers,
       .tls = options.tls,
+      .deflate = options.deflate,
   });
   std::string error;
   HandshakeStatus status = co_await read_handshake(*stream, handshake, result_.leftover, error);
@@ -186,6 +189,7 @@ io::Task<void> Opening::run_server(std::unique_ptr<io::ByteStream> stream,
   result_.selected_protocol = handshake.selected_protocol();
   result_.requested_url = handshake.requested_url();
   result_.request_headers = handshake.headers();
+  result_.deflate = handshake.deflate();
   result_.stream = std::move(stream);
   complete();
 }

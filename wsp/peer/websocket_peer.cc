@@ -72,6 +72,7 @@ Error WebSocketPeer::connect_to_url(const std::string& url,
                                  .extra_headers = handshake_headers_,
                                  .tls_options = std::move(tls_client_options),
                                  .timeout = to_millis(handshake_timeout_),
+                                 .deflate = deflate_,
                              });
   state_ = STATE_CONNECTING;
   return OK;
@@ -91,6 +92,7 @@ Error WebSocketPeer::accept_stream(const std::shared_ptr<StreamPeer>& stream) {
                                  .extra_response_headers = handshake_headers_,
                                  .tls = tls,
                                  .timeout = to_millis(handshake_timeout_),
+                                 .deflate = deflate_,
                              });
   state_ = STATE_CONNECTING;
   return OK;
@@ -152,7 +154,8 @@ void WebSocketPeer::become_open() {
   }
   // Limits are taken now: changing them later applies to the next connection.
   connection_ = std::make_unique<Connection>(std::move(opened.stream), role_, limits(),
-                                             std::move(opened.leftover));
+                                             std::move(opened.leftover),
+                                             opened.deflate ? &*opened.deflate : nullptr);
   opening_.reset();
   if (io::TcpStream* tcp = connection_->tcp()) {
     if (auto remote = tcp->remote_address()) {
@@ -255,6 +258,28 @@ void WebSocketPeer::set_heartbeat_interval(double seconds) {
     return;
   }
   heartbeat_interval_ = seconds;
+}
+
+// --- permessage-deflate -----------------------------------------------------------------
+
+Error WebSocketPeer::set_deflate(const DeflateOptions& options) {
+  std::string error;
+  if (!valid_deflate_options(options, error)) {
+    WSP_LOG_ERROR("WebSocketPeer::set_deflate: %s; unchanged", error.c_str());
+    return ERR_INVALID_PARAMETER;
+  }
+  deflate_ = options;
+  return OK;
+}
+
+std::optional<DeflateConfig> WebSocketPeer::get_negotiated_deflate() const {
+  if (!connection_ || !connection_->deflate()) return std::nullopt;
+  return connection_->deflate()->config();
+}
+
+DeflateStats WebSocketPeer::get_deflate_stats() const {
+  if (!connection_ || !connection_->deflate()) return {};
+  return connection_->deflate()->stats();
 }
 
 // --- receiving ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,14 @@ class WebSocketPeer {
   void set_close_timeout(double seconds) { close_timeout_ = seconds < 0 ? 0 : seconds; }
   double get_close_timeout() const { return close_timeout_; }
 
+  // --- wsp's addition: permessage-deflate (RFC 7692), off by default. Read when a connection
+  // starts, like the buffer sizes. ERR_INVALID_PARAMETER (unchanged) for numbers out of range.
+  Error set_deflate(const DeflateOptions& options);
+  const DeflateOptions& get_deflate() const { return deflate_; }
+  // What the current connection agreed (nullopt: no compression), and what it saved.
+  std::optional<DeflateConfig> get_negotiated_deflate() const;
+  DeflateStats get_deflate_stats() const;
+
   // Why the last connection failed or was refused (resolve, TCP, TLS, handshake), readable.
   std::string get_error_reason() const { return error_reason_; }
   // The client's request header fields (server side, once OPEN).
@@ -106,6 +115,7 @@ class WebSocketPeer {
   double close_timeout_ = 5.0;
   bool no_delay_ = true;
   bool closing_requested_ = false;  // close() was called: CLOSING even with packets queued
+  DeflateOptions deflate_;
 
   std::string requested_url_;
   std::string selected_protocol_;

@@ -2,7 +2,7 @@
 // connected client (the sender included). A slow client only slows itself: each one has its
 // own outbound queue, and a client whose queue stays full is dropped rather than waited for.
 //
-//   bazel run //examples:chat_server -- [--port 9002]
+//   bazel run //examples:chat_server -- [--port 9002] [--deflate off|shared|dedicated]
 #include <signal.h>
 
 #include <chrono>
@@ -25,6 +25,7 @@ namespace {
 struct Room {
   io::Reactor& reactor;
   std::set<wsp::WebSocket*> members;
+  wsp::DeflateOptions deflate;
 
   void broadcast(const std::string& text) {
     for (wsp::WebSocket* member : members) {
@@ -36,7 +37,9 @@ struct Room {
 };
 
 io::Task<void> member(Room& room, io::TcpStream tcp) {
-  auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)));
+  wsp::AcceptOptions options;
+  options.deflate = room.deflate;
+  auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
   if (!ws) co_return;
   room.members.insert(ws->get());
   room.broadcast("* someone joined (" + std::to_string(room.members.size()) + " here)");
@@ -69,9 +72,18 @@ io::Task<void> stop_on_signal(Room& room, io::TcpListener& listener) {
 
 int main(int argc, char** argv) {
   int port = 9002;
-  if (argc == 3 && std::string(argv[1]) == "--port") port = std::atoi(argv[2]);
+  wsp::DeflateOptions deflate;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--port") port = std::atoi(argv[i + 1]);
+    else if (flag == "--deflate" && wsp::parse_deflate_mode(argv[i + 1], deflate.mode)) {}
+    else {
+      std::fprintf(stderr, "usage: %s [--port 9002] [--deflate off|shared|dedicated]\n", argv[0]);
+      return 2;
+    }
+  }
   io::Reactor reactor;
-  Room room{reactor, {}};
+  Room room{reactor, {}, deflate};
   auto listener = io::TcpListener::bind(reactor, "127.0.0.1", static_cast<std::uint16_t>(port));
   if (!listener) {
     std::fprintf(stderr, "cannot listen on port %d: %s\n", port, listener.error().message().c_str());

@@ -10,6 +10,7 @@
 #include "tls/crypto_key.h"
 #include "tls/tls_options.h"
 #include "tls/x509_certificate.h"
+#include "wsp/protocol/deflate_negotiation.h"
 
 struct EchoOptions {
   std::string host = "127.0.0.1";
@@ -22,6 +23,7 @@ struct EchoOptions {
   std::shared_ptr<tls::TLSOptions> tls;  // set when serving wss://
   io::Reactor::Options reactor;          // the receive ring's geometry, for tuning
   bool print_stats = false;              // the reactor's counters on stderr at exit
+  wsp::DeflateOptions deflate;           // permessage-deflate (off unless --deflate)
 };
 
 inline void echo_usage(const char* program) {
@@ -31,7 +33,9 @@ inline void echo_usage(const char* program) {
                "          [--tls-cert FILE --tls-key FILE]\n"
                "          [--receive-buffers MAX (a power of two)] [--receive-buffers-at-start N]\n"
                "          [--receive-buffer-size BYTES]\n"
-               "          [--incremental-receive-buffers 1|0] [--print-stats 1|0]\n",
+               "          [--incremental-receive-buffers 1|0] [--print-stats 1|0]\n"
+               "          [--deflate off|shared|dedicated] [--deflate-window-bits 8..15]\n"
+               "          [--deflate-mem-level 1..9] [--deflate-level -1..9] [--deflate-min-size BYTES]\n",
                program);
 }
 
@@ -61,6 +65,11 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
     else if (flag == "--receive-buffer-size") o.reactor.receive_buffer_size = std::atol(value.c_str());
     else if (flag == "--incremental-receive-buffers") o.reactor.incremental_receive_buffers = value != "0";
     else if (flag == "--print-stats") o.print_stats = value != "0";
+    else if (flag == "--deflate" && wsp::parse_deflate_mode(value, o.deflate.mode)) {}
+    else if (flag == "--deflate-window-bits") o.deflate.window_bits = std::atoi(value.c_str());
+    else if (flag == "--deflate-mem-level") o.deflate.mem_level = std::atoi(value.c_str());
+    else if (flag == "--deflate-level") o.deflate.level = std::atoi(value.c_str());
+    else if (flag == "--deflate-min-size") o.deflate.min_size = std::strtoul(value.c_str(), nullptr, 10);
     else {
       std::fprintf(stderr, "unknown option %s\n", flag.c_str());
       echo_usage(argv[0]);
@@ -76,6 +85,10 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
       o.reactor.receive_buffers_at_start == 0) {
     std::fprintf(stderr, "--receive-buffers must be a power of two; --receive-buffers-at-start "
                          "and --receive-buffer-size > 0\n");
+    std::exit(2);
+  }
+  if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) {
+    std::fprintf(stderr, "--deflate-*: %s\n", error.c_str());
     std::exit(2);
   }
   if (o.tls_cert.empty() != o.tls_key.empty()) {

@@ -2,6 +2,7 @@
 // it back with the same type. SIGINT/SIGTERM close every connection with 1001, then exit 0.
 //
 //   bazel run //examples:echo_server -- --port 9001 [--tls-cert cert.pem --tls-key key.pem]
+//       [--deflate shared|dedicated]
 #include <signal.h>
 
 #include <chrono>
@@ -60,6 +61,7 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
   accept_options.limits.inbound_buffer_size = server.options.inbound_buffer_size;
   accept_options.limits.outbound_buffer_size = server.options.outbound_buffer_size;
   accept_options.limits.max_queued_packets = server.options.max_queued_packets;
+  accept_options.deflate = server.options.deflate;
   co_return co_await wsp::accept(std::move(stream), accept_options);
 }
 

@@ -17,17 +17,27 @@ packages=(
   util-linux                 # taskset for pinned benchmarks
 )
 
+# Node's `ws` for the permessage-deflate interop tests (tests/interop/package.json pins it):
+# node and npm from Debian when the machine has no node at all.
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)
+
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -eq 0 ]; then
   echo "setup: all ${#packages[@]} packages present"
-  exit 0
+else
+  echo "setup: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-echo "setup: installing ${missing[*]}"
-SUDO=""
-[ "$(id -u)" -eq 0 ] || SUDO="sudo"
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+interop="$(dirname "$0")/../tests/interop"
+if [ ! -f "$interop/node_modules/ws/package.json" ]; then
+  echo "setup: installing Node's ws into tests/interop/node_modules"
+  (cd "$interop" && npm ci --no-audit --no-fund --loglevel=error)
+fi

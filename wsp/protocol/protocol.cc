@@ -260,7 +260,13 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
       fail(close_code::internal_error, kInternalError);
       return false;
   }
-  message_.clear();
+  // The compressed bytes are spent: their buffer goes back to the pool rather than staying
+  // with this connection (an idle connection holds no buffer).
+  if (config_.buffers) {
+    config_.buffers->give_back(std::move(message_));
+  } else {
+    std::string().swap(message_);
+  }
   if (message_text_ && !is_valid_utf8(out.payload)) {
     out.payload.clear();
     fail(close_code::invalid_payload, kInvalidPayload);

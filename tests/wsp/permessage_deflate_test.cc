@@ -361,7 +361,7 @@ TEST_CASE("shared streams serve interleaved connections and a connection keeps n
   }
   CHECK(a.deflate->dedicated_streams() == 0);
   CHECK(b.deflate->dedicated_streams() == 0);
-  CHECK(shared.streams() == 2);  // one compressor (the window that holds 1 KiB), one decompressor
+  CHECK(shared.streams() == 2);  // one compressor (15 bits), one decompressor
 }
 
 TEST_CASE("dedicated zlib streams are made on first use, one per direction") {

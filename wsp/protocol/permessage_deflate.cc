@@ -3,7 +3,6 @@
 #include <zlib.h>
 
 #include <algorithm>
-#include <bit>
 #include <cstring>
 #include <utility>
 
@@ -73,13 +72,10 @@ SharedDeflateStreams::~SharedDeflateStreams() {
 }
 
 z_stream* SharedDeflateStreams::compressor(int window_bits, int level) {
-  window_bits = std::clamp(window_bits, 9, 15);
-  const std::size_t i = static_cast<std::size_t>(window_bits - 9);
+  const std::size_t i = static_cast<std::size_t>(std::clamp(window_bits, 9, 15) - 9);
   z_stream*& z = compressors_[i];
   if (!z) {
-    // Hash tables in proportion to the window (memLevel 2 for 9 bits ... 8 for 15): a reset
-    // before each message clears them, and small messages use small windows.
-    z = make_deflater(level, window_bits, window_bits - 7);
+    z = make_deflater(level, window_bits, 8);
     levels_[i] = level;
     return z;
   }
@@ -113,13 +109,10 @@ PerMessageDeflate::~PerMessageDeflate() {
   free_inflater(decompressor_);
 }
 
-z_stream* PerMessageDeflate::take_compressor(std::size_t size) {
+z_stream* PerMessageDeflate::take_compressor() {
   // Without context takeover nothing is kept between messages: the thread's stream will do.
   if (shared_ && config_.send_no_context_takeover) {
-    // Nothing is kept between messages, so a window larger than the message gains nothing;
-    // a smaller one is always allowed (§7.1.2) and much cheaper to reset.
-    const int fits = static_cast<int>(std::bit_width(std::max<std::size_t>(size, 1) - 1));
-    return shared_->compressor(std::min(config_.send_window_bits, std::max(fits, 9)), config_.level);
+    return shared_->compressor(config_.send_window_bits, config_.level);
   }
   if (!compressor_) {
     compressor_ = make_deflater(config_.level, config_.send_window_bits, config_.mem_level);
@@ -134,7 +127,7 @@ z_stream* PerMessageDeflate::take_decompressor() {
 }
 
 bool PerMessageDeflate::compress(const std::uint8_t* data, std::size_t size, std::string& out) {
-  z_stream* z = take_compressor(size);
+  z_stream* z = take_compressor();
   if (!z) return false;
   const bool own = z == compressor_;
   if (out.capacity() < size / 2 + 64) out.reserve(size / 2 + 64);

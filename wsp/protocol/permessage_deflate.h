@@ -15,9 +15,8 @@ struct z_stream_s;
 namespace wsp {
 
 // zlib streams shared by the connections of one thread when nothing is kept between
-// messages: one decompressor (15-bit window) and one compressor per window size (a message
-// uses the smallest window that holds it), each made on first use and reset before each
-// message. Not thread-safe; the engine keeps one per
+// messages: one decompressor (15-bit window) and one compressor per window size, each made
+// on first use and reset before each message. Not thread-safe; the engine keeps one per
 // thread (wsp/engine/per_thread.h).
 class SharedDeflateStreams {
  public:
@@ -83,8 +82,7 @@ class PerMessageDeflate {
   std::size_t dedicated_streams() const { return (compressor_ != nullptr) + (decompressor_ != nullptr); }
 
  private:
-  // The compressor for a message of `size` bytes.
-  z_stream_s* take_compressor(std::size_t size);
+  z_stream_s* take_compressor();
   z_stream_s* take_decompressor();
   // After a block with BFINAL set (§7.2.3.5 allows it), zlib's stream has ended: start a new
   // one, keeping the window when context is taken over.

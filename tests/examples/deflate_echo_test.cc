@@ -6,6 +6,12 @@
 // sends one frame per message.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,6 +95,19 @@ std::string test_data(bool binary, std::size_t size, int seed) {
   return s;
 }
 
+// A port that was free a moment ago (demo.sh takes its port from WSP_DEMO_PORT).
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
 // One connection offering `set`, echoing every size; returns "" or what went wrong.
 std::string run_case(int port, const OfferSet& set, bool binary) {
   io::Reactor reactor;
@@ -146,4 +165,35 @@ TEST_CASE("Autobahn 12.x/13.x parameter sets and sizes round-trip through the ec
       }
     }
   }
+}
+
+TEST_CASE("the chat server with --deflate shared negotiates with python-websockets and still broadcasts") {
+  ExampleServer server({example("chat_server"), "--port", "0", "--deflate", "shared"});
+  ChildProcess client({interop::kPython, interop::runfile("wsp/tests/interop/ws_client.py"),
+                       "ws://127.0.0.1:" + std::to_string(server.port) + "/", "chat"});
+  CHECK(client.read_all(60s) == std::vector<std::string>{
+                                    "first: * someone joined (1 here)",
+                                    "second: * someone joined (2 here)",
+                                    "first: * someone joined (2 here)",
+                                    "first: hello from first",
+                                    "second: hello from first",
+                                    "first: * someone left (1 here)",
+                                });
+  CHECK(client.wait(10s) == std::optional<int>(0));
+  server.process.signal(SIGTERM);
+  CHECK(server.process.wait(10s) == std::optional<int>(0));
+}
+
+TEST_CASE("the demo with --deflate shared prints the compression ratio it saw and exits 0") {
+  setenv("WSP_DEMO_PORT", std::to_string(free_port()).c_str(), 1);
+  ChildProcess demo({example("demo"), "--deflate", "shared"});
+  const std::vector<std::string> lines = demo.read_all(60s);
+  CAPTURE(lines);
+  bool ratio = false;
+  for (const std::string& line : lines)
+    ratio |= line.rfind("permessage-deflate (shared): sent 1 messages compressed, 1048576 -> ", 0) == 0;
+  CHECK(ratio);
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines.back() == "echo server: stopped cleanly");
+  CHECK(demo.wait(10s) == std::optional<int>(0));
 }

@@ -309,3 +309,26 @@ TEST_CASE("our coroutine client compresses against Node ws' server in both modes
   CHECK(coroutine_client(node.port, Mode::dedicated) ==
         Lines{"extensions permessage-deflate", "big ok", "0123456789", "compressed inflated"});
 }
+
+// --- options checked before anything goes on the wire ----------------------------------------
+
+TEST_CASE("deflate options out of range are refused by connect() and set_deflate()") {
+  io::Reactor reactor;
+  wsp::ConnectOptions options;
+  options.deflate = deflate(Mode::dedicated);
+  options.deflate.window_bits = 16;
+  std::string reason;
+  options.failure_reason = &reason;
+  auto ws = await(reactor, wsp::connect(reactor, "ws://127.0.0.1:9/", std::move(options)));
+  CHECK(ws.error() == make_error_code(wsp::Errc::handshake_failed));
+  CHECK(reason == "invalid deflate options: window_bits must be 8..15");
+
+  wsp::WebSocketPeer peer(reactor);
+  wsp::DeflateOptions bad = deflate(Mode::shared);
+  bad.mem_level = 0;
+  CHECK(peer.set_deflate(bad) == wsp::ERR_INVALID_PARAMETER);
+  CHECK(peer.get_deflate().mode == Mode::off);
+  CHECK(peer.set_deflate(deflate(Mode::shared)) == wsp::OK);
+  CHECK(peer.get_deflate().mode == Mode::shared);
+  CHECK_FALSE(peer.get_negotiated_deflate());
+}

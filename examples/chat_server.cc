@@ -3,7 +3,7 @@
 // own outbound queue, and a client whose queue stays full is dropped rather than waited for.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
-//   bazel run //examples:chat_server -- [--port 9002]
+//   bazel run //examples:chat_server -- [--port 9002] [--deflate off|shared|dedicated]
 #include <signal.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "examples/echo_options.h"
 #include "examples/refusal_log.h"
 #include "io/operation.h"
 #include "io/reactor.h"
@@ -30,6 +31,7 @@ struct Room {
   std::set<wsp::WebSocket*> members;
   RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
   bool refusals_flush_pending = false;
+  wsp::DeflateOptions deflate;
 
   void broadcast(const std::string& text) {
     for (wsp::WebSocket* member : members) {
@@ -51,6 +53,7 @@ io::Task<void> member(Room& room, io::TcpStream tcp) {
   auto remote = tcp.remote_address();
   std::string reason;
   wsp::AcceptOptions options;
+  options.deflate = room.deflate;
   options.failure_reason = &reason;
   auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
   if (!ws && ws.error() == wsp::Errc::handshake_refused) {
@@ -91,13 +94,16 @@ io::Task<void> stop_on_signal(Room& room, io::TcpListener& listener) {
 // The command line: a new option is a field and one line in parse_chat_options().
 struct ChatOptions {
   int port = 9002;
+  wsp::DeflateOptions deflate;
 };
 
 ChatOptions parse_chat_options(int argc, char** argv) {
   ChatOptions o;
   flags::Flags f("chat_server", "WebSocket broadcast chat: every text message goes to everyone.");
   f.add("--port", &o.port, 0, 65535, "port to listen on, 0 for any free one (default 9002)");
+  add_deflate_flags(f, o.deflate);
   f.parse(argc, argv);  // a bad value: one line naming the flag, exit status 2
+  if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) f.fail("--deflate-*: " + error);
   return o;
 }
 
@@ -107,6 +113,7 @@ int main(int argc, char** argv) {
   const ChatOptions options = parse_chat_options(argc, argv);
   io::Reactor reactor;
   Room room{reactor, {}};
+  room.deflate = options.deflate;
   auto listener =
       io::TcpListener::bind(reactor, "127.0.0.1", static_cast<std::uint16_t>(options.port));
   if (!listener) {

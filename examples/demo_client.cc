@@ -1,12 +1,13 @@
 // The demo client of the README's first command: talks to an echo server with the coroutine
 // API, checks every echo, runs a short load, and prints what happened.
 //
-//   bazel run //examples:demo_client -- ws://127.0.0.1:9001
+//   bazel run //examples:demo_client -- ws://127.0.0.1:9001 [--deflate off|shared|dedicated]
 #include <chrono>
 #include <cstdio>
 #include <string>
 #include <vector>
 
+#include "examples/echo_options.h"
 #include "io/event.h"
 #include "io/reactor.h"
 #include "tools/flags/flags.h"
@@ -34,8 +35,9 @@ io::Task<bool> round_trip(wsp::WebSocket& ws, const std::string& data, bool text
 
 // `connections` clients, each keeping `in_flight` messages outstanding for `duration`.
 io::Task<long> load_connection(io::Reactor& reactor, std::string url, int in_flight,
-                               Clock::time_point until, bool& failed) {
+                               Clock::time_point until, bool& failed, wsp::DeflateOptions deflate) {
   wsp::ConnectOptions options;
+  options.deflate = deflate;
   auto ws = co_await wsp::connect(reactor, url, options);
   if (!ws) {
     failed = true;
@@ -62,13 +64,36 @@ io::Task<long> load_connection(io::Reactor& reactor, std::string url, int in_fli
   co_return echoed;
 }
 
-io::Task<int> demo(io::Reactor& reactor, std::string url) {
+// What permessage-deflate did on a connection (nothing when it was not negotiated).
+void print_compression(wsp::WebSocket& ws) {
+  const wsp::PerMessageDeflate* deflate = ws.connection().deflate();
+  if (!deflate) {
+    std::printf("permessage-deflate: not negotiated\n");
+    return;
+  }
+  const wsp::DeflateStats& s = deflate->stats();
+  auto ratio = [](std::uint64_t before, std::uint64_t after) {
+    return after ? static_cast<double>(before) / static_cast<double>(after) : 0.0;
+  };
+  std::printf("permessage-deflate (%s): sent %llu messages compressed, %llu -> %llu bytes (%.1fx); "
+              "received %llu, %llu -> %llu bytes (%.1fx)\n",
+              deflate->config().shared ? "shared" : "dedicated",
+              (unsigned long long)s.messages_compressed, (unsigned long long)s.bytes_before_compression,
+              (unsigned long long)s.bytes_after_compression,
+              ratio(s.bytes_before_compression, s.bytes_after_compression),
+              (unsigned long long)s.messages_inflated, (unsigned long long)s.bytes_before_inflation,
+              (unsigned long long)s.bytes_after_inflation,
+              ratio(s.bytes_after_inflation, s.bytes_before_inflation));
+}
+
+io::Task<int> demo(io::Reactor& reactor, std::string url, wsp::DeflateOptions deflate) {
   std::printf("connecting to %s\n", url.c_str());
   std::string reason;
   wsp::ConnectOptions options;
   options.failure_reason = &reason;
   options.limits.inbound_buffer_size = 4 << 20;
   options.limits.outbound_buffer_size = 4 << 20;
+  options.deflate = deflate;
   auto ws = co_await wsp::connect(reactor, url, options);
   if (!ws) {
     std::printf("connection failed: %s\n", reason.c_str());
@@ -83,6 +108,7 @@ io::Task<int> demo(io::Reactor& reactor, std::string url) {
   std::string big(1 << 20, '\0');
   for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 7);
   ok &= co_await round_trip(**ws, big, false, "1 MiB binary message");
+  if (deflate.mode != wsp::DeflateOptions::Mode::off) print_compression(**ws);
   co_await (*ws)->close(1000, "bye");
   std::printf("closed: code %d, reason \"%s\"\n", (*ws)->close_code(), (*ws)->close_reason().c_str());
 
@@ -95,7 +121,7 @@ io::Task<int> demo(io::Reactor& reactor, std::string url) {
   int finished = 0;
   io::Event all_done(reactor);
   auto run_one = [&](int i) -> io::Task<void> {
-    counts[i] = co_await load_connection(reactor, url, kInFlight, until, failed);
+    counts[i] = co_await load_connection(reactor, url, kInFlight, until, failed, deflate);
     if (++finished == kConnections) all_done.set();
   };
   for (int i = 0; i < kConnections; ++i) reactor.spawn(run_one(i));
@@ -114,9 +140,11 @@ io::Task<int> demo(io::Reactor& reactor, std::string url) {
 
 int main(int argc, char** argv) {
   std::string url = "ws://127.0.0.1:9001";
+  wsp::DeflateOptions deflate;
   flags::Flags flags("demo_client", "Checks an echo server's echoes, then runs a short load.");
   flags.positional("URL", &url, "the echo server (default ws://127.0.0.1:9001)", false);
+  add_deflate_flags(flags, deflate);
   flags.parse(argc, argv);
   io::Reactor reactor;
-  return reactor.sync_wait(demo(reactor, url));
+  return reactor.sync_wait(demo(reactor, url, deflate));
 }

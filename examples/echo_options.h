@@ -14,6 +14,7 @@
 #include "tls/tls_options.h"
 #include "tls/x509_certificate.h"
 #include "tools/flags/flags.h"
+#include "wsp/protocol/deflate_negotiation.h"
 
 struct EchoOptions {
   std::string host = "127.0.0.1";
@@ -27,7 +28,22 @@ struct EchoOptions {
   std::shared_ptr<tls::TLSOptions> tls;  // set when serving wss://
   io::Reactor::Options reactor;          // the receive ring's geometry, for tuning
   bool print_stats = false;              // the reactor's counters on stderr at exit
+  wsp::DeflateOptions deflate;           // permessage-deflate (off unless --deflate)
 };
+
+// permessage-deflate: the mode and its numbers (shared by the echo, chat and demo programs).
+inline void add_deflate_flags(flags::Flags& f, wsp::DeflateOptions& d) {
+  f.add("--deflate", "off|shared|dedicated",
+        [&d](std::string_view v) {
+          return wsp::parse_deflate_mode(v, d.mode) ? std::string() : std::string("off, shared or dedicated");
+        },
+        "permessage-deflate (default off)");
+  f.add("--deflate-window-bits", &d.window_bits, 8, 15, "dedicated: LZ77 window bits (default 15)");
+  f.add("--deflate-mem-level", &d.mem_level, 1, 9, "zlib memLevel (default 8)");
+  f.add("--deflate-level", &d.level, -1, 9, "zlib compression level, -1 for zlib's default (default -1)");
+  f.add("--deflate-min-size", &d.min_size, std::size_t{0}, std::size_t{1} << 30,
+        "messages under this many bytes are sent uncompressed (default 64)");
+}
 
 inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
   f.add("--host", "ADDRESS",
@@ -64,6 +80,7 @@ inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
   f.add("--incremental-receive-buffers", &o.reactor.incremental_receive_buffers,
         "consume receive buffers incrementally, 1 or 0 (Linux 6.12+; default 1)");
   f.add("--print-stats", &o.print_stats, "print the reactor's counters at exit, 1 or 0 (default 0)");
+  add_deflate_flags(f, o.deflate);
 }
 
 // Reads the command line and loads the TLS material; a bad value or unusable TLS material
@@ -74,6 +91,7 @@ inline EchoOptions parse_echo_options(const char* program, int argc, char** argv
   add_echo_flags(f, o);
   f.parse(argc, argv);
   if (o.tls_cert.empty() != o.tls_key.empty()) f.fail("--tls-cert and --tls-key go together");
+  if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) f.fail("--deflate-*: " + error);
   if (!o.tls_cert.empty()) {
     std::string error;
     auto cert = tls::X509Certificate::load(o.tls_cert, &error);

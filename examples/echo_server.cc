@@ -3,6 +3,7 @@
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
 //   bazel run //examples:echo_server -- --port 9001 [--tls-cert cert.pem --tls-key key.pem]
+//       [--deflate shared|dedicated]
 #include <signal.h>
 
 #include <algorithm>
@@ -83,6 +84,7 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
   accept_options.limits.inbound_buffer_size = server.options.inbound_buffer_size;
   accept_options.limits.outbound_buffer_size = server.options.outbound_buffer_size;
   accept_options.limits.max_queued_packets = server.options.max_queued_packets;
+  accept_options.deflate = server.options.deflate;
   std::string reason;
   accept_options.failure_reason = &reason;
   auto ws = co_await wsp::accept(std::move(stream), accept_options);

@@ -4,6 +4,7 @@
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
 //   bazel run //examples:echo_server_poll -- --port 9001 [--tls-cert cert.pem --tls-key key.pem]
+//       [--deflate shared|dedicated]
 #include <signal.h>
 
 #include <chrono>
@@ -64,6 +65,7 @@ int main(int argc, char** argv) {
     c.peer->set_inbound_buffer_size(static_cast<int>(options.inbound_buffer_size));
     c.peer->set_outbound_buffer_size(static_cast<int>(options.outbound_buffer_size));
     c.peer->set_max_queued_packets(static_cast<int>(options.max_queued_packets));
+    c.peer->set_deflate(options.deflate);
     c.peer->accept_stream(stream);
   };
   auto deadline = std::chrono::steady_clock::time_point::max();

@@ -2,6 +2,11 @@
 // then silence), and reports the server process's RSS before and while they are open.
 //
 //   idle_connections --pid SERVER_PID --url ws://127.0.0.1:9001/ [--connections 10000]
+//       [--deflate off|shared|dedicated] [--messages N]
+//
+// --deflate makes each client offer permessage-deflate in that mode; --messages N has each
+// connection echo N compressible 256-byte text messages before it falls silent, so a server's
+// zlib state made on first use is there when RSS is read.
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -32,8 +37,9 @@ long rss_kib(int pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int pid = 0, connections = 10000;
+  int pid = 0, connections = 10000, messages = 0;
   std::string url = "ws://127.0.0.1:9001/";
+  wsp::DeflateOptions deflate;
   flags::Flags flags("idle_connections",
                      "Opens idle WebSocket connections and reports the server's RSS per connection.");
   flags.add("--pid", &pid, 1, 4194304, "the server's process id (required)");
@@ -46,6 +52,14 @@ int main(int argc, char** argv) {
             },
             "the server (default ws://127.0.0.1:9001/)");
   flags.add("--connections", &connections, 1, 1000000, "how many (default 10000)");
+  flags.add("--messages", &messages, 0, 1000000,
+            "compressible messages each connection echoes first (default 0)");
+  flags.add("--deflate", "off|shared|dedicated",
+            [&deflate](std::string_view v) {
+              return wsp::parse_deflate_mode(v, deflate.mode) ? std::string()
+                                                              : std::string("off, shared or dedicated");
+            },
+            "permessage-deflate offered (default off)");
   flags.parse(argc, argv);
   if (pid == 0) flags.fail("--pid: missing (the server's process id)");
   io::raise_open_files_limit();
@@ -54,13 +68,26 @@ int main(int argc, char** argv) {
   long before = rss_kib(pid);
   std::vector<std::unique_ptr<wsp::WebSocket>> open;
   int failed = 0;
+  std::string text;
+  while (text.size() < 256) text += "{\"id\":" + std::to_string(text.size()) + ",\"state\":\"idle\"},";
+  text.resize(256);
+  int compressed = 0;
   auto connect_one = [&]() -> io::Task<void> {
-    auto ws = co_await wsp::connect(reactor, url);
-    if (ws) {
-      open.push_back(std::move(*ws));
-    } else {
+    wsp::ConnectOptions options;
+    options.deflate = deflate;
+    auto ws = co_await wsp::connect(reactor, url, options);
+    if (!ws) {
       ++failed;
+      co_return;
     }
+    for (int i = 0; i < messages; ++i) {
+      if (!co_await (*ws)->send_text(text) || (co_await (*ws)->receive()).data != text) {
+        ++failed;
+        co_return;
+      }
+    }
+    if ((*ws)->connection().deflate()) ++compressed;
+    open.push_back(std::move(*ws));
   };
   auto deadline = std::chrono::steady_clock::now() + 120s;
   for (int started = 0; started < connections;) {
@@ -72,6 +99,10 @@ int main(int argc, char** argv) {
   // Let the server settle (its handshake tasks finish, buffers shrink).
   for (int i = 0; i < 100; ++i) reactor.run_once(10ms);
   long during = rss_kib(pid);
+  if (deflate.mode != wsp::DeflateOptions::Mode::off) {
+    std::printf("permessage-deflate (%s) negotiated on %d connections, %d messages each\n",
+                wsp::to_string(deflate.mode), compressed, messages);
+  }
   std::printf("%d idle connections open (%d failed): server RSS %.1f MiB before, %.1f MiB with them, "
               "%.0f bytes per connection\n",
               static_cast<int>(open.size()), failed, before / 1024.0, during / 1024.0,

@@ -16,7 +16,7 @@ seconds="${1:-60}"
 shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(protocol_fuzzer handshake_fuzzer utf8_fuzzer)
+  targets=(protocol_fuzzer handshake_fuzzer utf8_fuzzer deflate_fuzzer)
 fi
 
 labels=()

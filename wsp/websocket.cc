@@ -105,8 +105,9 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
     co_return make_error_code(opened.refusal_status ? Errc::handshake_refused
                                                     : Errc::handshake_failed);
   }
-  auto connection = std::make_unique<Connection>(std::move(opened.stream), role, limits,
-                                                 std::move(opened.leftover));
+  auto connection = std::make_unique<Connection>(
+      std::move(opened.stream), role, limits, std::move(opened.leftover),
+      opened.deflate ? &*opened.deflate : nullptr);
   HeaderList headers;
   if (keep_request_headers) headers = std::move(opened.request_headers);
   co_return std::make_unique<WebSocket>(std::move(connection), std::move(opened.selected_protocol),
@@ -117,6 +118,10 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, std::string url,
                                                          ConnectOptions options) {
+  if (std::string error; !valid_deflate_options(options.deflate, error)) {
+    if (options.failure_reason) *options.failure_reason = "invalid deflate options: " + error;
+    co_return make_error_code(Errc::handshake_failed);
+  }
   WebSocketUrl parsed;
   std::string why;
   if (!parse_websocket_url(url, parsed, &why)) {
@@ -129,6 +134,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, s
                                      .extra_headers = std::move(options.extra_headers),
                                      .tls_options = std::move(options.tls_options),
                                      .timeout = options.handshake_timeout,
+                                     .deflate = std::move(options.deflate),
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::client, options.limits,
                                     options.failure_reason, false);
@@ -137,6 +143,10 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, s
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::ByteStream> stream,
                                                         AcceptOptions options) {
+  if (std::string error; !valid_deflate_options(options.deflate, error)) {
+    if (options.failure_reason) *options.failure_reason = "invalid deflate options: " + error;
+    co_return make_error_code(Errc::handshake_failed);
+  }
   auto opening = Opening::server(std::move(stream),
                                  ServerOpeningOptions{
                                      .supported_protocols = std::move(options.supported_protocols),
@@ -145,6 +155,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::Byte
                                      .tls = options.tls,
                                      .timeout = options.handshake_timeout,
                                      .require_protocol_match = options.require_protocol_match,
+                                     .deflate = std::move(options.deflate),
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::server, options.limits,
                                     options.failure_reason, options.keep_request_headers);

@@ -46,6 +46,8 @@ struct ConnectOptions {
   // Gets the readable reason when connect fails ("cannot connect to 127.0.0.1:9: Connection
   // refused", "server refused the handshake: 400 Bad Request: no common subprotocol: ...").
   std::string* failure_reason = nullptr;
+  // permessage-deflate (RFC 7692): off by default; see docs/permessage-deflate.md.
+  DeflateOptions deflate;
 };
 
 struct AcceptOptions {
@@ -66,6 +68,8 @@ struct AcceptOptions {
   // Keep the client's request header fields for request_headers() (about 1 KiB a connection;
   // off by default so idle connections stay small).
   bool keep_request_headers = false;
+  // permessage-deflate (RFC 7692): off by default; see docs/permessage-deflate.md.
+  DeflateOptions deflate;
 };
 
 // What receive() yields: a message, or the end of the connection.

@@ -249,6 +249,34 @@ def invalid_utf8(url):
         print("opcode %d code %s reason %s" % (opcode, code, body[2:].decode()))
 
 
+def json_like(size):
+    parts, i = ["["], 0
+    while sum(map(len, parts)) < size:
+        parts.append('{"id":%d,"name":"item %d","price":%d},' % (i, i % 17, i * 37 % 1000))
+        i += 1
+    return "".join(parts)[:size]
+
+
+async def deflate(url, size):
+    """Compression on (python-websockets' default): prints the server's extension answer,
+    then "<kind> <bytes> ok" for a JSON-like text, a binary message, a text sent as 4 fragments
+    and a 10-byte text, each echoed intact."""
+    size = int(size)
+    async with session(url) as ws:
+        print("extensions", ws.response_headers.get("Sec-WebSocket-Extensions", "-"))
+        fragmented = json_like(size + 1000)
+        quarter = (len(fragmented) + 3) // 4
+        cases = [("text", json_like(size)), ("binary", pattern(size)),
+                 ("fragmented", [fragmented[i:i + quarter] for i in range(0, len(fragmented), quarter)]),
+                 ("small", "0123456789")]
+        for kind, message in cases:
+            await ws.send(message)
+            expected = "".join(message) if isinstance(message, list) else message
+            reply = await recv(ws)
+            size_of = len(reply.encode() if isinstance(reply, str) else reply)
+            print(kind, size_of, "ok" if reply == expected else "mismatch")
+
+
 async def many(url, count):
     """`count` connections open at once, each echoes its own text message."""
     count = int(count)
@@ -281,7 +309,7 @@ SCENARIOS = {
     "subprotocol": subprotocol, "rejected-subprotocol": rejected_subprotocol,
     "bad-version": bad_version, "not-websocket": not_websocket, "invalid-utf8": invalid_utf8,
     "refusal": refusal, "flood": flood,
-    "many": many, "chat": chat,
+    "many": many, "chat": chat, "deflate": deflate,
 }
 
 

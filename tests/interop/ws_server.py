@@ -9,6 +9,8 @@ its type, except text commands:
   !protocol            answers "protocol X" (the negotiated subprotocol, "-" when none)
   !fragments N SIZE    sends one binary message as N fragments of SIZE bytes (byte i = i % 251)
   !bad-utf8            sends a text frame holding invalid UTF-8 (bytes ff fe)
+  !extensions          answers "extensions X" (the Sec-WebSocket-Extensions it answered, "-")
+Compression (permessage-deflate) is python-websockets' default: on.
 For each connection that ends it prints "closed CODE REASON" (the code/reason the client sent).
 With --origins A,B a request whose Origin is not listed is refused (403, with python-websockets'
 text/plain reason).
@@ -57,6 +59,8 @@ async def handle(ws):
                     count, size = int(words[1]), int(words[2])
                     chunk = pattern(size)
                     await ws.send(chunk for _ in range(count))
+                elif command == "!extensions":
+                    await ws.send("extensions %s" % ws.response_headers.get("Sec-WebSocket-Extensions", "-"))
                 elif command == "!bad-utf8":
                     await ws.write_frame(True, OP_TEXT, b"\xff\xfe")
                 continue

@@ -19,11 +19,14 @@ constexpr std::size_t kMaxControlBacklog = 64 * 1024;
 }  // namespace
 
 Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
-                       std::string leftover)
+                       std::string leftover, const DeflateConfig* deflate)
     : reactor_(stream->reactor()),
       stream_(std::move(stream)),
+      deflate_(deflate ? std::make_unique<PerMessageDeflate>(*deflate, &thread_deflate_streams())
+                       : nullptr),
       protocol_(ProtocolConfig{.role = role,
                                .max_message_size = limits.inbound_buffer_size,
+                               .deflate = deflate_.get(),
                                .buffers = &thread_buffer_pool(),
                                .mask_keys = &thread_mask_keys(),
                                .answer_close_at_once = false}),

@@ -25,6 +25,8 @@
 #include "io/reactor.h"
 #include "wsp/engine/inbound_queue.h"
 #include "wsp/engine/outbound_queue.h"
+#include "wsp/protocol/deflate_negotiation.h"
+#include "wsp/protocol/permessage_deflate.h"
 #include "wsp/protocol/protocol.h"
 
 namespace wsp {
@@ -60,8 +62,9 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // replies of that turn: until then the connection is open, and send() and close() work.
   enum class State : std::uint8_t { open, closing, closed };
 
+  // `deflate`: what the handshake agreed for permessage-deflate (null: not negotiated).
   Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
-             std::string leftover = {});
+             std::string leftover = {}, const DeflateConfig* deflate = nullptr);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -109,6 +112,10 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::string close_reason() const;
   bool clean() const { return close_code() != -1; }
 
+  // permessage-deflate on this connection (null when not negotiated): its configuration and
+  // how many bytes it saved.
+  const PerMessageDeflate* deflate() const { return deflate_.get(); }
+
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }
   const ConnectionLimits& limits() const { return limits_; }
@@ -145,6 +152,8 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
 
   io::Reactor& reactor_;
   std::unique_ptr<io::ByteStream> stream_;
+  // Before protocol_, which points to it. Its zlib streams are made on first use.
+  std::unique_ptr<PerMessageDeflate> deflate_;
   Protocol protocol_;
   ConnectionLimits limits_;
   // The flags together (thousands of connections: no padding between fields).

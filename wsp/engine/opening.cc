@@ -165,6 +165,7 @@ io::Task<void> Opening::run_client(WebSocketUrl url, ClientOpeningOptions option
       .path_and_query = url.path_and_query,
       .protocols = options.protocols,
       .extra_headers = options.extra_headers,
+      .deflate = options.deflate,
   });
   auto sent = co_await write_text(*stream, handshake.request());
   if (!sent) {
@@ -180,6 +181,7 @@ io::Task<void> Opening::run_client(WebSocketUrl url, ClientOpeningOptions option
   }
   result_.ok = true;
   result_.selected_protocol = handshake.selected_protocol();
+  result_.deflate = handshake.deflate();
   result_.stream = std::move(stream);
   complete();
 }
@@ -191,6 +193,7 @@ io::Task<void> Opening::run_server(std::unique_ptr<io::ByteStream> stream,
       .extra_response_headers = options.extra_response_headers,
       .tls = options.tls,
       .require_protocol_match = options.require_protocol_match,
+      .deflate = options.deflate,
   });
   std::string error;
   HandshakeStatus status = co_await read_handshake(*stream, handshake, result_.leftover, error);
@@ -218,6 +221,7 @@ io::Task<void> Opening::run_server(std::unique_ptr<io::ByteStream> stream,
   result_.selected_protocol = handshake.selected_protocol();
   result_.requested_url = handshake.requested_url();
   result_.request_headers = handshake.headers();
+  result_.deflate = handshake.deflate();
   result_.stream = std::move(stream);
   complete();
 }

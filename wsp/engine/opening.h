@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ struct ClientOpeningOptions {
   std::vector<std::string> extra_headers;
   std::shared_ptr<tls::TLSOptions> tls_options;  // null: the defaults (verify against the system store)
   std::chrono::milliseconds timeout{10000};       // 0: none
+  DeflateOptions deflate;                         // permessage-deflate offer (off: none)
 };
 
 struct ServerOpeningOptions {
@@ -34,6 +36,7 @@ struct ServerOpeningOptions {
   bool tls = false;  // the stream is TLS: requested URLs start with wss://
   std::chrono::milliseconds timeout{10000};
   bool require_protocol_match = false;  // ServerHandshakeOptions::require_protocol_match
+  DeflateOptions deflate;  // which permessage-deflate offers to accept (off: none)
 };
 
 // What a finished opening leaves behind.
@@ -48,6 +51,7 @@ struct OpenedStream {
   std::string selected_protocol;
   std::string requested_url;                 // server: ws(s):// + Host + target
   HeaderList request_headers;                // server: the client's request header fields
+  std::optional<DeflateConfig> deflate;      // permessage-deflate, when negotiated
 };
 
 class Opening {

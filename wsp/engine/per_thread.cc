@@ -12,4 +12,9 @@ RandomMaskKeys& thread_mask_keys() {
   return keys;
 }
 
+SharedDeflateStreams& thread_deflate_streams() {
+  thread_local SharedDeflateStreams streams;
+  return streams;
+}
+
 }  // namespace wsp

@@ -83,6 +83,7 @@ Error WebSocketPeer::connect_to_url(const std::string& url,
                                  .extra_headers = handshake_headers_,
                                  .tls_options = std::move(tls_client_options),
                                  .timeout = to_millis(handshake_timeout_),
+                                 .deflate = deflate_,
                              });
   state_ = STATE_CONNECTING;
   return OK;
@@ -109,6 +110,7 @@ Error WebSocketPeer::accept_stream(const std::shared_ptr<StreamPeer>& stream) {
                                  .tls = tls,
                                  .timeout = to_millis(handshake_timeout_),
                                  .require_protocol_match = true,
+                                 .deflate = deflate_,
                              });
   state_ = STATE_CONNECTING;
   return OK;
@@ -169,7 +171,8 @@ void WebSocketPeer::become_open() {
   }
   // Limits are taken now: changing them later applies to the next connection.
   connection_ = std::make_unique<Connection>(std::move(opened.stream), role_, limits(),
-                                             std::move(opened.leftover));
+                                             std::move(opened.leftover),
+                                             opened.deflate ? &*opened.deflate : nullptr);
   opening_.reset();
   if (io::TcpStream* tcp = connection_->tcp()) {
     if (auto remote = tcp->remote_address()) {
@@ -292,6 +295,28 @@ void WebSocketPeer::set_max_queued_packets(int count) {
     return;
   }
   max_queued_packets_ = count;
+}
+
+// --- permessage-deflate -----------------------------------------------------------------
+
+Error WebSocketPeer::set_deflate(const DeflateOptions& options) {
+  std::string error;
+  if (!valid_deflate_options(options, error)) {
+    WSP_LOG_ERROR("WebSocketPeer::set_deflate: %s; unchanged", error.c_str());
+    return ERR_INVALID_PARAMETER;
+  }
+  deflate_ = options;
+  return OK;
+}
+
+std::optional<DeflateConfig> WebSocketPeer::get_negotiated_deflate() const {
+  if (!connection_ || !connection_->deflate()) return std::nullopt;
+  return connection_->deflate()->config();
+}
+
+DeflateStats WebSocketPeer::get_deflate_stats() const {
+  if (!connection_ || !connection_->deflate()) return {};
+  return connection_->deflate()->stats();
 }
 
 // --- receiving ---------------------------------------------------------------------------

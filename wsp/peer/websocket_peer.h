@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,14 @@ class WebSocketPeer {
   void set_close_timeout(double seconds);
   double get_close_timeout() const { return close_timeout_; }
 
+  // --- wsp's addition: permessage-deflate (RFC 7692), off by default. Read when a connection
+  // starts, like the buffer sizes. ERR_INVALID_PARAMETER (unchanged) for numbers out of range.
+  Error set_deflate(const DeflateOptions& options);
+  const DeflateOptions& get_deflate() const { return deflate_; }
+  // What the current connection agreed (nullopt: no compression), and what it saved.
+  std::optional<DeflateConfig> get_negotiated_deflate() const;
+  DeflateStats get_deflate_stats() const;
+
   // Why the last connection failed or was refused (resolve, TCP, TLS, handshake), or why
   // connect_to_url() returned ERR_INVALID_PARAMETER, readable.
   std::string get_error_reason() const { return error_reason_; }
@@ -111,6 +120,7 @@ class WebSocketPeer {
   double handshake_timeout_ = 10.0;
   double close_timeout_ = 5.0;
   bool no_delay_ = true;
+  DeflateOptions deflate_;
 
   std::string requested_url_;
   std::string selected_protocol_;

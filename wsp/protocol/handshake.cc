@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "wsp/protocol/base64.h"
+#include "wsp/protocol/extension_header.h"
 
 namespace wsp {
 namespace {
@@ -150,6 +151,8 @@ std::string ClientHandshake::request() const {
     }
     append_line(out, "Sec-WebSocket-Protocol: ", list);
   }
+  if (const std::string offer = deflate_offer_header(options_.deflate); !offer.empty())
+    append_line(out, "Sec-WebSocket-Extensions: ", offer);
   for (const std::string& line : options_.extra_headers)
     if (valid_extra_header(line)) append_line(out, line);
   out.append("\r\n");
@@ -248,8 +251,7 @@ HandshakeStatus ClientHandshake::validate() {
   const auto accept = head_.get("Sec-WebSocket-Accept");
   if (!accept || *accept != compute_accept_key(key_))
     return fail("Sec-WebSocket-Accept does not match the key sent");
-  if (const auto ext = head_.get("Sec-WebSocket-Extensions"); ext && !split_list(*ext).empty())
-    return fail("server selected extension \"" + *ext + "\" that was not offered");
+  if (std::string error; !check_extensions(error)) return fail(std::move(error));
   const auto protocol = head_.get("Sec-WebSocket-Protocol");
   if (protocol) {
     const auto& offered = options_.protocols;
@@ -261,6 +263,33 @@ HandshakeStatus ClientHandshake::validate() {
   }
   status_ = HandshakeStatus::done;
   return status_;
+}
+
+// RFC 6455 §4.1 item 5 and RFC 7692 §7.1: every extension in the answer must be one we
+// offered, each at most once, with parameters consistent with an offer.
+bool ClientHandshake::check_extensions(std::string& error) {
+  const auto header = head_.get("Sec-WebSocket-Extensions");
+  if (!header) return true;
+  std::size_t malformed = 0;
+  const std::vector<Extension> accepted = parse_extensions(*header, &malformed);
+  if (malformed != 0) {
+    error = "malformed Sec-WebSocket-Extensions \"" + *header + "\"";
+    return false;
+  }
+  const bool offered = options_.deflate.mode != DeflateOptions::Mode::off;
+  for (const Extension& e : accepted) {
+    if (e.name != kPermessageDeflate || !offered) {
+      error = "server selected extension \"" + to_string(e) + "\" that was not offered";
+      return false;
+    }
+    if (deflate_) {
+      error = "server selected permessage-deflate twice";
+      return false;
+    }
+    deflate_ = accept_deflate_response(e, options_.deflate, error);
+    if (!deflate_) return false;
+  }
+  return true;
 }
 
 // ---- Server -----------------------------------------------------------------------------
@@ -352,6 +381,13 @@ HandshakeStatus ServerHandshake::validate() {
       !(offered.empty() && supported.empty()))
     return fail(400, "no common subprotocol: offered " + list_text(offered) + ", supported " +
                          list_text(supported));
+  // RFC 7692 §5: the first permessage-deflate offer we can accept; a malformed header or
+  // offer is declined, never fatal.
+  if (options_.deflate.mode != DeflateOptions::Mode::off) {
+    if (const auto requested = head_.get("Sec-WebSocket-Extensions")) {
+      deflate_ = accept_deflate_offer(parse_extensions(*requested), options_.deflate, extensions_);
+    }
+  }
 
   target_.assign(target);
   host_ = *head_.get("Host");
@@ -371,6 +407,7 @@ std::string ServerHandshake::response() const {
     append_line(out, "Connection: Upgrade");
     append_line(out, "Sec-WebSocket-Accept: ", accept_);
     if (!selected_protocol_.empty()) append_line(out, "Sec-WebSocket-Protocol: ", selected_protocol_);
+    if (!extensions_.empty()) append_line(out, "Sec-WebSocket-Extensions: ", extensions_);
     for (const std::string& line : options_.extra_response_headers)
       if (ClientHandshake::valid_extra_header(line)) append_line(out, line);
   } else {

@@ -3,10 +3,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "wsp/protocol/deflate_negotiation.h"
 #include "wsp/protocol/http_header_block.h"
 
 namespace wsp {
@@ -34,6 +36,7 @@ struct ClientHandshakeOptions {
   std::string path_and_query = "/";
   std::vector<std::string> protocols;      // offered subprotocols, in preference order
   std::vector<std::string> extra_headers;  // whole "Name: value" lines
+  DeflateOptions deflate;                  // permessage-deflate offer (off: none)
 };
 
 class ClientHandshake {
@@ -64,6 +67,8 @@ class ClientHandshake {
   // The status code of the server's answer once its head was read (101 when done), else 0.
   int http_status() const { return http_status_; }
   std::string selected_protocol() const { return selected_protocol_; }
+  // What permessage-deflate does on this connection, once done (nullopt: not negotiated).
+  const std::optional<DeflateConfig>& deflate() const { return deflate_; }
   // The response's header fields, once done.
   const HeaderList& headers() const { return head_.fields(); }
 
@@ -71,6 +76,7 @@ class ClientHandshake {
   HandshakeStatus fail(std::string reason);
   HandshakeStatus validate();
   HandshakeStatus refused();  // fails with the status line and the body read
+  bool check_extensions(std::string& error);
 
   ClientHandshakeOptions options_;
   std::string key_;
@@ -81,6 +87,7 @@ class ClientHandshake {
   std::string selected_protocol_;
   std::size_t body_expected_ = 0;  // > 0 while the body of a refusal is read
   std::string body_;
+  std::optional<DeflateConfig> deflate_;
 };
 
 struct ServerHandshakeOptions {
@@ -92,6 +99,7 @@ struct ServerHandshakeOptions {
   // none, the answer has no Sec-WebSocket-Protocol and the client decides. true: both cases
   // are refused with 400, the rule of the reference engine that the WebSocketPeer façade keeps.
   bool require_protocol_match = false;
+  DeflateOptions deflate;  // which permessage-deflate offers to accept (off: none)
 };
 
 class ServerHandshake {
@@ -122,6 +130,10 @@ class ServerHandshake {
   std::string header(std::string_view name) const;
   const HeaderList& headers() const { return head_.fields(); }
   std::string selected_protocol() const { return selected_protocol_; }
+  // What permessage-deflate does on this connection, once done (nullopt: not negotiated).
+  const std::optional<DeflateConfig>& deflate() const { return deflate_; }
+  // The Sec-WebSocket-Extensions value of the answer ("" when none).
+  const std::string& extensions_response() const { return extensions_; }
 
  private:
   HandshakeStatus fail(int status, std::string reason);
@@ -136,6 +148,8 @@ class ServerHandshake {
   std::string host_;
   std::string accept_;
   std::string selected_protocol_;
+  std::string extensions_;
+  std::optional<DeflateConfig> deflate_;
 };
 
 }  // namespace wsp

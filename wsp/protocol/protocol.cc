@@ -22,6 +22,12 @@ constexpr std::size_t kFirstOutputCapacity = 512;
 constexpr const char* kProtocolError = "Protocol error";
 constexpr const char* kInvalidPayload = "Invalid frame payload data";
 constexpr const char* kMessageTooBig = "Message too big";
+constexpr const char* kInternalError = "Internal error";
+
+// A compressed message may be a little larger than it inflates to (stored blocks cost 5 bytes
+// per 64 KiB, plus a few bytes per message): its wire size may pass the limit by this much;
+// the inflated size is held to the limit exactly.
+inline std::uint64_t compressed_limit(std::size_t limit) { return limit + limit / 1024 + 64; }
 
 // Header length implied by its first two bytes (§5.2).
 inline std::uint8_t header_size(std::uint8_t b1) {
@@ -77,7 +83,7 @@ bool Protocol::check_first_two_bytes(std::uint8_t b0, std::uint8_t b1) {
   // §5.2: RSV bits must be 0 unless an extension defines them; RFC 7692 §6 allows RSV1 only
   // on the first frame of a data message.
   if (b0 & 0x30) return false;
-  if (rsv1 && (!config_.allow_rsv1 || op == 0 || op >= 8)) return false;
+  if (rsv1 && ((!config_.allow_rsv1 && !config_.deflate) || op == 0 || op >= 8)) return false;
   if (!known_opcode(op)) return false;  // §5.2: reserved opcodes
   if (op >= 8) {
     if (!fin) return false;                          // §5.5: control frames are not fragmented
@@ -121,8 +127,10 @@ bool Protocol::start_frame(const std::uint8_t* h) {
     return true;
   }
   const std::size_t have = message_.size();
-  if (config_.max_message_size != 0 &&
-      (len > config_.max_message_size || have + len > config_.max_message_size)) {
+  const bool compressed = frame_opcode_ == Opcode::continuation ? message_compressed_ : (h[0] & 0x40);
+  const std::uint64_t limit = compressed && config_.deflate ? compressed_limit(config_.max_message_size)
+                                                            : config_.max_message_size;
+  if (config_.max_message_size != 0 && (len > limit || have + len > limit)) {
     fail(close_code::message_too_big, kMessageTooBig);
     return false;
   }
@@ -133,7 +141,8 @@ bool Protocol::start_frame(const std::uint8_t* h) {
     message_.clear();
     utf8_.reset();
   }
-  const std::uint64_t want = have + len;
+  // A compressed message gets RFC 7692's 4-byte tail appended before it is inflated.
+  const std::uint64_t want = have + len + (compressed && config_.deflate ? 4 : 0);
   if (want > message_.capacity()) {
     if (have == 0 && config_.buffers && want <= BufferPool::kMaxPooledCapacity) {
       config_.buffers->give_back(std::move(message_));
@@ -216,6 +225,7 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
       break;
   }
   if (!frame_fin_) return false;
+  if (message_compressed_ && config_.deflate) return inflate_message(out);
   if (message_text_ && !message_compressed_ && !utf8_.complete()) {
     fail(close_code::invalid_payload, kInvalidPayload);  // ends inside a code point
     return false;
@@ -228,6 +238,40 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
   // next message.
   out.payload.swap(message_);
   message_.clear();
+  return true;
+}
+
+// RFC 7692 §7.2.2: the whole compressed message is here; inflate it into the event, bounded
+// by max_message_size, then check text as §8.1 asks of any text message.
+bool Protocol::inflate_message(ProtocolEvent& out) {
+  in_message_ = false;
+  switch (config_.deflate->inflate(message_, out.payload, config_.max_message_size)) {
+    case PerMessageDeflate::InflateResult::ok:
+      break;
+    case PerMessageDeflate::InflateResult::too_big:
+      fail(close_code::message_too_big, kMessageTooBig);
+      return false;
+    case PerMessageDeflate::InflateResult::invalid:
+      fail(close_code::invalid_payload, kInvalidPayload);
+      return false;
+    case PerMessageDeflate::InflateResult::no_memory:
+      fail(close_code::internal_error, kInternalError);
+      return false;
+  }
+  // The compressed bytes are spent: their buffer goes back to the pool rather than staying
+  // with this connection (an idle connection holds no buffer).
+  if (config_.buffers) {
+    config_.buffers->give_back(std::move(message_));
+  } else {
+    std::string().swap(message_);
+  }
+  if (message_text_ && !is_valid_utf8(out.payload)) {
+    out.payload.clear();
+    fail(close_code::invalid_payload, kInvalidPayload);
+    return false;
+  }
+  out.type = ProtocolEventType::message;
+  out.text = message_text_;
   return true;
 }
 
@@ -393,10 +437,25 @@ void Protocol::take_output_buffer(std::size_t n) {
 bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1) {
   if (close_sent_) return false;  // §5.5.1: no data frames after a close frame
   const Opcode first = text ? Opcode::text : Opcode::binary;
+  if (!rsv1 && config_.deflate && config_.deflate->should_compress(len)) {
+    // The compressed payload is assembled in a pooled buffer, then framed (and fragmented)
+    // like any payload, RSV1 on its first frame (RFC 7692 §6).
+    std::string compressed = config_.buffers ? config_.buffers->take(len / 2 + 64) : std::string();
+    const bool ok = config_.deflate->compress(data, len, compressed);
+    if (ok) write_message(first, reinterpret_cast<const std::uint8_t*>(compressed.data()),
+                          compressed.size(), true);
+    if (config_.buffers) config_.buffers->give_back(std::move(compressed));
+    if (ok) return true;
+  }
+  write_message(first, data, len, rsv1);
+  return true;
+}
+
+void Protocol::write_message(Opcode first, const std::uint8_t* data, std::size_t len, bool rsv1) {
   const std::size_t frag = config_.max_fragment_bytes_per_frame;
   if (frag == 0 || len <= frag) {
     write_frame(first, true, data, len, rsv1);
-    return true;
+    return;
   }
   // §5.4: the first fragment carries the opcode (and RSV1), the rest are continuations.
   for (std::size_t off = 0; off < len; off += frag) {
@@ -404,13 +463,13 @@ bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len
     write_frame(off == 0 ? first : Opcode::continuation, off + n == len, data + off, n,
                 off == 0 && rsv1);
   }
-  return true;
 }
 
 bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t len) {
   if (close_sent_) return false;
   const std::size_t frag = config_.max_fragment_bytes_per_frame;
   if (frag != 0 && len > frag) return false;
+  if (config_.deflate && config_.deflate->should_compress(len)) return false;
   const Opcode opcode = text ? Opcode::text : Opcode::binary;
   std::uint8_t header[kMaxFrameHeader];
   std::size_t hlen;

@@ -11,6 +11,7 @@
 #include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/frame.h"
 #include "wsp/protocol/mask_key_source.h"
+#include "wsp/protocol/permessage_deflate.h"
 #include "wsp/protocol/utf8.h"
 
 namespace wsp {
@@ -27,6 +28,12 @@ struct ProtocolConfig {
   // Set when an extension that uses RSV1 (permessage-deflate, RFC 7692) was negotiated: RSV1
   // is then accepted on the first frame of a data message and reported as ProtocolEvent::compressed.
   bool allow_rsv1 = false;
+  // permessage-deflate (RFC 7692) when it was negotiated, owned by the caller (the engine keeps
+  // one per connection). RSV1 is then accepted on a first data frame; compressed messages are
+  // inflated before they are reported (the inflated size counts against max_message_size:
+  // 1009; invalid DEFLATE data or inflated text that is not UTF-8: 1007), and send_message()
+  // compresses messages of at least its min_size bytes.
+  PerMessageDeflate* deflate = nullptr;
   // Where message and output buffers come from and go back to; null: plain allocation.
   BufferPool* buffers = nullptr;
   // Masking keys, required for the client role (the constructor throws without them).
@@ -43,8 +50,8 @@ enum class ProtocolEventType : std::uint8_t { none, message, ping, pong, close }
 struct ProtocolEvent {
   ProtocolEventType type = ProtocolEventType::none;
   bool text = false;
-  // RSV1 was set on the message (only with ProtocolConfig::allow_rsv1): the payload is still
-  // compressed and its UTF-8 has not been checked; the extension does both.
+  // RSV1 was set on the message (only with ProtocolConfig::allow_rsv1 and no deflate): the
+  // payload is still compressed and its UTF-8 has not been checked; the extension does both.
   bool compressed = false;
   std::string payload;
   int close_code = -1;
@@ -66,12 +73,14 @@ class Protocol {
   // recycles its payload buffer. After a failure or the peer's close, input is discarded.
   std::size_t receive(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
 
-  // Queue one message (fragmented per config). False after a close was sent.
+  // Queue one message (fragmented per config; compressed first when deflate is set and the
+  // message is at least its min_size bytes). `rsv1`: the payload is already compressed, send it
+  // as it is with RSV1 set. False after a close was sent.
   bool send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1 = false);
   // Zero-copy variant for a payload the caller owns: queues only the frame header, and on the
   // client side masks `payload` in place; the caller writes the payload right after the
-  // output pending now. False (nothing queued) after a close was sent or when the message
-  // would be fragmented (max_fragment_bytes_per_frame).
+  // output pending now. False (nothing queued) after a close was sent, when the message
+  // would be fragmented (max_fragment_bytes_per_frame) or compressed (deflate).
   bool send_message_header(bool text, std::uint8_t* payload, std::size_t len);
   // False when the payload exceeds 125 bytes (§5.5) or after a close was sent.
   bool send_ping(std::string_view payload);
@@ -131,6 +140,8 @@ class Protocol {
   bool consume_payload(const std::uint8_t* data, std::size_t n);
   bool finish_frame(ProtocolEvent& out);
   bool finish_close_frame(ProtocolEvent& out);
+  bool inflate_message(ProtocolEvent& out);
+  void write_message(Opcode first, const std::uint8_t* data, std::size_t len, bool rsv1);
   void fail(int code, const char* reason);
   void write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                    bool rsv1);

@@ -1,0 +1,264 @@
+#include "wsp/protocol/permessage_deflate.h"
+
+#include <zlib.h>
+
+#include <algorithm>
+#include <cstring>
+#include <utility>
+
+namespace wsp {
+namespace {
+
+// RFC 7692 §7.2.1: what a sync flush ends with, removed by the sender and added back by the
+// receiver (§7.2.2).
+constexpr std::uint8_t kTail[4] = {0x00, 0x00, 0xff, 0xff};
+// zlib counts in uInt: feed and drain at most this much per call.
+constexpr std::size_t kMaxStep = std::size_t{1} << 30;
+// The first output buffer for an inflated message (then doubled up to the limit).
+constexpr std::size_t kFirstInflateBuffer = 1024;
+
+z_stream* make_deflater(int level, int window_bits, int mem_level) {
+  auto* z = new z_stream{};
+  // Negative window bits: raw DEFLATE, no zlib header or checksum (§7.2.1).
+  if (deflateInit2(z, level, Z_DEFLATED, -window_bits, mem_level, Z_DEFAULT_STRATEGY) != Z_OK) {
+    delete z;
+    return nullptr;
+  }
+  return z;
+}
+
+z_stream* make_inflater(int window_bits) {
+  auto* z = new z_stream{};
+  if (inflateInit2(z, -window_bits) != Z_OK) {
+    delete z;
+    return nullptr;
+  }
+  return z;
+}
+
+void free_deflater(z_stream* z) {
+  if (!z) return;
+  deflateEnd(z);
+  delete z;
+}
+
+void free_inflater(z_stream* z) {
+  if (!z) return;
+  inflateEnd(z);
+  delete z;
+}
+
+// Grows `s` to `size` bytes keeping the first `keep`. A fresh allocation of exactly `size`,
+// so the buffer never exceeds what the caller allowed (std::string's own growth may double).
+void grow_exactly(std::string& s, std::size_t size, std::size_t keep) {
+  if (size <= s.capacity()) {
+    s.resize(size);
+    return;
+  }
+  std::string bigger;
+  bigger.reserve(size);
+  bigger.append(s, 0, keep);
+  bigger.resize(size);
+  s.swap(bigger);
+}
+
+}  // namespace
+
+// ---- SharedDeflateStreams ---------------------------------------------------------------
+
+SharedDeflateStreams::~SharedDeflateStreams() {
+  for (z_stream* z : compressors_) free_deflater(z);
+  free_inflater(decompressor_);
+}
+
+z_stream* SharedDeflateStreams::compressor(int window_bits, int level) {
+  const std::size_t i = static_cast<std::size_t>(std::clamp(window_bits, 9, 15) - 9);
+  z_stream*& z = compressors_[i];
+  if (!z) {
+    z = make_deflater(level, window_bits, 8);
+    levels_[i] = level;
+    return z;
+  }
+  deflateReset(z);
+  if (levels_[i] != level && deflateParams(z, level, Z_DEFAULT_STRATEGY) == Z_OK) levels_[i] = level;
+  return z;
+}
+
+z_stream* SharedDeflateStreams::decompressor() {
+  if (!decompressor_) {
+    decompressor_ = make_inflater(15);
+    return decompressor_;
+  }
+  inflateReset(decompressor_);
+  return decompressor_;
+}
+
+int SharedDeflateStreams::streams() const {
+  int n = decompressor_ != nullptr;
+  for (z_stream* z : compressors_) n += z != nullptr;
+  return n;
+}
+
+// ---- PerMessageDeflate ------------------------------------------------------------------
+
+PerMessageDeflate::PerMessageDeflate(const DeflateConfig& config, SharedDeflateStreams* shared)
+    : config_(config), shared_(config.shared ? shared : nullptr) {}
+
+PerMessageDeflate::~PerMessageDeflate() {
+  free_deflater(compressor_);
+  free_inflater(decompressor_);
+}
+
+z_stream* PerMessageDeflate::take_compressor() {
+  // Without context takeover nothing is kept between messages: the thread's stream will do.
+  if (shared_ && config_.send_no_context_takeover) {
+    return shared_->compressor(config_.send_window_bits, config_.level);
+  }
+  if (!compressor_) {
+    compressor_ = make_deflater(config_.level, config_.send_window_bits, config_.mem_level);
+  }
+  return compressor_;
+}
+
+z_stream* PerMessageDeflate::take_decompressor() {
+  if (shared_ && config_.receive_no_context_takeover) return shared_->decompressor();
+  if (!decompressor_) decompressor_ = make_inflater(config_.receive_window_bits);
+  return decompressor_;
+}
+
+bool PerMessageDeflate::compress(const std::uint8_t* data, std::size_t size, std::string& out) {
+  z_stream* z = take_compressor();
+  if (!z) return false;
+  const bool own = z == compressor_;
+  if (out.capacity() < size / 2 + 64) out.reserve(size / 2 + 64);
+  out.resize(out.capacity());
+  std::size_t produced = 0, left = size;
+  z->avail_in = 0;
+  bool ok = true;
+  for (;;) {
+    if (z->avail_in == 0 && left > 0) {
+      const std::size_t step = std::min(left, kMaxStep);
+      z->next_in = const_cast<Bytef*>(data + (size - left));
+      z->avail_in = static_cast<uInt>(step);
+      left -= step;
+    }
+    if (produced == out.size()) grow_exactly(out, out.size() * 2, produced);
+    const std::size_t room = std::min(out.size() - produced, kMaxStep);
+    z->next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    z->avail_out = static_cast<uInt>(room);
+    // §7.2.1: compress all of it, then an empty stored block ends the message on a byte
+    // boundary (Z_SYNC_FLUSH).
+    const int flush = left == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
+    const int rc = deflate(z, flush);
+    produced += room - z->avail_out;
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {
+      ok = false;
+      break;
+    }
+    if (flush == Z_SYNC_FLUSH && z->avail_in == 0 && z->avail_out != 0) break;
+  }
+  ok = ok && produced >= 4 && std::memcmp(out.data() + produced - 4, kTail, 4) == 0;
+  out.resize(ok ? produced - 4 : 0);
+  // A sender may always drop its context: after a failure, or when none is to be kept.
+  if (own && (!ok || config_.send_no_context_takeover)) deflateReset(z);
+  if (!ok) return false;
+  // Without context takeover a message that did not shrink may as well go uncompressed (with
+  // it, the peer's window must see every byte our compressor saw).
+  if (config_.send_no_context_takeover && out.size() >= size) return false;
+  ++stats_.messages_compressed;
+  stats_.bytes_before_compression += size;
+  stats_.bytes_after_compression += out.size();
+  return true;
+}
+
+bool PerMessageDeflate::restart_decompressor(z_stream* z) {
+  if (config_.receive_no_context_takeover) return inflateReset(z) == Z_OK;
+  // The next block may refer back into what this message inflated: carry the window over.
+  std::string window(std::size_t{1} << config_.receive_window_bits, '\0');
+  uInt have = 0;
+  if (inflateGetDictionary(z, reinterpret_cast<Bytef*>(window.data()), &have) != Z_OK) return false;
+  if (inflateReset(z) != Z_OK) return false;
+  return have == 0 ||
+         inflateSetDictionary(z, reinterpret_cast<const Bytef*>(window.data()), have) == Z_OK;
+}
+
+PerMessageDeflate::InflateResult PerMessageDeflate::inflate(std::string& in, std::string& out,
+                                                           std::size_t limit) {
+  z_stream* z = take_decompressor();
+  if (!z) return InflateResult::no_memory;
+  const std::size_t compressed = in.size();
+  in.append(reinterpret_cast<const char*>(kTail), sizeof kTail);  // §7.2.2
+  out.clear();
+  std::size_t produced = 0, left = in.size();
+  z->avail_in = 0;
+  std::uint8_t probe;  // where the byte past the limit goes, if there is one
+  InflateResult result = InflateResult::ok;
+  for (;;) {
+    if (z->avail_in == 0 && left > 0) {
+      const std::size_t step = std::min(left, kMaxStep);
+      z->next_in = reinterpret_cast<Bytef*>(in.data() + (in.size() - left));
+      z->avail_in = static_cast<uInt>(step);
+      left -= step;
+    }
+    const bool probing = limit != 0 && produced >= limit;
+    std::size_t room;
+    if (probing) {
+      z->next_out = &probe;
+      room = 1;
+    } else {
+      if (produced == out.size()) {
+        std::size_t next = std::max(kFirstInflateBuffer, std::max(out.size() * 2, compressed * 4));
+        if (limit != 0) next = std::min(next, limit);
+        grow_exactly(out, next, produced);
+      }
+      room = std::min(out.size() - produced, kMaxStep);
+      z->next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    }
+    z->avail_out = static_cast<uInt>(room);
+    // Each call writes at most `room` bytes: a small input cannot make one unbounded step.
+    const int rc = ::inflate(z, Z_SYNC_FLUSH);
+    const std::size_t written = room - z->avail_out;
+    if (probing && written > 0) {
+      result = InflateResult::too_big;
+      break;
+    }
+    if (!probing) produced += written;
+    if (rc == Z_STREAM_END) {
+      // A block with BFINAL set ended zlib's stream (§7.2.3.4); what follows starts anew.
+      if (!restart_decompressor(z)) {
+        result = InflateResult::invalid;
+        break;
+      }
+      if (z->avail_in == 0 && left == 0) break;
+      continue;
+    }
+    if (rc == Z_MEM_ERROR) {
+      result = InflateResult::no_memory;
+      break;
+    }
+    if (rc != Z_OK && rc != Z_BUF_ERROR) {  // Z_DATA_ERROR, Z_NEED_DICT, Z_STREAM_ERROR
+      result = InflateResult::invalid;
+      break;
+    }
+    // Done once all input went in and the output was not full (nothing left to flush).
+    if (z->avail_in == 0 && left == 0 && z->avail_out != 0) break;
+    if (rc == Z_BUF_ERROR && written == 0 && z->avail_in != 0) {
+      result = InflateResult::invalid;  // no progress possible
+      break;
+    }
+  }
+  in.resize(compressed);
+  if (result != InflateResult::ok) {
+    out.clear();
+    if (z == decompressor_) inflateReset(z);
+    return result;
+  }
+  out.resize(produced);
+  if (z == decompressor_ && config_.receive_no_context_takeover) inflateReset(z);
+  ++stats_.messages_inflated;
+  stats_.bytes_before_inflation += compressed;
+  stats_.bytes_after_inflation += produced;
+  return InflateResult::ok;
+}
+
+}  // namespace wsp

@@ -1,0 +1,98 @@
+// permessage-deflate (RFC 7692 §7.2): one connection's compressor and decompressor over zlib,
+// sans-IO. A message is compressed, or inflated, whole and in one call, so streams without
+// context takeover can be shared by every connection of a thread (SharedDeflateStreams).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "wsp/protocol/deflate_negotiation.h"
+
+struct z_stream_s;
+
+namespace wsp {
+
+// zlib streams shared by the connections of one thread when nothing is kept between
+// messages: one decompressor (15-bit window) and one compressor per window size, each made
+// on first use and reset before each message. Not thread-safe; the engine keeps one per
+// thread (wsp/engine/per_thread.h).
+class SharedDeflateStreams {
+ public:
+  SharedDeflateStreams() = default;
+  ~SharedDeflateStreams();
+  SharedDeflateStreams(const SharedDeflateStreams&) = delete;
+  SharedDeflateStreams& operator=(const SharedDeflateStreams&) = delete;
+
+  // A compressor for `window_bits` (9..15), reset and set to `level`; null when zlib has no
+  // memory.
+  z_stream_s* compressor(int window_bits, int level);
+  // The decompressor, reset; null when zlib has no memory.
+  z_stream_s* decompressor();
+  // Streams made so far (for tests).
+  int streams() const;
+
+ private:
+  std::array<z_stream_s*, 7> compressors_{};  // windows 9..15
+  std::array<int, 7> levels_{};
+  z_stream_s* decompressor_ = nullptr;
+};
+
+struct DeflateStats {
+  std::uint64_t messages_compressed = 0;
+  std::uint64_t bytes_before_compression = 0;  // payload bytes of the messages compressed
+  std::uint64_t bytes_after_compression = 0;   // what they took on the wire
+  std::uint64_t messages_inflated = 0;
+  std::uint64_t bytes_before_inflation = 0;    // compressed payload bytes received
+  std::uint64_t bytes_after_inflation = 0;
+};
+
+class PerMessageDeflate {
+ public:
+  enum class InflateResult : std::uint8_t {
+    ok,
+    too_big,   // the inflated message would pass the limit (close 1009)
+    invalid,   // not a valid DEFLATE stream (close 1007)
+    no_memory, // zlib could not allocate its state (close 1011)
+  };
+
+  // `shared` (required when config.shared) is borrowed and must outlive this object.
+  PerMessageDeflate(const DeflateConfig& config, SharedDeflateStreams* shared);
+  ~PerMessageDeflate();
+  PerMessageDeflate(const PerMessageDeflate&) = delete;
+  PerMessageDeflate& operator=(const PerMessageDeflate&) = delete;
+
+  // Whether a message of `size` bytes goes out compressed (config.min_size).
+  bool should_compress(std::size_t size) const { return size >= config_.min_size; }
+
+  // Compresses one message (§7.2.1): DEFLATE blocks ended by an empty stored block whose
+  // 00 00 ff ff is removed. `out` is overwritten. False (send it uncompressed) when zlib has
+  // no memory, or, when no context is kept, when compressing did not make it smaller.
+  bool compress(const std::uint8_t* data, std::size_t size, std::string& out);
+
+  // Inflates one whole message's payload (§7.2.2): `in` gets 00 00 ff ff appended. Output
+  // goes into `out` (overwritten), which grows step by step and never past `limit` bytes
+  // (0: unlimited): once `limit` bytes are out, one more byte decides too_big.
+  InflateResult inflate(std::string& in, std::string& out, std::size_t limit);
+
+  const DeflateConfig& config() const { return config_; }
+  const DeflateStats& stats() const { return stats_; }
+  // How many zlib streams of its own this connection holds now (made on first use): 0-2.
+  std::size_t dedicated_streams() const { return (compressor_ != nullptr) + (decompressor_ != nullptr); }
+
+ private:
+  z_stream_s* take_compressor();
+  z_stream_s* take_decompressor();
+  // After a block with BFINAL set (§7.2.3.5 allows it), zlib's stream has ended: start a new
+  // one, keeping the window when context is taken over.
+  bool restart_decompressor(z_stream_s* z);
+
+  DeflateConfig config_;
+  SharedDeflateStreams* shared_;
+  z_stream_s* compressor_ = nullptr;    // dedicated: made on first use
+  z_stream_s* decompressor_ = nullptr;  // dedicated: made on first use
+  DeflateStats stats_;
+};
+
+}  // namespace wsp

@@ -144,6 +144,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(std::unique_ptr<io::Byt
                                       ClientOpeningOptions{
                                           .protocols = std::move(options.protocols),
                                           .extra_headers = std::move(options.extra_headers),
+                                          .tls_options = nullptr,  // the stream is ready
                                           .timeout = options.handshake_timeout,
                                       });
   auto ws = co_await finish_opening(std::move(opening), Role::client, options.limits,

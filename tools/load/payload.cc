@@ -66,12 +66,19 @@ std::string_view Payload::fanout_message(std::uint64_t seq, std::int64_t intende
   return {scratch_.data(), size};
 }
 
-std::optional<Payload::FanoutTag> Payload::read_fanout(std::string_view data) const {
-  if (data.size() < kFanoutTag || !is_fanout(data)) return std::nullopt;
+std::optional<Payload::FanoutTag> Payload::parse_fanout_tag(const char* tag) {
   std::uint64_t seq, when;
-  if (!read_hex(data.data() + 4, seq) || !read_hex(data.data() + 20, when)) return std::nullopt;
-  if (!pattern_matches(data, kFanoutTag)) return std::nullopt;
+  if (std::memcmp(tag, kFanoutMagic.data(), kFanoutMagic.size()) != 0 || !read_hex(tag + 4, seq) ||
+      !read_hex(tag + 20, when))
+    return std::nullopt;
   return FanoutTag{seq, static_cast<std::int64_t>(when)};
 }
+
+std::optional<Payload::FanoutTag> Payload::read_fanout(std::string_view data) const {
+  if (data.size() < kFanoutTag || !pattern_matches(data, kFanoutTag)) return std::nullopt;
+  return parse_fanout_tag(data.data());
+}
+
+void Payload::echo_tag(std::uint64_t seq, char out[kEchoTag]) { put_hex(out, seq, kEchoTag); }
 
 }  // namespace wsp_load

@@ -40,6 +40,14 @@ class Payload {
   // The tag of a fanout message whose every byte is as sent, else nullopt.
   std::optional<FanoutTag> read_fanout(std::string_view data) const;
 
+  // For checking a reply piece by piece as it arrives: the tag bytes (kEchoTag of them; a
+  // message shorter than that carries their start), the pattern after them, and the tag of a
+  // fanout message from its first kFanoutTag bytes (magic and hex digits; nullopt otherwise).
+  static void echo_tag(std::uint64_t seq, char out[kEchoTag]);
+  const char* pattern() const { return pattern_.data(); }
+  std::size_t max_size() const { return pattern_.size(); }
+  static std::optional<FanoutTag> parse_fanout_tag(const char* tag);
+
  private:
   bool pattern_matches(std::string_view data, std::size_t from) const;
   std::string pattern_;  // the pattern, max_size bytes

@@ -9,7 +9,8 @@
 #include "io/operation.h"
 #include "io/tcp_stream.h"
 #include "tls/tls_stream.h"
-#include "wsp/websocket.h"
+#include "wsp/engine/opening.h"
+#include "wsp/protocol/close_code.h"
 
 namespace wsp_load {
 namespace {
@@ -21,36 +22,8 @@ io::Duration seconds(double s) {
   return std::chrono::nanoseconds(static_cast<std::int64_t>(s * 1e9));
 }
 
-wsp::ConnectionLimits limits_for(const LoadOptions& o) {
-  wsp::ConnectionLimits limits;
-  // Open loop sends on schedule whatever the server does, so nothing may refuse a message: the
-  // outbound queue is unbounded (it grows by rate x stall). Closed loop never holds more than
-  // --pipeline messages anyway.
-  limits.outbound_buffer_size = 0;
-  limits.max_queued_packets = std::numeric_limits<std::size_t>::max();
-  limits.inbound_buffer_size = std::max<std::size_t>(2 * o.sizes.max(), 16 << 20);
-  limits.close_timeout = std::chrono::milliseconds(2000);
-  return limits;
-}
-
 bool is_protocol_failure(int code) {
   return code == 1002 || code == 1003 || code == 1007 || code == 1009 || code == 1010;
-}
-
-std::string mismatch_text(int id, std::uint64_t seq, const std::string& got, bool got_text,
-                          std::size_t size, bool text, const Payload& payload) {
-  std::string what = "connection " + std::to_string(id) + ", message " + std::to_string(seq) +
-                     ": sent " + std::to_string(size) + (text ? " text" : " binary") +
-                     " bytes, got " + std::to_string(got.size()) +
-                     (got_text ? " text" : " binary") + " bytes";
-  if (got.size() == size && got_text == text) {
-    Payload copy = payload;
-    std::string_view expected = copy.echo_message(seq, size);
-    std::size_t at = 0;
-    while (at < size && got[at] == expected[at]) ++at;
-    what += " differing from byte " + std::to_string(at);
-  }
-  return what;
 }
 
 }  // namespace
@@ -165,11 +138,11 @@ io::Task<void> Worker::lifecycle() {
   count_lost();
 
   // Close every connection (1000), wait a bounded time for the servers' answers, drop the rest.
-  for (LoadConnection* c : open_) c->ws->connection().close(1000, "");
+  for (LoadConnection* c : open_) c->stream->close(wsp::close_code::normal);
   const std::int64_t close_deadline = now_ns() + 2'500'000'000;
   while (!open_.empty() && now_ns() < close_deadline) co_await io::sleep_for(*reactor_, 2ms);
   std::vector<LoadConnection*> stragglers = open_;
-  for (LoadConnection* c : stragglers) c->ws->abort();
+  for (LoadConnection* c : stragglers) c->stream->abort();
   for (int i = 0; i < 1000 && !open_.empty(); ++i) co_await io::sleep_for(*reactor_, 1ms);
 
   reactor_->cancel(ticking);
@@ -236,18 +209,23 @@ io::Task<void> Worker::open_one(int id) {
   } else {
     stream = std::make_unique<io::TcpStream>(std::move(*tcp));
   }
-  wsp::ConnectOptions connect_options;
-  connect_options.protocols = options_.protocols;
-  connect_options.extra_headers = options_.headers;
-  connect_options.handshake_timeout =
-      std::chrono::milliseconds(static_cast<std::int64_t>(options_.connect_timeout_s * 1000));
-  connect_options.limits = limits_for(options_);
-  connect_options.failure_reason = &reason;
-  // Hook for --deflate (permessage-deflate, RFC 7692; another branch): offer the extension
-  // here and count compressed bytes next to payload bytes in record().
-  auto ws = co_await wsp::connect(std::move(stream), target.url, std::move(connect_options));
-  if (!ws) {
-    error(ErrorKind::handshake, target.url + ": " + reason);
+  // The HTTP upgrade over the stream (wsp's opening handshake); afterwards the connection is
+  // wsp-load's own LoadStream, which checks replies in place.
+  // Hook for --deflate (permessage-deflate, RFC 7692; another branch): offer the extension in
+  // these options and inflate in LoadStream before the check.
+  auto opening = wsp::Opening::client_over(
+      std::move(stream), target.parsed,
+      wsp::ClientOpeningOptions{
+          .protocols = options_.protocols,
+          .extra_headers = options_.headers,
+          .tls_options = nullptr,
+          .timeout = std::chrono::milliseconds(
+              static_cast<std::int64_t>(options_.connect_timeout_s * 1000)),
+      });
+  if (!opening->done()) co_await opening->finished().wait();
+  wsp::OpenedStream& opened = opening->result();
+  if (!opened.ok) {
+    error(ErrorKind::handshake, target.url + ": " + opened.error);
     attempted();
     co_return;
   }
@@ -255,7 +233,8 @@ io::Task<void> Worker::open_one(int id) {
 
   LoadConnection& c = *connections_.emplace_back(std::make_unique<LoadConnection>());
   c.id = id;
-  c.ws = std::move(*ws);
+  LoadStream::Events& events = *this;  // a private base: converted here, not in make_unique
+  c.stream = std::make_unique<LoadStream>(std::move(opened.stream), events, &c);
   c.sender = options_.scenario == Scenario::fanout && id == 0;
   // A member from before the first broadcast expects every message from seq 0 on.
   c.fanout_synced = phases_.load_start.load(std::memory_order_acquire) == kNever;
@@ -271,45 +250,7 @@ io::Task<void> Worker::open_one(int id) {
     if (now < window().end)
       for (int k = 0; k < options_.pipeline; ++k) send_echo(c, now);
   }
-  co_await serve(c);
-}
-
-io::Task<void> Worker::serve(LoadConnection& c) {
-  wsp::Connection& connection = c.ws->connection();
-  const bool fanout = options_.scenario == Scenario::fanout;
-  std::string message;
-  for (;;) {
-    if (!connection.has_message()) {
-      if (connection.state() == wsp::Connection::State::closed) break;
-      connection.readable().reset();
-      if (connection.has_message() || connection.state() == wsp::Connection::State::closed)
-        continue;
-      co_await connection.readable().wait();
-      continue;
-    }
-    // Every message here arrived in the same reactor turn: one clock reading serves them all.
-    const std::int64_t now = now_ns();
-    const Window w = window();
-    do {
-      const bool text = connection.pop_message(message);
-      if (fanout) on_fanout(c, message, text, now, w);
-      else on_echo(c, message, text, now, w);
-      connection.recycle(std::move(message));
-    } while (connection.has_message());
-  }
-
-  c.ended = true;
-  LoadConnection* last = open_.back();
-  open_[c.open_slot] = last;
-  last->open_slot = c.open_slot;
-  open_.pop_back();
-  if (!finishing_) {
-    const int code = connection.close_code();
-    error(is_protocol_failure(code) ? ErrorKind::protocol : ErrorKind::closed,
-          "connection " + std::to_string(c.id) + " ended during the run (close code " +
-              std::to_string(code) + (code == -1 ? ", dropped" : "") +
-              (connection.close_reason().empty() ? "" : ": " + connection.close_reason()) + ")");
-  }
+  c.stream->start(opened.leftover);
 }
 
 io::Task<void> Worker::pacer(std::vector<LoadConnection*> only) {
@@ -368,8 +309,7 @@ void Worker::publish(int second) {
 
 bool Worker::send_echo(LoadConnection& c, std::int64_t intended) {
   const std::size_t size = fixed_size_ ? size_ : options_.sizes.draw(random_);
-  const std::string_view message = payload_.echo_message(c.next_seq, size);
-  if (c.ws->connection().send(options_.text, message) != wsp::SendResult::ok) return false;
+  if (!c.stream->send(options_.text, payload_.echo_message(c.next_seq, size))) return false;
   c.in_flight.push({intended, static_cast<std::uint32_t>(size)});
   ++c.next_seq;
   ++in_flight_;
@@ -379,8 +319,8 @@ bool Worker::send_echo(LoadConnection& c, std::int64_t intended) {
 
 bool Worker::send_fanout(LoadConnection& c, std::int64_t intended) {
   const std::size_t size = fixed_size_ ? size_ : options_.sizes.draw(random_);
-  const std::string_view message = payload_.fanout_message(c.next_seq, intended, size);
-  if (c.ws->connection().send(options_.text, message) != wsp::SendResult::ok) return false;
+  if (!c.stream->send(options_.text, payload_.fanout_message(c.next_seq, intended, size)))
+    return false;
   ++c.next_seq;
   ++fanout_in_flight_;
   ++result_.sent;
@@ -388,38 +328,115 @@ bool Worker::send_fanout(LoadConnection& c, std::int64_t intended) {
   return true;
 }
 
-void Worker::on_echo(LoadConnection& c, const std::string& message, bool text, std::int64_t now,
-                     const Window& w) {
-  if (finishing_) return;
-  if (c.in_flight.empty()) {
-    error(ErrorKind::mismatch, "connection " + std::to_string(c.id) +
-                                   ": a message that answers nothing sent (" +
-                                   std::to_string(message.size()) + " bytes)");
+void Worker::chunk_begin(LoadStream&) {
+  now_ = now_ns();
+  window_now_ = window();
+}
+
+void Worker::message_begin(LoadStream& s, bool text) {
+  LoadConnection& c = *static_cast<LoadConnection*>(s.owner());
+  LoadConnection::Reading& r = c.reading;
+  r.text = text;
+  r.offset = 0;
+  r.first_difference = ~std::size_t{0};
+  if (options_.scenario == Scenario::echo) {
+    r.unasked = c.in_flight.empty();
+    if (!r.unasked) {
+      r.expected = c.in_flight.front();
+      Payload::echo_tag(c.next_reply, r.tag);
+    }
+  }
+}
+
+// Compares `size` received bytes at message offset `at` with `expected` (the same offset in
+// what was sent), noting the first difference.
+void Worker::compare(LoadConnection::Reading& r, std::size_t at, const char* expected,
+                     const std::uint8_t* data, std::size_t size) {
+  if (r.first_difference != ~std::size_t{0} || std::memcmp(data, expected, size) == 0) return;
+  std::size_t i = 0;
+  while (data[i] == static_cast<std::uint8_t>(expected[i])) ++i;
+  r.first_difference = at + i;
+}
+
+void Worker::message_data(LoadStream& s, const std::uint8_t* data, std::size_t size) {
+  LoadConnection& c = *static_cast<LoadConnection*>(s.owner());
+  LoadConnection::Reading& r = c.reading;
+  const std::size_t at = r.offset;
+  r.offset += size;
+  if (options_.scenario == Scenario::echo) {
+    if (r.unasked) return;
+    // Bytes past what was sent only change the length, which the end checks.
+    const std::size_t expected_size = r.expected.size;
+    if (at >= expected_size) return;
+    if (at + size > expected_size) size = expected_size - at;
+    const std::size_t tag = std::min(Payload::kEchoTag, expected_size);
+    std::size_t done = 0;
+    if (at < tag) {
+      done = std::min(size, tag - at);
+      compare(r, at, r.tag + at, data, done);
+    }
+    if (done < size) compare(r, at + done, payload_.pattern() + at + done, data + done, size - done);
     return;
   }
-  const InFlight sent = c.in_flight.front();
+  // Fanout: the tag is kept to be read at the end; the rest must be the pattern.
+  std::size_t done = 0;
+  if (at < Payload::kFanoutTag) {
+    done = std::min(size, Payload::kFanoutTag - at);
+    std::memcpy(r.tag + at, data, done);
+  }
+  if (done < size) {
+    if (r.offset > payload_.max_size()) {  // longer than anything sent
+      r.first_difference = std::min(r.first_difference, payload_.max_size());
+      return;
+    }
+    compare(r, at + done, payload_.pattern() + at + done, data + done, size - done);
+  }
+}
+
+void Worker::message_end(LoadStream& s) {
+  if (finishing_) return;  // late replies after the drain: already counted as lost
+  LoadConnection& c = *static_cast<LoadConnection*>(s.owner());
+  if (options_.scenario == Scenario::echo) echo_end(c);
+  else fanout_end(c);
+}
+
+void Worker::echo_end(LoadConnection& c) {
+  LoadConnection::Reading& r = c.reading;
+  if (r.unasked) {
+    error(ErrorKind::mismatch, "connection " + std::to_string(c.id) +
+                                   ": a message that answers nothing sent (" +
+                                   std::to_string(r.offset) + " bytes)");
+    return;
+  }
   c.in_flight.pop();
   --in_flight_;
   const std::uint64_t seq = c.next_reply++;
-  if (text != options_.text || !payload_.is_echo_of(message, seq, sent.size)) {
-    error(ErrorKind::mismatch,
-          result_.first_error[static_cast<int>(ErrorKind::mismatch)].empty()
-              ? mismatch_text(c.id, seq, message, text, sent.size, options_.text, payload_)
-              : std::string());
+  const InFlight sent = r.expected;
+  if (r.text != options_.text || r.offset != sent.size || r.first_difference != ~std::size_t{0}) {
+    std::string what;
+    if (result_.first_error[static_cast<int>(ErrorKind::mismatch)].empty()) {
+      what = "connection " + std::to_string(c.id) + ", message " + std::to_string(seq) +
+             ": sent " + std::to_string(sent.size) + (options_.text ? " text" : " binary") +
+             " bytes, got " + std::to_string(r.offset) + (r.text ? " text" : " binary") + " bytes";
+      if (r.first_difference != ~std::size_t{0})
+        what += " differing from byte " + std::to_string(r.first_difference);
+    }
+    error(ErrorKind::mismatch, what);
   }
-  record(sent.intended_ns, now, message.size(), w);
-  if (!options_.open_loop() && now < w.end && !finishing_) send_echo(c, now);
+  record(sent.intended_ns, r.offset);
+  if (!options_.open_loop() && now_ < window_now_.end) send_echo(c, now_);
 }
 
-void Worker::on_fanout(LoadConnection& c, const std::string& message, bool text,
-                       std::int64_t now, const Window& w) {
-  if (finishing_) return;
-  if (!Payload::is_fanout(message)) {
+void Worker::fanout_end(LoadConnection& c) {
+  LoadConnection::Reading& r = c.reading;
+  if (r.offset < Payload::kFanoutMagic.size() ||
+      std::memcmp(r.tag, Payload::kFanoutMagic.data(), Payload::kFanoutMagic.size()) != 0) {
     ++result_.foreign;  // the server's own messages: "* someone joined" and the like
     return;
   }
-  const auto tag = payload_.read_fanout(message);
-  if (!tag || text != options_.text) {
+  const auto tag =
+      r.offset >= Payload::kFanoutTag ? Payload::parse_fanout_tag(r.tag) : std::nullopt;
+  if (!tag || r.text != options_.text || r.first_difference != ~std::size_t{0}) {
     error(ErrorKind::mismatch, "connection " + std::to_string(c.id) +
                                    ": a broadcast message that is not as it was sent");
     return;
@@ -440,11 +457,33 @@ void Worker::on_fanout(LoadConnection& c, const std::string& message, bool text,
           tag->seq - c.fanout_next);
   }
   c.fanout_next = tag->seq + 1;
-  record(tag->intended_ns, now, message.size(), w);
+  record(tag->intended_ns, r.offset);
   if (c.sender) {
     --fanout_in_flight_;
-    if (!options_.open_loop() && now < w.end && !finishing_) send_fanout(c, now);
+    if (!options_.open_loop() && now_ < window_now_.end) send_fanout(c, now_);
   }
+}
+
+void Worker::ended(LoadStream& s) {
+  LoadConnection& c = *static_cast<LoadConnection*>(s.owner());
+  c.ended = true;
+  LoadConnection* last = open_.back();
+  open_[c.open_slot] = last;
+  last->open_slot = c.open_slot;
+  open_.pop_back();
+  if (finishing_) return;
+  const int code = s.close_code();
+  std::string what = "connection " + std::to_string(c.id) + " ended during the run";
+  if (s.protocol_failure()) {
+    what += ": the server sent " + std::string(s.protocol_failure());
+  } else if (code == -1) {
+    what += ": dropped without a close frame";
+  } else {
+    what += " (close code " + std::to_string(code) +
+            (s.close_reason().empty() ? "" : ": " + s.close_reason()) + ")";
+  }
+  error(s.protocol_failure() || is_protocol_failure(code) ? ErrorKind::protocol : ErrorKind::closed,
+        what);
 }
 
 bool Worker::drained() const {

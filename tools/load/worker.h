@@ -14,13 +14,10 @@
 #include "io/task.h"
 #include "tools/load/histogram.h"
 #include "tools/load/load_options.h"
+#include "tools/load/load_stream.h"
 #include "tools/load/message_sizes.h"
 #include "tools/load/payload.h"
 #include "tools/load/run_state.h"
-
-namespace wsp {
-class WebSocket;
-}
 
 namespace wsp_load {
 
@@ -39,7 +36,7 @@ struct WorkerResult {
   std::array<std::string, kErrorKinds> first_error;  // the first of each kind, readable
 };
 
-class Worker {
+class Worker final : private LoadStream::Events {
  public:
   Worker(const LoadOptions& options, const std::vector<Target>& targets, RunPhases& phases,
          int index, std::vector<int> connection_ids);
@@ -76,15 +73,24 @@ class Worker {
   };
   struct LoadConnection {
     int id = 0;
-    std::unique_ptr<wsp::WebSocket> ws;
+    std::unique_ptr<LoadStream> stream;
     InFlightQueue in_flight;
     std::uint64_t next_seq = 0;        // of the next message sent
     std::uint64_t next_reply = 0;      // echo: seq of the reply expected next
     std::uint64_t fanout_next = 0;     // fanout: seq expected next
     bool fanout_synced = false;        // joined after the first broadcast: syncs on the first
     bool sender = false;               // fanout: the one connection that sends
-    bool ended = false;                // its serve loop is over
+    bool ended = false;
     std::size_t open_slot = 0;         // index in open_
+    // The reply being read, checked piece by piece as it arrives.
+    struct Reading {
+      bool text = false;
+      bool unasked = false;            // echo: nothing was in flight
+      std::size_t offset = 0;          // bytes so far
+      std::size_t first_difference = ~std::size_t{0};
+      InFlight expected{};             // echo
+      char tag[Payload::kFanoutTag];   // echo: the expected tag; fanout: the tag received
+    } reading;
   };
   struct Window {
     std::int64_t start, end;
@@ -94,18 +100,26 @@ class Worker {
   io::Task<void> lifecycle();
   io::Task<void> open_connections();
   io::Task<void> open_one(int id);
-  io::Task<void> serve(LoadConnection& c);
   io::Task<void> pacer(std::vector<LoadConnection*> only);
   io::Task<void> ticker();
   io::Task<void> sleep_until(std::int64_t when_ns);
 
-  void on_echo(LoadConnection& c, const std::string& message, bool text, std::int64_t now,
-               const Window& w);
-  void on_fanout(LoadConnection& c, const std::string& message, bool text, std::int64_t now,
-                 const Window& w);
+  // LoadStream::Events: replies arrive here, piece by piece.
+  void chunk_begin(LoadStream& s) override;
+  void message_begin(LoadStream& s, bool text) override;
+  void message_data(LoadStream& s, const std::uint8_t* data, std::size_t size) override;
+  void message_end(LoadStream& s) override;
+  void ended(LoadStream& s) override;
+  void echo_end(LoadConnection& c);
+  void fanout_end(LoadConnection& c);
+  void compare(LoadConnection::Reading& r, std::size_t at, const char* expected,
+               const std::uint8_t* data, std::size_t size);
+
   bool send_echo(LoadConnection& c, std::int64_t intended);
   bool send_fanout(LoadConnection& c, std::int64_t intended);
-  void record(std::int64_t intended, std::int64_t now, std::size_t bytes, const Window& w) {
+  void record(std::int64_t intended, std::size_t bytes) {
+    const std::int64_t now = now_;
+    const Window& w = window_now_;
     const std::int64_t latency = now - intended;
     interval_->record(latency);
     if (intended >= w.start && intended < w.end) result_.latency.record(latency);
@@ -134,6 +148,10 @@ class Worker {
   bool finishing_ = false;  // closing on purpose: a close is not an error any more
   std::uint64_t in_flight_ = 0;   // echo messages awaiting their reply, all connections
   std::uint64_t fanout_in_flight_ = 0;  // fanout sender: its own messages not back yet
+
+  // The clock and window read once per received chunk (every message in it arrived together).
+  std::int64_t now_ = 0;
+  Window window_now_{kNever, kNever};
 
   Random random_;
   Payload payload_;

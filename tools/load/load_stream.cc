@@ -2,6 +2,7 @@
 
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "io/reactor.h"
@@ -32,15 +33,26 @@ void LoadStream::start(std::string_view leftover) {
   stream_->start_receiving(*this);
 }
 
+std::uint8_t* LoadStream::Buffer::extend(std::size_t n) {
+  if (size + n > capacity) {
+    const std::size_t grown = std::max(size + n, 2 * capacity + 256);
+    auto bigger = std::make_unique<std::uint8_t[]>(grown);  // value-initialized once per growth
+    if (size) std::memcpy(bigger.get(), data.get(), size);
+    data = std::move(bigger);
+    capacity = grown;
+  }
+  std::uint8_t* at = data.get() + size;
+  size += n;
+  return at;
+}
+
 void LoadStream::queue_frame(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size) {
   // §5.3: every client frame is masked with a fresh key from a strong source (the engine's
   // per-thread ChaCha20 keystream).
   const std::array<std::uint8_t, 4> key = wsp::thread_mask_keys().next();
   std::uint8_t header[wsp::kMaxFrameHeader];
   const std::size_t header_size = wsp::encode_frame_header(header, opcode, true, size, key.data());
-  const std::size_t at = out_.size();
-  out_.resize(at + header_size + size);
-  auto* frame = reinterpret_cast<std::uint8_t*>(out_.data() + at);
+  std::uint8_t* frame = out_.extend(header_size + size);
   std::memcpy(frame, header, header_size);
   wsp::mask_copy(frame + header_size, payload, size, key);
   if (!flush_node_.linked()) stream_->reactor().schedule(&flush_node_);
@@ -66,21 +78,21 @@ void LoadStream::abort() {
 }
 
 void LoadStream::flush() {
-  if (writing_now_ || out_.empty() || ended_) return;
-  writing_.swap(out_);  // the next frames go into the buffer written last time
+  if (writing_now_ || out_.size == 0 || ended_) return;
+  std::swap(writing_, out_);  // the next frames go into the buffer written last time
   writing_now_ = true;
-  const iovec part{writing_.data(), writing_.size()};
+  const iovec part{writing_.data.get(), writing_.size};
   stream_->start_write({&part, 1}, *this);
 }
 
 void LoadStream::on_written(std::error_code error) {
   writing_now_ = false;
-  writing_.clear();
+  writing_.size = 0;
   if (error || reader_.failed()) {  // a failed connection ends once its 1002 is out
     finish();
     return;
   }
-  if (!out_.empty()) flush();
+  if (out_.size) flush();
 }
 
 bool LoadStream::on_received(std::span<const std::uint8_t> data) {

@@ -76,8 +76,14 @@ class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
   Events& events_;
   void* owner_;
   ServerFrameReader reader_;
-  std::string out_;      // frames queued this turn
-  std::string writing_;  // frames the kernel is writing
+  // Frames queued this turn, and those the kernel is writing: two buffers that trade places,
+  // grown (never zero-filled) to the largest batch.
+  struct Buffer {
+    std::unique_ptr<std::uint8_t[]> data;
+    std::size_t size = 0, capacity = 0;
+    std::uint8_t* extend(std::size_t n);  // n more bytes at the end, to be written by the caller
+  };
+  Buffer out_, writing_;
   bool writing_now_ = false;
   bool close_sent_ = false;
   bool close_received_ = false;

@@ -247,10 +247,13 @@ int main(int argc, char** argv) {
       }
       continue;
     }
+    // Asleep until the next tick or edge of the window (this thread shares the workers' cores:
+    // no wake-ups during the window beyond one a second); before the window is set and after
+    // it ends, every 50 ms to see it set or the workers done.
     std::int64_t wake = tick_at;
     if (!have_cpu_start) wake = std::min(wake, window_start);
     else if (!have_cpu_end) wake = std::min(wake, window_end);
-    wake = std::min(wake, now + 20'000'000);  // and see whether the workers are done
+    if (window_start == kNever || have_cpu_end) wake = std::min(wake, now + 50'000'000);
     const std::int64_t wait = std::max<std::int64_t>(wake - now, 0);
     timespec timeout{wait / 1'000'000'000, wait % 1'000'000'000};
     if (sigtimedwait(&signals, nullptr, &timeout) > 0) {

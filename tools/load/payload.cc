@@ -7,7 +7,23 @@ namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
 
+// The two digits of every byte, low nibble first: a tag is 8 table reads.
+struct HexPairs {
+  char pairs[256][2];
+  constexpr HexPairs() : pairs() {
+    for (int b = 0; b < 256; ++b) {
+      pairs[b][0] = kHex[b & 15];
+      pairs[b][1] = kHex[b >> 4];
+    }
+  }
+};
+constexpr HexPairs kHexPairs;
+
 void put_hex(char* out, std::uint64_t value, std::size_t digits) {
+  if (digits == 16) {
+    for (int i = 0; i < 8; ++i) std::memcpy(out + 2 * i, kHexPairs.pairs[(value >> (8 * i)) & 0xFF], 2);
+    return;
+  }
   for (std::size_t i = 0; i < digits; ++i) out[i] = kHex[(value >> (4 * i)) & 15];
 }
 

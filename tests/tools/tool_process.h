@@ -56,17 +56,22 @@ inline Output run_shell(const std::string& command, std::chrono::milliseconds ti
   return out;
 }
 
-// A server started with --port 0 that prints "listening on 127.0.0.1:PORT" first.
+// A server started with --port 0 that prints "listening on HOST:PORT" first.
 struct Server {
   ChildProcess process;
   int port = 0;
-  explicit Server(std::vector<std::string> argv) : process(std::move(argv)) {
+  std::string host;
+  explicit Server(std::vector<std::string> argv, std::string host_ = "127.0.0.1")
+      : process(std::move(argv)), host(std::move(host_)) {
     const std::string line = process.read_line(15s).value_or("(none)");
-    const std::string prefix = "listening on 127.0.0.1:";
+    const std::string prefix = "listening on " + host + ":";
     REQUIRE(line.rfind(prefix, 0) == 0);
     port = std::stoi(line.substr(prefix.size()));
   }
-  std::string url() const { return "ws://127.0.0.1:" + std::to_string(port) + "/"; }
+  std::string url(const std::string& scheme = "ws") const {
+    const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+    return scheme + "://" + h + ":" + std::to_string(port) + "/";
+  }
 };
 
 inline Server echo_server() {

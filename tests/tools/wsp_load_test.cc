@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/tls/test_certs.h"
 #include "tests/tools/tool_process.h"
 
 using namespace tool_test;
@@ -73,6 +74,37 @@ TEST_CASE("wsp-load against a port nobody listens on says so and exits with stat
                                          "to 127.0.0.1:") &&
                              Catch::Contains("Connection refused"));
   CHECK_THAT(out.text(), Catch::Contains("errors       connect 3"));
+}
+
+// --- targets ------------------------------------------------------------------------------
+
+TEST_CASE("wsp-load reaches an IPv6 server at ws://[::1]:PORT/") {
+  Server server({runfile("examples/echo_server"), "--host", "::1", "--port", "0"}, "::1");
+  Output out = run_load(server.url(), {"--connections", "2", "--duration", "0.5", "--warmup", "0"});
+  INFO(out.text());
+  CHECK(out.status == 0);
+  CHECK_THAT(out.text(), Catch::Contains("connections  2 opened of 2"));
+}
+
+TEST_CASE("wss://: --ca trusts the server's CA, without it the certificate is refused, --insecure skips the check") {
+  const auto& certs = tls::testing::test_certificates();
+  Server server({runfile("examples/echo_server"), "--port", "0", "--tls-cert",
+                 certs.server.cert_file, "--tls-key", certs.server.key_file});
+  const std::vector<std::string> short_run{"--connections", "2", "--duration", "0.5", "--warmup", "0"};
+  std::vector<std::string> with_ca = short_run;
+  with_ca.insert(with_ca.end(), {"--ca", certs.ca.cert_file});
+  Output trusted = run_load(server.url("wss"), with_ca);
+  INFO(trusted.text());
+  CHECK(trusted.status == 0);
+  CHECK_THAT(trusted.text(), Catch::Contains("errors       none"));
+  Output refused = run_load(server.url("wss"), short_run);
+  CHECK(refused.status == 3);
+  CHECK_THAT(refused.text(), Catch::Contains("errors       handshake 2") &&
+                                 Catch::Contains("TLS handshake with 127.0.0.1:"));
+  std::vector<std::string> insecure = short_run;
+  insecure.push_back("--insecure");
+  Output unchecked = run_load(server.url("wss"), insecure);
+  CHECK(unchecked.status == 0);
 }
 
 // --- reports ------------------------------------------------------------------------------

@@ -23,9 +23,11 @@ SCHEMA = {
     "cpu": {"user_s": NUMBER, "system_s": NUMBER, "percent_of_core": NUMBER,
             "us_per_message": (int, float, type(None)),
             "server_percent_of_core": (int, float, type(None))},
-    "series": list, "slo": list, "passed": bool, "exit_status": int,
+    "series": list, "threads": list, "slo": list, "passed": bool, "exit_status": int,
 }
-SERIES = {"second": int, "sent": int, "received": int, "open": int, "in_window": bool,
+THREAD = {"thread": int, "opened": int, "sent": int, "received": int, "received_in_window": int,
+          "errors": int, "latency_count": int, "p50_us": NUMBER, "p99_us": NUMBER, "max_us": NUMBER}
+SERIES = {"second": int, "length_s": NUMBER, "sent": int, "received": int, "open": int, "in_window": bool,
           "errors": ERRORS, "latency_count": int, "p50_us": NUMBER, "p99_us": NUMBER,
           "max_us": NUMBER}
 
@@ -54,6 +56,12 @@ def main():
             raise ValueError("$.series: empty")
         for i, point in enumerate(report["series"]):
             check(point, SERIES, f"$.series[{i}]")
+        if len(report["threads"]) != report["config"]["threads"]:
+            raise ValueError("$.threads: not one per thread")
+        for i, thread in enumerate(report["threads"]):
+            check(thread, THREAD, f"$.threads[{i}]")
+        if sum(t["received"] for t in report["threads"]) != report["messages"]["received"]:
+            raise ValueError("$.threads: received does not add up")
         for b in report["latency_us"]["buckets"]:
             if len(b) != 3 or not b[0] <= b[1]:
                 raise ValueError(f"$.latency_us.buckets: bad bucket {b!r}")

@@ -112,7 +112,7 @@ TEST_CASE("wss://: --ca trusts the server's CA, without it the certificate is re
 TEST_CASE("the JSON report holds every required field, and its figures agree") {
   Server server = echo_server();
   const std::string json = temp_path("echo.json");
-  Output out = run_load(server.url(), {"--connections", "4", "--pipeline", "4", "--duration", "1",
+  Output out = run_load(server.url(), {"--connections", "4", "--threads", "2", "--pipeline", "4", "--duration", "1",
                                        "--warmup", "0.2", "--size", "16-200", "--json", json});
   INFO(out.text());
   CHECK(out.status == 0);

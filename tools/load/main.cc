@@ -100,6 +100,7 @@ class Series {
   void add(SecondSample&& s) {
     Entry& e = seconds_[s.second];
     e.point.second = s.second;
+    e.point.length_s = s.length_s;  // the same for every thread but the last second's
     e.point.sent += s.sent;
     e.point.received += s.received;
     e.point.open += s.open;
@@ -300,10 +301,14 @@ int main(int argc, char** argv) {
     report.bytes_window += r.bytes_window;
     report.foreign += r.foreign;
     report.opened += r.opened;
+    ThreadSummary t{r.opened, r.sent, r.received, r.received_window, 0, r.latency.count(),
+                    r.latency.percentile(0.5), r.latency.percentile(0.99), r.latency.max()};
     for (int k = 0; k < kErrorKinds; ++k) {
       report.errors[k] += r.errors[k];
+      t.errors += r.errors[k];
       if (report.first_error[k].empty()) report.first_error[k] = r.first_error[k];
     }
+    report.threads.push_back(t);
   }
   report.fanout_sender_missing = options.scenario == Scenario::fanout && report.sent == 0 &&
                                  report.opened > 0;

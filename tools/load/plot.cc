@@ -62,9 +62,11 @@ bool write_plot(const std::string& path, const RunReport& r, std::string* error)
     if (r.latency.count()) write_spectrum(spectrum, r.latency);
     else spectrum << "1 0\n";
     std::ofstream series(dir / "series.dat");
-    for (const SeriesPoint& p : r.series)
-      series << p.second + 0.5 << ' ' << p.received << ' '
+    for (const SeriesPoint& p : r.series) {
+      if (p.length_s < 0.05) continue;  // too short a last second for a rate
+      series << p.second + p.length_s / 2 << ' ' << p.received / p.length_s << ' '
              << (p.latency_count ? static_cast<double>(p.p99_ns) / 1e6 : NAN) << '\n';
+    }
     if (r.series.empty()) series << "0 0 0\n";
   }
   const LoadOptions& o = *r.options;

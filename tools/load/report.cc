@@ -216,10 +216,20 @@ bool write_json(const std::string& path, const RunReport& r, std::string* error)
   for (std::size_t i = 0; i < r.series.size(); ++i) {
     const SeriesPoint& p = r.series[i];
     j += std::string(i ? ",\n    " : "\n    ") + "{\"second\": " + std::to_string(p.second) +
-         ", \"sent\": " + number(p.sent) + ", \"received\": " + number(p.received) +
+         ", \"length_s\": " + number(p.length_s) + ", \"sent\": " + number(p.sent) + ", \"received\": " + number(p.received) +
          ", \"open\": " + number(p.open) + ", \"in_window\": " + (p.in_window ? "true" : "false") +
          ", \"errors\": " + errors_json(p.errors) + ", \"latency_count\": " + number(p.latency_count) +
          ", \"p50_us\": " + us(p.p50_ns) + ", \"p99_us\": " + us(p.p99_ns) + ", \"max_us\": " + us(p.max_ns) + "}";
+  }
+  j += "],\n  \"threads\": [";
+  for (std::size_t i = 0; i < r.threads.size(); ++i) {
+    const ThreadSummary& t = r.threads[i];
+    j += std::string(i ? ", " : "") + "{\"thread\": " + std::to_string(i) + ", \"opened\": " +
+         number(t.opened) + ", \"sent\": " + number(t.sent) + ", \"received\": " +
+         number(t.received) + ", \"received_in_window\": " + number(t.received_window) +
+         ", \"errors\": " + number(t.errors) + ", \"latency_count\": " + number(t.latency_count) +
+         ", \"p50_us\": " + us(t.p50_ns) + ", \"p99_us\": " + us(t.p99_ns) + ", \"max_us\": " +
+         us(t.max_ns) + "}";
   }
   j += "],\n  \"slo\": [";
   for (std::size_t i = 0; i < r.objectives.size(); ++i) {

@@ -15,6 +15,7 @@ namespace wsp_load {
 
 struct SeriesPoint {
   int second = 0;
+  double length_s = 1;  // the last second of a run is shorter
   std::uint64_t sent = 0, received = 0, open = 0;
   ErrorCounts errors{};
   std::uint64_t latency_count = 0;
@@ -26,6 +27,14 @@ struct ObjectiveResult {
   Objective objective;
   std::int64_t measured_ns = 0;
   bool met = false;
+};
+
+// One thread's share (the merged figures are in RunReport).
+struct ThreadSummary {
+  std::uint64_t opened = 0, sent = 0, received = 0, received_window = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t latency_count = 0;
+  std::int64_t p50_ns = 0, p99_ns = 0, max_ns = 0;
 };
 
 struct RunReport {
@@ -47,6 +56,7 @@ struct RunReport {
   double server_cpu_pct = -1;  // --server-pid, else -1
 
   std::vector<SeriesPoint> series;
+  std::vector<ThreadSummary> threads;
   std::vector<ObjectiveResult> objectives;
   int exit_status = 0;
 

@@ -70,6 +70,7 @@ struct RunPhases {
 // One second of one thread (merged across threads by the main thread).
 struct SecondSample {
   int second = 0;  // since the start: [second, second + 1) s
+  double length_s = 1;  // less for the last one, published when the worker stops
   std::uint64_t sent = 0;
   std::uint64_t received = 0;  // replies (echo) or receipts (fanout)
   ErrorCounts errors{};

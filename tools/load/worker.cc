@@ -146,7 +146,9 @@ io::Task<void> Worker::lifecycle() {
   for (int i = 0; i < 1000 && !open_.empty(); ++i) co_await io::sleep_for(*reactor_, 1ms);
 
   reactor_->cancel(ticking);
-  publish(static_cast<int>((now_ns() - phases_.start_ns) / 1'000'000'000));
+  const std::int64_t since_start = now_ns() - phases_.start_ns;
+  publish(static_cast<int>(since_start / 1'000'000'000),
+          static_cast<double>(since_start % 1'000'000'000) / 1e9);
   reactor_->stop();
 }
 
@@ -290,9 +292,10 @@ io::Task<void> Worker::ticker() {
   }
 }
 
-void Worker::publish(int second) {
+void Worker::publish(int second, double length_s) {
   SecondSample s;
   s.second = second;
+  s.length_s = length_s;
   s.sent = result_.sent - published_sent_;
   s.received = result_.received - published_received_;
   for (int k = 0; k < kErrorKinds; ++k) s.errors[k] = result_.errors[k] - published_errors_[k];

@@ -130,7 +130,7 @@ class Worker final : private LoadStream::Events {
     ++result_.received;
   }
   void error(ErrorKind kind, const std::string& what, std::uint64_t count = 1);
-  void publish(int second);
+  void publish(int second, double length_s = 1);
   bool drained() const;
   void count_lost();
 

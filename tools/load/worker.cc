@@ -130,6 +130,9 @@ io::Task<void> Worker::lifecycle() {
     co_await sleep_until(std::min(end, now + 100'000'000));
   }
 
+  // Connection 0, the fanout sender, is thread 0's: past the window it sends no more, so the
+  // count the receivers drain to is final.
+  if (index_ == 0) phases_.fanout_done.store(true, std::memory_order_release);
   const std::int64_t drain_deadline = phases_.window_end.load(std::memory_order_relaxed) +
                                       static_cast<std::int64_t>(options_.drain_timeout_s * 1e9);
   while (!drained() && now_ns() < drain_deadline) co_await io::sleep_for(*reactor_, 1ms);
@@ -491,6 +494,7 @@ void Worker::ended(LoadStream& s) {
 
 bool Worker::drained() const {
   if (options_.scenario == Scenario::echo) return in_flight_ == 0;
+  if (!phases_.fanout_done.load(std::memory_order_acquire)) return false;
   const std::uint64_t sent = phases_.fanout_sent.load(std::memory_order_relaxed);
   for (const LoadConnection* c : open_)
     if (c->fanout_synced && c->fanout_next < sent) return false;

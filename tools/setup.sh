@@ -18,6 +18,7 @@ packages=(
   util-linux                 # taskset for pinned benchmarks
   chromium                   # interop peer: a real browser, headless
   nginx-light                # interop peer: reverse proxy in front of the echo server
+  gnuplot-nox                # wsp-load --plot (PNG charts)
 )
 # Node.js and npm (interop peer: the npm package ws); a Node already on the machine will do.
 command -v node >/dev/null || packages+=(nodejs)

@@ -141,6 +141,26 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, s
   co_return ws;
 }
 
+io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(std::unique_ptr<io::ByteStream> stream,
+                                                         std::string url,
+                                                         ConnectOptions options) {
+  WebSocketUrl parsed;
+  if (!parse_websocket_url(url, parsed)) {
+    if (options.failure_reason) *options.failure_reason = "not a valid ws:// or wss:// URL: " + url;
+    co_return make_error_code(Errc::bad_url);
+  }
+  auto opening = Opening::client_over(std::move(stream), std::move(parsed),
+                                      ClientOpeningOptions{
+                                          .protocols = std::move(options.protocols),
+                                          .extra_headers = std::move(options.extra_headers),
+                                          .tls_options = nullptr,  // the stream is ready
+                                          .timeout = options.handshake_timeout,
+                                      });
+  auto ws = co_await finish_opening(std::move(opening), Role::client, options.limits,
+                                    options.failure_reason, false);
+  co_return ws;
+}
+
 io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::ByteStream> stream,
                                                         AcceptOptions options) {
   if (std::string error; !valid_deflate_options(options.deflate, error)) {

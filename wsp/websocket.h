@@ -177,6 +177,12 @@ class WebSocket {
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, std::string url,
                                                          ConnectOptions options = {});
+// Only the WebSocket handshake, over a stream the caller has connected: TCP, or TLS whose own
+// handshake is done (for a chosen address, or to time each step). `url` gives the Host header,
+// the path and ws/wss; options.tls_options is not used.
+io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(std::unique_ptr<io::ByteStream> stream,
+                                                         std::string url,
+                                                         ConnectOptions options = {});
 io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::ByteStream> stream,
                                                         AcceptOptions options = {});
 

@@ -13,7 +13,8 @@ std::string parse(flags::Flags& f, std::vector<std::string> args) {
   args.insert(args.begin(), "prog");
   std::vector<char*> argv;
   for (std::string& a : args) argv.push_back(a.data());
-  return f.try_parse(static_cast<int>(argv.size()), argv.data());
+  argv.push_back(nullptr);  // as main() gets it
+  return f.try_parse(static_cast<int>(argv.size() - 1), argv.data());
 }
 
 }  // namespace
@@ -129,4 +130,28 @@ TEST_CASE("a switch followed by a word no positional takes reports the word as i
   CHECK(parse(g, {"--verbose", "ws://x"}).empty());
   CHECK(verbose);
   CHECK(url == "ws://x");
+}
+
+TEST_CASE("a repeatable positional takes every remaining argument, at least one when required") {
+  std::string first;
+  std::vector<std::string> rest;
+  flags::Flags f("prog", "test");
+  f.positional("MODE", &first, "mode", true);
+  f.positionals("URL", &rest, "targets", true);
+  CHECK(parse(f, {"echo"}) == "missing URL");
+  flags::Flags g("prog", "test");
+  g.positional("MODE", &first, "mode", true);
+  g.positionals("URL", &rest, "targets", true);
+  CHECK(parse(g, {"echo", "ws://a", "ws://b", "ws://c"}).empty());
+  CHECK(first == "echo");
+  CHECK(rest == std::vector<std::string>{"ws://a", "ws://b", "ws://c"});
+  CHECK_THAT(g.usage(), Catch::StartsWith("usage: prog [options] MODE URL...\n"));
+}
+
+TEST_CASE("a switch whose value is the last argument takes it") {
+  bool progress = true;
+  flags::Flags f("prog", "test");
+  f.add("--progress", &progress, "progress");
+  CHECK(parse(f, {"--progress", "0"}).empty());
+  CHECK_FALSE(progress);
 }

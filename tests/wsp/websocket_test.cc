@@ -16,6 +16,7 @@
 #include "io/event.h"
 #include "io/file_descriptor.h"
 #include "io/reactor.h"
+#include "io/socket_address.h"
 #include "io/tcp_listener.h"
 #include "io/tcp_stream.h"
 #include "tests/skip.h"
@@ -311,6 +312,29 @@ TEST_CASE("wsp::accept with require_protocol_match refuses with 400, and both si
   CHECK(*server_reason ==
         "handshake refused with 400 Bad Request: no common subprotocol: offered chat, supported "
         "superchat");
+}
+
+TEST_CASE("connect over a stream the caller connected runs only the WebSocket handshake on it") {
+  Reactor reactor;
+  EchoServer server(reactor);
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto tcp = co_await io::TcpStream::connect(
+        reactor, *io::SocketAddress::parse("127.0.0.1", server.listener.local_port()));
+    REQUIRE(tcp);
+    // The URL names a host nobody resolves: it only gives the Host header and the path.
+    auto ws = co_await wsp::connect(std::make_unique<io::TcpStream>(std::move(*tcp)),
+                                    "ws://unresolvable.invalid:9/echo");
+    REQUIRE(ws);
+    auto sent = co_await (*ws)->send_text("over my own stream");
+    REQUIRE(sent);
+    wsp::Received echo = co_await (*ws)->receive();
+    CHECK(echo.data == "over my own stream");
+    co_await (*ws)->close(1000);
+    CHECK((*ws)->close_code() == 1000);
+  };
+  reactor.sync_wait(body());
+  CHECK(server.served == 1);
 }
 
 TEST_CASE("a received close is reported by receive() after the messages before it") {

@@ -165,6 +165,11 @@ void Flags::positional(std::string name, std::function<std::string(std::string_v
   positionals_.push_back({std::move(name), std::move(help), std::move(parse), required});
 }
 
+void Flags::positionals(std::string name, std::vector<std::string>* out, std::string help,
+                        bool required) {
+  positionals_.push_back({std::move(name), std::move(help), nullptr, required, out});
+}
+
 Flags::Flag* Flags::find(std::string_view name) {
   for (Flag& f : flags_)
     if (f.name == name) return &f;
@@ -173,7 +178,10 @@ Flags::Flag* Flags::find(std::string_view name) {
 
 std::string Flags::usage() const {
   std::string out = "usage: " + program_ + " [options]";
-  for (const Positional& p : positionals_) out += p.required ? " " + p.name : " [" + p.name + "]";
+  for (const Positional& p : positionals_) {
+    const std::string name = p.rest ? p.name + "..." : p.name;
+    out += p.required ? " " + name : " [" + name + "]";
+  }
   out += "\n" + summary_ + "\n";
   for (const Positional& p : positionals_) out += "  " + p.name + "  " + p.help + "\n";
   for (const Flag& f : flags_) {
@@ -196,7 +204,12 @@ std::string Flags::try_parse(int argc, char** argv) {
     if (only_positionals || arg.size() < 2 || arg[0] != '-' || arg == "-") {
       if (next_positional >= positionals_.size())
         return "unexpected argument '" + std::string(arg) + "'";
-      const Positional& p = positionals_[next_positional++];
+      Positional& p = positionals_[next_positional];
+      if (p.rest) {
+        p.rest->emplace_back(arg);  // stays the current one
+        continue;
+      }
+      ++next_positional;
       std::string why = p.set(arg);
       if (!why.empty()) return p.name + ": '" + std::string(arg) + "' is not " + why;
       continue;
@@ -231,8 +244,10 @@ std::string Flags::try_parse(int argc, char** argv) {
     std::string why = flag->set(value);
     if (!why.empty()) return std::string(name) + ": '" + std::string(value) + "' is not " + why;
   }
-  for (std::size_t k = next_positional; k < positionals_.size(); ++k)
-    if (positionals_[k].required) return "missing " + positionals_[k].name;
+  for (std::size_t k = next_positional; k < positionals_.size(); ++k) {
+    const Positional& p = positionals_[k];
+    if (p.required && !(p.rest && !p.rest->empty())) return "missing " + p.name;
+  }
   return {};
 }
 

@@ -41,6 +41,9 @@ class Flags {
   // The same, checked by `parse` as for a flag ("SECONDS: 'x' is not a number from ...").
   void positional(std::string name, std::function<std::string(std::string_view)> parse,
                   std::string help, bool required);
+  // Every remaining positional argument (added last): at least one when `required`.
+  void positionals(std::string name, std::vector<std::string>* out, std::string help,
+                   bool required);
 
   // Parses argv, exiting with status 2 (or 0 for --help) as described above.
   void parse(int argc, char** argv);
@@ -64,6 +67,7 @@ class Flags {
     std::string name, help;
     std::function<std::string(std::string_view)> set;
     bool required;
+    std::vector<std::string>* rest = nullptr;  // takes every remaining argument
   };
   Flag* find(std::string_view name);
   void add_flag(Flag flag);

@@ -75,6 +75,15 @@ std::unique_ptr<Opening> Opening::client(io::Reactor& reactor, WebSocketUrl url,
   return opening;
 }
 
+std::unique_ptr<Opening> Opening::client_over(std::unique_ptr<io::ByteStream> stream,
+                                              WebSocketUrl url, ClientOpeningOptions options) {
+  std::unique_ptr<Opening> opening(new Opening(stream->reactor()));
+  auto timeout = options.timeout;
+  opening->start(opening->run_upgrade(std::move(stream), std::move(url), std::move(options)),
+                 timeout);
+  return opening;
+}
+
 std::unique_ptr<Opening> Opening::server(std::unique_ptr<io::ByteStream> stream,
                                          ServerOpeningOptions options) {
   std::unique_ptr<Opening> opening(new Opening(stream->reactor()));
@@ -157,7 +166,11 @@ io::Task<void> Opening::run_client(WebSocketUrl url, ClientOpeningOptions option
   } else {
     stream = std::make_unique<io::TcpStream>(std::move(*tcp));
   }
+  co_await run_upgrade(std::move(stream), std::move(url), std::move(options));
+}
 
+io::Task<void> Opening::run_upgrade(std::unique_ptr<io::ByteStream> stream, WebSocketUrl url,
+                                    ClientOpeningOptions options) {
   ClientHandshake handshake(ClientHandshakeOptions{
       .host = url.host,
       .port = url.port,

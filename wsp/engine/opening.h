@@ -58,6 +58,10 @@ class Opening {
  public:
   static std::unique_ptr<Opening> client(io::Reactor& reactor, WebSocketUrl url,
                                          ClientOpeningOptions options);
+  // Only the HTTP upgrade, over a stream the caller connected (TCP, or TLS already
+  // handshaken); `url` gives the Host header and the path. options.tls_options is not used.
+  static std::unique_ptr<Opening> client_over(std::unique_ptr<io::ByteStream> stream,
+                                              WebSocketUrl url, ClientOpeningOptions options);
   static std::unique_ptr<Opening> server(std::unique_ptr<io::ByteStream> stream,
                                          ServerOpeningOptions options);
   ~Opening();  // cancels what is still running
@@ -72,6 +76,8 @@ class Opening {
   explicit Opening(io::Reactor& reactor) : reactor_(reactor), finished_(reactor) {}
   void start(io::Task<void> work, std::chrono::milliseconds timeout);
   io::Task<void> run_client(WebSocketUrl url, ClientOpeningOptions options);
+  io::Task<void> run_upgrade(std::unique_ptr<io::ByteStream> stream, WebSocketUrl url,
+                             ClientOpeningOptions options);
   io::Task<void> run_server(std::unique_ptr<io::ByteStream> stream, ServerOpeningOptions options);
   io::Task<void> watchdog(std::chrono::milliseconds timeout);
   void complete();

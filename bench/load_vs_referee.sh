@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# wsp-load against the neutral referee (../shared/bench) on the same wsp echo server: CPU per
+# message of each load generator on w1, w2 and w4, alternated in one run.
+#
+# Every run starts the echo server fresh (opt build, pinned to CPU 0), runs one load generator
+# pinned to CPU 1 (the referee, then wsp-load, with the same connections, messages in flight,
+# size and type), records its CPU per message over the measured window (the referee's
+# ref_cpu_pct / msgs_per_s; wsp-load's own getrusage figure), the server's CPU and how much
+# CPU other processes took meanwhile, then stops the server by its PID. Order: for each
+# repetition, for each workload, referee then wsp-load. Before each run it waits (at most
+# QUIET_MAX s) for a quiet machine; a run during which other processes used more than OTHER_MAX
+# % of a CPU is kept with clean=0 and repeated (at most RETRIES times). Prints every run and
+# the medians of the clean runs with the ratio wsp-load / referee (the goal: at most 2/3).
+#
+#   bench/load_vs_referee.sh                      # REPS=5 SECS=5 WARMUP=1
+#   REPS=3 WORKLOADS="w1 w2" bench/load_vs_referee.sh
+#
+# Writes bench/results/load-vs-referee-<date>.tsv. Needs ../shared/bench/build/referee
+# (make -C ../shared/bench).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
+[ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
+
+cd "$root"
+bazel build --config=opt //examples:echo_server //tools:wsp_load >&2
+bin_dir="$(bazel info --config=opt bazel-bin 2>/dev/null)"
+out_dir="$here/results"
+mkdir -p "$out_dir"
+# Private copies: a later build in another configuration must not swap a binary mid-run.
+cp "$bin_dir/examples/echo_server" "$out_dir/echo_server.opt"
+cp "$bin_dir/tools/load/wsp-load" "$out_dir/wsp-load.opt"
+out="$out_dir/load-vs-referee-$(date +%Y%m%d-%H%M%S).tsv"
+
+exec /usr/bin/python3 - "$shared/build/referee" "$out_dir/echo_server.opt" \
+  "$out_dir/wsp-load.opt" "$out" <<'PY'
+import os, re, statistics, subprocess, sys, time
+
+referee, server, load, out = sys.argv[1:5]
+REPS = int(os.environ.get("REPS", 5)); SECS = os.environ.get("SECS", "5")
+WARMUP = os.environ.get("WARMUP", "1"); PORT = int(os.environ.get("PORT", 9431))
+QUIET_PCT = float(os.environ.get("QUIET_PCT", 5)); QUIET_MAX = float(os.environ.get("QUIET_MAX", 120))
+OTHER_MAX = float(os.environ.get("OTHER_MAX", 3)); RETRIES = int(os.environ.get("RETRIES", 3))
+WORKLOADS = os.environ.get("WORKLOADS", "w1 w2 w4").split()
+SPEC = {  # connections, in flight, size, text
+    "w1": (64, 16, 64, False), "w2": (64, 1, 64, False), "w4": (1000, 1, 512, True),
+}
+TICK = os.sysconf("SC_CLK_TCK")
+
+def machine():  # (total jiffies, idle jiffies) of all CPUs
+    f = open("/proc/stat").readline().split()[1:9]
+    v = list(map(int, f)); return sum(v), v[3] + v[4]
+
+def proc_cpu(pid):  # utime + stime of a process, seconds
+    try: s = open(f"/proc/{pid}/stat").read()
+    except OSError: return 0.0
+    f = s[s.rindex(")") + 2:].split()
+    return (int(f[11]) + int(f[12])) / TICK
+
+def quiet():
+    start = time.time()
+    while time.time() - start < QUIET_MAX:
+        a = machine(); time.sleep(1); b = machine()
+        if 100 * (1 - (b[1] - a[1]) / max(1, b[0] - a[0])) <= QUIET_PCT: break
+    return time.time() - start
+
+def command(gen, w):
+    c, p, s, text = SPEC[w]
+    if gen == "referee":
+        cmd = [referee, "-c", str(c), "-p", str(p), "-s", str(s), "-d", SECS, "-w", WARMUP]
+        if text: cmd.append("--text")
+        return cmd + ["--server-pid", "{pid}", f"127.0.0.1:{PORT}"]
+    cmd = [load, f"ws://127.0.0.1:{PORT}/", "--connections", str(c), "--pipeline", str(p),
+           "--size", str(s), "--duration", SECS, "--warmup", WARMUP, "--progress", "0",
+           "--server-pid", "{pid}", "--drain-timeout", "3"]
+    return cmd + (["--text"] if text else ["--binary"])
+
+def run(gen, w):
+    srv = subprocess.Popen(["taskset", "-c", "0", server, "--port", str(PORT)],
+                           stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        if not srv.stdout.readline().startswith("listening on"): raise RuntimeError("server did not start")
+        time.sleep(0.3)
+        cmd = ["taskset", "-c", "1"] + [a.replace("{pid}", str(srv.pid)) for a in command(gen, w)]
+        m0, s0, t0 = machine(), proc_cpu(srv.pid), time.time()
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        stdout, stderr = p.communicate(timeout=float(SECS) + 90)
+        m1, s1 = machine(), proc_cpu(srv.pid)
+    finally:
+        srv.terminate()
+        try: srv.wait(5)
+        except subprocess.TimeoutExpired: srv.kill(); srv.wait()
+    # CPU seconds of everything but this pair over the run: the machine's busy time minus the
+    # server's and the generator's (children's times, read once it has exited).
+    busy = ((m1[0] - m0[0]) - (m1[1] - m0[1])) / TICK
+    return p.returncode, stdout, stderr, busy, s1 - s0, s1, time.time() - t0
+
+rows = []
+cols = "rep workload generator attempt clean quiet_wait_s rc msgs_per_s gen_cpu_pct gen_us_per_msg srv_cpu_pct srv_us_per_msg other_cpu_pct errors"
+with open(out, "w") as f: f.write("\t".join(cols.split()) + "\n")
+with open(out + ".meta", "w") as f:
+    f.write(f"# {time.strftime('%Y-%m-%dT%H:%M:%S')} kernel={os.uname().release} nproc={os.cpu_count()}\n")
+    f.write(f"# REPS={REPS} SECS={SECS} WARMUP={WARMUP} server on CPU 0, generators on CPU 1\n")
+    for w in WORKLOADS:
+        for g in ("referee", "wsp-load"): f.write(f"# {w} {g}: {' '.join(command(g, w))}\n")
+
+for rep in range(1, REPS + 1):
+    for w in WORKLOADS:
+        for gen in ("referee", "wsp-load"):
+            for attempt in range(RETRIES + 1):
+                waited = quiet()
+                before = os.times(); before = before.children_user + before.children_system
+                rc, stdout, stderr, busy, srv_cpu, srv_total, elapsed = run(gen, w)
+                after = os.times(); gen_all = after.children_user + after.children_system - before
+                # The server is a child too: what is left is the generator's (and taskset's).
+                gen_all = max(0.0, gen_all - srv_total)
+                other = 100 * max(0.0, busy - srv_cpu - gen_all) / elapsed
+                if gen == "referee":
+                    kv = dict(re.findall(r"(\w+)=(\S+)", stdout))
+                    mps = float(kv.get("msgs_per_s", "nan")); gpct = float(kv.get("ref_cpu_pct", "nan"))
+                    spct = float(kv.get("srv_cpu_pct", "nan")); errors = kv.get("errors", "NA")
+                else:
+                    m = re.search(r"in the window: ([\d,]+)/s", stdout)
+                    mps = float(m.group(1).replace(",", "")) if m else float("nan")
+                    m = re.search(r"wsp-load ([\d.]+)% of a core", stdout)
+                    gpct = float(m.group(1)) if m else float("nan")
+                    m = re.search(r"server ([\d.]+)% of a core", stdout)
+                    spct = float(m.group(1)) if m else float("nan")
+                    m = re.search(r"errors +(.*)", stdout)
+                    errors = "0" if m and m.group(1).strip() == "none" else (m.group(1).strip().replace(" ", "_") if m else "NA")
+                gus = 1e4 * gpct / mps if mps > 0 else float("nan")
+                sus = 1e4 * spct / mps if mps > 0 else float("nan")
+                clean = int(other <= OTHER_MAX and rc == 0)
+                row = [rep, w, gen, attempt, clean, f"{waited:.0f}", rc, f"{mps:.0f}", f"{gpct:.1f}",
+                       f"{gus:.3f}", f"{spct:.1f}", f"{sus:.3f}", f"{other:.1f}", errors]
+                with open(out, "a") as f: f.write("\t".join(map(str, row)) + "\n")
+                print("\t".join(map(str, row)), file=sys.stderr, flush=True)
+                rows.append(row)
+                if clean: break
+                if rc != 0: sys.stderr.write(stderr[-2000:])
+
+print(f"\nwrote {out}\n")
+print("| workload | referee us/msg | wsp-load us/msg | ratio | referee msgs/s | wsp-load msgs/s | server CPU % (ref / wsp-load) | clean runs |")
+print("|---|---|---|---|---|---|---|---|")
+for w in WORKLOADS:
+    def med(gen, col):
+        # Clean runs only; when a busy machine left none, every run (the count shows it).
+        picked = [r for r in rows if r[1] == w and r[2] == gen and r[4] == 1]
+        count = len(picked)
+        if not picked: picked = [r for r in rows if r[1] == w and r[2] == gen and r[6] == 0]
+        vals = [float(r[col]) for r in picked]
+        return (statistics.median(vals) if vals else float("nan")), count
+    (ru, n1), (lu, n2) = med("referee", 9), med("wsp-load", 9)
+    (rm, _), (lm, _) = med("referee", 7), med("wsp-load", 7)
+    (rs, _), (ls, _) = med("referee", 10), med("wsp-load", 10)
+    print(f"| {w} | {ru:.3f} | {lu:.3f} | **{lu / ru:.2f}** | {rm:,.0f} | {lm:,.0f} | {rs:.0f} / {ls:.0f} | {n1} / {n2} |")
+PY

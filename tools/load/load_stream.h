@@ -1,0 +1,96 @@
+// LoadStream: one wsp-load connection after its opening handshake: the byte stream (TCP or
+// TLS) with push-style I/O, the server's frames read by ServerFrameReader and handed to the
+// worker in place, and the client's frames (masked, RFC 6455 §5.3) written once per reactor
+// turn, every frame queued meanwhile in one write. Pings are answered, the closing handshake
+// is done here, and a protocol violation by the server fails the connection with 1002.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "io/byte_stream.h"
+#include "io/ready_list.h"
+#include "tools/load/server_frame_reader.h"
+#include "wsp/protocol/frame.h"
+
+namespace wsp_load {
+
+class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
+ public:
+  // What the worker is told, always from the reactor's ready list.
+  class Events {
+   public:
+    virtual void chunk_begin(LoadStream& s) = 0;  // before the messages of one received chunk
+    virtual void message_begin(LoadStream& s, bool text) = 0;
+    virtual void message_data(LoadStream& s, const std::uint8_t* data, std::size_t size) = 0;
+    virtual void message_end(LoadStream& s) = 0;
+    virtual void ended(LoadStream& s) = 0;  // the connection is over; close_code() says how
+
+   protected:
+    ~Events() = default;
+  };
+
+  LoadStream(std::unique_ptr<io::ByteStream> stream, Events& events, void* owner);
+  ~LoadStream();
+  LoadStream(const LoadStream&) = delete;
+  LoadStream& operator=(const LoadStream&) = delete;
+
+  // Starts receiving; `leftover` is what followed the handshake response.
+  void start(std::string_view leftover);
+
+  // Queues one whole message (a frame masked with a fresh key); written this turn. False
+  // once the connection is closing or over.
+  bool send(bool text, std::string_view payload);
+  // Starts the closing handshake (§7.1.2): our close frame, then the server's, then its TCP end.
+  void close(int code);
+  // Drops the connection now (no close frame).
+  void abort();
+
+  bool open() const { return !close_sent_ && !close_received_ && !ended_; }
+  bool ended() const { return ended_; }
+  // The server's close code (1005: none in its frame), the 1002 we sent when the server broke
+  // the protocol, or -1 when the connection was dropped without a close frame.
+  int close_code() const { return close_code_; }
+  const std::string& close_reason() const { return close_reason_; }
+  const char* protocol_failure() const { return reader_.failure(); }
+  void* owner() const { return owner_; }
+
+  // ServerFrameReader's handler (public for the template; not for the worker).
+  void message_begin(bool text) { events_.message_begin(*this, text); }
+  void message_data(const std::uint8_t* data, std::size_t size) { events_.message_data(*this, data, size); }
+  void message_end() { events_.message_end(*this); }
+  void control(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size);
+
+ private:
+  bool on_received(std::span<const std::uint8_t> data) override;
+  void on_receive_end(std::error_code error) override;
+  void on_written(std::error_code error) override;
+
+  void queue_frame(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size);
+  void flush();
+  void finish();  // ends the connection: stream closed, the worker told (once)
+
+  std::unique_ptr<io::ByteStream> stream_;
+  Events& events_;
+  void* owner_;
+  ServerFrameReader reader_;
+  // Frames queued this turn, and those the kernel is writing: two buffers that trade places,
+  // grown (never zero-filled) to the largest batch.
+  struct Buffer {
+    std::unique_ptr<std::uint8_t[]> data;
+    std::size_t size = 0, capacity = 0;
+    std::uint8_t* extend(std::size_t n);  // n more bytes at the end, to be written by the caller
+  };
+  Buffer out_, writing_;
+  bool writing_now_ = false;
+  bool close_sent_ = false;
+  bool close_received_ = false;
+  bool ended_ = false;
+  int close_code_ = -1;
+  std::string close_reason_;
+  io::CallbackNode<LoadStream, &LoadStream::flush> flush_node_{this};
+};
+
+}  // namespace wsp_load

@@ -27,7 +27,7 @@ HandshakeStatus feed(ServerHandshake& h, const std::string& s, std::size_t* cons
 }
 
 ClientHandshake rfc_client(std::vector<std::string> protocols = {}) {
-  return ClientHandshake({"server.example.com", 80, false, "/chat", std::move(protocols), {}},
+  return ClientHandshake({"server.example.com", 80, false, "/chat", std::move(protocols), {}, {}},
                          kRfcKey);
 }
 
@@ -62,7 +62,7 @@ TEST_CASE("a client key is 16 random bytes in base64") {
 
 TEST_CASE("the client request has the RFC 6455 §4.1 fields in order") {
   ClientHandshake h({"server.example.com", 80, false, "/chat?a=b", {"chat", "superchat"},
-                     {"Origin: http://example.com", "X-Token: 1"}},
+                     {"Origin: http://example.com", "X-Token: 1"}, {}},
                     kRfcKey);
   CHECK(h.request() ==
         "GET /chat?a=b HTTP/1.1\r\n"
@@ -79,7 +79,7 @@ TEST_CASE("the client request has the RFC 6455 §4.1 fields in order") {
 
 TEST_CASE("the Host header carries the port only when it is not the default") {
   auto host_line = [](std::string host, int port, bool tls) {
-    ClientHandshake h({std::move(host), port, tls, "/", {}, {}}, kRfcKey);
+    ClientHandshake h({std::move(host), port, tls, "/", {}, {}, {}}, kRfcKey);
     const std::string r = h.request();
     const std::size_t a = r.find("Host: ");
     return r.substr(a, r.find("\r\n", a) - a);
@@ -94,7 +94,7 @@ TEST_CASE("the Host header carries the port only when it is not the default") {
 }
 
 TEST_CASE("an empty path is sent as /") {
-  ClientHandshake h({"h", 80, false, "", {}, {}}, kRfcKey);
+  ClientHandshake h({"h", 80, false, "", {}, {}, {}}, kRfcKey);
   CHECK(h.request().rfind("GET / HTTP/1.1\r\n", 0) == 0);
 }
 
@@ -105,7 +105,7 @@ TEST_CASE("extra headers with CR or LF are refused and left out of the request")
   CHECK_FALSE(ClientHandshake::valid_extra_header("X-A: b\r"));
   CHECK_FALSE(ClientHandshake::valid_extra_header("no colon"));
   CHECK_FALSE(ClientHandshake::valid_extra_header("Bad Name: x"));
-  ClientHandshake h({"h", 80, false, "/", {}, {"X-A: b\r\nEvil: 1", "X-Ok: 1"}}, kRfcKey);
+  ClientHandshake h({"h", 80, false, "/", {}, {"X-A: b\r\nEvil: 1", "X-Ok: 1"}, {}}, kRfcKey);
   CHECK(h.request().find("Evil") == std::string::npos);
   CHECK(h.request().find("X-Ok: 1\r\n") != std::string::npos);
 }
@@ -163,7 +163,7 @@ TEST_CASE("a missing Upgrade or Connection token fails the client handshake") {
 }
 
 TEST_CASE("a wrong Sec-WebSocket-Accept fails the client handshake") {
-  ClientHandshake h({"h", 80, false, "/", {}, {}}, "AAAAAAAAAAAAAAAAAAAAAA==");
+  ClientHandshake h({"h", 80, false, "/", {}, {}, {}}, "AAAAAAAAAAAAAAAAAAAAAA==");
   CHECK(feed(h, response_101()) == HandshakeStatus::failed);
   CHECK(h.error() == "Sec-WebSocket-Accept does not match the key sent");
 }
@@ -211,7 +211,7 @@ TEST_CASE("a garbage response fails the client handshake") {
 // ---- Server -----------------------------------------------------------------------------
 
 TEST_CASE("the server answers the RFC 6455 sample request with 101 and the sample accept key") {
-  ServerHandshake h({{}, {"X-Server: wsp"}, false});
+  ServerHandshake h({{}, {"X-Server: wsp"}, false, kDefaultMaxHeaderBytes, {}});
   CHECK(feed(h, request()) == HandshakeStatus::done);
   CHECK(h.http_status() == 101);
   CHECK(h.response() ==
@@ -227,14 +227,14 @@ TEST_CASE("the server answers the RFC 6455 sample request with 101 and the sampl
 }
 
 TEST_CASE("the requested URL uses wss:// behind TLS") {
-  ServerHandshake h({{}, {}, true});
+  ServerHandshake h({{}, {}, true, kDefaultMaxHeaderBytes, {}});
   CHECK(feed(h, request()) == HandshakeStatus::done);
   CHECK(h.requested_url() == "wss://server.example.com/chat?x=1");
 }
 
 TEST_CASE("a client's request is read back by the server") {
-  ClientHandshake c({"example.com", 8443, true, "/p?q", {"b"}, {"X-A: 1"}});
-  ServerHandshake s({{"a", "b"}, {}, true});
+  ClientHandshake c({"example.com", 8443, true, "/p?q", {"b"}, {"X-A: 1"}, {}});
+  ServerHandshake s({{"a", "b"}, {}, true, kDefaultMaxHeaderBytes, {}});
   CHECK(feed(s, c.request()) == HandshakeStatus::done);
   CHECK(s.selected_protocol() == "b");
   CHECK(s.header("x-a") == "1");
@@ -272,7 +272,7 @@ TEST_CASE("repeated headers are joined with a comma, names case-insensitive") {
 }
 
 TEST_CASE("the server selects the first of the client's protocols that it supports") {
-  ServerHandshake h({{"b", "c"}, {}, false});
+  ServerHandshake h({{"b", "c"}, {}, false, kDefaultMaxHeaderBytes, {}});
   CHECK(feed(h, request("Sec-WebSocket-Protocol: a, c\r\nSec-WebSocket-Protocol: b\r\n")) ==
         HandshakeStatus::done);
   CHECK(h.selected_protocol() == "c");
@@ -280,7 +280,7 @@ TEST_CASE("the server selects the first of the client's protocols that it suppor
 }
 
 TEST_CASE("no matching subprotocol fails the server handshake with 400") {
-  ServerHandshake h({{"b"}, {}, false});
+  ServerHandshake h({{"b"}, {}, false, kDefaultMaxHeaderBytes, {}});
   CHECK(feed(h, request("Sec-WebSocket-Protocol: a\r\n")) == HandshakeStatus::failed);
   CHECK(h.http_status() == 400);
   CHECK(h.error() == "none of the requested subprotocols is supported");
@@ -288,7 +288,7 @@ TEST_CASE("no matching subprotocol fails the server handshake with 400") {
 }
 
 TEST_CASE("a client offering no subprotocol fails when the server requires one") {
-  ServerHandshake h({{"b"}, {}, false});
+  ServerHandshake h({{"b"}, {}, false, kDefaultMaxHeaderBytes, {}});
   CHECK(feed(h, request()) == HandshakeStatus::failed);
   CHECK(h.http_status() == 400);
   CHECK(h.error() == "no subprotocol requested");
@@ -363,7 +363,7 @@ TEST_CASE("a request that does not start with GET is refused from its first byte
 }
 
 TEST_CASE("a header block over the limit fails with 431 without buffering more") {
-  ServerHandshake h({{}, {}, false, 1000});
+  ServerHandshake h({{}, {}, false, 1000, {}});
   std::size_t consumed = 0;
   CHECK(feed(h, "GET / HTTP/1.1\r\nX-Pad: " + std::string(5000, 'p'), &consumed) ==
         HandshakeStatus::failed);
@@ -386,7 +386,7 @@ TEST_CASE("the default server header limit is 4096 bytes") {
 TEST_CASE("more than 100 header fields fail with 431") {
   std::string extra;
   for (int i = 0; i < 100; ++i) extra += "X: " + std::to_string(i) + "\r\n";
-  ServerHandshake h({{}, {}, false, 8192});
+  ServerHandshake h({{}, {}, false, 8192, {}});
   CHECK(feed(h, request(extra)) == HandshakeStatus::failed);
   CHECK(h.http_status() == 431);
   CHECK(h.error() == "too many header fields");

@@ -142,7 +142,7 @@ io::Task<void> connection(io::Reactor& reactor, int port, Mode mode, int level,
   }
   std::size_t next = 0;
   int outstanding = 0;
-  for (; outstanding < depth; ++outstanding) co_await (*ws)->send_text(msgs[next++ % msgs.size()]);
+  for (; outstanding < depth; ++outstanding) (void)co_await (*ws)->send_text(msgs[next++ % msgs.size()]);
   while (outstanding > 0) {
     wsp::Received echo = co_await (*ws)->receive();
     if (echo.closed) {
@@ -153,7 +153,7 @@ io::Task<void> connection(io::Reactor& reactor, int port, Mode mode, int level,
     --outstanding;
     (*ws)->recycle(std::move(echo.data));
     if (Clock::now() < until) {
-      co_await (*ws)->send_text(msgs[next++ % msgs.size()]);
+      (void)co_await (*ws)->send_text(msgs[next++ % msgs.size()]);
       ++outstanding;
     }
   }

@@ -18,6 +18,8 @@ struct EchoOptions {
   long inbound_buffer_size = 64L << 20;
   long outbound_buffer_size = 64L << 20;
   long max_queued_packets = 4096;
+  long handshake_timeout_ms = 10000;  // a peer silent mid-handshake is dropped after this
+  long heartbeat_interval_ms = 0;     // 0 = no automatic pings
   std::string tls_cert, tls_key;
   std::shared_ptr<tls::TLSOptions> tls;  // set when serving wss://
   io::Reactor::Options reactor;          // the receive ring's geometry, for tuning
@@ -28,6 +30,7 @@ inline void echo_usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s [--host 127.0.0.1] [--port 9001] [--inbound-buffer-size BYTES]\n"
                "          [--outbound-buffer-size BYTES] [--max-queued-packets N]\n"
+               "          [--handshake-timeout-ms MS] [--heartbeat-interval-ms MS (0 = none)] (these two: echo_server only)\n"
                "          [--tls-cert FILE --tls-key FILE]\n"
                "          [--receive-buffers MAX (a power of two)] [--receive-buffers-at-start N]\n"
                "          [--receive-buffer-size BYTES]\n"
@@ -54,6 +57,8 @@ inline EchoOptions parse_echo_options(int argc, char** argv) {
     else if (flag == "--inbound-buffer-size") o.inbound_buffer_size = std::atol(value.c_str());
     else if (flag == "--outbound-buffer-size") o.outbound_buffer_size = std::atol(value.c_str());
     else if (flag == "--max-queued-packets") o.max_queued_packets = std::atol(value.c_str());
+    else if (flag == "--handshake-timeout-ms") o.handshake_timeout_ms = std::atol(value.c_str());
+    else if (flag == "--heartbeat-interval-ms") o.heartbeat_interval_ms = std::atol(value.c_str());
     else if (flag == "--tls-cert") o.tls_cert = value;
     else if (flag == "--tls-key") o.tls_key = value;
     else if (flag == "--receive-buffers") o.reactor.receive_buffers = static_cast<unsigned>(std::atol(value.c_str()));

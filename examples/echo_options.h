@@ -30,7 +30,7 @@ inline void echo_usage(const char* program) {
   std::fprintf(stderr,
                "usage: %s [--host 127.0.0.1] [--port 9001] [--inbound-buffer-size BYTES]\n"
                "          [--outbound-buffer-size BYTES] [--max-queued-packets N]\n"
-               "          [--handshake-timeout-ms MS] [--heartbeat-interval-ms MS (0 = none)] (these two: echo_server only)\n"
+               "          [--handshake-timeout-ms MS] [--heartbeat-interval-ms MS (0 = none)]\n"
                "          [--tls-cert FILE --tls-key FILE]\n"
                "          [--receive-buffers MAX (a power of two)] [--receive-buffers-at-start N]\n"
                "          [--receive-buffer-size BYTES]\n"

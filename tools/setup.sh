@@ -15,6 +15,7 @@ packages=(
   python3 python3-websockets # interop peer (/usr/bin/python3)
   openssl ca-certificates    # system trust store; test certificates
   util-linux                 # taskset for pinned benchmarks
+  iproute2 nftables          # netns tests: veth, tc tbf, dropping a peer's packets
 )
 
 missing=()

@@ -24,6 +24,8 @@ struct EchoOptions {
   long inbound_buffer_size = 64L << 20;
   long outbound_buffer_size = 64L << 20;
   long max_queued_packets = 4096;
+  long handshake_timeout_ms = 10000;  // a peer silent mid-handshake is dropped after this
+  long heartbeat_interval_ms = 0;     // 0 = no automatic pings
   std::string tls_cert, tls_key;
   std::shared_ptr<tls::TLSOptions> tls;  // set when serving wss://
   io::Reactor::Options reactor;          // the receive ring's geometry, for tuning
@@ -62,6 +64,10 @@ inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
         "bytes queued for sending per connection; 0: no limit (default 67108864)");
   f.add("--max-queued-packets", &o.max_queued_packets, 1L, long{INT_MAX},
         "messages queued per connection and direction (default 4096)");
+  f.add("--handshake-timeout-ms", &o.handshake_timeout_ms, 0L, long{INT_MAX},
+        "drop a client that has not finished its handshake by then; 0: never (default 10000)");
+  f.add("--heartbeat-interval-ms", &o.heartbeat_interval_ms, 0L, long{INT_MAX},
+        "ping each client this often, drop it when a pong is missing; 0: none (default 0)");
   f.add("--tls-cert", &o.tls_cert, "PEM certificate: serve wss:// (with --tls-key)");
   f.add("--tls-key", &o.tls_key, "PEM private key of --tls-cert");
   f.add("--receive-buffers", "N",

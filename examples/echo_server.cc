@@ -84,6 +84,8 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
   accept_options.limits.inbound_buffer_size = server.options.inbound_buffer_size;
   accept_options.limits.outbound_buffer_size = server.options.outbound_buffer_size;
   accept_options.limits.max_queued_packets = server.options.max_queued_packets;
+  accept_options.handshake_timeout = std::chrono::milliseconds(server.options.handshake_timeout_ms);
+  accept_options.limits.heartbeat_interval = double(server.options.heartbeat_interval_ms) / 1000.0;
   accept_options.deflate = server.options.deflate;
   std::string reason;
   accept_options.failure_reason = &reason;

@@ -66,6 +66,8 @@ int main(int argc, char** argv) {
     c.peer->set_outbound_buffer_size(static_cast<int>(options.outbound_buffer_size));
     c.peer->set_max_queued_packets(static_cast<int>(options.max_queued_packets));
     c.peer->set_deflate(options.deflate);
+    c.peer->set_handshake_timeout(double(options.handshake_timeout_ms) / 1000.0);
+    c.peer->set_heartbeat_interval(double(options.heartbeat_interval_ms) / 1000.0);
     c.peer->accept_stream(stream);
   };
   auto deadline = std::chrono::steady_clock::time_point::max();

@@ -105,7 +105,9 @@ TEST_CASE("StreamPeerTLS.get_stream() is the TCP peer it runs over, which stays 
   CHECK(p.tcp->get_connected_port() > 0);
   CHECK(p.tcp->get_local_port() == p.h.port);
   std::vector<std::uint8_t> nothing;
-  CHECK(p.tcp->get_partial_data(1, nothing) != OK);  // its bytes belong to the TLS session
+  CHECK(p.tcp->get_partial_data(1, nothing) == FAILED);  // its bytes belong to the TLS session
+  CHECK(p.tcp->put_data({1}) == FAILED);
+  CHECK(p.tcp->get_available_bytes() == 0);
   StreamPeerTLS unused(p.h.reactor);
   CHECK(unused.get_stream() == nullptr);
   p.tls_stream->disconnect_from_stream();

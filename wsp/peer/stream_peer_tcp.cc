@@ -93,7 +93,7 @@ void StreamPeerTCP::set_no_delay(bool enabled) {
 
 Error StreamPeerTCP::put_partial_data(const std::vector<std::uint8_t>& data, int& sent) {
   sent = 0;
-  if (status_ != STATUS_CONNECTED) return FAILED;
+  if (status_ != STATUS_CONNECTED || !stream_) return FAILED;  // lent to TLS: not ours to use
   ssize_t n = ::send(stream_->fd(), data.data(), data.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK) return OK;
@@ -105,7 +105,7 @@ Error StreamPeerTCP::put_partial_data(const std::vector<std::uint8_t>& data, int
 }
 
 Error StreamPeerTCP::put_data(const std::vector<std::uint8_t>& data) {
-  if (status_ != STATUS_CONNECTED) return FAILED;
+  if (status_ != STATUS_CONNECTED || !stream_) return FAILED;
   std::size_t done = 0;
   while (done < data.size()) {
     ssize_t n = ::send(stream_->fd(), data.data() + done, data.size() - done, MSG_NOSIGNAL);
@@ -121,7 +121,7 @@ Error StreamPeerTCP::put_data(const std::vector<std::uint8_t>& data) {
 
 Error StreamPeerTCP::get_partial_data(int bytes, std::vector<std::uint8_t>& out) {
   out.clear();
-  if (status_ != STATUS_CONNECTED) return FAILED;
+  if (status_ != STATUS_CONNECTED || !stream_) return FAILED;
   if (bytes < 0) return ERR_INVALID_PARAMETER;
   out.resize(static_cast<std::size_t>(bytes));
   ssize_t n = ::recv(stream_->fd(), out.data(), out.size(), MSG_DONTWAIT);
@@ -142,7 +142,7 @@ Error StreamPeerTCP::get_partial_data(int bytes, std::vector<std::uint8_t>& out)
 
 Error StreamPeerTCP::get_data(int bytes, std::vector<std::uint8_t>& out) {
   out.clear();
-  if (status_ != STATUS_CONNECTED) return FAILED;
+  if (status_ != STATUS_CONNECTED || !stream_) return FAILED;
   if (bytes < 0) return ERR_INVALID_PARAMETER;
   out.resize(static_cast<std::size_t>(bytes));
   std::size_t got = 0;
@@ -160,7 +160,7 @@ Error StreamPeerTCP::get_data(int bytes, std::vector<std::uint8_t>& out) {
 }
 
 int StreamPeerTCP::get_available_bytes() const {
-  if (status_ != STATUS_CONNECTED) return 0;
+  if (status_ != STATUS_CONNECTED || !stream_) return 0;
   int available = 0;
   ::ioctl(stream_->fd(), FIONREAD, &available);
   return available;

@@ -160,7 +160,7 @@ std::string ClientHandshake::request() const {
 }
 
 HandshakeStatus ClientHandshake::fail(std::string reason) {
-  error_ = std::move(reason);
+  error_ = printable(reason, 4096);  // it may quote the server's bytes
   status_ = HandshakeStatus::failed;
   return status_;
 }
@@ -256,7 +256,7 @@ HandshakeStatus ClientHandshake::validate() {
   if (protocol) {
     const auto& offered = options_.protocols;
     if (std::find(offered.begin(), offered.end(), *protocol) == offered.end())
-      return fail("server selected subprotocol \"" + *protocol + "\" that was not offered");
+      return fail("server selected subprotocol \"" + printable(*protocol, 100) + "\" that was not offered");
     selected_protocol_ = *protocol;
   } else if (!options_.protocols.empty()) {
     return fail("server selected none of the offered subprotocols");
@@ -273,13 +273,13 @@ bool ClientHandshake::check_extensions(std::string& error) {
   std::size_t malformed = 0;
   const std::vector<Extension> accepted = parse_extensions(*header, &malformed);
   if (malformed != 0) {
-    error = "malformed Sec-WebSocket-Extensions \"" + *header + "\"";
+    error = "malformed Sec-WebSocket-Extensions \"" + printable(*header, 100) + "\"";
     return false;
   }
   const bool offered = options_.deflate.mode != DeflateOptions::Mode::off;
   for (const Extension& e : accepted) {
     if (e.name != kPermessageDeflate || !offered) {
-      error = "server selected extension \"" + to_string(e) + "\" that was not offered";
+      error = "server selected extension \"" + printable(to_string(e), 100) + "\" that was not offered";
       return false;
     }
     if (deflate_) {

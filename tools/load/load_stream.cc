@@ -24,9 +24,9 @@ LoadStream::~LoadStream() {
 
 void LoadStream::start(std::string_view leftover) {
   if (!leftover.empty()) {
-    events_.chunk_begin(*this);
-    if (!reader_.feed(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size(), *this)) {
-      on_received({});  // fails the connection
+    events_.received(*this, reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());
+    if (reader_.failed()) {
+      fail_protocol();
       return;
     }
   }
@@ -97,11 +97,11 @@ void LoadStream::on_written(std::error_code error) {
 
 bool LoadStream::on_received(std::span<const std::uint8_t> data) {
   if (ended_) return true;
-  if (!data.empty()) {
-    events_.chunk_begin(*this);
-    if (reader_.feed(data.data(), data.size(), *this)) return true;
-  }
-  if (!reader_.failed()) return true;
+  events_.received(*this, data.data(), data.size());
+  return reader_.failed() ? fail_protocol() : true;
+}
+
+bool LoadStream::fail_protocol() {
   // §7.1.7: fail the connection: our close frame with 1002, then drop it (on_written). Nothing
   // more is read meanwhile.
   close_code_ = wsp::close_code::protocol_error;

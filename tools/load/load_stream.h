@@ -19,13 +19,12 @@ namespace wsp_load {
 
 class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
  public:
-  // What the worker is told, always from the reactor's ready list.
+  // What the worker is told, always from the reactor's ready list: a received chunk, which it
+  // reads with feed() (one call per chunk; the per-message calls are inlined in the worker),
+  // and the end.
   class Events {
    public:
-    virtual void chunk_begin(LoadStream& s) = 0;  // before the messages of one received chunk
-    virtual void message_begin(LoadStream& s, bool text) = 0;
-    virtual void message_data(LoadStream& s, const std::uint8_t* data, std::size_t size) = 0;
-    virtual void message_end(LoadStream& s) = 0;
+    virtual void received(LoadStream& s, const std::uint8_t* data, std::size_t size) = 0;
     virtual void ended(LoadStream& s) = 0;  // the connection is over; close_code() says how
 
    protected:
@@ -57,17 +56,29 @@ class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
   const char* protocol_failure() const { return reader_.failure(); }
   void* owner() const { return owner_; }
 
-  // ServerFrameReader's handler (public for the template; not for the worker).
-  void message_begin(bool text) { events_.message_begin(*this, text); }
-  void message_data(const std::uint8_t* data, std::size_t size) { events_.message_data(*this, data, size); }
-  void message_end() { events_.message_end(*this); }
-  void control(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size);
+  // Parses a received chunk: data messages go to `replies` (message_begin(bool text),
+  // message_data(const uint8_t*, size_t), message_end()), control frames are handled here.
+  template <typename Replies>
+  void feed(const std::uint8_t* data, std::size_t size, Replies& replies) {
+    struct Both {
+      LoadStream& stream;
+      Replies& replies;
+      void message_begin(bool text) { replies.message_begin(text); }
+      void message_data(const std::uint8_t* d, std::size_t n) { replies.message_data(d, n); }
+      void message_end() { replies.message_end(); }
+      void control(wsp::Opcode op, const std::uint8_t* p, std::size_t n) { stream.control(op, p, n); }
+    } both{*this, replies};
+    reader_.feed(data, size, both);
+  }
 
  private:
   bool on_received(std::span<const std::uint8_t> data) override;
   void on_receive_end(std::error_code error) override;
   void on_written(std::error_code error) override;
 
+  void control(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size);
+  // The server broke the protocol: our 1002, then the end (§7.1.7). False: stop reading.
+  bool fail_protocol();
   void queue_frame(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size);
   void flush();
   void finish();  // ends the connection: stream closed, the worker told (once)

@@ -334,13 +334,7 @@ bool Worker::send_fanout(LoadConnection& c, std::int64_t intended) {
   return true;
 }
 
-void Worker::chunk_begin(LoadStream&) {
-  now_ = now_ns();
-  window_now_ = window();
-}
-
-void Worker::message_begin(LoadStream& s, bool text) {
-  LoadConnection& c = *static_cast<LoadConnection*>(s.owner());
+void Worker::message_begin(LoadConnection& c, bool text) {
   LoadConnection::Reading& r = c.reading;
   r.text = text;
   r.offset = 0;
@@ -364,8 +358,7 @@ void Worker::compare(LoadConnection::Reading& r, std::size_t at, const char* exp
   r.first_difference = at + i;
 }
 
-void Worker::message_data(LoadStream& s, const std::uint8_t* data, std::size_t size) {
-  LoadConnection& c = *static_cast<LoadConnection*>(s.owner());
+void Worker::message_data(LoadConnection& c, const std::uint8_t* data, std::size_t size) {
   LoadConnection::Reading& r = c.reading;
   const std::size_t at = r.offset;
   r.offset += size;
@@ -399,9 +392,8 @@ void Worker::message_data(LoadStream& s, const std::uint8_t* data, std::size_t s
   }
 }
 
-void Worker::message_end(LoadStream& s) {
+void Worker::message_end(LoadConnection& c) {
   if (finishing_) return;  // late replies after the drain: already counted as lost
-  LoadConnection& c = *static_cast<LoadConnection*>(s.owner());
   if (options_.scenario == Scenario::echo) echo_end(c);
   else fanout_end(c);
 }
@@ -468,6 +460,20 @@ void Worker::fanout_end(LoadConnection& c) {
     --fanout_in_flight_;
     if (!options_.open_loop() && now_ < window_now_.end) send_fanout(c, now_);
   }
+}
+
+void Worker::received(LoadStream& s, const std::uint8_t* data, std::size_t size) {
+  // Every message in a chunk arrived together: one clock reading serves them all.
+  now_ = now_ns();
+  window_now_ = window();
+  struct Replies {
+    Worker& worker;
+    LoadConnection& c;
+    void message_begin(bool text) { worker.message_begin(c, text); }
+    void message_data(const std::uint8_t* d, std::size_t n) { worker.message_data(c, d, n); }
+    void message_end() { worker.message_end(c); }
+  } replies{*this, *static_cast<LoadConnection*>(s.owner())};
+  s.feed(data, size, replies);
 }
 
 void Worker::ended(LoadStream& s) {

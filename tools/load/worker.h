@@ -104,12 +104,12 @@ class Worker final : private LoadStream::Events {
   io::Task<void> ticker();
   io::Task<void> sleep_until(std::int64_t when_ns);
 
-  // LoadStream::Events: replies arrive here, piece by piece.
-  void chunk_begin(LoadStream& s) override;
-  void message_begin(LoadStream& s, bool text) override;
-  void message_data(LoadStream& s, const std::uint8_t* data, std::size_t size) override;
-  void message_end(LoadStream& s) override;
+  // LoadStream::Events: replies arrive here, a chunk at a time, and are checked piece by piece.
+  void received(LoadStream& s, const std::uint8_t* data, std::size_t size) override;
   void ended(LoadStream& s) override;
+  void message_begin(LoadConnection& c, bool text);
+  void message_data(LoadConnection& c, const std::uint8_t* data, std::size_t size);
+  void message_end(LoadConnection& c);
   void echo_end(LoadConnection& c);
   void fanout_end(LoadConnection& c);
   void compare(LoadConnection::Reading& r, std::size_t at, const char* expected,

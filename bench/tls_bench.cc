@@ -6,18 +6,29 @@
 // client on the main thread (the other core).
 //
 //   bazel run --config=opt //bench:tls_bench -- [seconds per figure, default 2]
-//       [all|engine|streams|websocket|handshakes, default all] [both|large|small, default both]
+//       [all|cipher|engine|streams|websocket|handshakes, default all] [both|large|small]
 //   tls_bench 0 count large|small wss|ws COUNT     (for callgrind: bench/callgrind_tls.sh)
+//   tls_bench 0 records large|small wss COUNT      (TLS records per echoed message)
+//
+// `cipher` is BoringSSL's AEAD alone (EVP_AEAD, no TLS, no socket), so the cipher's own cost is
+// known in the same run; the websocket figures end with the wss/ws CPU ratio that this cost
+// alone allows.
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <openssl/aead.h>
+#include <openssl/ssl.h>
+
+#include <atomic>
 
 #include "io/event.h"
 #include "io/operation.h"
@@ -214,6 +225,32 @@ double handshakes(Reactor& reactor, std::uint16_t port, std::shared_ptr<TLSOptio
   return reactor.sync_wait(body());
 }
 
+// Counts the TLS records a context's connections write and read (BoringSSL's message callback
+// sees each record header; the length in it is the ciphertext's).
+struct RecordCount {
+  std::atomic<std::uint64_t> written{0}, written_bytes{0}, read{0}, read_bytes{0};
+  std::atomic<const char*> cipher{""};
+};
+
+void reset(RecordCount& c) { c.written = c.written_bytes = c.read = c.read_bytes = 0; }
+
+void count_records(TLSOptions& options, RecordCount& count) {
+  SSL_CTX_set_msg_callback_arg(options.context(), &count);
+  SSL_CTX_set_msg_callback(
+      options.context(),
+      [](int is_write, int, int content_type, const void* buf, std::size_t len, SSL* ssl,
+         void* arg) {
+        if (content_type != SSL3_RT_HEADER || len != 5) return;
+        auto* header = static_cast<const std::uint8_t*>(buf);
+        std::uint64_t body = (std::uint64_t(header[3]) << 8) | header[4];
+        auto& c = *static_cast<RecordCount*>(arg);
+        if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl))
+          c.cipher.store(SSL_CIPHER_standard_name(cipher), std::memory_order_relaxed);
+        (is_write ? c.written : c.read).fetch_add(1, std::memory_order_relaxed);
+        (is_write ? c.written_bytes : c.read_bytes).fetch_add(body, std::memory_order_relaxed);
+      });
+}
+
 // --- WebSocket echo: wss vs ws through wsp::Connection ------------------------------------
 
 // Large enough for a whole window of 64 KiB messages in either queue.
@@ -314,9 +351,14 @@ Rate websocket_throughput(Reactor& reactor, std::uint16_t port,
 // Echoes exactly `count` messages through wss (or ws) with client and server on this thread's
 // reactor: no clock involved, so that callgrind's instruction counts for two counts differ by
 // the cost of the messages alone (bench/callgrind_tls.sh).
+// `client_records`/`server_records` (wss only): the records each side writes once connected.
 void websocket_count(std::shared_ptr<TLSOptions> server_options,
                      std::shared_ptr<TLSOptions> client_options, std::size_t message,
-                     std::size_t window, std::uint64_t count) {
+                     std::size_t window, std::uint64_t count,
+                     RecordCount* client_records = nullptr,
+                     RecordCount* server_records = nullptr) {
+  if (client_records) count_records(*client_options, *client_records);
+  if (server_records) count_records(*server_options, *server_records);
   Reactor reactor;
   auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
   if (!listener) std::abort();
@@ -329,6 +371,9 @@ void websocket_count(std::shared_ptr<TLSOptions> server_options,
                       std::to_string(listener->local_port()) + "/";
     auto ws = co_await wsp::connect(reactor, url, connect_options);
     if (!ws) std::abort();
+    // The server's handshake records are out once the client is connected.
+    if (client_records) reset(*client_records);
+    if (server_records) reset(*server_records);
     Flow flow;
     io::Event room(reactor);
     reactor.spawn(websocket_writer(ws->get(), message, window, &flow, &room));
@@ -386,6 +431,57 @@ double engine_in_memory(std::shared_ptr<TLSOptions> client_options,
   return bytes / (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu_start);
 }
 
+// The cipher alone: one of TLS 1.3's AEADs sealing and opening 16 KiB records (plus the
+// content-type byte, a 5-byte header as additional data, as TLS 1.3 does) with BoringSSL's
+// EVP_AEAD, out of place, in payload bytes per second of this thread's CPU time. The records
+// cycle through `span` bytes: one record stays in the L1/L2 cache; 1 MiB (an echo's window)
+// does not.
+struct CipherRate {
+  double seal = 0;
+  double open = 0;
+};
+
+CipherRate cipher_alone(const EVP_AEAD* aead, std::size_t span, double seconds) {
+  constexpr std::size_t kRecordPlaintext = 16 * 1024 + 1;  // data + content type
+  const std::size_t tag = EVP_AEAD_max_overhead(aead);
+  const std::size_t records = std::max<std::size_t>(1, span / (16 * 1024));
+  std::vector<std::uint8_t> key(EVP_AEAD_key_length(aead), 7);
+  bssl::ScopedEVP_AEAD_CTX ctx;
+  if (!EVP_AEAD_CTX_init(ctx.get(), aead, key.data(), key.size(), tag, nullptr)) std::abort();
+  std::vector<std::uint8_t> plain(records * kRecordPlaintext, 'x');
+  std::vector<std::uint8_t> sealed(records * (kRecordPlaintext + tag));
+  std::vector<std::uint8_t> nonce(EVP_AEAD_nonce_length(aead), 0);
+  const std::uint8_t header[5] = {23, 3, 3, 0x40, 0x11};
+  auto run = [&](bool seal) {
+    std::uint64_t bytes = 0;
+    double cpu_start = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
+    auto end = Clock::now() + std::chrono::duration<double>(seconds / 2);
+    while (Clock::now() < end) {
+      for (std::size_t r = 0; r < records; ++r) {
+        std::uint8_t* p = plain.data() + r * kRecordPlaintext;
+        std::uint8_t* c = sealed.data() + r * (kRecordPlaintext + tag);
+        std::size_t out = 0;
+        std::memcpy(nonce.data(), &r, sizeof r);  // a record's own nonce, as its sequence number
+        if (seal) {
+          if (!EVP_AEAD_CTX_seal(ctx.get(), c, &out, kRecordPlaintext + tag, nonce.data(),
+                                 nonce.size(), p, kRecordPlaintext, header, sizeof header))
+            std::abort();
+        } else {
+          if (!EVP_AEAD_CTX_open(ctx.get(), p, &out, kRecordPlaintext, nonce.data(),
+                                 nonce.size(), c, kRecordPlaintext + tag, header, sizeof header))
+            std::abort();
+        }
+        bytes += 16 * 1024;
+      }
+    }
+    return bytes / (cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - cpu_start);
+  };
+  CipherRate rate;
+  rate.seal = run(true);
+  rate.open = run(false);
+  return rate;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -412,8 +508,9 @@ int main(int argc, char** argv) {
                    [&seconds](std::string_view v) { return flags::parse_number(v, 0, 3600.0, seconds); },
                    "seconds per figure (default 2)", false);
   flags.positional("WHICH",
-                   one_of(only, {"all", "engine", "streams", "websocket", "handshakes", "count"},
-                          "all, engine, streams, websocket, handshakes or count"),
+                   one_of(only, {"all", "cipher", "engine", "streams", "websocket", "handshakes", "count",
+                                 "records"},
+                          "all, cipher, engine, streams, websocket, handshakes, count or records"),
                    "which figures (default all)", false);
   flags.positional("SIZES", one_of(sizes, {"both", "large", "small"}, "both, large or small"),
                    "message sizes (default both)", false);
@@ -429,6 +526,19 @@ int main(int argc, char** argv) {
                          tls::X509Certificate::load_from_string(certs.server.cert));
   auto client_options =
       TLSOptions::client(tls::X509Certificate::load_from_string(certs.ca.cert));
+  auto cipher_line = [&](const char* name, const EVP_AEAD* aead) {
+    CipherRate hot = cipher_alone(aead, 16 * 1024, seconds);
+    CipherRate cold = cipher_alone(aead, 1 << 20, seconds);
+    std::printf("%-18s 16 KiB records, GB per CPU second: in cache seal %.2f open %.2f | "
+                "cycling through 1 MiB seal %.2f open %.2f\n",
+                name, hot.seal / 1e9, hot.open / 1e9, cold.seal / 1e9, cold.open / 1e9);
+  };
+  if (wanted("cipher")) {
+    std::printf("BoringSSL's AEAD alone (EVP_has_aes_hardware() = %d)\n", EVP_has_aes_hardware());
+    cipher_line("AES-128-GCM", EVP_aead_aes_128_gcm());
+    cipher_line("AES-256-GCM", EVP_aead_aes_256_gcm());
+    cipher_line("ChaCha20-Poly1305", EVP_aead_chacha20_poly1305());
+  }
   if (wanted("engine")) {
     std::printf("TLS engine in memory (seal + open, one core): %.1f MB per CPU second\n",
                 engine_in_memory(client_options, server_options, seconds) / 1e6);
@@ -463,6 +573,22 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     std::_Exit(0);
   }
+  if (only == "records") {
+    // tls_bench 0 records large|small wss COUNT: the records of COUNT echoed messages.
+    const Case& c = cases.front();
+    RecordCount client, server;
+    websocket_count(server_options, client_options, c.message, c.window, count, &client,
+                    &server);
+    auto side = [&](const char* name, const RecordCount& r) {
+      std::printf("%s (%s) wrote %llu records: %.3f per message, %.0f bytes of ciphertext each\n",
+                  name, r.cipher.load(), static_cast<unsigned long long>(r.written.load()),
+                  double(r.written) / count, r.written ? double(r.written_bytes) / r.written : 0.0);
+    };
+    side("client", client);
+    side("server", server);
+    std::fflush(stdout);
+    std::_Exit(0);
+  }
 
   Reactor reactor;
   if (wanted("streams") || wanted("handshakes")) {
@@ -493,11 +619,27 @@ int main(int argc, char** argv) {
     std::uint16_t wss_port = start_server(server_options, true);
     std::printf("wss vs ws echo on 127.0.0.1, wsp::WebSocket both sides (Connection, push I/O), "
                 "%.1f s each\n", seconds);
+    std::vector<Rate> plain_rates;
     for (const auto& c : cases) {
       Rate plain = websocket_throughput(reactor, ws_port, nullptr, c.message, c.window, seconds);
       Rate secure =
           websocket_throughput(reactor, wss_port, client_options, c.message, c.window, seconds);
       report(c, plain, secure);
+      plain_rates.push_back(plain);
+    }
+    // The bound the cipher sets: an echo seals and opens every payload byte twice (client and
+    // server), in records of about 16 KiB (`tls_bench 0 records`), over memory an echo's window
+    // wide. With nothing else added to ws, wss's CPU per message could not be less.
+    const bool aes = EVP_has_aes_hardware();  // BoringSSL negotiates AES-128-GCM then
+    CipherRate cipher = cipher_alone(aes ? EVP_aead_aes_128_gcm() : EVP_aead_chacha20_poly1305(),
+                                     1 << 20, seconds / 2);
+    for (std::size_t i = 0; i < cases.size(); ++i) {
+      const double plain_us = 1e6 * cases[i].message / plain_rates[i].bytes_per_cpu_second;
+      const double cipher_us = 1e6 * cases[i].message * (2 / cipher.seal + 2 / cipher.open);
+      std::printf("%-28s the cipher alone (%s): %.2f us per message; with ws's %.2f us, "
+                  "wss/ws CPU at most %3.0f%%\n",
+                  cases[i].name, aes ? "AES-128-GCM" : "ChaCha20-Poly1305", cipher_us, plain_us,
+                  100 * plain_us / (plain_us + cipher_us));
     }
   }
   std::fflush(stdout);

@@ -167,6 +167,42 @@ TEST_CASE("a push write of a header and a 1 MiB body goes out as 64 full 16 KiB 
   CHECK_FALSE(writer.error);
 }
 
+// 100 WebSocket frames of a turn, as a connection writes them: a 2-byte header and 64 bytes of
+// payload each, 200 pieces in one write.
+std::vector<iovec> small_frames(const std::string& bytes) {
+  std::vector<iovec> pieces;
+  for (std::size_t at = 0; at < bytes.size(); at += 66) {
+    pieces.push_back({const_cast<char*>(bytes.data()) + at, 2});
+    pieces.push_back({const_cast<char*>(bytes.data()) + at + 2, 64});
+  }
+  return pieces;
+}
+
+TEST_CASE("a push write of 100 small frames goes out as one record") {
+  Pair p;
+  const std::string frames = pattern(100 * 66);
+  std::vector<iovec> pieces = small_frames(frames);
+  Writer writer;
+  p.client->start_write(pieces, writer);
+  const std::size_t wire_size = frames.size() + kRecordOverhead;
+  std::string wire = p.reactor.sync_wait(read_exactly(*p.server->tcp(), wire_size));
+  CHECK(record_lengths(wire) == std::vector<std::size_t>{frames.size() + 1 + 16});
+  REQUIRE(run_until(p.reactor, [&] { return writer.calls > 0; }));
+  CHECK(writer.calls == 1);
+  CHECK_FALSE(writer.error);
+}
+
+TEST_CASE("small frames gathered into records arrive intact and in order") {
+  Pair p;
+  const std::string frames = pattern(1000 * 66);  // more than four records' worth
+  std::vector<iovec> pieces = small_frames(frames);
+  Writer writer;
+  p.client->start_write(pieces, writer);
+  CHECK(p.reactor.sync_wait(read_exactly(*p.server, frames.size())) == frames);
+  REQUIRE(run_until(p.reactor, [&] { return writer.calls > 0; }));
+  CHECK_FALSE(writer.error);
+}
+
 TEST_CASE("a 1 MiB push write arrives intact at a pull reader") {
   Pair p;
   const std::string payload = pattern(1 << 20);

@@ -12,13 +12,9 @@
 # Needs valgrind (apt-get install valgrind).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
 command -v valgrind >/dev/null || { echo "install valgrind" >&2; exit 2; }
 bench="${1:-}"
-if [ -z "$bench" ]; then
-  (cd "$root" && bazel build --config=opt //bench:tls_bench >&2)
-  bench="$(cd "$root" && bazel info --config=opt bazel-bin 2>/dev/null)/bench/tls_bench"
-fi
+[ -n "$bench" ] || bench="$("$here/opt_binary.sh" //bench:tls_bench)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 

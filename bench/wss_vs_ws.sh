@@ -8,14 +8,10 @@
 #   bench/wss_vs_ws.sh [RUNS, default 9] [SECONDS per figure, default 2] [TLS_BENCH_BINARY]
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
 runs="${1:-9}"
 seconds="${2:-2}"
 bench="${3:-}"
-if [ -z "$bench" ]; then
-  (cd "$root" && bazel build --config=opt //bench:tls_bench >&2)
-  bench="$(cd "$root" && bazel info --config=opt bazel-bin 2>/dev/null)/bench/tls_bench"
-fi
+[ -n "$bench" ] || bench="$("$here/opt_binary.sh" //bench:tls_bench)"
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 for run in $(seq "$runs"); do

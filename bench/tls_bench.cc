@@ -13,6 +13,11 @@
 // `cipher` is BoringSSL's AEAD alone (EVP_AEAD, no TLS, no socket), so the cipher's own cost is
 // known in the same run; the websocket figures end with the wss/ws CPU ratio that this cost
 // alone allows.
+#include <openssl/aead.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
@@ -24,11 +29,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <openssl/aead.h>
-#include <openssl/ssl.h>
-
-#include <atomic>
 
 #include "io/event.h"
 #include "io/operation.h"

@@ -7,6 +7,11 @@
 #
 #   bench/echo_matrix.sh            # REPS=3 SECS=5 by default; env as in shared/bench/matrix.sh
 #   SERVERS="wsp beast" REPS=5 bench/echo_matrix.sh
+#   UWS=../shared/bench/build/uws_server SERVERS="wsp uws beast epoll" REPS=5 bench/echo_matrix.sh
+#
+# UWS (optional): a uWebSockets echo server built outside the project (shared/bench/README.md,
+# "uWebSockets"); when given, it runs as server "uws" alongside the others. After the usual table
+# comes the server CPU per message of every server side by side (bench/cpu_per_message.py).
 #
 # Needs: shared/bench built (make -C ../shared/bench; libboost1.81-dev for Beast) and its
 # node modules (cd ../shared/bench/node && npm install).
@@ -27,15 +32,25 @@ cp "$bin_dir/bench/epoll_echo" "$out_dir/epoll_echo.opt"
 
 servers="$(mktemp)"
 trap 'rm -f "$servers"' EXIT
-wanted=" ${SERVERS:-wsp epoll beast nodews pyws} "
+default_servers="wsp epoll beast nodews pyws"
+if [ -n "${UWS:-}" ]; then
+  [ -x "$UWS" ] || { echo "UWS=$UWS is not an executable" >&2; exit 2; }
+  default_servers="wsp uws epoll beast nodews pyws"
+fi
+wanted=" ${SERVERS:-$default_servers} "
 while read -r name port cmd; do
   case "$name" in ""|\#*) continue ;; esac
   [[ "$wanted" == *" $name "* ]] || continue
   cmd="${cmd//WSP_ECHO_SERVER/$out_dir/echo_server.opt}"
   echo "$name $port ${cmd//WSP_EPOLL_ECHO/$out_dir/epoll_echo.opt}"
 done < "$here/servers.txt" > "$servers"
+if [ -n "${UWS:-}" ] && [[ "$wanted" == *" uws "* ]]; then
+  echo "uws 9106 $(realpath "$UWS") 9106" >> "$servers"
+fi
 
 out="$out_dir/matrix-$(date +%Y%m%d-%H%M%S).tsv"
 "$shared/matrix.sh" "$servers" "$out"
 [ -f "$out.stderr" ] && "$here/prune_stderr.sh" "$out.stderr"
 /usr/bin/python3 "$shared/summarize.py" "$out"
+echo
+/usr/bin/python3 "$here/cpu_per_message.py" "$out"

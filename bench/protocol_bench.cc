@@ -131,6 +131,8 @@ BENCHMARK_CAPTURE(BM_Parse, frames64_client_binary_bytewise, 64, 1024, wsp::Role
                   wsp::Opcode::binary, 1);
 BENCHMARK_CAPTURE(BM_Parse, frames64k_client_binary, 65536, 16, wsp::Role::client,
                   wsp::Opcode::binary, 0);
+BENCHMARK_CAPTURE(BM_Parse, frames64k_server_masked_binary, 65536, 16, wsp::Role::server,
+                  wsp::Opcode::binary, 0);
 BENCHMARK_CAPTURE(BM_Parse, frames64k_server_masked_text, 65536, 16, wsp::Role::server,
                   wsp::Opcode::text, 0);
 BENCHMARK_CAPTURE(BM_Parse, frames64k_client_binary_bytewise, 65536, 16, wsp::Role::client,

@@ -11,13 +11,12 @@
 // back" is checked by the next frame being the close), or is failed by the server.
 #include <catch2/catch.hpp>
 
-#include <netinet/tcp.h>
-
 #include <chrono>
 #include <cstdint>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tests/interop/child_process.h"
@@ -36,7 +35,7 @@ constexpr int kText = 0x1, kBinary = 0x2, kContinuation = 0x0, kClose = 0x8, kPi
 constexpr int kFin = 0x80;
 
 // One masked client frame with the whole first byte given (FIN, RSV bits, opcode): RFC 6455
-// §5.2. Built by hand rather than with raw_peer::frame, which cannot set RSV bits.
+// §5.2. raw_peer::frame's first byte is replaced, as it cannot set RSV bits.
 std::string frame(int first_byte, const std::string& payload) {
   std::string f = raw_peer::frame(first_byte & 0x0F, (first_byte & kFin) != 0, payload);
   f[0] = static_cast<char>(first_byte);
@@ -289,21 +288,17 @@ TEST_CASE("conformance 3: a frame with a reserved bit set fails with 1002 after 
 
 TEST_CASE("conformance 4: a frame with a reserved opcode fails with 1002 after the echoes before it") {
   std::vector<Case> cases;
-  int n = 1;
-  for (int opcode : {3, 4, 5, 6, 7}) {
-    cases.push_back(fails("4.1." + std::to_string(n), "opcode " + std::to_string(opcode), {{frame(kFin | opcode, "")}}, 1002));
-    cases.push_back(fails("4.1." + std::to_string(n) + "b", "text, opcode " + std::to_string(opcode) + " with payload, ping",
-                          {{text("Hello, world!") + frame(kFin | opcode, "reserved") + ping()}}, 1002,
-                          {echo_of(kText, "Hello, world!")}));
-    ++n;
-  }
-  n = 1;
-  for (int opcode : {11, 12, 13, 14, 15}) {
-    cases.push_back(fails("4.2." + std::to_string(n), "opcode " + std::to_string(opcode), {{frame(kFin | opcode, "")}}, 1002));
-    cases.push_back(fails("4.2." + std::to_string(n) + "b", "text, opcode " + std::to_string(opcode) + " with payload, ping",
-                          {{text("Hello, world!") + frame(kFin | opcode, "reserved") + ping()}}, 1002,
-                          {echo_of(kText, "Hello, world!")}));
-    ++n;
+  // 4.1: the reserved non-control opcodes; 4.2: the reserved control ones.
+  for (const auto& [group, opcodes] : {std::pair{"4.1.", std::vector{3, 4, 5, 6, 7}},
+                                       std::pair{"4.2.", std::vector{11, 12, 13, 14, 15}}}) {
+    int n = 1;
+    for (int opcode : opcodes) {
+      const std::string id = group + std::to_string(n++);
+      cases.push_back(fails(id, "opcode " + std::to_string(opcode), {{frame(kFin | opcode, "")}}, 1002));
+      cases.push_back(fails(id + "b", "text, opcode " + std::to_string(opcode) + " with payload, ping",
+                            {{text("Hello, world!") + frame(kFin | opcode, "reserved") + ping()}}, 1002,
+                            {echo_of(kText, "Hello, world!")}));
+    }
   }
   check_cases(cases);
 }

@@ -267,7 +267,7 @@ io::Task<void> slot(io::Reactor& reactor, unsigned id) {
       if (std::uniform_real_distribution<double>(0, 1)(rng) < config.disconnect_probability) {
         // Vanish mid-message: half the bytes, then a FIN or an RST.
         iovec v{wire.data(), wire.size() / 2};
-        co_await tcp.write_all({&v, 1});
+        (void)co_await tcp.write_all({&v, 1});  // leaving anyway
         if (rng() % 2) {
           linger l{1, 0};
           setsockopt(tcp.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -322,7 +322,7 @@ io::Task<void> slot(io::Reactor& reactor, unsigned id) {
       std::string bye;
       append_frame(bye, 0x8, true, std::string("\x03\xe8", 2), rng);  // 1000
       iovec v{bye.data(), bye.size()};
-      co_await tcp.write_all({&v, 1});
+      (void)co_await tcp.write_all({&v, 1});  // a courtesy: closing either way
       tcp.close();
     }
   }

@@ -1,10 +1,11 @@
 // Soak: N connections for M seconds against an echo server, each sending messages of random
 // size (0 B to 1 MiB, weighted toward small) in random fragments with pings between them, and
 // now and then vanishing mid-message (FIN or RST) and reconnecting. Every echo is checked byte
-// for byte. Prints a line a second (sent, echoed, lost, errors, the server's RSS) and a summary;
-// exits 1 when a message was lost or corrupted, or when the server's RSS grew after warm-up
-// (the last minute's peak more than 10% over the first minute's; the last third against the
-// first third for runs under three minutes).
+// for byte. Prints a line a second (sent, echoed, lost, errors, the server's RSS) and a summary
+// with every failure by reason; exits 1 when a message was lost or corrupted, when a connect
+// failed, when a handshake failed that the client did not start too late (see FailureKind), or
+// when the server's RSS grew after warm-up (the last minute's peak more than 10% over the first
+// minute's; the last third against the first third for runs under three minutes).
 //
 //   bazel run --config=opt //tools:soak -- --server $(bazel info bazel-bin)/examples/echo_server
 //   bazel run --config=opt //tools:soak -- --port 9001 --pid $(pidof echo_server)
@@ -19,10 +20,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -59,12 +62,44 @@ struct Config {
   int seconds = 60;
   double disconnect_probability = 0.002;  // per message
   unsigned seed = 1;
+  long handshake_timeout_ms = 10000;  // the server's (the echo servers' default)
 };
 
 Stats stats;
 Config config;
 Clock::time_point end_of_run;
 int running = 0;
+
+// Why connections failed before their first message, and when: the server's handshake_timeout
+// runs from its accept, which comes after the client started its connect, so a request written
+// later than the timeout after that start may have been dropped for the client's own lateness
+// (a saturated client resumes its connections late); one written in time must not fail.
+struct FailureKind {
+  long count = 0;
+  long late = 0;                   // request written handshake_timeout or more after the connect began
+  double min_request_delay = 1e9;  // seconds from starting the connect to the request written
+  double max_request_delay = 0;
+  double max_wait = 0;             // seconds from the request written to the failure
+};
+std::map<std::string, FailureKind> failures;  // "connect: ...", "handshake: ..."
+long unexplained_failures = 0;                 // handshakes failed although the request was in time
+
+// Seconds from starting the connect to the 101, for the handshakes that succeeded.
+std::vector<float> handshake_seconds;
+double max_client_lag = 0;  // the reporter's longest oversleep: how far behind the client ran
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+void count_failure(const std::string& reason, double request_delay, double wait, bool handshake) {
+  FailureKind& kind = failures[reason];
+  ++kind.count;
+  const bool late = config.handshake_timeout_ms > 0 && request_delay * 1000 >= double(config.handshake_timeout_ms);
+  if (late) ++kind.late;
+  if (handshake && !late) ++unexplained_failures;
+  kind.min_request_delay = std::min(kind.min_request_delay, request_delay);
+  kind.max_request_delay = std::max(kind.max_request_delay, request_delay);
+  kind.max_wait = std::max(kind.max_wait, wait);
+}
 
 std::size_t random_size(std::mt19937& rng) {
   const double r = std::uniform_real_distribution<double>(0, 1)(rng);
@@ -99,13 +134,18 @@ void append_frame(std::string& out, int opcode, bool fin, std::string_view paylo
 }
 
 struct Reader {
+  explicit Reader(io::TcpStream& stream) : tcp(stream) {}
   io::TcpStream& tcp;
   std::string in;
   std::vector<std::uint8_t> chunk = std::vector<std::uint8_t>(65536);
+  std::string error;  // why the last fill() failed: the error, or "end of stream"
 
   io::Task<bool> fill() {
     auto n = co_await tcp.read_some(chunk);
-    if (!n || *n == 0) co_return false;
+    if (!n || *n == 0) {
+      error = n ? "end of stream" : n.error().message();
+      co_return false;
+    }
     in.append(reinterpret_cast<const char*>(chunk.data()), *n);
     co_return true;
   }
@@ -142,21 +182,29 @@ struct Reader {
   }
 };
 
-io::Task<bool> handshake(io::TcpStream& tcp, Reader& reader) {
+// The upgrade; returns why it failed, or an empty string. `written` gets the time the request
+// was written.
+io::Task<std::string> handshake(io::TcpStream& tcp, Reader& reader, Clock::time_point& written) {
   const std::string key = "dGhlIHNhbXBsZSBub25jZQ==";
   std::string request = "GET / HTTP/1.1\r\nHost: " + config.host + "\r\nUpgrade: websocket\r\n"
                         "Connection: Upgrade\r\nSec-WebSocket-Key: " + key +
                         "\r\nSec-WebSocket-Version: 13\r\n\r\n";
   iovec v{request.data(), request.size()};
-  if (!co_await tcp.write_all({&v, 1})) co_return false;
+  written = Clock::now();
+  if (auto sent = co_await tcp.write_all({&v, 1}); !sent) co_return "request not written: " + sent.error().message();
+  written = Clock::now();
   for (;;) {
     if (auto end = reader.in.find("\r\n\r\n"); end != std::string::npos) {
-      const bool ok = reader.in.rfind("HTTP/1.1 101", 0) == 0 &&
-                      reader.in.find(wsp::compute_accept_key(key)) < end;
+      std::string why;
+      if (reader.in.rfind("HTTP/1.1 101", 0) != 0)
+        why = "answered " + reader.in.substr(0, std::min(reader.in.find("\r\n"), std::size_t{40}));
+      else if (reader.in.find(wsp::compute_accept_key(key)) > end)
+        why = "101 without the right Sec-WebSocket-Accept";
       reader.in.erase(0, end + 4);
-      co_return ok;
+      co_return why;
     }
-    if (!co_await reader.fill()) co_return false;
+    if (!co_await reader.fill())
+      co_return (reader.in.empty() ? "no answer: " : "answer cut off: ") + reader.error;
   }
 }
 
@@ -165,21 +213,27 @@ io::Task<void> slot(io::Reactor& reactor, unsigned id) {
   std::mt19937 rng(config.seed * 1000003u + id);
   ++running;
   while (Clock::now() < end_of_run) {
+    const auto started = Clock::now();
     auto connected = co_await io::TcpStream::connect(reactor, config.host, static_cast<std::uint16_t>(config.port));
     if (!connected) {
       ++stats.err_connect;
+      count_failure("connect: " + connected.error().message(), seconds_since(started), 0, false);
       co_await io::sleep_for(reactor, 100ms);
       continue;
     }
     io::TcpStream tcp = std::move(*connected);
-    Reader reader{tcp};
+    Reader reader(tcp);
     ++stats.connects;
-    if (!co_await handshake(tcp, reader)) {
+    Clock::time_point written;
+    if (std::string why = co_await handshake(tcp, reader, written); !why.empty()) {
       ++stats.err_handshake;
+      count_failure("handshake: " + why, std::chrono::duration<double>(written - started).count(),
+                    seconds_since(written), true);
       tcp.close();
       co_await io::sleep_for(reactor, 100ms);
       continue;
     }
+    handshake_seconds.push_back(static_cast<float>(seconds_since(started)));
     bool healthy = true;
     bool first = true;
     while (healthy && Clock::now() < end_of_run) {
@@ -213,7 +267,7 @@ io::Task<void> slot(io::Reactor& reactor, unsigned id) {
       if (std::uniform_real_distribution<double>(0, 1)(rng) < config.disconnect_probability) {
         // Vanish mid-message: half the bytes, then a FIN or an RST.
         iovec v{wire.data(), wire.size() / 2};
-        co_await tcp.write_all({&v, 1});
+        (void)co_await tcp.write_all({&v, 1});  // leaving anyway
         if (rng() % 2) {
           linger l{1, 0};
           setsockopt(tcp.fd(), SOL_SOCKET, SO_LINGER, &l, sizeof l);
@@ -268,7 +322,7 @@ io::Task<void> slot(io::Reactor& reactor, unsigned id) {
       std::string bye;
       append_frame(bye, 0x8, true, std::string("\x03\xe8", 2), rng);  // 1000
       iovec v{bye.data(), bye.size()};
-      co_await tcp.write_all({&v, 1});
+      (void)co_await tcp.write_all({&v, 1});  // a courtesy: closing either way
       tcp.close();
     }
   }
@@ -289,14 +343,18 @@ io::Task<void> report(io::Reactor& reactor, int pid, std::vector<long>& rss) {
   const auto start = Clock::now();
   const auto give_up = end_of_run + 30s;  // slots finish the message in hand, then stop
   for (int second = 1;; ++second) {
+    const auto asleep = Clock::now();
     co_await io::sleep_for(reactor, 1s);
+    const double lag = seconds_since(asleep) - 1.0;
+    max_client_lag = std::max(max_client_lag, lag);
     const long now_rss = pid > 0 ? rss_kib(pid) : -1;
     if (Clock::now() < end_of_run) rss.push_back(now_rss);  // the wind-down is not the run
     const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
     std::printf("sample=%d t=%.1fs sent=%ld echoed=%ld lost=%ld corrupt=%ld abandoned=%ld open_slots=%d "
-                "connects=%ld pings=%ld pongs=%ld MiB=%.1f server_rss_kib=%ld\n",
+                "connects=%ld handshake_errors=%ld pings=%ld pongs=%ld MiB=%.1f client_lag=%.2fs server_rss_kib=%ld\n",
                 second, elapsed, stats.sent, stats.echoed, stats.lost, stats.corrupt, stats.abandoned, running,
-                stats.connects, stats.pings, stats.pongs, double(stats.bytes) / (1 << 20), now_rss);
+                stats.connects, stats.err_handshake, stats.pings, stats.pongs, double(stats.bytes) / (1 << 20), lag,
+                now_rss);
     std::fflush(stdout);
     if ((Clock::now() >= end_of_run && running == 0) || Clock::now() >= give_up) break;
   }
@@ -317,6 +375,9 @@ int main(int argc, char** argv) {
   f.add("--seconds", &config.seconds, 1, 86400, "length of the run (60)");
   f.add("--disconnect-probability", &config.disconnect_probability, 0, 1, "per message (0.002)");
   f.add("--seed", &config.seed, 0, ~0u, "random seed (1)");
+  f.add("--handshake-timeout-ms", &config.handshake_timeout_ms, 0L, long{INT_MAX},
+        "the server's handshake timeout, given to the server started here (10000); a handshake "
+        "whose request went out sooner than this after its connect began must not fail");
   f.parse(argc, argv);
 
   io::raise_open_files_limit();
@@ -328,7 +389,8 @@ int main(int argc, char** argv) {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
     std::vector<std::string> args{server, "--port", "0", "--inbound-buffer-size", "2097152",
-                                  "--outbound-buffer-size", "2097152"};
+                                  "--outbound-buffer-size", "2097152", "--handshake-timeout-ms",
+                                  std::to_string(config.handshake_timeout_ms)};
     std::vector<char*> argp;
     for (auto& a : args) argp.push_back(a.data());
     argp.push_back(nullptr);
@@ -391,9 +453,33 @@ int main(int argc, char** argv) {
               stats.pongs, stats.connects, double(stats.bytes) / (1 << 20));
   std::printf("errors: connect=%ld handshake=%ld read=%ld write=%ld protocol=%ld\n", stats.err_connect,
               stats.err_handshake, stats.err_read, stats.err_write, stats.err_protocol);
+  for (const auto& [reason, kind] : failures) {
+    if (reason.rfind("connect: ", 0) == 0) {
+      std::printf("failed %ld times: %s (up to %.1f s after the connect started)\n", kind.count,
+                  reason.c_str(), kind.max_request_delay);
+      continue;
+    }
+    std::printf("failed %ld times: %s (%ld of them late; request written %.1f to %.1f s after the "
+                "connect started, failure up to %.1f s after the request)\n",
+                kind.count, reason.c_str(), kind.late, kind.min_request_delay, kind.max_request_delay,
+                kind.max_wait);
+  }
+  if (stats.err_handshake > 0) {
+    std::printf("handshakes failed: %ld; %ld with the request written %.1f s (the server's handshake "
+                "timeout) or more after the connect started, the client's lateness; %ld unexplained\n",
+                stats.err_handshake, stats.err_handshake - unexplained_failures,
+                double(config.handshake_timeout_ms) / 1000, unexplained_failures);
+  }
+  if (!handshake_seconds.empty()) {
+    std::sort(handshake_seconds.begin(), handshake_seconds.end());
+    auto at = [&](double q) { return handshake_seconds[static_cast<std::size_t>(q * double(handshake_seconds.size() - 1))]; };
+    std::printf("handshakes: %zu, connect to 101 p50 %.3f s, p99 %.3f s, max %.3f s; client lag up to %.1f s\n",
+                handshake_seconds.size(), at(0.5), at(0.99), handshake_seconds.back(), max_client_lag);
+  }
   std::printf("server rss: first window peak %ld KiB, last window peak %ld KiB: %s\n", first_peak,  // -1: too few samples
               last_peak, rss_flat ? "flat" : "GREW");
-  const bool ok = stats.lost == 0 && stats.corrupt == 0 && rss_flat;
+  const bool ok = stats.lost == 0 && stats.corrupt == 0 && stats.err_connect == 0 &&
+                  unexplained_failures == 0 && rss_flat;
   std::printf("%s\n", ok ? "PASS" : "FAIL");
   return ok ? 0 : 1;
 }

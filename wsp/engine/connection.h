@@ -74,8 +74,9 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t queued_messages() const { return inbound_.size(); }
   // Moves the oldest message into `data`; returns whether it is text.
   bool pop_message(std::string& data);
-  // Hands a consumed message's buffer back, so the next message of that size needs no
-  // allocation (optional; for servers that echo or forward large messages).
+  // Hands a consumed message's buffer back to the thread's pool, so the next message of that
+  // size (up to 1 MiB; larger buffers are freed) needs no allocation (optional; for servers
+  // that echo or forward messages).
   void recycle(std::string&& buffer);
   // Set when a message arrives and when the connection has ended (state closed): the two
   // things a receiver waits for.
@@ -115,6 +116,14 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // permessage-deflate on this connection (null when not negotiated): its configuration and
   // how many bytes it saved.
   const PerMessageDeflate* deflate() const { return deflate_.get(); }
+
+  // Heap bytes of the buffers this connection holds besides the messages queued for the
+  // application: the message being assembled, output, bytes waiting to be parsed. 0 when
+  // idle: buffers go back to the thread's pool between messages.
+  std::size_t buffer_capacity() const {
+    return protocol_.buffer_capacity() + heap_capacity(held_.payload) + outbound_.buffer_capacity() +
+           (overflow_ ? heap_capacity(overflow_->bytes) : 0);
+  }
 
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }

@@ -330,7 +330,9 @@ int main(int argc, char** argv) {
     std::vector<char*> argp;
     for (auto& a : args) argp.push_back(a.data());
     argp.push_back(nullptr);
-    if (posix_spawn(&child, argp[0], &actions, nullptr, argp.data(), environ) != 0) {
+    const int spawned = posix_spawn(&child, argp[0], &actions, nullptr, argp.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (spawned != 0) {
       std::fprintf(stderr, "soak: cannot start %s\n", server.c_str());
       return 1;
     }

@@ -24,10 +24,22 @@ const std::error_category& wsp_category() {
 
 WebSocket::WebSocket(std::unique_ptr<Connection> connection, std::string selected_protocol,
                      std::string requested_url, HeaderList request_headers)
-    : connection_(std::move(connection)),
-      selected_protocol_(std::move(selected_protocol)),
-      requested_url_(std::move(requested_url)),
-      request_headers_(std::move(request_headers)) {}
+    : connection_(std::move(connection)), requested_url_(std::move(requested_url)) {
+  if (!selected_protocol.empty() || !request_headers.empty()) {
+    rarely_set_ = std::make_unique<RarelySet>(
+        RarelySet{std::move(selected_protocol), std::move(request_headers)});
+  }
+}
+
+const std::string& WebSocket::selected_protocol() const {
+  static const std::string none;
+  return rarely_set_ ? rarely_set_->selected_protocol : none;
+}
+
+const HeaderList& WebSocket::request_headers() const {
+  static const HeaderList none;
+  return rarely_set_ ? rarely_set_->request_headers : none;
+}
 
 Received WebSocket::ReceiveOp::await_resume() {
   // The readable event is set only for a message or the end, so one of them is here.

@@ -164,15 +164,20 @@ class WebSocket {
   bool is_open() const { return connection_->state() == Connection::State::open; }
   int close_code() const { return connection_->close_code(); }
   std::string close_reason() const { return connection_->close_reason(); }
-  const std::string& selected_protocol() const { return selected_protocol_; }
+  const std::string& selected_protocol() const;
   const std::string& requested_url() const { return requested_url_; }
-  const HeaderList& request_headers() const { return request_headers_; }
+  const HeaderList& request_headers() const;
 
  private:
+  // Made only when there is a subprotocol or kept headers: 56 bytes most connections need not
+  // hold (thousands of idle connections).
+  struct RarelySet {
+    std::string selected_protocol;
+    HeaderList request_headers;
+  };
   std::unique_ptr<Connection> connection_;
-  std::string selected_protocol_;
   std::string requested_url_;
-  HeaderList request_headers_;
+  std::unique_ptr<RarelySet> rarely_set_;
 };
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, std::string url,

@@ -279,6 +279,55 @@ TEST_CASE("wsp::accept opens without a subprotocol when none is common; the clie
   CHECK(server.served == 1);
 }
 
+TEST_CASE("the server's WebSocket keeps the requested URL, and the subprotocol and headers only when there are some") {
+  Reactor reactor;
+  auto listener = io::TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  const std::string base = "ws://127.0.0.1:" + std::to_string(listener->local_port());
+  struct Seen {
+    std::string url, protocol;
+    std::size_t headers = 0;
+    bool client_id = false;
+  };
+  std::vector<Seen> seen;
+  auto accept_two = [&]() -> Task<void> {
+    for (bool asked : {true, false}) {
+      auto tcp = co_await listener->accept();
+      if (!tcp) co_return;
+      wsp::AcceptOptions options;
+      if (asked) {
+        options.supported_protocols = {"chat"};
+        options.keep_request_headers = true;
+      }
+      auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(*tcp)), options);
+      if (!ws) co_return;
+      Seen s{(*ws)->requested_url(), (*ws)->selected_protocol(), (*ws)->request_headers().size()};
+      for (const auto& [name, value] : (*ws)->request_headers()) s.client_id |= name == "X-Client-Id" && value == "42";
+      seen.push_back(s);
+      co_await (*ws)->close();
+    }
+  };
+  reactor.spawn(accept_two());
+  wsp::ConnectOptions asking;
+  asking.protocols = {"chat"};
+  asking.extra_headers = {"X-Client-Id: 42"};
+  auto first = reactor.sync_wait(wsp::connect(reactor, base + "/room?x=1", asking));
+  REQUIRE(first);
+  CHECK((*first)->selected_protocol() == "chat");
+  auto second = reactor.sync_wait(wsp::connect(reactor, base + "/plain"));
+  REQUIRE(second);
+  CHECK((*second)->selected_protocol().empty());
+  for (int i = 0; i < 1000 && seen.size() < 2; ++i) reactor.run_once(10ms);
+  REQUIRE(seen.size() == 2);
+  CHECK(seen[0].url == base + "/room?x=1");
+  CHECK(seen[0].protocol == "chat");
+  CHECK(seen[0].client_id);
+  CHECK(seen[0].headers >= 6);  // Host, Upgrade, Connection, the key, the version, ours
+  CHECK(seen[1].url == base + "/plain");
+  CHECK(seen[1].protocol.empty());
+  CHECK(seen[1].headers == 0);
+}
+
 TEST_CASE("wsp::accept with require_protocol_match refuses with 400, and both sides say why") {
   Reactor reactor;
   auto listener = io::TcpListener::bind(reactor, "127.0.0.1", 0);

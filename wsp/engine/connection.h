@@ -75,8 +75,9 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t queued_messages() const { return inbound_.size(); }
   // Moves the oldest message into `data`; returns whether it is text.
   bool pop_message(std::string& data);
-  // Hands a consumed message's buffer back, so the next message of that size needs no
-  // allocation (optional; for servers that echo or forward large messages).
+  // Hands a consumed message's buffer back to the thread's pool, so the next message of that
+  // size (up to 1 MiB; larger buffers are freed) needs no allocation (optional; for servers
+  // that echo or forward messages).
   void recycle(std::string&& buffer);
   // Set when a message arrives and when the connection has ended (state closed): the two
   // things a receiver waits for.
@@ -117,6 +118,15 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // how many bytes it saved.
   const PerMessageDeflate* deflate() const { return deflate_.get(); }
 
+  // Heap bytes of the buffers this connection holds besides the messages queued for the
+  // application: the message being assembled, output, bytes waiting to be parsed. 0 when
+  // idle: buffers go back to the thread's pool between messages.
+  std::size_t buffer_capacity() const {
+    return protocol_.buffer_capacity() + outbound_.buffer_capacity() +
+           (held_ ? heap_capacity(held_->payload) : 0) +
+           (overflow_ ? heap_capacity(overflow_->bytes) : 0);
+  }
+
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }
   const ConnectionLimits& limits() const { return limits_; }
@@ -132,11 +142,14 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // Parses what waits in `overflow_` after the queue got room; resumes receiving when done.
   void drain_overflow();
   // Receiving waits: for room in the inbound queue, or for the peer to read what we owe it.
-  bool stalled() const { return holding_ || backlogged_; }
+  bool stalled() const { return held_ || backlogged_; }
   bool output_backlogged() const;
   bool inbound_full(std::size_t next_size) const {
     return inbound_.full_for(next_size, limits_.inbound_buffer_size, limits_.max_queued_packets);
   }
+  // Queues a parsed message, or holds it while the queue is full; notes a pong.
+  void deliver(ProtocolEvent& event);
+  // Queues the held message once there is room.
   void deliver_held();
   // After the protocol left OPEN (a close sent, received or owed): starts the close timer and
   // has the owed close frame written once no message before it waits for the application.
@@ -160,14 +173,14 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // The flags together (thousands of connections: no padding between fields).
   bool ended_ = false;    // the stream is shut: closed
   bool aborted_ = false;  // ended without a clean close (close code -1)
-  bool holding_ = false;  // held_ waits for room in the inbound queue
   bool receiving_paused_ = false;
   bool awaiting_pong_ = false;
   bool answer_due_ = false;  // the next flush writes the owed close frame first
   bool backlogged_ = false;  // too much owed output (pongs) waits unwritten
 
   InboundQueue inbound_;
-  ProtocolEvent held_;  // a parsed message waiting for room in the inbound queue
+  // A parsed message waiting for room in the inbound queue (made only then).
+  std::unique_ptr<ProtocolEvent> held_;
   // Received bytes not parsed yet because the queue was full (made only then), and the end
   // of the stream if it came after them.
   struct Overflow {

@@ -28,6 +28,15 @@ class OutboundQueue {
   std::size_t count() const { return count_; }
   std::size_t bytes() const { return bytes_; }
   bool writing() const { return writing_; }
+  // Heap bytes of the output being written and of the given-away payloads.
+  std::size_t buffer_capacity() const {
+    std::size_t n = heap_capacity(buffer_);
+    if (owned_) {
+      for (const OwnedPayload& p : owned_->queued) n += heap_capacity(p.data);
+      for (const OwnedPayload& p : owned_->writing) n += heap_capacity(p.data);
+    }
+    return n;
+  }
 
   // Whether `max_count` messages or `max_bytes` payload bytes (0: unlimited) would be passed
   // by one more message of `size` bytes.
@@ -76,8 +85,8 @@ class OutboundQueue {
     return o.parts;
   }
   // The write ended. On success its messages leave the queue, `recycle` gets each payload
-  // that was given away, and the output buffer goes back to `buffers` (a larger one is kept
-  // for the next write while writes fill a good part of it: a quiet connection holds none).
+  // that was given away, and the output buffer goes back to `buffers` (which frees one over
+  // its largest class): a quiet connection holds none.
   template <typename Recycle>
   void written(bool ok, BufferPool& buffers, Recycle&& recycle) {
     writing_ = false;
@@ -89,12 +98,7 @@ class OutboundQueue {
       for (OwnedPayload& p : owned_->writing) recycle(std::move(p.data));
       owned_->writing.clear();
     }
-    const std::size_t capacity = buffer_.capacity();
-    if (capacity <= BufferPool::kMaxPooledCapacity) {
-      buffers.give_back(std::move(buffer_));
-    } else if (buffer_.size() < capacity / 4) {
-      std::string().swap(buffer_);
-    }
+    buffers.give_back(std::move(buffer_));
   }
 
  private:

@@ -15,10 +15,15 @@
 
 namespace wsp {
 
+// Bytes a string holds on the heap (none while its text fits the inline storage).
+inline std::size_t heap_capacity(const std::string& s) {
+  return s.capacity() > std::string().capacity() ? s.capacity() : 0;
+}
+
 class BufferPool {
  public:
-  // Larger buffers are not pooled (a connection handling such messages keeps one, see
-  // Connection::recycle).
+  // Larger buffers are freed when given back: kept, they would pin memory (a few MiB each)
+  // long after the burst of large messages that needed them.
   static constexpr std::size_t kMaxPooledCapacity = 1024 * 1024;
 
   // An empty buffer with capacity >= at_least: a pooled one when it fits, else a new one.

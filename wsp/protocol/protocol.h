@@ -126,6 +126,11 @@ class Protocol {
   int failed_code() const { return failed_code_; }
   const char* failure_reason() const { return failure_reason_; }
 
+  // Heap bytes of the buffers held now: the message being assembled, a control frame's
+  // payload, output not taken yet.
+  std::size_t buffer_capacity() const {
+    return heap_capacity(message_) + heap_capacity(control_) + heap_capacity(out_);
+  }
   // The pool given in the config (null when none).
   BufferPool* buffers() const { return config_.buffers; }
   // Lets the caller hand back a consumed payload's capacity for the next message.

@@ -440,6 +440,33 @@ TEST_CASE("a large message given away by a client is masked in place and written
   CHECK(frames[0].payload == expected);
 }
 
+// The soak's server grew to 400 MB when each connection kept its largest buffer for life.
+TEST_CASE("after echoing a message over 1 MiB given away, the connection holds no buffer") {
+  Harness t({.inbound_buffer_size = 4 << 20, .outbound_buffer_size = 4 << 20});
+  const std::string message(1536 * 1024, 'm');
+  t.receive(from_client(wsp::test::kBinaryStart, message.substr(0, 1000)) +
+            from_client(kCont, message.substr(1000, 600000)) +
+            from_client(kContFin, message.substr(601000)));
+  std::string data;
+  REQUIRE_FALSE(t.c().pop_message(data));
+  REQUIRE(data == message);
+  CHECK(t.c().send(false, std::move(data)) == SendResult::ok);
+  t.settle();
+  CHECK(t.ours->written() == from_server(kBinary, message));
+  CHECK(t.c().buffered_amount() == 0);
+  CHECK(t.c().buffer_capacity() == 0);
+}
+
+TEST_CASE("after writing a copied message over 1 MiB, the connection holds no buffer") {
+  Harness t({.inbound_buffer_size = 4 << 20, .outbound_buffer_size = 4 << 20});
+  const std::string message(1536 * 1024, 'c');
+  CHECK(t.c().send(true, std::string_view(message)) == SendResult::ok);
+  CHECK(t.c().buffer_capacity() >= message.size());
+  t.settle();
+  CHECK(t.ours->written() == from_server(kText, message));
+  CHECK(t.c().buffer_capacity() == 0);
+}
+
 TEST_CASE("a small message given away is copied into the output") {
   Harness t;
   std::string small(100, 's');

@@ -1,0 +1,51 @@
+// What an idle connection's objects cost: sizeof of each per-connection component, and the
+// chunk glibc's malloc gives it (size + 8-byte header, rounded up to 16, at least 32). The
+// coroutine frames are not here: their size is only known to the compiler (docs/perf.md,
+// "Memory per idle connection", has them, measured by counting frame allocations).
+//
+//   bazel run --config=opt //bench:memory_layout
+#include <cstdio>
+
+#include "io/event.h"
+#include "io/tcp_stream.h"
+#include "wsp/engine/connection.h"
+#include "wsp/engine/inbound_queue.h"
+#include "wsp/engine/outbound_queue.h"
+#include "wsp/protocol/protocol.h"
+#include "wsp/websocket.h"
+#include "wsp/websocket_peer.h"
+
+namespace {
+
+std::size_t malloc_chunk(std::size_t size) {
+  const std::size_t chunk = (size + 8 + 15) / 16 * 16;
+  return chunk < 32 ? 32 : chunk;
+}
+
+// `where`: null for an object allocated on its own, else what holds it.
+void row(const char* name, std::size_t size, const char* where = nullptr) {
+  if (!where) {
+    std::printf("%-34s %5zu B   malloc chunk %5zu B\n", name, size, malloc_chunk(size));
+  } else {
+    std::printf("%-34s %5zu B   (in %s)\n", name, size, where);
+  }
+}
+
+}  // namespace
+
+int main() {
+  row("wsp::WebSocket", sizeof(wsp::WebSocket));
+  row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
+  row("wsp::Connection", sizeof(wsp::Connection));
+  row("  wsp::Protocol", sizeof(wsp::Protocol), "the Connection");
+  row("  wsp::ProtocolEvent (held_)", sizeof(wsp::ProtocolEvent), "the Connection");
+  row("  wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection");
+  row("  wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
+  row("  wsp::ConnectionLimits", sizeof(wsp::ConnectionLimits), "the Connection");
+  row("  io::Event (x2)", sizeof(io::Event), "the Connection");
+  row("io::TcpStream", sizeof(io::TcpStream));
+  row("wsp::WebSocket::ReceiveOp", sizeof(wsp::WebSocket::ReceiveOp), "the echo loop's frame");
+  row("wsp::WebSocket::SendOp", sizeof(wsp::WebSocket::SendOp), "the echo loop's frame");
+  row("wsp::Received", sizeof(wsp::Received), "the echo loop's frame");
+  return 0;
+}

@@ -56,14 +56,21 @@ def client(size, deflate):
             "--text", "--duration", SECS, "--warmup", "1", "--progress", "0", "--drain-timeout", "3",
             "--deflate-min-size", "0"] + deflate
 
+runs = 0  # each run takes the next of 50 ports: a server just stopped may still hold its own
+
 def run(name, size):
+    global runs
+    runs += 1
+    port = PORT + runs % 50
     cmd, deflate = SERVERS[name]
+    cmd = [a.replace(str(PORT), str(port)) for a in cmd]
     srv = subprocess.Popen(["taskset", "-c", "0"] + cmd, stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, text=True)
     try:
         if not srv.stdout.readline().startswith("listening on"): raise RuntimeError(f"{name} did not start")
         time.sleep(0.3)
-        p = subprocess.run(["taskset", "-c", "1"] + client(size, deflate) + ["--server-pid", str(srv.pid)],
+        p = subprocess.run(["taskset", "-c", "1"] + [a.replace(str(PORT), str(port)) for a in client(size, deflate)]
+                           + ["--server-pid", str(srv.pid)],
                            capture_output=True, text=True, timeout=float(SECS) + 60)
     finally:
         srv.terminate()

@@ -50,7 +50,8 @@ QUIET_PCT = float(os.environ.get("QUIET_PCT", 5)); QUIET_MAX = float(os.environ.
 OTHER_MAX = float(os.environ.get("OTHER_MAX", 5)); RETRIES = int(os.environ.get("RETRIES", 3))
 WORKLOADS = os.environ.get("WORKLOADS", "w1 w2 w4").split()
 SERVERS = os.environ.get("SERVERS", "wsp uws").split()
-SERVER_CMD = {"wsp": [wsp_server, "--port", str(PORT)], "uws": [uws_server, str(PORT)]}
+SERVER_CMD = {"wsp": [wsp_server, "--port", "{port}"], "uws": [uws_server, "{port}"]}
+runs = 0  # each run takes the next of 50 ports: a server just stopped may still hold its own
 if "uws" in SERVERS and not os.access(uws_server, os.X_OK):
     sys.exit(f"no {uws_server}: build it (../shared/bench/README.md) or set SERVERS=wsp")
 SPEC = {  # connections, in flight, size, text
@@ -98,12 +99,16 @@ def command(gen, w):
     return cmd + (["--text"] if text else ["--binary"])
 
 def run(server, gen, w):
-    srv = subprocess.Popen(["taskset", "-c", "0"] + SERVER_CMD[server],
+    global runs
+    runs += 1
+    port = PORT + runs % 50
+    srv = subprocess.Popen(["taskset", "-c", "0"] + [a.replace("{port}", str(port)) for a in SERVER_CMD[server]],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         if not srv.stdout.readline().startswith("listening on"): raise RuntimeError("server did not start")
         time.sleep(0.3)
-        cmd = ["taskset", "-c", "1"] + [a.replace("{pid}", str(srv.pid)) for a in command(gen, w)]
+        cmd = ["taskset", "-c", "1"] + [a.replace("{pid}", str(srv.pid)).replace(str(PORT), str(port))
+                                         for a in command(gen, w)]
         skip = {os.getpid(), srv.pid}
         u0, s0, t0 = user_cpu(skip), proc_cpu(srv.pid), time.time()
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -20,12 +20,7 @@ shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
 [ -x "$shared/build/uws_server" ] || { echo "build uws_server: see $shared/README.md" >&2; exit 2; }
 
 cd "$root"
-bazel build --config=opt //examples:echo_server //tools:wsp_load >&2
-bin_dir="$(bazel info --config=opt bazel-bin 2>/dev/null)"
-out_dir="$here/results"
-mkdir -p "$out_dir"
-cp "$bin_dir/examples/echo_server" "$out_dir/echo_server.opt"
-cp "$bin_dir/tools/load/wsp-load" "$out_dir/wsp-load.opt"
+source "$here/opt_copies.sh"
 out="$out_dir/deflate-vs-uws-$(date +%Y%m%d-%H%M%S).tsv"
 
 exec /usr/bin/python3 - "$out_dir/echo_server.opt" "$shared/build/uws_server" \

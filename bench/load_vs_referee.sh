@@ -30,13 +30,7 @@ shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
 [ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
 
 cd "$root"
-bazel build --config=opt //examples:echo_server //tools:wsp_load >&2
-bin_dir="$(bazel info --config=opt bazel-bin 2>/dev/null)"
-out_dir="$here/results"
-mkdir -p "$out_dir"
-# Private copies: a later build in another configuration must not swap a binary mid-run.
-cp "$bin_dir/examples/echo_server" "$out_dir/echo_server.opt"
-cp "$bin_dir/tools/load/wsp-load" "$out_dir/wsp-load.opt"
+source "$here/opt_copies.sh"
 out="$out_dir/load-vs-referee-$(date +%Y%m%d-%H%M%S).tsv"
 
 exec /usr/bin/python3 - "$shared/build/referee" "$out_dir/echo_server.opt" \

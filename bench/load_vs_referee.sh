@@ -1,25 +1,28 @@
 #!/usr/bin/env bash
-# wsp-load against the neutral referee (../shared/bench) on the same wsp echo server: CPU per
-# message of each load generator on w1, w2 and w4, alternated in one run.
+# wsp-load against the neutral referee (../shared/bench) on the same echo servers (wsp's and
+# uWebSockets'): CPU per message of each load generator on w1, w2 and w4, alternated in one run.
 #
-# Every run starts the echo server fresh (opt build, pinned to CPU 0), runs one load generator
+# Every run starts the echo server fresh (wsp's opt build, or ../shared/bench/build/uws_server;
+# pinned to CPU 0), runs one load generator
 # pinned to CPU 1 (the referee, then wsp-load, with the same connections, messages in flight,
 # size and type), records its CPU per message over the measured window (the referee's
 # ref_cpu_pct / msgs_per_s; wsp-load's own getrusage figure), the server's CPU and how much
 # CPU other user processes took meanwhile (as the referee's other_cpu_pct counts it), then stops
-# the server by its PID. Order: for each repetition, for each workload, referee then wsp-load.
+# the server by its PID. Order: for each repetition, for each workload, for each server, referee
+# then wsp-load.
 # Before each run it waits (at most QUIET_MAX s) for a quiet machine; a run during which other
 # processes used more than OTHER_MAX % of a CPU is kept with clean=0 and repeated (at most
-# RETRIES times). A repetition's referee and wsp-load runs of a workload make a pair (the last
+# RETRIES times). A repetition's referee and wsp-load runs of a workload and server make a pair (the last
 # attempt of each): the machine's speed drifts between minutes, so the figure is the median of
 # the pairs' ratios wsp-load / referee (the goal: at most 2/3), over the pairs where both runs
-# were clean when there are at least 3 such, else over all pairs.
+# were clean when there are at least 3 such, else over all pairs. A server above 90% of its
+# core in a pair's runs saturated first: the table says so.
 #
-#   bench/load_vs_referee.sh                      # REPS=5 SECS=5 WARMUP=1
-#   REPS=3 WORKLOADS="w1 w2" bench/load_vs_referee.sh
+#   bench/load_vs_referee.sh                      # REPS=5 SECS=5 WARMUP=1 SERVERS="wsp uws"
+#   REPS=3 WORKLOADS="w1 w2" SERVERS=wsp bench/load_vs_referee.sh
 #
-# Writes bench/results/load-vs-referee-<date>.tsv. Needs ../shared/bench/build/referee
-# (make -C ../shared/bench).
+# Writes bench/results/load-vs-referee-<date>.tsv. Needs ../shared/bench/build/referee and,
+# for uws, ../shared/bench/build/uws_server (see ../shared/bench/README.md).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(dirname "$here")"
@@ -27,25 +30,24 @@ shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
 [ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
 
 cd "$root"
-bazel build --config=opt //examples:echo_server //tools:wsp_load >&2
-bin_dir="$(bazel info --config=opt bazel-bin 2>/dev/null)"
-out_dir="$here/results"
-mkdir -p "$out_dir"
-# Private copies: a later build in another configuration must not swap a binary mid-run.
-cp "$bin_dir/examples/echo_server" "$out_dir/echo_server.opt"
-cp "$bin_dir/tools/load/wsp-load" "$out_dir/wsp-load.opt"
+source "$here/opt_copies.sh"
 out="$out_dir/load-vs-referee-$(date +%Y%m%d-%H%M%S).tsv"
 
 exec /usr/bin/python3 - "$shared/build/referee" "$out_dir/echo_server.opt" \
-  "$out_dir/wsp-load.opt" "$out" <<'PY'
+  "$out_dir/wsp-load.opt" "$out" "$shared/build/uws_server" <<'PY'
 import os, re, statistics, subprocess, sys, time
 
-referee, server, load, out = sys.argv[1:5]
+referee, wsp_server, load, out, uws_server = sys.argv[1:6]
 REPS = int(os.environ.get("REPS", 5)); SECS = os.environ.get("SECS", "5")
 WARMUP = os.environ.get("WARMUP", "1"); PORT = int(os.environ.get("PORT", 9431))
 QUIET_PCT = float(os.environ.get("QUIET_PCT", 5)); QUIET_MAX = float(os.environ.get("QUIET_MAX", 120))
 OTHER_MAX = float(os.environ.get("OTHER_MAX", 5)); RETRIES = int(os.environ.get("RETRIES", 3))
 WORKLOADS = os.environ.get("WORKLOADS", "w1 w2 w4").split()
+SERVERS = os.environ.get("SERVERS", "wsp uws").split()
+SERVER_CMD = {"wsp": [wsp_server, "--port", "{port}"], "uws": [uws_server, "{port}"]}
+runs = 0  # each run takes the next of 50 ports: a server just stopped may still hold its own
+if "uws" in SERVERS and not os.access(uws_server, os.X_OK):
+    sys.exit(f"no {uws_server}: build it (../shared/bench/README.md) or set SERVERS=wsp")
 SPEC = {  # connections, in flight, size, text
     "w1": (64, 16, 64, False), "w2": (64, 1, 64, False), "w4": (1000, 1, 512, True),
 }
@@ -90,13 +92,17 @@ def command(gen, w):
            "--server-pid", "{pid}", "--drain-timeout", "3"]
     return cmd + (["--text"] if text else ["--binary"])
 
-def run(gen, w):
-    srv = subprocess.Popen(["taskset", "-c", "0", server, "--port", str(PORT)],
+def run(server, gen, w):
+    global runs
+    runs += 1
+    port = PORT + runs % 50
+    srv = subprocess.Popen(["taskset", "-c", "0"] + [a.replace("{port}", str(port)) for a in SERVER_CMD[server]],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
         if not srv.stdout.readline().startswith("listening on"): raise RuntimeError("server did not start")
         time.sleep(0.3)
-        cmd = ["taskset", "-c", "1"] + [a.replace("{pid}", str(srv.pid)) for a in command(gen, w)]
+        cmd = ["taskset", "-c", "1"] + [a.replace("{pid}", str(srv.pid)).replace(str(PORT), str(port))
+                                         for a in command(gen, w)]
         skip = {os.getpid(), srv.pid}
         u0, s0, t0 = user_cpu(skip), proc_cpu(srv.pid), time.time()
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -112,64 +118,76 @@ def run(gen, w):
     return p.returncode, stdout, stderr, other, time.time() - t0
 
 rows = []
-cols = "rep workload generator attempt clean quiet_wait_s rc msgs_per_s gen_cpu_pct gen_us_per_msg srv_cpu_pct srv_us_per_msg other_cpu_pct errors"
+cols = "rep workload server generator attempt clean quiet_wait_s rc msgs_per_s gen_cpu_pct gen_us_per_msg srv_cpu_pct srv_us_per_msg other_cpu_pct errors"
 with open(out, "w") as f: f.write("\t".join(cols.split()) + "\n")
 with open(out + ".meta", "w") as f:
     f.write(f"# {time.strftime('%Y-%m-%dT%H:%M:%S')} kernel={os.uname().release} nproc={os.cpu_count()}\n")
     f.write(f"# REPS={REPS} SECS={SECS} WARMUP={WARMUP} server on CPU 0, generators on CPU 1\n")
+    for s in SERVERS: f.write(f"# server {s}: {' '.join(SERVER_CMD[s])}\n")
     for w in WORKLOADS:
         for g in ("referee", "wsp-load"): f.write(f"# {w} {g}: {' '.join(command(g, w))}\n")
 
+def measure(server, gen, w):  # one row: the last attempt, repeated while not clean
+    for attempt in range(RETRIES + 1):
+        waited = quiet()
+        rc, stdout, stderr, other_s, elapsed = run(server, gen, w)
+        other = 100 * other_s / elapsed
+        if gen == "referee":
+            kv = dict(re.findall(r"(\w+)=(\S+)", stdout))
+            mps = float(kv.get("msgs_per_s", "nan")); gpct = float(kv.get("ref_cpu_pct", "nan"))
+            spct = float(kv.get("srv_cpu_pct", "nan")); errors = kv.get("errors", "NA")
+        else:
+            m = re.search(r"in the window: ([\d,]+)/s", stdout)
+            mps = float(m.group(1).replace(",", "")) if m else float("nan")
+            m = re.search(r"wsp-load ([\d.]+)% of a core", stdout)
+            gpct = float(m.group(1)) if m else float("nan")
+            m = re.search(r"server ([\d.]+)% of a core", stdout)
+            spct = float(m.group(1)) if m else float("nan")
+            m = re.search(r"errors +(.*)", stdout)
+            errors = "0" if m and m.group(1).strip() == "none" else (m.group(1).strip().replace(" ", "_") if m else "NA")
+        gus = 1e4 * gpct / mps if mps > 0 else float("nan")
+        sus = 1e4 * spct / mps if mps > 0 else float("nan")
+        clean = int(other <= OTHER_MAX and rc == 0)
+        row = [rep, w, server, gen, attempt, clean, f"{waited:.0f}", rc, f"{mps:.0f}", f"{gpct:.1f}",
+               f"{gus:.3f}", f"{spct:.1f}", f"{sus:.3f}", f"{other:.1f}", errors]
+        with open(out, "a") as f: f.write("\t".join(map(str, row)) + "\n")
+        print("\t".join(map(str, row)), file=sys.stderr, flush=True)
+        rows.append(row)
+        if clean: return
+        if rc != 0: sys.stderr.write(stderr[-2000:])
+
 for rep in range(1, REPS + 1):
     for w in WORKLOADS:
-        for gen in ("referee", "wsp-load"):
-            for attempt in range(RETRIES + 1):
-                waited = quiet()
-                rc, stdout, stderr, other_s, elapsed = run(gen, w)
-                other = 100 * other_s / elapsed
-                if gen == "referee":
-                    kv = dict(re.findall(r"(\w+)=(\S+)", stdout))
-                    mps = float(kv.get("msgs_per_s", "nan")); gpct = float(kv.get("ref_cpu_pct", "nan"))
-                    spct = float(kv.get("srv_cpu_pct", "nan")); errors = kv.get("errors", "NA")
-                else:
-                    m = re.search(r"in the window: ([\d,]+)/s", stdout)
-                    mps = float(m.group(1).replace(",", "")) if m else float("nan")
-                    m = re.search(r"wsp-load ([\d.]+)% of a core", stdout)
-                    gpct = float(m.group(1)) if m else float("nan")
-                    m = re.search(r"server ([\d.]+)% of a core", stdout)
-                    spct = float(m.group(1)) if m else float("nan")
-                    m = re.search(r"errors +(.*)", stdout)
-                    errors = "0" if m and m.group(1).strip() == "none" else (m.group(1).strip().replace(" ", "_") if m else "NA")
-                gus = 1e4 * gpct / mps if mps > 0 else float("nan")
-                sus = 1e4 * spct / mps if mps > 0 else float("nan")
-                clean = int(other <= OTHER_MAX and rc == 0)
-                row = [rep, w, gen, attempt, clean, f"{waited:.0f}", rc, f"{mps:.0f}", f"{gpct:.1f}",
-                       f"{gus:.3f}", f"{spct:.1f}", f"{sus:.3f}", f"{other:.1f}", errors]
-                with open(out, "a") as f: f.write("\t".join(map(str, row)) + "\n")
-                print("\t".join(map(str, row)), file=sys.stderr, flush=True)
-                rows.append(row)
-                if clean: break
-                if rc != 0: sys.stderr.write(stderr[-2000:])
+        for server in SERVERS:
+            for gen in ("referee", "wsp-load"): measure(server, gen, w)
 
+# Columns of a row.
+W, SRV, GEN, CLEAN, RC, MPS, GEN_PCT, GEN_US, SRV_PCT = 1, 2, 3, 5, 7, 8, 9, 10, 11
 print(f"\nwrote {out}\n")
-print("| workload | referee us/msg | wsp-load us/msg | ratio (median of pairs) | pairs under 2/3 | referee msgs/s | wsp-load msgs/s | server CPU % (ref / wsp-load) | pairs |")
-print("|---|---|---|---|---|---|---|---|---|")
-for w in WORKLOADS:
-    pairs = []
-    for rep in range(1, REPS + 1):
-        last = {}
-        for r in rows:
-            if r[0] == rep and r[1] == w and r[6] == 0: last[r[2]] = r
-        if "referee" in last and "wsp-load" in last: pairs.append((last["referee"], last["wsp-load"]))
-    clean = [p for p in pairs if p[0][4] == 1 and p[1][4] == 1]
-    used = clean if len(clean) >= 3 else pairs
-    if not used:
-        print(f"| {w} | no pairs |"); continue
-    med = lambda k, i: statistics.median(float(p[k][i]) for p in used)
-    ratios = [float(p[1][9]) / float(p[0][9]) for p in used]
-    under = sum(1 for x in ratios if x <= 2 / 3)
-    note = f"{len(used)} {'clean' if used is clean else 'all (fewer than 3 clean)'}"
-    print(f"| {w} | {med(0, 9):.3f} | {med(1, 9):.3f} | **{statistics.median(ratios):.2f}** "
-          f"({min(ratios):.2f}-{max(ratios):.2f}) | {under} of {len(used)} | {med(0, 7):,.0f} | "
-          f"{med(1, 7):,.0f} | {med(0, 10):.0f} / {med(1, 10):.0f} | {note} |")
+print("| server | workload | referee us/msg | wsp-load us/msg | ratio (median of pairs) | pairs under 2/3 | referee msgs/s | wsp-load msgs/s | server CPU % (ref / wsp-load) | saturated first | pairs |")
+print("|---|---|---|---|---|---|---|---|---|---|---|")
+for server in SERVERS:
+    for w in WORKLOADS:
+        pairs = []
+        for rep in range(1, REPS + 1):
+            last = {}
+            for r in rows:
+                if r[0] == rep and r[W] == w and r[SRV] == server and r[RC] == 0: last[r[GEN]] = r
+            if "referee" in last and "wsp-load" in last: pairs.append((last["referee"], last["wsp-load"]))
+        clean = [p for p in pairs if p[0][CLEAN] == 1 and p[1][CLEAN] == 1]
+        used = clean if len(clean) >= 3 else pairs
+        if not used:
+            print(f"| {server} | {w} | no pairs |"); continue
+        med = lambda k, i: statistics.median(float(p[k][i]) for p in used)
+        ratios = [float(p[1][GEN_US]) / float(p[0][GEN_US]) for p in used]
+        under = sum(1 for x in ratios if x <= 2 / 3)
+        # A side above 90% of its core set the pace (the referee's own figure is ref_cpu_pct).
+        saturated = []
+        if med(0, SRV_PCT) > 90 or med(1, SRV_PCT) > 90: saturated.append("server")
+        if med(0, GEN_PCT) > 90: saturated.append("referee")
+        note = f"{len(used)} {'clean' if used is clean else 'all (fewer than 3 clean)'}"
+        print(f"| {server} | {w} | {med(0, GEN_US):.3f} | {med(1, GEN_US):.3f} | **{statistics.median(ratios):.2f}** "
+              f"({min(ratios):.2f}-{max(ratios):.2f}) | {under} of {len(used)} | {med(0, MPS):,.0f} | "
+              f"{med(1, MPS):,.0f} | {med(0, SRV_PCT):.0f} / {med(1, SRV_PCT):.0f} | "
+              f"{' and '.join(saturated) or 'neither'} | {note} |")
 PY

@@ -66,7 +66,7 @@ io::Task<long> load_connection(io::Reactor& reactor, std::string url, int in_fli
 
 // What permessage-deflate did on a connection (nothing when it was not negotiated).
 void print_compression(wsp::WebSocket& ws) {
-  const wsp::PerMessageDeflate* deflate = ws.connection().deflate();
+  const wsp::DeflateSlot* deflate = ws.connection().deflate();
   if (!deflate) {
     std::printf("permessage-deflate: not negotiated\n");
     return;

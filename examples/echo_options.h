@@ -13,6 +13,7 @@
 #include "tls/crypto_key.h"
 #include "tls/tls_options.h"
 #include "tls/x509_certificate.h"
+#include "tools/flags/deflate_flags.h"
 #include "tools/flags/flags.h"
 #include "wsp/protocol/deflate_negotiation.h"
 
@@ -32,20 +33,6 @@ struct EchoOptions {
   bool print_stats = false;              // the reactor's counters on stderr at exit
   wsp::DeflateOptions deflate;           // permessage-deflate (off unless --deflate)
 };
-
-// permessage-deflate: the mode and its numbers (shared by the echo, chat and demo programs).
-inline void add_deflate_flags(flags::Flags& f, wsp::DeflateOptions& d) {
-  f.add("--deflate", "off|shared|dedicated",
-        [&d](std::string_view v) {
-          return wsp::parse_deflate_mode(v, d.mode) ? std::string() : std::string("off, shared or dedicated");
-        },
-        "permessage-deflate (default off)");
-  f.add("--deflate-window-bits", &d.window_bits, 8, 15, "dedicated: LZ77 window bits (default 15)");
-  f.add("--deflate-mem-level", &d.mem_level, 1, 9, "zlib memLevel (default 8)");
-  f.add("--deflate-level", &d.level, -1, 9, "zlib compression level, -1 for zlib's default (default -1)");
-  f.add("--deflate-min-size", &d.min_size, std::size_t{0}, std::size_t{1} << 30,
-        "messages under this many bytes are sent uncompressed (default 64)");
-}
 
 inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
   f.add("--host", "ADDRESS",

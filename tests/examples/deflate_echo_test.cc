@@ -121,7 +121,7 @@ std::string run_case(int port, const OfferSet& set, bool binary) {
   auto ws = interop::await(reactor, wsp::connect(reactor, "ws://127.0.0.1:" + std::to_string(port) + "/",
                                                  std::move(options)));
   if (!ws) return "connect failed: " + reason;
-  const wsp::PerMessageDeflate* deflate = (*ws)->connection().deflate();
+  const wsp::DeflateSlot* deflate = (*ws)->connection().deflate();
   if ((deflate != nullptr) != set.accepted) return deflate ? "unexpectedly negotiated" : "not negotiated";
   auto exchange = [&](std::string data) -> io::Task<std::string> {
     if (!co_await (*ws)->send(data, !binary)) co_return "send failed";

@@ -18,6 +18,10 @@ SCHEMA = {
     "connections": {"requested": int, "opened": int},
     "messages": {"sent": int, "received": int, "received_in_window": int, "per_second": NUMBER,
                  "payload_bytes_per_second": NUMBER, "foreign": int},
+    "deflate": {"offered": str, "negotiated_connections": int, "messages_compressed": int,
+                "bytes_before_compression": int, "bytes_after_compression": int,
+                "messages_inflated": int, "bytes_before_inflation": int,
+                "bytes_after_inflation": int},
     "latency_us": HISTOGRAM, "connect_time_us": HISTOGRAM, "handshake_time_us": HISTOGRAM,
     "errors": ERRORS, "errors_total": int, "first_errors": dict,
     "cpu": {"user_s": NUMBER, "system_s": NUMBER, "percent_of_core": NUMBER,
@@ -76,6 +80,8 @@ def main():
     print("sent", report["messages"]["sent"])
     print("received", report["messages"]["received"])
     print("opened", report["connections"]["opened"])
+    for key, value in report["deflate"].items():
+        print("deflate." + key, value)
     for kind, count in report["errors"].items():
         print("errors." + kind, count)
     print("exit_status", report["exit_status"])

@@ -15,7 +15,9 @@ namespace {
 struct Recorder {
   std::vector<std::string> events;
   std::string current;
-  void message_begin(bool text) { current = text ? "text:" : "binary:"; }
+  void message_begin(bool text, bool compressed) {
+    current = std::string(compressed ? "compressed " : "") + (text ? "text:" : "binary:");
+  }
   void message_data(const std::uint8_t* data, std::size_t size) {
     current.append(reinterpret_cast<const char*>(data), size);
   }
@@ -26,9 +28,9 @@ struct Recorder {
   }
 };
 
-std::string frame(wsp::Opcode opcode, bool fin, const std::string& payload) {
+std::string frame(wsp::Opcode opcode, bool fin, const std::string& payload, bool rsv1 = false) {
   std::uint8_t header[wsp::kMaxFrameHeader];
-  const std::size_t n = wsp::encode_frame_header(header, opcode, fin, payload.size(), nullptr);
+  const std::size_t n = wsp::encode_frame_header(header, opcode, fin, payload.size(), nullptr, rsv1);
   return std::string(reinterpret_cast<const char*>(header), n) + payload;
 }
 
@@ -91,4 +93,44 @@ TEST_CASE("what a server must not send fails the reader with a reason (RFC 6455 
   CHECK(fails(frame(wsp::Opcode::ping, false, "x")));                      // §5.5
   CHECK(fails(frame(wsp::Opcode::ping, true, std::string(126, 'x'))));
   CHECK_FALSE(fails(frame(wsp::Opcode::ping, true, std::string(125, 'x'))));
+}
+
+TEST_CASE("with permessage-deflate, RSV1 marks a compressed message on its first frame only (RFC 7692 §6.1)") {
+  auto read = [](const std::string& wire, bool& ok) {
+    ServerFrameReader reader;
+    reader.accept_compressed();
+    Recorder recorder;
+    ok = reader.feed(reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size(), recorder);
+    return recorder.events;
+  };
+  bool ok = false;
+  CHECK(read(frame(wsp::Opcode::text, false, "ab", true) + frame(wsp::Opcode::continuation, true, "c") +
+                 frame(wsp::Opcode::binary, true, "plain"),
+             ok) == std::vector<std::string>{"compressed text:abc", "binary:plain"});
+  CHECK(ok);
+  read(frame(wsp::Opcode::binary, false, "a", true) + frame(wsp::Opcode::continuation, true, "b", true), ok);
+  CHECK_FALSE(ok);  // RSV1 on a continuation frame
+  read(frame(wsp::Opcode::ping, true, "p", true), ok);
+  CHECK_FALSE(ok);  // RSV1 on a control frame
+  std::string rsv2 = frame(wsp::Opcode::text, true, "a");
+  rsv2[0] = static_cast<char>(rsv2[0] | 0x20);
+  read(rsv2, ok);
+  CHECK_FALSE(ok);  // RSV2 stays reserved
+}
+
+TEST_CASE("a handler that stops the reader at a message's end stops it before the next frame") {
+  struct Stopper : Recorder {
+    ServerFrameReader* reader = nullptr;
+    void message_end() {
+      Recorder::message_end();
+      reader->stop("does not inflate");
+    }
+  };
+  const std::string wire = frame(wsp::Opcode::text, true, "one") + frame(wsp::Opcode::text, true, "two");
+  ServerFrameReader reader;
+  Stopper stopper;
+  stopper.reader = &reader;
+  CHECK_FALSE(reader.feed(reinterpret_cast<const std::uint8_t*>(wire.data()), wire.size(), stopper));
+  CHECK(stopper.events == std::vector<std::string>{"text:one"});
+  CHECK(std::string(reader.failure()) == "does not inflate");
 }

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "tools/flags/deflate_flags.h"
 #include "tools/flags/flags.h"
 #include "wsp/protocol/url.h"
 
@@ -110,7 +111,7 @@ LoadOptions parse_load_options(int argc, char** argv) {
         "message size: 64, a range 64-1024, or weighted 64:9,4096:1 (64)");
   f.add("--text", &text, "text messages (the default for fanout)");
   f.add("--binary", &binary, "binary messages (the default for echo)");
-  f.add("--deflate", &o.deflate, "permessage-deflate: not supported yet");
+  flags::add_deflate_flags(f, o.deflate);
   f.add("--pipeline", &o.pipeline, 1, 1000000, "closed loop: messages in flight per connection (1)");
   f.add("--rate", &o.rate, 0, 1e9,
         "open loop: messages per second in total, sent on schedule whatever the server does; "
@@ -145,8 +146,7 @@ LoadOptions parse_load_options(int argc, char** argv) {
   }
   if (text && binary) usage_error("--text and --binary exclude each other");
   o.text = o.scenario == Scenario::fanout ? !binary : text;
-  if (o.deflate)
-    usage_error("--deflate: permessage-deflate is not supported yet (it comes with its own branch)");
+  if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) usage_error("--deflate-*: " + error);
   if (o.duration_s <= 0) usage_error("--duration must be more than 0");
   if (o.threads > o.connections) o.threads = o.connections;
   if (o.scenario == Scenario::fanout && o.sizes.min() < 36)

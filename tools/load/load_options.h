@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/load/message_sizes.h"
+#include "wsp/protocol/deflate_negotiation.h"
 
 namespace wsp_load {
 
@@ -37,9 +38,7 @@ struct LoadOptions {
 
   MessageSizes sizes;
   bool text = false;  // echo: binary unless --text; fanout: text unless --binary
-  // permessage-deflate (RFC 7692) comes with its own branch: the flag exists and is refused
-  // until then (see the hook in worker.cc, where ConnectOptions would offer the extension).
-  bool deflate = false;
+  wsp::DeflateOptions deflate;  // permessage-deflate (RFC 7692) offered to the servers
 
   Scenario scenario = Scenario::echo;
   int pipeline = 1;  // closed loop: messages in flight per connection

@@ -12,8 +12,25 @@
 
 namespace wsp_load {
 
-LoadStream::LoadStream(std::unique_ptr<io::ByteStream> stream, Events& events, void* owner)
-    : stream_(std::move(stream)), events_(events), owner_(owner) {}
+namespace {
+
+// The largest inflated reply taken: past every size wsp-load sends (a longer reply is a
+// mismatch anyway), and a bound on what a compression bomb can make us allocate.
+constexpr std::size_t kMaxInflated = 64 << 20;
+
+}  // namespace
+
+LoadStream::Compression::Compression(const wsp::DeflateConfig& config)
+    : deflate(config, &wsp::thread_deflate_streams()) {}
+
+LoadStream::LoadStream(std::unique_ptr<io::ByteStream> stream, Events& events, void* owner,
+                       const wsp::DeflateConfig* deflate)
+    : stream_(std::move(stream)), events_(events), owner_(owner) {
+  if (deflate) {
+    compression_ = std::make_unique<Compression>(*deflate);
+    reader_.accept_compressed();
+  }
+}
 
 LoadStream::~LoadStream() {
   if (stream_) {
@@ -46,12 +63,13 @@ std::uint8_t* LoadStream::Buffer::extend(std::size_t n) {
   return at;
 }
 
-void LoadStream::queue_frame(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size) {
+void LoadStream::queue_frame(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size,
+                             bool rsv1) {
   // §5.3: every client frame is masked with a fresh key from a strong source (the engine's
   // per-thread ChaCha20 keystream).
   const std::array<std::uint8_t, 4> key = wsp::thread_mask_keys().next();
   std::uint8_t header[wsp::kMaxFrameHeader];
-  const std::size_t header_size = wsp::encode_frame_header(header, opcode, true, size, key.data());
+  const std::size_t header_size = wsp::encode_frame_header(header, opcode, true, size, key.data(), rsv1);
   std::uint8_t* frame = out_.extend(header_size + size);
   std::memcpy(frame, header, header_size);
   wsp::mask_copy(frame + header_size, payload, size, key);
@@ -60,9 +78,47 @@ void LoadStream::queue_frame(wsp::Opcode opcode, const std::uint8_t* payload, st
 
 bool LoadStream::send(bool text, std::string_view payload) {
   if (!open()) return false;
-  queue_frame(text ? wsp::Opcode::text : wsp::Opcode::binary,
-              reinterpret_cast<const std::uint8_t*>(payload.data()), payload.size());
+  const wsp::Opcode opcode = text ? wsp::Opcode::text : wsp::Opcode::binary;
+  const auto* data = reinterpret_cast<const std::uint8_t*>(payload.data());
+  // RFC 7692 §7.2.1; a message the compressor declines (no memory, or no smaller without
+  // context takeover) goes as it is.
+  if (compression_ && compression_->deflate.should_compress(payload.size()) &&
+      compression_->deflate.compress(data, payload.size(), compression_->compressed)) {
+    const std::string& c = compression_->compressed;
+    queue_frame(opcode, reinterpret_cast<const std::uint8_t*>(c.data()), c.size(), true);
+    return true;
+  }
+  queue_frame(opcode, data, payload.size());
   return true;
+}
+
+void LoadStream::collect_compressed(bool text) {
+  compression_->collecting = true;
+  compression_->text = text;
+  compression_->collected.clear();
+}
+
+const std::string* LoadStream::inflate_collected() {
+  Compression& c = *compression_;
+  c.collecting = false;
+  using Result = wsp::PerMessageDeflate::InflateResult;
+  switch (c.deflate.inflate(c.collected, c.inflated, kMaxInflated)) {
+    case Result::ok:
+      return &c.inflated;
+    case Result::too_big:
+      failure_code_ = wsp::close_code::message_too_big;
+      reader_.stop("a compressed message that inflates past 64 MiB");
+      return nullptr;
+    case Result::invalid:
+      failure_code_ = wsp::close_code::invalid_payload;
+      reader_.stop("a compressed message that is not valid DEFLATE data");
+      return nullptr;
+    case Result::no_memory:
+      failure_code_ = wsp::close_code::internal_error;
+      reader_.stop("a compressed message zlib had no memory to inflate");
+      return nullptr;
+  }
+  return nullptr;
 }
 
 void LoadStream::close(int code) {
@@ -102,16 +158,17 @@ bool LoadStream::on_received(std::span<const std::uint8_t> data) {
 }
 
 bool LoadStream::fail_protocol() {
-  // §7.1.7: fail the connection: our close frame with 1002, then drop it (on_written). Nothing
-  // more is read meanwhile.
-  close_code_ = wsp::close_code::protocol_error;
+  // §7.1.7: fail the connection: our close frame with 1002 (or the code a message that does
+  // not inflate calls for), then drop it (on_written). Nothing more is read meanwhile.
+  close_code_ = failure_code_;
   close_reason_ = reader_.failure();
   if (close_sent_) {
     finish();
     return false;
   }
   close_sent_ = true;
-  const std::uint8_t payload[2] = {0x03, 0xEA};  // 1002
+  const std::uint8_t payload[2] = {static_cast<std::uint8_t>(failure_code_ >> 8),
+                                   static_cast<std::uint8_t>(failure_code_)};
   queue_frame(wsp::Opcode::close, payload, 2);
   return false;
 }

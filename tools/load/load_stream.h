@@ -2,7 +2,9 @@
 // TLS) with push-style I/O, the server's frames read by ServerFrameReader and handed to the
 // worker in place, and the client's frames (masked, RFC 6455 §5.3) written once per reactor
 // turn, every frame queued meanwhile in one write. Pings are answered, the closing handshake
-// is done here, and a protocol violation by the server fails the connection with 1002.
+// is done here, and a protocol violation by the server fails the connection with 1002. With
+// permessage-deflate (RFC 7692) messages of at least min_size bytes go out compressed, and a
+// compressed reply is collected and inflated whole before the worker sees it.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +15,10 @@
 #include "io/byte_stream.h"
 #include "io/ready_list.h"
 #include "tools/load/server_frame_reader.h"
+#include "wsp/protocol/deflate_negotiation.h"
+#include "wsp/protocol/close_code.h"
 #include "wsp/protocol/frame.h"
+#include "wsp/protocol/permessage_deflate.h"
 
 namespace wsp_load {
 
@@ -31,7 +36,9 @@ class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
     ~Events() = default;
   };
 
-  LoadStream(std::unique_ptr<io::ByteStream> stream, Events& events, void* owner);
+  // `deflate`: what the handshake agreed for permessage-deflate (null: not negotiated).
+  LoadStream(std::unique_ptr<io::ByteStream> stream, Events& events, void* owner,
+             const wsp::DeflateConfig* deflate = nullptr);
   ~LoadStream();
   LoadStream(const LoadStream&) = delete;
   LoadStream& operator=(const LoadStream&) = delete;
@@ -55,17 +62,37 @@ class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
   const std::string& close_reason() const { return close_reason_; }
   const char* protocol_failure() const { return reader_.failure(); }
   void* owner() const { return owner_; }
+  // permessage-deflate on this connection (null when not negotiated), with its counters.
+  const wsp::PerMessageDeflate* deflate() const { return compression_ ? &compression_->deflate : nullptr; }
 
   // Parses a received chunk: data messages go to `replies` (message_begin(bool text),
-  // message_data(const uint8_t*, size_t), message_end()), control frames are handled here.
+  // message_data(const uint8_t*, size_t), message_end()), inflated first when compressed;
+  // control frames are handled here.
   template <typename Replies>
   void feed(const std::uint8_t* data, std::size_t size, Replies& replies) {
     struct Both {
       LoadStream& stream;
       Replies& replies;
-      void message_begin(bool text) { replies.message_begin(text); }
-      void message_data(const std::uint8_t* d, std::size_t n) { replies.message_data(d, n); }
-      void message_end() { replies.message_end(); }
+      void message_begin(bool text, bool compressed) {
+        if (compressed) stream.collect_compressed(text);
+        else replies.message_begin(text);
+      }
+      void message_data(const std::uint8_t* d, std::size_t n) {
+        if (stream.collecting()) stream.compression_->collected.append(reinterpret_cast<const char*>(d), n);
+        else replies.message_data(d, n);
+      }
+      void message_end() {
+        if (!stream.collecting()) {
+          replies.message_end();
+          return;
+        }
+        const std::string* inflated = stream.inflate_collected();
+        if (!inflated) return;  // the reader is stopped: the connection fails
+        replies.message_begin(stream.compression_->text);
+        if (!inflated->empty())
+          replies.message_data(reinterpret_cast<const std::uint8_t*>(inflated->data()), inflated->size());
+        replies.message_end();
+      }
       void control(wsp::Opcode op, const std::uint8_t* p, std::size_t n) { stream.control(op, p, n); }
     } both{*this, replies};
     reader_.feed(data, size, both);
@@ -77,9 +104,15 @@ class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
   void on_written(std::error_code error) override;
 
   void control(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size);
+  bool collecting() const { return compression_ && compression_->collecting; }
+  void collect_compressed(bool text);
+  // The collected message inflated; null when it does not inflate (the reader is stopped
+  // and the close code chosen: 1007 invalid, 1009 too big, 1011 no memory).
   // The server broke the protocol: our 1002, then the end (§7.1.7). False: stop reading.
   bool fail_protocol();
-  void queue_frame(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size);
+  const std::string* inflate_collected();
+  void queue_frame(wsp::Opcode opcode, const std::uint8_t* payload, std::size_t size,
+                   bool rsv1 = false);
   void flush();
   void finish();  // ends the connection: stream closed, the worker told (once)
 
@@ -87,6 +120,18 @@ class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
   Events& events_;
   void* owner_;
   ServerFrameReader reader_;
+  // permessage-deflate's state, made only when it was negotiated.
+  struct Compression {
+    explicit Compression(const wsp::DeflateConfig& config);
+    wsp::PerMessageDeflate deflate;
+    std::string compressed;  // the message being sent
+    bool collecting = false; // a compressed reply is being read
+    bool text = false;       // its type
+    std::string collected;   // its payload so far
+    std::string inflated;
+  };
+  std::unique_ptr<Compression> compression_;
+  int failure_code_ = wsp::close_code::protocol_error;  // what fail_protocol() sends
   // Frames queued this turn, and those the kernel is writing: two buffers that trade places,
   // grown (never zero-filled) to the largest batch.
   struct Buffer {

@@ -301,6 +301,13 @@ int main(int argc, char** argv) {
     report.bytes_window += r.bytes_window;
     report.foreign += r.foreign;
     report.opened += r.opened;
+    report.deflate_connections += r.deflate_connections;
+    report.deflate.messages_compressed += r.deflate.messages_compressed;
+    report.deflate.bytes_before_compression += r.deflate.bytes_before_compression;
+    report.deflate.bytes_after_compression += r.deflate.bytes_after_compression;
+    report.deflate.messages_inflated += r.deflate.messages_inflated;
+    report.deflate.bytes_before_inflation += r.deflate.bytes_before_inflation;
+    report.deflate.bytes_after_inflation += r.deflate.bytes_after_inflation;
     ThreadSummary t{r.opened, r.sent, r.received, r.received_window, 0, r.latency.count(),
                     r.latency.percentile(0.5), r.latency.percentile(0.99), r.latency.max()};
     for (int k = 0; k < kErrorKinds; ++k) {

@@ -142,6 +142,16 @@ void print_report(std::FILE* out, const RunReport& r) {
                with_commas(r.received_window).c_str(), fanout ? "receipts" : "replies",
                with_commas(static_cast<std::uint64_t>(r.msgs_per_s())).c_str(),
                r.window_s > 0 ? r.bytes_window / r.window_s / 1e6 : 0.0, with_commas(r.sent).c_str());
+  if (o.deflate.mode != wsp::DeflateOptions::Mode::off) {
+    const wsp::DeflateStats& d = r.deflate;
+    std::fprintf(out, "  deflate      %s offered, negotiated on %s of %s connections; sent %s compressed "
+                      "(%s -> %s bytes), received %s compressed (%s -> %s bytes)\n",
+                 wsp::to_string(o.deflate.mode), with_commas(r.deflate_connections).c_str(),
+                 with_commas(r.opened).c_str(), with_commas(d.messages_compressed).c_str(),
+                 with_commas(d.bytes_before_compression).c_str(),
+                 with_commas(d.bytes_after_compression).c_str(), with_commas(d.messages_inflated).c_str(),
+                 with_commas(d.bytes_before_inflation).c_str(), with_commas(d.bytes_after_inflation).c_str());
+  }
   if (fanout && r.foreign)
     std::fprintf(out, "  other        %s messages from the server itself (ignored)\n", with_commas(r.foreign).c_str());
   std::fprintf(out, "  latency      %s\n", histogram_line(r.latency).c_str());
@@ -196,6 +206,15 @@ bool write_json(const std::string& path, const RunReport& r, std::string* error)
        number(r.msgs_per_s()) + ", \"payload_bytes_per_second\": " +
        number(r.window_s > 0 ? r.bytes_window / r.window_s : 0.0) + ", \"foreign\": " +
        number(r.foreign) + "},\n";
+  const wsp::DeflateStats& d = r.deflate;
+  j += "  \"deflate\": {\"offered\": " + json_string(wsp::to_string(o.deflate.mode)) +
+       ", \"negotiated_connections\": " + number(r.deflate_connections) +
+       ", \"messages_compressed\": " + number(d.messages_compressed) +
+       ", \"bytes_before_compression\": " + number(d.bytes_before_compression) +
+       ", \"bytes_after_compression\": " + number(d.bytes_after_compression) +
+       ", \"messages_inflated\": " + number(d.messages_inflated) +
+       ", \"bytes_before_inflation\": " + number(d.bytes_before_inflation) +
+       ", \"bytes_after_inflation\": " + number(d.bytes_after_inflation) + "},\n";
   j += "  \"latency_us\": " + histogram_json(r.latency) + ",\n";
   j += "  \"connect_time_us\": " + histogram_json(r.connect) + ",\n";
   j += "  \"handshake_time_us\": " + histogram_json(r.handshake) + ",\n";

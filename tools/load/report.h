@@ -10,6 +10,7 @@
 #include "tools/load/histogram.h"
 #include "tools/load/load_options.h"
 #include "tools/load/run_state.h"
+#include "wsp/protocol/permessage_deflate.h"
 
 namespace wsp_load {
 
@@ -45,6 +46,8 @@ struct RunReport {
   bool interrupted = false;
 
   std::uint64_t opened = 0;
+  std::uint64_t deflate_connections = 0;  // permessage-deflate negotiated
+  wsp::DeflateStats deflate;              // what it did on them, summed
   Histogram latency, connect, handshake;
   std::uint64_t sent = 0, received = 0, received_window = 0, bytes_window = 0, foreign = 0;
   ErrorCounts errors{};

@@ -5,7 +5,8 @@
 // measures. Only control payloads (<= 125 bytes) are kept.
 //
 // The Handler gets, in order:
-//   message_begin(bool text), message_data(const uint8_t*, size_t)..., message_end()
+//   message_begin(bool text, bool compressed), message_data(const uint8_t*, size_t)...,
+//   message_end()
 //   control(wsp::Opcode, const uint8_t* payload, size_t)       ping, pong and close frames
 // A control frame may come between the frames of a fragmented message (§5.4).
 #pragma once
@@ -27,6 +28,13 @@ class ServerFrameReader {
 
   const char* failure() const { return failure_; }
   bool failed() const { return failure_ != nullptr; }
+
+  // permessage-deflate was negotiated (RFC 7692 §6): RSV1 marks a compressed message on its
+  // first frame.
+  void accept_compressed() { reserved_bits_ = 0x30; }
+  // The handler found a message it cannot take (a compressed one that does not inflate):
+  // nothing more is read.
+  void stop(const char* why) { failure_ = why; }
 
  private:
   template <typename Handler>
@@ -51,12 +59,14 @@ class ServerFrameReader {
   std::uint8_t control_[125];
   std::size_t control_have_ = 0;
   const char* failure_ = nullptr;
+  std::uint8_t reserved_bits_ = 0x70;  // the RSV bits that must be 0 on every frame
 };
 
 template <typename Handler>
 bool ServerFrameReader::start_frame(const std::uint8_t* h, Handler& handler) {
-  // RFC 6455 §5.2: no extension was negotiated, so the RSV bits must be 0.
-  if (h[0] & 0x70) return fail("a reserved bit (RSV1-3) is set");
+  // RFC 6455 §5.2: the RSV bits no negotiated extension uses must be 0.
+  if (h[0] & reserved_bits_) return fail("a reserved bit (RSV1-3) is set");
+  const bool compressed = (h[0] & 0x40) != 0;
   // §5.1: a server must not mask the frames it sends.
   if (h[1] & 0x80) return fail("a masked frame from the server");
   opcode_ = static_cast<wsp::Opcode>(h[0] & 0x0F);
@@ -76,16 +86,19 @@ bool ServerFrameReader::start_frame(const std::uint8_t* h, Handler& handler) {
     case wsp::Opcode::binary:
       if (in_message_) return fail("a new message inside a fragmented one");  // §5.4
       in_message_ = true;
-      handler.message_begin(opcode_ == wsp::Opcode::text);
+      handler.message_begin(opcode_ == wsp::Opcode::text, compressed);
       break;
     case wsp::Opcode::continuation:
       if (!in_message_) return fail("a continuation frame outside a message");
+      // RFC 7692 §6.1: RSV1 only on a message's first frame.
+      if (compressed) return fail("RSV1 on a continuation frame");
       break;
     case wsp::Opcode::close:
     case wsp::Opcode::ping:
     case wsp::Opcode::pong:
       // §5.5: control frames are not fragmented and carry at most 125 bytes.
       if (!fin_ || payload_left_ > 125) return fail("a fragmented or oversized control frame");
+      if (compressed) return fail("RSV1 on a control frame");  // RFC 7692 §6.1
       control_have_ = 0;
       break;
     default:
@@ -132,6 +145,7 @@ bool ServerFrameReader::feed(const std::uint8_t* data, std::size_t size, Handler
       } else if (fin_) {
         in_message_ = false;
         handler.message_end();
+        if (failure_) return false;
       }
     }
   }

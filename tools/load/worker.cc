@@ -70,6 +70,18 @@ void Worker::run() {
                  s.loop_turns ? double(result_.sent) / double(s.loop_turns) : 0.0,
                  (unsigned long long)s.receive_buffer_shortages);
   }
+  for (const auto& c : connections_) {
+    const wsp::PerMessageDeflate* deflate = c->stream->deflate();
+    if (!deflate) continue;
+    ++result_.deflate_connections;
+    const wsp::DeflateStats& d = deflate->stats();
+    result_.deflate.messages_compressed += d.messages_compressed;
+    result_.deflate.bytes_before_compression += d.bytes_before_compression;
+    result_.deflate.bytes_after_compression += d.bytes_after_compression;
+    result_.deflate.messages_inflated += d.messages_inflated;
+    result_.deflate.bytes_before_inflation += d.bytes_before_inflation;
+    result_.deflate.bytes_after_inflation += d.bytes_after_inflation;
+  }
   // Whatever still runs goes before the connections it uses, and they before their reactor.
   for (io::Reactor::TaskId id : openings_) reactor_->cancel(id);
   open_.clear();
@@ -214,10 +226,9 @@ io::Task<void> Worker::open_one(int id) {
   } else {
     stream = std::make_unique<io::TcpStream>(std::move(*tcp));
   }
-  // The HTTP upgrade over the stream (wsp's opening handshake); afterwards the connection is
-  // wsp-load's own LoadStream, which checks replies in place.
-  // Hook for --deflate (permessage-deflate, RFC 7692; another branch): offer the extension in
-  // these options and inflate in LoadStream before the check.
+  // The HTTP upgrade over the stream (wsp's opening handshake, which offers permessage-deflate
+  // as --deflate says); afterwards the connection is wsp-load's own LoadStream, which checks
+  // replies in place.
   auto opening = wsp::Opening::client_over(
       std::move(stream), target.parsed,
       wsp::ClientOpeningOptions{
@@ -226,6 +237,7 @@ io::Task<void> Worker::open_one(int id) {
           .tls_options = nullptr,
           .timeout = std::chrono::milliseconds(
               static_cast<std::int64_t>(options_.connect_timeout_s * 1000)),
+          .deflate = options_.deflate,
       });
   if (!opening->done()) co_await opening->finished().wait();
   wsp::OpenedStream& opened = opening->result();
@@ -239,7 +251,8 @@ io::Task<void> Worker::open_one(int id) {
   LoadConnection& c = *connections_.emplace_back(std::make_unique<LoadConnection>());
   c.id = id;
   LoadStream::Events& events = *this;  // a private base: converted here, not in make_unique
-  c.stream = std::make_unique<LoadStream>(std::move(opened.stream), events, &c);
+  c.stream = std::make_unique<LoadStream>(std::move(opened.stream), events, &c,
+                                          opened.deflate ? &*opened.deflate : nullptr);
   c.sender = options_.scenario == Scenario::fanout && id == 0;
   // A member from before the first broadcast expects every message from seq 0 on.
   c.fanout_synced = phases_.load_start.load(std::memory_order_acquire) == kNever;

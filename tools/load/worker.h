@@ -32,6 +32,8 @@ struct WorkerResult {
   std::uint64_t bytes_window = 0;      // their payload bytes
   std::uint64_t foreign = 0;           // fanout: messages not from wsp-load (join notices ...)
   std::uint64_t opened = 0;
+  std::uint64_t deflate_connections = 0;  // where permessage-deflate was negotiated
+  wsp::DeflateStats deflate;              // their compression counters, summed
   ErrorCounts errors{};
   std::array<std::string, kErrorKinds> first_error;  // the first of each kind, readable
 };

@@ -22,11 +22,10 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
                        std::string leftover, const DeflateConfig* deflate)
     : reactor_(stream->reactor()),
       stream_(std::move(stream)),
-      deflate_(deflate ? std::make_unique<PerMessageDeflate>(*deflate, &thread_deflate_streams())
-                       : nullptr),
       protocol_(ProtocolConfig{.role = role,
                                .max_message_size = limits.inbound_buffer_size,
-                               .deflate = deflate_.get(),
+                               .deflate = deflate ? DeflateSlot(*deflate) : DeflateSlot(),
+                               .deflate_streams = deflate ? &thread_deflate_streams() : nullptr,
                                .buffers = &thread_buffer_pool(),
                                .mask_keys = &thread_mask_keys(),
                                .answer_close_at_once = false}),

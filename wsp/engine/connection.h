@@ -115,8 +115,8 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   bool clean() const { return close_code() != -1; }
 
   // permessage-deflate on this connection (null when not negotiated): its configuration and
-  // how many bytes it saved.
-  const PerMessageDeflate* deflate() const { return deflate_.get(); }
+  // how many bytes it saved. Its zlib state is made on the first compressed message.
+  const DeflateSlot* deflate() const { return protocol_.deflate() ? &protocol_.deflate() : nullptr; }
 
   // Heap bytes of the buffers this connection holds besides the messages queued for the
   // application: the message being assembled, output, bytes waiting to be parsed. 0 when
@@ -166,8 +166,6 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
 
   io::Reactor& reactor_;
   std::unique_ptr<io::ByteStream> stream_;
-  // Before protocol_, which points to it. Its zlib streams are made on first use.
-  std::unique_ptr<PerMessageDeflate> deflate_;
   Protocol protocol_;
   ConnectionLimits limits_;
   // The flags together (thousands of connections: no padding between fields).

@@ -57,7 +57,7 @@ DeflateConfig base_config(const DeflateOptions& options) {
   c.shared = options.mode == DeflateOptions::Mode::shared;
   c.mem_level = c.shared ? 8 : options.mem_level;
   c.level = options.level;
-  c.min_size = options.min_size;
+  c.min_size = min_size_of(options);
   return c;
 }
 
@@ -164,6 +164,12 @@ bool parse_deflate_parameters(const Extension& element, bool is_response, Deflat
     }
   }
   return true;
+}
+
+std::size_t min_size_of(const DeflateOptions& options) {
+  if (options.min_size != DeflateOptions::kMinSizeOfMode) return options.min_size;
+  return options.mode == DeflateOptions::Mode::shared ? DeflateOptions::kSharedMinSize
+                                                      : DeflateOptions::kDedicatedMinSize;
 }
 
 bool parse_deflate_mode(std::string_view name, DeflateOptions::Mode& mode) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <utility>
 
 namespace wsp {
@@ -259,6 +260,58 @@ PerMessageDeflate::InflateResult PerMessageDeflate::inflate(std::string& in, std
   stats_.bytes_before_inflation += compressed;
   stats_.bytes_after_inflation += produced;
   return InflateResult::ok;
+}
+
+// ---- DeflateSlot --------------------------------------------------------------------------
+
+// The packed word, from bit 0: 1 (packed), shared, send_no_context_takeover,
+// receive_no_context_takeover, send_window_bits (4), receive_window_bits (4), mem_level (4),
+// level + 1 (4), then min_size (44 bits).
+namespace {
+constexpr int kMinSizeShift = 20;
+}  // namespace
+
+static_assert(sizeof(std::uintptr_t) == 8, "DeflateSlot packs a configuration into 64 bits");
+
+DeflateSlot::DeflateSlot(const DeflateConfig& c) {
+  const std::uint64_t min_size = std::min<std::uint64_t>(c.min_size, kMaxPackedMinSize);
+  word_ = 1 | std::uint64_t{c.shared} << 1 | std::uint64_t{c.send_no_context_takeover} << 2 |
+          std::uint64_t{c.receive_no_context_takeover} << 3 |
+          std::uint64_t(c.send_window_bits & 15) << 4 | std::uint64_t(c.receive_window_bits & 15) << 8 |
+          std::uint64_t(c.mem_level & 15) << 12 | std::uint64_t((c.level + 1) & 15) << 16 |
+          min_size << kMinSizeShift;
+}
+
+DeflateSlot::DeflateSlot(const DeflateSlot& other) {
+  if (other.negotiated()) word_ = DeflateSlot(other.config()).word_;
+}
+
+DeflateSlot::~DeflateSlot() { delete made(); }
+
+std::size_t DeflateSlot::min_size() const {
+  if (!packed()) return word_ ? made()->config().min_size : 0;
+  return static_cast<std::size_t>(word_ >> kMinSizeShift);
+}
+
+DeflateConfig DeflateSlot::config() const {
+  if (!packed()) return word_ ? made()->config() : DeflateConfig{};
+  DeflateConfig c;
+  c.shared = (word_ >> 1) & 1;
+  c.send_no_context_takeover = (word_ >> 2) & 1;
+  c.receive_no_context_takeover = (word_ >> 3) & 1;
+  c.send_window_bits = static_cast<int>((word_ >> 4) & 15);
+  c.receive_window_bits = static_cast<int>((word_ >> 8) & 15);
+  c.mem_level = static_cast<int>((word_ >> 12) & 15);
+  c.level = static_cast<int>((word_ >> 16) & 15) - 1;
+  c.min_size = static_cast<std::size_t>(word_ >> kMinSizeShift);
+  return c;
+}
+
+PerMessageDeflate* DeflateSlot::get(SharedDeflateStreams* shared) {
+  if (!packed()) return reinterpret_cast<PerMessageDeflate*>(word_);
+  auto* made = new (std::nothrow) PerMessageDeflate(config(), shared);
+  if (made) word_ = reinterpret_cast<std::uintptr_t>(made);
+  return made;
 }
 
 }  // namespace wsp

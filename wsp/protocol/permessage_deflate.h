@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "wsp/protocol/deflate_negotiation.h"
 
@@ -93,6 +94,46 @@ class PerMessageDeflate {
   z_stream_s* compressor_ = nullptr;    // dedicated: made on first use
   z_stream_s* decompressor_ = nullptr;  // dedicated: made on first use
   DeflateStats stats_;
+};
+
+// One connection's permessage-deflate in one word, so that a connection that has not sent or
+// received a compressed message costs no more than one without the extension: empty (not
+// negotiated), the negotiated DeflateConfig packed into the word, or the PerMessageDeflate
+// made from it on first use (owned). Copying copies the configuration, never zlib state.
+class DeflateSlot {
+ public:
+  DeflateSlot() = default;
+  explicit DeflateSlot(const DeflateConfig& config);
+  DeflateSlot(const DeflateSlot& other);
+  DeflateSlot(DeflateSlot&& other) noexcept : word_(other.word_) { other.word_ = 0; }
+  DeflateSlot& operator=(DeflateSlot other) noexcept {
+    std::swap(word_, other.word_);
+    return *this;
+  }
+  ~DeflateSlot();
+
+  bool negotiated() const { return word_ != 0; }
+  explicit operator bool() const { return negotiated(); }
+  DeflateConfig config() const;
+  bool should_compress(std::size_t size) const { return negotiated() && size >= min_size(); }
+  // The PerMessageDeflate, made now if it was not (`shared` as its constructor takes it);
+  // null when not negotiated or when there was no memory for it.
+  PerMessageDeflate* get(SharedDeflateStreams* shared);
+  // The PerMessageDeflate if it was made, else null.
+  const PerMessageDeflate* made() const { return packed() ? nullptr : reinterpret_cast<const PerMessageDeflate*>(word_); }
+  // Its counters (zero until made) and zlib streams of its own (0 until made).
+  DeflateStats stats() const { return made() ? made()->stats() : DeflateStats{}; }
+  std::size_t dedicated_streams() const { return made() ? made()->dedicated_streams() : 0; }
+
+  // min_size is kept in 44 bits: a larger one (16 TiB) is taken as 2^44 - 1, which no message
+  // reaches either.
+  static constexpr std::uint64_t kMaxPackedMinSize = (std::uint64_t{1} << 44) - 1;
+
+ private:
+  bool packed() const { return word_ & 1; }
+  std::size_t min_size() const;
+  // 0: not negotiated; low bit set: a packed DeflateConfig; else a PerMessageDeflate*.
+  std::uintptr_t word_ = 0;
 };
 
 }  // namespace wsp

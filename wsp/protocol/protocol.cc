@@ -43,7 +43,7 @@ inline bool known_opcode(std::uint8_t op) { return op <= 2 || (op >= 8 && op <= 
 
 }  // namespace
 
-Protocol::Protocol(ProtocolConfig config) : config_(config) {
+Protocol::Protocol(ProtocolConfig config) : config_(std::move(config)) {
   if (config_.role == Role::client && !config_.mask_keys) {
     throw std::invalid_argument("a client Protocol needs a MaskKeySource");
   }
@@ -245,7 +245,12 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
 // by max_message_size, then check text as §8.1 asks of any text message.
 bool Protocol::inflate_message(ProtocolEvent& out) {
   in_message_ = false;
-  switch (config_.deflate->inflate(message_, out.payload, config_.max_message_size)) {
+  PerMessageDeflate* deflate = config_.deflate.get(config_.deflate_streams);
+  if (!deflate) {
+    fail(close_code::internal_error, kInternalError);
+    return false;
+  }
+  switch (deflate->inflate(message_, out.payload, config_.max_message_size)) {
     case PerMessageDeflate::InflateResult::ok:
       break;
     case PerMessageDeflate::InflateResult::too_big:
@@ -437,11 +442,13 @@ void Protocol::take_output_buffer(std::size_t n) {
 bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1) {
   if (close_sent_) return false;  // §5.5.1: no data frames after a close frame
   const Opcode first = text ? Opcode::text : Opcode::binary;
-  if (!rsv1 && config_.deflate && config_.deflate->should_compress(len)) {
+  PerMessageDeflate* deflate;
+  if (!rsv1 && config_.deflate.should_compress(len) &&
+      (deflate = config_.deflate.get(config_.deflate_streams))) {
     // The compressed payload is assembled in a pooled buffer, then framed (and fragmented)
     // like any payload, RSV1 on its first frame (RFC 7692 §6).
     std::string compressed = config_.buffers ? config_.buffers->take(len / 2 + 64) : std::string();
-    const bool ok = config_.deflate->compress(data, len, compressed);
+    const bool ok = deflate->compress(data, len, compressed);
     if (ok) write_message(first, reinterpret_cast<const std::uint8_t*>(compressed.data()),
                           compressed.size(), true);
     if (config_.buffers) config_.buffers->give_back(std::move(compressed));
@@ -469,7 +476,7 @@ bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t
   if (close_sent_) return false;
   const std::size_t frag = config_.max_fragment_bytes_per_frame;
   if (frag != 0 && len > frag) return false;
-  if (config_.deflate && config_.deflate->should_compress(len)) return false;
+  if (config_.deflate && config_.deflate.should_compress(len)) return false;
   const Opcode opcode = text ? Opcode::text : Opcode::binary;
   std::uint8_t header[kMaxFrameHeader];
   std::size_t hlen;

@@ -28,12 +28,14 @@ struct ProtocolConfig {
   // Set when an extension that uses RSV1 (permessage-deflate, RFC 7692) was negotiated: RSV1
   // is then accepted on the first frame of a data message and reported as ProtocolEvent::compressed.
   bool allow_rsv1 = false;
-  // permessage-deflate (RFC 7692) when it was negotiated, owned by the caller (the engine keeps
-  // one per connection). RSV1 is then accepted on a first data frame; compressed messages are
-  // inflated before they are reported (the inflated size counts against max_message_size:
-  // 1009; invalid DEFLATE data or inflated text that is not UTF-8: 1007), and send_message()
-  // compresses messages of at least its min_size bytes.
-  PerMessageDeflate* deflate = nullptr;
+  // permessage-deflate (RFC 7692) when it was negotiated: its configuration, its zlib state
+  // made on the first compressed message either way. RSV1 is then accepted on a first data
+  // frame; compressed messages are inflated before they are reported (the inflated size
+  // counts against max_message_size: 1009; invalid DEFLATE data or inflated text that is not
+  // UTF-8: 1007), and send_message() compresses messages of at least its min_size bytes.
+  DeflateSlot deflate;
+  // The thread's streams for the shared mode (DeflateConfig::shared), borrowed.
+  SharedDeflateStreams* deflate_streams = nullptr;
   // Where message and output buffers come from and go back to; null: plain allocation.
   BufferPool* buffers = nullptr;
   // Masking keys, required for the client role (the constructor throws without them).
@@ -131,6 +133,8 @@ class Protocol {
   std::size_t buffer_capacity() const {
     return heap_capacity(message_) + heap_capacity(control_) + heap_capacity(out_);
   }
+  // permessage-deflate on this connection (empty when not negotiated).
+  const DeflateSlot& deflate() const { return config_.deflate; }
   // The pool given in the config (null when none).
   BufferPool* buffers() const { return config_.buffers; }
   // Lets the caller hand back a consumed payload's capacity for the next message.

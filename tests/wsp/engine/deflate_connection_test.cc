@@ -106,8 +106,13 @@ TEST_CASE("messages sent through the connection go out compressed, both send pat
   }
 }
 
-TEST_CASE("an idle deflate connection holds no zlib stream; a dedicated one makes them on use") {
+TEST_CASE("an idle deflate connection holds no deflate state of its own; a dedicated one makes "
+          "its zlib streams on use") {
   Harness shared(shared_config()), dedicated(dedicated_config());
+  // Nothing but the negotiated configuration, packed into the protocol's slot.
+  CHECK(shared.connection->deflate()->made() == nullptr);
+  CHECK(dedicated.connection->deflate()->made() == nullptr);
+  CHECK(shared.connection->deflate()->config() == shared_config());
   CHECK(shared.connection->deflate()->dedicated_streams() == 0);
   CHECK(dedicated.connection->deflate()->dedicated_streams() == 0);
   const std::string message = text_of(500);
@@ -115,6 +120,7 @@ TEST_CASE("an idle deflate connection holds no zlib stream; a dedicated one make
     CHECK(t->connection->send(true, std::string_view(message)) == SendResult::ok);
     t->receive(raw_frame(0xc1, compressed(message, t->connection->deflate()->config()), true));
   }
+  CHECK(shared.connection->deflate()->made() != nullptr);
   CHECK(shared.connection->deflate()->dedicated_streams() == 0);
   CHECK(dedicated.connection->deflate()->dedicated_streams() == 2);
 }

@@ -29,6 +29,7 @@ DeflateConfig config(int send_bits, bool send_nct, int receive_bits, bool receiv
   c.send_no_context_takeover = send_nct;
   c.receive_window_bits = receive_bits;
   c.receive_no_context_takeover = receive_nct;
+  c.min_size = shared ? 256 : 64;  // the modes' default min_size
   return c;
 }
 
@@ -317,4 +318,22 @@ TEST_CASE("a server declines a malformed extension header without failing the ha
   REQUIRE(feed(server, request) == HandshakeStatus::done);
   CHECK_FALSE(server.deflate());
   CHECK(server.response().find("Sec-WebSocket-Extensions") == std::string::npos);
+}
+
+TEST_CASE("min_size follows the mode unless given: 256 bytes shared, 64 dedicated") {
+  CHECK(min_size_of(options(Mode::shared)) == 256);
+  CHECK(min_size_of(options(Mode::dedicated)) == 64);
+  DeflateOptions given = options(Mode::shared);
+  given.min_size = 64;
+  CHECK(min_size_of(given) == 64);
+  given.min_size = 0;
+  CHECK(min_size_of(given) == 0);
+  // What a negotiated connection uses, both sides.
+  std::string response, error;
+  auto server = accept_deflate_offer(parse_extensions("permessage-deflate"), options(Mode::shared), response);
+  REQUIRE(server);
+  CHECK(server->min_size == 256);
+  auto client = client_accepts(options(Mode::dedicated), "permessage-deflate", error);
+  REQUIRE(client);
+  CHECK(client->min_size == 64);
 }

@@ -77,22 +77,23 @@ DeflateConfig no_takeover(int bits = 15) {
   return c;
 }
 
-// One endpoint: its PerMessageDeflate and its Protocol.
+// One endpoint: its Protocol and the permessage-deflate in it.
 struct Endpoint {
   FixedMaskKeys keys;
-  std::unique_ptr<PerMessageDeflate> deflate;
   std::unique_ptr<Protocol> protocol;
+  const DeflateSlot* deflate = nullptr;
 
   Endpoint(Role role, const DeflateConfig& config, std::size_t max_message = 65535,
            SharedDeflateStreams* shared = nullptr, std::size_t fragment = 0) {
-    deflate = std::make_unique<PerMessageDeflate>(config, shared);
     ProtocolConfig pc;
     pc.role = role;
     pc.max_message_size = max_message;
     pc.max_fragment_bytes_per_frame = fragment;
-    pc.deflate = deflate.get();
+    pc.deflate = DeflateSlot(config);
+    pc.deflate_streams = shared;
     pc.mask_keys = &keys;
-    protocol = std::make_unique<Protocol>(pc);
+    protocol = std::make_unique<Protocol>(std::move(pc));
+    deflate = &protocol->deflate();
   }
   Protocol& p() { return *protocol; }
   std::string take_output() {
@@ -422,4 +423,79 @@ TEST_CASE("a compressed wire size far above the limit closes with 1009 from the 
   Endpoint server(Role::server, takeover(), 1000);
   feed(server.p(), raw_frame(0xc2, random_bytes(2000), true).substr(0, 8));
   CHECK(server.p().failed_code() == 1009);
+}
+
+TEST_CASE("DeflateSlot keeps a configuration in one word and gives every field back exactly") {
+  static_assert(sizeof(DeflateSlot) == sizeof(void*));
+  std::vector<DeflateConfig> configs;
+  for (int bits = 8; bits <= 15; ++bits) {
+    for (int level = -1; level <= 9; ++level) {
+      DeflateConfig c;
+      c.shared = level % 2 == 0;
+      c.send_no_context_takeover = bits % 2 == 0;
+      c.receive_no_context_takeover = bits % 3 == 0;
+      c.send_window_bits = bits;
+      c.receive_window_bits = 23 - bits;
+      c.mem_level = 1 + (bits + level + 1) % 9;
+      c.level = level;
+      c.min_size = static_cast<std::size_t>(bits * 1000 + level + 1);
+      configs.push_back(c);
+    }
+  }
+  DeflateConfig largest = takeover();
+  largest.min_size = DeflateSlot::kMaxPackedMinSize;
+  configs.push_back(largest);
+  for (const DeflateConfig& c : configs) {
+    DeflateSlot slot(c);
+    CHECK(slot.negotiated());
+    CHECK(slot.config() == c);
+    CHECK(slot.made() == nullptr);
+  }
+  DeflateConfig beyond = takeover();
+  beyond.min_size = ~std::size_t{0};  // past 44 bits: kept as the largest packed value
+  CHECK(DeflateSlot(beyond).config().min_size == DeflateSlot::kMaxPackedMinSize);
+  CHECK_FALSE(DeflateSlot().negotiated());
+  CHECK_FALSE(DeflateSlot().should_compress(1 << 20));
+}
+
+TEST_CASE("DeflateSlot: should_compress is size >= min_size, before and after the state is made") {
+  DeflateConfig c = takeover();
+  c.min_size = 100;
+  DeflateSlot slot(c);
+  CHECK_FALSE(slot.should_compress(99));
+  CHECK(slot.should_compress(100));
+  REQUIRE(slot.get(nullptr) != nullptr);
+  CHECK(slot.made() != nullptr);
+  CHECK_FALSE(slot.should_compress(99));
+  CHECK(slot.should_compress(100));
+  CHECK(slot.config() == c);
+}
+
+TEST_CASE("a Protocol makes its PerMessageDeflate on the first compressed message, not before") {
+  Endpoint server(Role::server, no_takeover()), client(Role::client, no_takeover());
+  CHECK(server.deflate->made() == nullptr);
+  CHECK(server.deflate->stats().messages_compressed == 0);
+  // Under min_size nothing is compressed: still nothing made.
+  DeflateConfig small = no_takeover();
+  small.min_size = 64;
+  Endpoint quiet(Role::server, small);
+  REQUIRE(quiet.p().send_message(true, reinterpret_cast<const std::uint8_t*>("short"), 5));
+  CHECK(quiet.deflate->made() == nullptr);
+  // A compressed message from the peer makes it on the receiving side.
+  const std::string text = json_like(500);
+  CHECK(round_trip(client, server, {text}, true) == std::vector<std::string>{text});
+  CHECK(client.deflate->made() != nullptr);
+  CHECK(server.deflate->made() != nullptr);
+  CHECK(server.deflate->stats().messages_inflated == 1);
+}
+
+TEST_CASE("copying a DeflateSlot copies the configuration, never the zlib state") {
+  DeflateSlot slot(takeover());
+  REQUIRE(slot.get(nullptr) != nullptr);
+  DeflateSlot copy(slot);
+  CHECK(copy.config() == takeover());
+  CHECK(copy.made() == nullptr);
+  DeflateSlot moved(std::move(slot));
+  CHECK(moved.made() != nullptr);
+  CHECK_FALSE(slot.negotiated());
 }

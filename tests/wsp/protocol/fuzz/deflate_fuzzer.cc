@@ -38,12 +38,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   --size;
 
   wsp::SharedDeflateStreams shared;
-  wsp::PerMessageDeflate deflate(config, &shared);
   wsp::test::FixedMaskKeys keys;
   wsp::ProtocolConfig pc;
   pc.role = wsp::Role::client;
   pc.max_message_size = kLimit;
-  pc.deflate = &deflate;
+  pc.deflate = wsp::DeflateSlot(config);
+  pc.deflate_streams = &shared;
   pc.mask_keys = &keys;
   wsp::Protocol protocol(pc);
 

@@ -25,6 +25,7 @@
 #include "io/reactor.h"
 #include "wsp/engine/inbound_queue.h"
 #include "wsp/engine/outbound_queue.h"
+#include "wsp/engine/shared_frame.h"
 #include "wsp/protocol/deflate_negotiation.h"
 #include "wsp/protocol/permessage_deflate.h"
 #include "wsp/protocol/protocol.h"
@@ -86,6 +87,11 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // The same for a message the caller gives away: a large one is written from its own buffer
   // (no copy into the output; the buffer is recycled for receiving once written).
   SendResult send(bool text, std::string&& data);
+  // A frame encoded once for many connections of this reactor (publish/subscribe): written
+  // from the shared bytes when this connection sends such frames as they are, else encoded
+  // for it as send() would (permessage-deflate, fragmentation, a client). Text in it must be
+  // UTF-8 already: it is not checked again.
+  SendResult send_shared(const SharedFrameRef& frame);
   // Whether a message of `size` bytes would be accepted now.
   SendResult can_send(std::size_t size) const;
   // Payload bytes of messages not yet fully written (headers excluded).

@@ -137,6 +137,8 @@ Reactor& Reactor::current() {
   return *default_reactor;
 }
 
+Reactor* Reactor::current_if_any() { return current_reactor; }
+
 std::size_t Reactor::advance_clock(Duration d) {
   if (!manual_clock_) throw std::logic_error("advance_clock: this reactor has no manual clock");
   return manual_clock_->advance(d);

@@ -105,6 +105,8 @@ class Reactor {
   // The reactor of this thread: the one most recently constructed on it and still alive, or a
   // default one created on first use.
   static Reactor& current();
+  // The same without making one: null on a thread that has none.
+  static Reactor* current_if_any();
 
   // Drive modes.
   void run();                                           // until stop() or no work left

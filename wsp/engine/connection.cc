@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "io/log.h"
 #include "io/operation.h"
@@ -350,6 +351,7 @@ void Connection::finish(io::Reactor::TaskId self) {
     stream_->stop_io();
     stream_->close();
   }
+  if (ConnectionObserver* observer = std::exchange(observer_, nullptr)) observer->connection_ended(*this);
   readable_.set();
   writable_.set();
 }

@@ -54,6 +54,18 @@ enum class SendResult : std::uint8_t {
   invalid_utf8,    // text that is not UTF-8
 };
 
+class Connection;
+
+// Told once when a connection ends (state closed, or destroyed while open): how
+// publish/subscribe drops the subscriptions of a connection that is gone.
+class ConnectionObserver {
+ public:
+  virtual void connection_ended(Connection& connection) = 0;
+
+ protected:
+  ~ConnectionObserver() = default;
+};
+
 class Connection final : private io::ReceiveHandler, private io::WriteHandler {
  public:
   // What the application sees: open until our close frame is queued; closing while the closing
@@ -122,6 +134,10 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // how many bytes it saved.
   const PerMessageDeflate* deflate() const { return deflate_.get(); }
 
+  // One observer (null: none); not told when set on a connection already ended.
+  void set_observer(ConnectionObserver* observer) { observer_ = observer; }
+  ConnectionObserver* observer() const { return observer_; }
+
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }
   const ConnectionLimits& limits() const { return limits_; }
@@ -188,6 +204,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   io::Event writable_;
 
   io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0, ending_ = 0;
+  ConnectionObserver* observer_ = nullptr;
 };
 
 }  // namespace wsp

@@ -7,9 +7,11 @@
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
 //   bazel run //examples:chat_server -- [--port 9002] [--threads N] [--notices 0]
-//       [--slow-subscriber drop|close-1008|close-1013] [--deflate off|shared|dedicated]
+//       [--slow-subscriber drop|close-1008|close-1013] [--outbound-buffer-size 65535]
+//       [--deflate off|shared|dedicated]
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -34,6 +36,7 @@ struct ChatOptions {
   int port = 9002;
   unsigned threads = 1;
   bool notices = true;  // "* someone joined (N here)" when members come and go
+  long outbound_buffer_size = 65535;  // per member: past it, the slow-subscriber policy
   wsp::PubSubOptions pubsub{.slow_subscriber = wsp::SlowSubscriberPolicy::close_1013};
   wsp::DeflateOptions deflate;
 };
@@ -117,6 +120,7 @@ io::Task<void> member(Shard& shard, io::TcpStream tcp) {
   std::string reason;
   wsp::AcceptOptions options;
   options.deflate = chat.options.deflate;
+  options.limits.outbound_buffer_size = static_cast<std::size_t>(chat.options.outbound_buffer_size);
   options.failure_reason = &reason;
   auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
   if (!ws && ws.error() == wsp::Errc::handshake_refused) {
@@ -157,6 +161,8 @@ ChatOptions parse_chat_options(int argc, char** argv) {
   flags::Flags f("chat_server", "WebSocket chat with rooms: every text message goes to everyone in its room.");
   f.add("--port", &o.port, 0, 65535, "port to listen on, 0 for any free one (default 9002)");
   add_threads_flag(f, o.threads);
+  f.add("--outbound-buffer-size", &o.outbound_buffer_size, 0L, long{INT_MAX},
+        "bytes queued for sending per member before it counts as slow; 0: no limit (default 65535)");
   f.add("--notices", &o.notices, "tell the room when members join and leave, 1 or 0 (default 1)");
   f.add("--slow-subscriber", "drop|close-1008|close-1013",
         [&o](std::string_view v) {

@@ -58,9 +58,9 @@ std::string Bridge::where() const {
   return options_.host + ":" + std::to_string(options_.port);
 }
 
-void Bridge::publish(std::string_view topic, std::string_view message) {
+void Bridge::publish(std::string_view topic, std::string_view message, bool text) {
   std::string payload;
-  append_bridge_message(payload, {options_.origin, topic, message});
+  append_bridge_message(payload, {options_.origin, topic, message, text});
   outbox_bytes_ += payload.size();
   outbox_.push_back(std::move(payload));
   while (outbox_.size() > written_ + 1 &&
@@ -104,8 +104,10 @@ io::Task<void> Bridge::run_subscriber() {
     }
     ++stats_.subscriber_connects;
     Connection& c = **connection;
-    std::error_code error;
-    if (auto sent = co_await c.send(subscribe); !sent) error = sent.error();
+    // gcc 12 miscompiles some co_await inside an if condition (the frame resumes at a bad
+    // index): results are awaited into variables first.
+    io::Result<void> sent = co_await c.send(subscribe);
+    std::error_code error = sent.error();
     while (!error) {
       auto reply = co_await c.receive();
       if (!reply) {
@@ -117,7 +119,7 @@ io::Task<void> Bridge::run_subscriber() {
         else if (message->origin == options_.origin) ++stats_.own_ignored;
         else {
           ++stats_.delivered;
-          deliver_(message->topic, message->message);
+          deliver_(message->topic, message->message, message->text);
         }
       } else if (is_push(*reply, "subscribe", options_.channel)) {
         subscribed_ = true;
@@ -142,7 +144,8 @@ io::Task<io::Result<void>> Bridge::wait_for_subscribers(Connection& connection) 
   std::string numsub;
   append_command(numsub, {"PUBSUB", "NUMSUB", options_.channel});
   for (;;) {
-    if (auto sent = co_await connection.send(numsub); !sent) co_return sent.error();
+    io::Result<void> sent = co_await connection.send(numsub);
+    if (!sent) co_return sent.error();
     auto reply = co_await connection.receive();
     if (!reply) co_return reply.error();
     if (reply->type != Reply::Type::array || reply->elements.size() != 2 ||
@@ -168,8 +171,9 @@ io::Task<void> Bridge::write_outbox(Connection& connection) {
     batch_.clear();
     while (written_ < outbox_.size() && batch_.size() < kBatchBytes)
       append_command(batch_, {"PUBLISH", options_.channel, outbox_[written_++]});
+    io::Result<void> sent = co_await connection.send(batch_);  // not in the if: see run_subscriber
     // A failed write breaks the connection: the reply reader sees it and starts over.
-    if (!co_await connection.send(batch_)) co_return;
+    if (!sent) co_return;
   }
 }
 

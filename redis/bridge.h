@@ -65,7 +65,7 @@ struct BridgeStats {
 
 class Bridge {
  public:
-  using Deliver = std::function<void(std::string_view topic, std::string_view message)>;
+  using Deliver = std::function<void(std::string_view topic, std::string_view message, bool text)>;
   using Log = std::function<void(const std::string& line)>;
 
   // `log` gets one line per change of a link (connected, lost, kept messages sent).
@@ -78,7 +78,7 @@ class Bridge {
   void start();
   // Never blocks and never fails: the message is written to Redis when the publisher is up,
   // kept in the outbox (or dropped, counted) while it is not.
-  void publish(std::string_view topic, std::string_view message);
+  void publish(std::string_view topic, std::string_view message, bool text = true);
 
   bool subscribed() const { return subscribed_; }
   bool publisher_connected() const { return publisher_connected_; }

@@ -15,6 +15,7 @@ void append_bridge_message(std::string& out, const BridgeMessage& message) {
     origin[i] = kHex[(message.origin >> (4 * (kOriginDigits - 1 - i))) & 0xf];
   out.append(origin, kOriginDigits);
   out += ' ';
+  out += message.text ? 't' : 'b';
   out += std::to_string(message.topic.size());
   out += ':';
   out += message.topic;
@@ -22,7 +23,7 @@ void append_bridge_message(std::string& out, const BridgeMessage& message) {
 }
 
 std::optional<BridgeMessage> decode_bridge_message(std::string_view payload) {
-  if (payload.size() < kOriginDigits + 3 || payload[kOriginDigits] != ' ') return std::nullopt;
+  if (payload.size() < kOriginDigits + 4 || payload[kOriginDigits] != ' ') return std::nullopt;
   BridgeMessage m;
   for (std::size_t i = 0; i < kOriginDigits; ++i) {
     const char c = payload[i];
@@ -32,7 +33,10 @@ std::optional<BridgeMessage> decode_bridge_message(std::string_view payload) {
     else return std::nullopt;
     m.origin = (m.origin << 4) | static_cast<std::uint64_t>(digit);
   }
-  const char* p = payload.data() + kOriginDigits + 1;
+  const char kind = payload[kOriginDigits + 1];
+  if (kind != 't' && kind != 'b') return std::nullopt;
+  m.text = kind == 't';
+  const char* p = payload.data() + kOriginDigits + 2;
   const char* const end = payload.data() + payload.size();
   if (*p < '0' || *p > '9' || (*p == '0' && p + 1 < end && p[1] != ':')) return std::nullopt;
   std::size_t topic_length = 0;

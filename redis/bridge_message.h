@@ -1,10 +1,11 @@
 // What the bridge publishes on its Redis channel: the publishing server's origin id, the topic
-// (a chat room) and the message. A server recognises its own publishes coming back by the
+// (a chat room), whether the message is text or binary, and the message. A server recognises its own publishes coming back by the
 // origin and drops them: its members had them at publish time, which is what keeps local
 // delivery independent of Redis and the bridge free of loops.
 //
-//   <origin: 16 lowercase hex digits> <topic length: decimal> ':' <topic> <message>
-//   "00000000000000ff 5:lobbyhello"
+//   <origin: 16 lowercase hex digits> ' ' <'t' text | 'b' binary> <topic length: decimal> ':'
+//   <topic> <message>
+//   "00000000000000ff t5:lobbyhello"
 #pragma once
 
 #include <cstdint>
@@ -18,6 +19,7 @@ struct BridgeMessage {
   std::uint64_t origin = 0;
   std::string_view topic;    // into the payload given to decode
   std::string_view message;
+  bool text = true;
 };
 
 // Appends the payload of `message` to `out`.

@@ -84,26 +84,36 @@ io::Task<void> Bridge::back_off(io::Duration& delay) {
   delay = std::min(delay * 2, options_.retry_max);
 }
 
+io::Task<std::unique_ptr<Connection>> Bridge::connect(Retry& retry, const std::string& meanwhile) {
+  auto connection = co_await Connection::connect(reactor_, options_.host, options_.port,
+                                                 options_.connect_timeout);
+  if (connection) co_return std::move(*connection);
+  if (!retry.outage_told) {
+    say(std::string("redis: ") + retry.link + " cannot connect to " + where() + " (" +
+        connection.error().message() + "); " + meanwhile);
+    retry.outage_told = true;
+  }
+  co_await back_off(retry.delay);
+  co_return nullptr;
+}
+
+io::Task<void> Bridge::lost(Retry& retry, Connection& connection, std::error_code error) {
+  say(std::string("redis: ") + retry.link + " lost " + where() + " (" + error.message() + "); retrying");
+  retry.outage_told = true;
+  connection.close();
+  co_await back_off(retry.delay);
+}
+
 io::Task<void> Bridge::run_subscriber() {
-  io::Duration delay = options_.retry_first;
-  bool outage_told = false;  // one line per outage, not one per attempt
+  Retry retry{"subscriber", options_.retry_first};
+  const std::string meanwhile = "retrying, at most every " + milliseconds(options_.retry_max);
   std::string subscribe;
   append_command(subscribe, {"SUBSCRIBE", options_.channel});
   for (;;) {
-    auto connection = co_await Connection::connect(reactor_, options_.host, options_.port,
-                                                   options_.connect_timeout);
-    if (!connection) {
-      if (!outage_told) {
-        say("redis: subscriber cannot connect to " + where() + " (" +
-            connection.error().message() + "); retrying, at most every " +
-            milliseconds(options_.retry_max));
-        outage_told = true;
-      }
-      co_await back_off(delay);
-      continue;
-    }
+    std::unique_ptr<Connection> connection = co_await connect(retry, meanwhile);
+    if (!connection) continue;
     ++stats_.subscriber_connects;
-    Connection& c = **connection;
+    Connection& c = *connection;
     // gcc 12 miscompiles some co_await inside an if condition (the frame resumes at a bad
     // index): results are awaited into variables first.
     io::Result<void> sent = co_await c.send(subscribe);
@@ -123,18 +133,14 @@ io::Task<void> Bridge::run_subscriber() {
         }
       } else if (is_push(*reply, "subscribe", options_.channel)) {
         subscribed_ = true;
-        outage_told = false;
-        delay = options_.retry_first;
+        retry = Retry{retry.link, options_.retry_first};
         say("redis: subscribed to " + options_.channel + " at " + where());
       } else {
         error = reply->type == Reply::Type::error ? Errc::server_error : Errc::unexpected_reply;
       }
     }
     subscribed_ = false;
-    say("redis: subscriber lost " + where() + " (" + error.message() + "); retrying");
-    outage_told = true;
-    c.close();
-    co_await back_off(delay);
+    co_await lost(retry, c, error);
   }
 }
 
@@ -178,30 +184,19 @@ io::Task<void> Bridge::write_outbox(Connection& connection) {
 }
 
 io::Task<void> Bridge::run_publisher() {
-  io::Duration delay = options_.retry_first;
-  bool outage_told = false;
+  Retry retry{"publisher", options_.retry_first};
+  const std::string meanwhile = "keeping at most " + std::to_string(options_.outbox_messages) + " messages";
   for (;;) {
-    auto connection = co_await Connection::connect(reactor_, options_.host, options_.port,
-                                                   options_.connect_timeout);
-    if (!connection) {
-      if (!outage_told) {
-        say("redis: publisher cannot connect to " + where() + " (" +
-            connection.error().message() + "); keeping at most " +
-            std::to_string(options_.outbox_messages) + " messages");
-        outage_told = true;
-      }
-      co_await back_off(delay);
-      continue;
-    }
+    std::unique_ptr<Connection> connection = co_await connect(retry, meanwhile);
+    if (!connection) continue;
     ++stats_.publisher_connects;
-    Connection& c = **connection;
+    Connection& c = *connection;
     std::error_code error = (co_await wait_for_subscribers(c)).error();
     if (!error) {
       publisher_connected_ = true;
-      delay = options_.retry_first;
+      retry = Retry{retry.link, options_.retry_first};
       say("redis: publisher connected to " + where() + "; " + std::to_string(outbox_.size()) +
           " kept messages to send, " + std::to_string(stats_.dropped) + " dropped so far");
-      outage_told = false;
       writer_task_ = reactor_.spawn(write_outbox(c));
     }
     while (!error) {
@@ -230,10 +225,7 @@ io::Task<void> Bridge::run_publisher() {
     stats_.resent += written_;
     written_ = 0;  // unacknowledged: written again on the next connection
     publisher_connected_ = false;
-    say("redis: publisher lost " + where() + " (" + error.message() + "); retrying");
-    outage_told = true;
-    c.close();
-    co_await back_off(delay);
+    co_await lost(retry, c, error);
   }
 }
 

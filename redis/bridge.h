@@ -96,6 +96,17 @@ class Bridge {
   io::Task<void> write_outbox(Connection& connection);
   // Until as many subscribers as the last PUBLISH reached are back, or resubscribe_wait.
   io::Task<io::Result<void>> wait_for_subscribers(Connection& connection);
+  // The retry state of one link.
+  struct Retry {
+    const char* link;  // "subscriber", "publisher"
+    io::Duration delay;
+    bool outage_told = false;  // one line per outage, not one per attempt
+  };
+  // A new connection; or, when connecting fails, tells it (with what happens `meanwhile`),
+  // waits out the backoff and returns null.
+  io::Task<std::unique_ptr<Connection>> connect(Retry& retry, const std::string& meanwhile);
+  // Tells that `connection` broke, closes it and waits out the backoff.
+  io::Task<void> lost(Retry& retry, Connection& connection, std::error_code error);
   io::Task<void> back_off(io::Duration& delay);
   void drop_oldest_unwritten();
   void say(const std::string& line) {

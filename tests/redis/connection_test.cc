@@ -16,26 +16,31 @@ using io::test::settle;
 
 namespace {
 
-// Receives until a failure; the replies as text ("+OK", ":3", "$x", "[...]" arrays by size) and
-// the failure.
-io::Task<void> receive_all(redis::Connection& connection, std::vector<std::string>& replies,
-                           std::error_code& failure, bool& done) {
+// Everything receive() gave until it failed: the replies as text ("+OK", ":3", "$x", "nil",
+// arrays as "[size]") and the failure.
+struct Received {
+  std::vector<std::string> replies;
+  std::error_code failure;
+  bool done = false;
+};
+
+io::Task<void> receive_all(redis::Connection& connection, Received& out) {
   for (;;) {
     io::Result<redis::Reply> reply = co_await connection.receive();
     if (!reply) {
-      failure = reply.error();
+      out.failure = reply.error();
       break;
     }
     switch (reply->type) {
-      case redis::Reply::Type::simple_string: replies.push_back("+" + reply->text); break;
-      case redis::Reply::Type::error: replies.push_back("-" + reply->text); break;
-      case redis::Reply::Type::integer: replies.push_back(":" + std::to_string(reply->integer)); break;
-      case redis::Reply::Type::bulk_string: replies.push_back("$" + reply->text); break;
-      case redis::Reply::Type::nil: replies.push_back("nil"); break;
-      case redis::Reply::Type::array: replies.push_back("[" + std::to_string(reply->elements.size()) + "]"); break;
+      case redis::Reply::Type::simple_string: out.replies.push_back("+" + reply->text); break;
+      case redis::Reply::Type::error: out.replies.push_back("-" + reply->text); break;
+      case redis::Reply::Type::integer: out.replies.push_back(":" + std::to_string(reply->integer)); break;
+      case redis::Reply::Type::bulk_string: out.replies.push_back("$" + reply->text); break;
+      case redis::Reply::Type::nil: out.replies.push_back("nil"); break;
+      case redis::Reply::Type::array: out.replies.push_back("[" + std::to_string(reply->elements.size()) + "]"); break;
     }
   }
-  done = true;
+  out.done = true;
 }
 
 }  // namespace
@@ -46,14 +51,12 @@ TEST_CASE("replies read byte by byte come out whole and in order, then the end o
   redis::Connection connection(std::move(near));
   far->write_now("*3\r\n$9\r\nsubscribe\r\n$3\r\nwsp\r\n:1\r\n+OK\r\n-ERR no\r\n:42\r\n$-1\r\n");
   far->shutdown_now();
-  std::vector<std::string> replies;
-  std::error_code failure;
-  bool done = false;
-  reactor.spawn(receive_all(connection, replies, failure, done));
+  Received got;
+  reactor.spawn(receive_all(connection, got));
   REQUIRE(settle(reactor));
-  REQUIRE(done);
-  CHECK(replies == std::vector<std::string>{"[3]", "+OK", "-ERR no", ":42", "nil"});
-  CHECK(failure == redis::Errc::connection_closed);
+  REQUIRE(got.done);
+  CHECK(got.replies == std::vector<std::string>{"[3]", "+OK", "-ERR no", ":42", "nil"});
+  CHECK(got.failure == redis::Errc::connection_closed);
 }
 
 TEST_CASE("bytes that are not RESP2 fail the receive after the replies before them") {
@@ -61,14 +64,12 @@ TEST_CASE("bytes that are not RESP2 fail the receive after the replies before th
   auto [near, far] = MemoryStream::pair(reactor);
   redis::Connection connection(std::move(near));
   far->write_now(":1\r\n:2\r\nHTTP/1.1 400\r\n");
-  std::vector<std::string> replies;
-  std::error_code failure;
-  bool done = false;
-  reactor.spawn(receive_all(connection, replies, failure, done));
+  Received got;
+  reactor.spawn(receive_all(connection, got));
   REQUIRE(settle(reactor));
-  REQUIRE(done);
-  CHECK(replies == std::vector<std::string>{":1", ":2"});
-  CHECK(failure == redis::Errc::protocol_error);
+  REQUIRE(got.done);
+  CHECK(got.replies == std::vector<std::string>{":1", ":2"});
+  CHECK(got.failure == redis::Errc::protocol_error);
 }
 
 TEST_CASE("a read error of the stream is the receive's failure") {
@@ -76,16 +77,14 @@ TEST_CASE("a read error of the stream is the receive's failure") {
   auto [near, far] = MemoryStream::pair(reactor, {.fail_read = 2});
   redis::Connection connection(std::move(near));
   far->write_now(":7\r\n");
-  std::vector<std::string> replies;
-  std::error_code failure;
-  bool done = false;
-  reactor.spawn(receive_all(connection, replies, failure, done));
+  Received got;
+  reactor.spawn(receive_all(connection, got));
   REQUIRE(settle(reactor));
   far->write_now(":8\r\n");
   REQUIRE(settle(reactor));
-  REQUIRE(done);
-  CHECK(replies == std::vector<std::string>{":7"});
-  CHECK(failure == std::errc::connection_reset);
+  REQUIRE(got.done);
+  CHECK(got.replies == std::vector<std::string>{":7"});
+  CHECK(got.failure == std::errc::connection_reset);
 }
 
 TEST_CASE("send writes the commands' bytes exactly, in partial writes too") {

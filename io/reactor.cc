@@ -1,6 +1,8 @@
 #include "io/reactor.h"
 
 #include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <memory>
@@ -16,6 +18,14 @@ namespace {
 
 thread_local Reactor* current_reactor = nullptr;
 thread_local std::unique_ptr<Reactor> default_reactor;
+
+// user_data values that carry no Completion (completions are at least 8-byte aligned, so the
+// low bits are free): the doorbell CQE a sender posts into this ring, the eventfd read, and a
+// doorbell this ring failed to deliver (the target's address | kFailedBellTag).
+constexpr std::uintptr_t kDoorbell = 1;
+constexpr std::uintptr_t kWakeRead = 3;
+constexpr std::uintptr_t kFailedBellTag = 2;
+constexpr std::uintptr_t kTagMask = 7;
 
 // SIGPIPE must never kill a server: sends use MSG_NOSIGNAL, and this covers plain writes.
 void ignore_sigpipe_once() {
@@ -65,18 +75,56 @@ Reactor::Reactor(Options options) : options_(options) {
   }
   if (options.manual_clock) manual_clock_ = std::make_unique<ManualClock>();
   io_uring_register_ring_fd(&ring_);  // saves an fd lookup per io_uring_enter when accepted
+  if (!options.wake_by_eventfd) {
+    if (io_uring_probe* probe = io_uring_get_probe_ring(&ring_)) {
+      msg_ring_ = io_uring_opcode_supported(probe, IORING_OP_MSG_RING) &&
+                  (ring_.features & IORING_FEAT_CQE_SKIP);
+      io_uring_free_probe(probe);
+    }
+  }
+  wake_fd_.reset(eventfd(0, EFD_CLOEXEC));
+  if (!wake_fd_) throw std::system_error(errno, std::system_category(), "eventfd");
+  arm_wake_read();
+  io_uring_submit(&ring_);  // now, so the loop's first turn counts only its own submissions
   WSP_LOG_DEBUG("io_uring reactor: setup %s, %u entries", setup_mode_, options.entries);
   previous_current_ = current_reactor;
   current_reactor = this;
 }
 
-Reactor::~Reactor() {
-  // Destroy tasks still alive: their pending operations are cancelled and awaited here. One
-  // may spawn or end others while it goes away, hence the passes.
+void Reactor::cancel_all() {
+  // Their pending operations are cancelled and awaited here. One may spawn or end others while
+  // it goes away, hence the passes.
   while (detached_count_ > 0) {
     for (std::size_t i = 0; i < detached_.size(); ++i) {
       if (std::coroutine_handle<> frame = detached_[i].frame) frame.destroy();
     }
+  }
+}
+
+Reactor::~Reactor() {
+  cancel_all();
+  // The eventfd read writes into this object: wait for its end before the memory goes.
+  if (wake_read_armed_) {
+    destroying_ = true;  // not re-armed
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_cancel64(sqe, kWakeRead, 0);
+    io_uring_sqe_set_data(sqe, nullptr);
+    while (wake_read_armed_) {
+      io_uring_submit_and_wait(&ring_, 1);
+      reap();
+    }
+  }
+  for (Outgoing& o : outbox_) {
+    for (PostedWork* w = o.newest; w;) {
+      PostedWork* next = w->next_posted_;
+      w->discard();
+      w = next;
+    }
+  }
+  for (PostedWork* w = inbox_.exchange(nullptr, std::memory_order_acquire); w;) {
+    PostedWork* next = w->next_posted_;
+    w->discard();
+    w = next;
   }
   buffer_ring_.reset();
   io_uring_queue_exit(&ring_);
@@ -88,6 +136,8 @@ Reactor& Reactor::current() {
   default_reactor = std::make_unique<Reactor>();
   return *default_reactor;
 }
+
+Reactor* Reactor::current_if_any() { return current_reactor; }
 
 std::size_t Reactor::advance_clock(Duration d) {
   if (!manual_clock_) throw std::logic_error("advance_clock: this reactor has no manual clock");
@@ -249,6 +299,10 @@ void Reactor::reap() {
       // Linked timeouts and cancel requests carry no completion; liburing's own wait timeout
       // (only without IORING_FEAT_EXT_ARG) carries LIBURING_UDATA_TIMEOUT.
       if (!c || reinterpret_cast<std::uintptr_t>(c) == LIBURING_UDATA_TIMEOUT) continue;
+      if (reinterpret_cast<std::uintptr_t>(c) & kTagMask) {
+        handle_tagged_cqe(reinterpret_cast<std::uintptr_t>(c), reaped[i].res);
+        continue;
+      }
       if (!(reaped[i].flags & IORING_CQE_F_MORE)) {
         c->in_flight_ = false;
         --in_flight_;
@@ -304,13 +358,126 @@ void Reactor::poll() { turn(false, {}); }
 
 void Reactor::turn(bool may_block, std::optional<Duration> timeout) {
   ++stats_.loop_turns;
+  in_turn_ = true;
   run_ready();
-  submit_and_reap(may_block && ready_.empty() && in_flight_ > 0, timeout);
+  flush_outbox();  // this turn's posts leave with this turn's submission
+  submit_and_reap(may_block && ready_.empty() && (in_flight_ > 0 || waits_for_posts_), timeout);
   run_ready();
+  flush_outbox();
+  in_turn_ = false;
 }
 
 void Reactor::run() {
   while (!stopped_ && has_work()) run_once();
+}
+
+void Reactor::run_until_stopped() {
+  waits_for_posts_ = true;
+  while (!stopped_) turn(true, {});
+  waits_for_posts_ = false;
+  io_uring_submit(&ring_);  // doorbells queued by the last turn
+}
+
+// --- posting -----------------------------------------------------------------------------
+
+void Reactor::post(PostedWork* work) {
+  work->next_posted_ = nullptr;
+  if (current_reactor && current_reactor->in_turn_) {
+    // Batched: newest first, so the target's list stays newest first after the push.
+    Reactor& sender = *current_reactor;
+    for (Outgoing& o : sender.outbox_) {
+      if (o.target == this) {
+        work->next_posted_ = o.newest;
+        o.newest = work;
+        return;
+      }
+    }
+    sender.outbox_.push_back({this, work, work});
+    return;
+  }
+  if (push_posts(work, work)) wake_by_eventfd();
+}
+
+void Reactor::request_stop() {
+  post([this] { stop(); });
+}
+
+bool Reactor::push_posts(PostedWork* newest, PostedWork* oldest) {
+  PostedWork* top = inbox_.load(std::memory_order_relaxed);
+  do {
+    oldest->next_posted_ = top;
+  } while (!inbox_.compare_exchange_weak(top, newest, std::memory_order_release,
+                                         std::memory_order_relaxed));
+  return top == nullptr;
+}
+
+void Reactor::wake_by_eventfd() {
+  const std::uint64_t one = 1;
+  // EAGAIN means the counter is huge: a wake is pending anyway.
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_.get(), &one, sizeof one);
+  if (current_reactor) ++current_reactor->stats_.bells_by_eventfd;
+}
+
+void Reactor::ring_doorbell_of(Reactor& target) {
+  if (msg_ring_ && target.msg_ring_) {
+    io_uring_sqe* sqe = get_sqe();
+    io_uring_prep_msg_ring(sqe, target.ring_.ring_fd, 0, kDoorbell, 0);
+    // No CQE here unless it failed (then the eventfd carries the doorbell).
+    io_uring_sqe_set_data(sqe, reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(&target) |
+                                                       kFailedBellTag));
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    ++stats_.bells_by_msg_ring;
+  } else {
+    target.wake_by_eventfd();
+  }
+}
+
+void Reactor::flush_outbox() {
+  if (outbox_.empty()) return;
+  for (Outgoing& o : outbox_) {
+    if (o.target->push_posts(o.newest, o.oldest)) ring_doorbell_of(*o.target);
+  }
+  outbox_.clear();
+}
+
+void Reactor::run_posted() {
+  PostedWork* newest = inbox_.exchange(nullptr, std::memory_order_acquire);
+  PostedWork* oldest_first = nullptr;
+  while (newest) {
+    PostedWork* next = newest->next_posted_;
+    newest->next_posted_ = oldest_first;
+    oldest_first = newest;
+    newest = next;
+  }
+  while (oldest_first) {
+    PostedWork* next = oldest_first->next_posted_;
+    ++stats_.posts_run;
+    oldest_first->run();
+    oldest_first = next;
+  }
+}
+
+void Reactor::arm_wake_read() {
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_read(sqe, wake_fd_.get(), &wake_value_, sizeof wake_value_, 0);
+  // Not counted as work: run() still ends when nothing else is in flight.
+  io_uring_sqe_set_data(sqe, reinterpret_cast<void*>(kWakeRead));
+  wake_read_armed_ = true;
+}
+
+void Reactor::handle_tagged_cqe(std::uintptr_t user_data, int result) {
+  if (user_data == kDoorbell) {
+    schedule(&posted_node_);
+  } else if (user_data == kWakeRead) {
+    wake_read_armed_ = false;
+    if (destroying_) return;
+    schedule(&posted_node_);
+    arm_wake_read();
+  } else if ((user_data & kTagMask) == kFailedBellTag) {
+    auto* target = reinterpret_cast<Reactor*>(user_data & ~kTagMask);
+    WSP_LOG_DEBUG("MSG_RING doorbell failed (%d); using the eventfd", result);
+    target->wake_by_eventfd();
+  }
 }
 
 }  // namespace io

@@ -9,11 +9,20 @@
 // coroutine frame. An awaiter destroyed while its operation is in flight (its task was
 // destroyed or cancelled) submits IORING_OP_ASYNC_CANCEL and waits for the final CQE before
 // the frame's memory can go away.
+//
+// Other threads hand work to a reactor with post(): a lock-free list (one compare-and-swap per
+// batch) and a doorbell. A reactor thread posting during its turn batches per target and
+// flushes once per turn, before io_uring_enter; the doorbell is an IORING_OP_MSG_RING CQE
+// posted into the target's ring from the sender's, or a write to the target's eventfd where
+// the kernel lacks MSG_RING (or Options::wake_by_eventfd asks for it), and from threads that
+// run no reactor. Only the post that finds the target's list empty rings.
 #pragma once
 
 #include <liburing.h>
 
+#include <atomic>
 #include <chrono>
+#include <concepts>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
@@ -27,6 +36,7 @@
 
 #include "io/result.h"
 #include "io/completion.h"
+#include "io/file_descriptor.h"
 #include "io/ready_list.h"
 #include "io/task.h"
 
@@ -46,6 +56,25 @@ struct ReactorStats {
   std::uint64_t sqes_submitted = 0;
   std::uint64_t cqes_reaped = 0;
   std::uint64_t receive_buffer_shortages = 0;  // receives stopped by an empty buffer ring
+  std::uint64_t posts_run = 0;          // posted work run on this reactor
+  std::uint64_t bells_by_msg_ring = 0;  // doorbells this reactor sent through its ring
+  std::uint64_t bells_by_eventfd = 0;   // doorbells this reactor's thread wrote to an eventfd
+};
+
+// Work handed to a reactor by post(), from any thread. Exactly one of run() (on the target's
+// thread, on one of its turns) or discard() (the target was destroyed first) is called; either
+// ends the node's part in the reactor, so it may delete itself there.
+class PostedWork {
+ public:
+  virtual void run() = 0;
+  virtual void discard() = 0;
+
+ protected:
+  ~PostedWork() = default;
+
+ private:
+  friend class Reactor;
+  PostedWork* next_posted_ = nullptr;
 };
 
 class Reactor {
@@ -63,6 +92,9 @@ class Reactor {
     // For tests: sleep_for() waits for advance_clock() instead of the kernel (see
     // manual_clock.h). Off, nothing of it is made and a sleep costs one null check.
     bool manual_clock = false;
+    // Posts to this reactor (and the doorbells it rings) use an eventfd even where the kernel
+    // has IORING_OP_MSG_RING: the fallback path, for tests.
+    bool wake_by_eventfd = false;
   };
   Reactor();
   explicit Reactor(Options options);
@@ -73,9 +105,14 @@ class Reactor {
   // The reactor of this thread: the one most recently constructed on it and still alive, or a
   // default one created on first use.
   static Reactor& current();
+  // The same without making one: null on a thread that has none.
+  static Reactor* current_if_any();
 
   // Drive modes.
   void run();                                           // until stop() or no work left
+  // Until stop(): with no work left it waits for posted work instead of returning. For a
+  // reactor that serves other threads (io::ReactorPool).
+  void run_until_stopped();
   bool run_once(std::optional<Duration> timeout = {});  // one turn; false once stopped
   void poll();                                          // one turn that never blocks
   void stop() { stopped_ = true; }
@@ -89,7 +126,25 @@ class Reactor {
   using TaskId = std::uint64_t;
   TaskId spawn(Task<void> task);
   bool cancel(TaskId id);
+  // Destroys every detached task (the destructor does it too): for a thread that must end its
+  // tasks before the objects they use go away.
+  void cancel_all();
   std::size_t detached_count() const { return detached_count_; }
+
+  // Hands `work` to this reactor from any thread (the target must outlive the call and run to
+  // take it). Order is kept per posting thread. On a reactor's own thread during its turn the
+  // work waits for the end of that turn, batched with the turn's other posts to this target.
+  void post(PostedWork* work);
+  // The same for a callable, moved into a node of its own (one allocation).
+  template <typename F>
+    requires std::invocable<F&>
+  void post(F&& f);
+  // stop() from any thread, as posted work.
+  void request_stop();
+  enum class WakeMode : std::uint8_t { msg_ring, eventfd };
+  // How posts to this reactor ring its doorbell from other reactors (threads running no
+  // reactor always use the eventfd).
+  WakeMode wake_mode() const { return msg_ring_ ? WakeMode::msg_ring : WakeMode::eventfd; }
 
   // Runs `task` to completion on this reactor and returns its result (rethrows its exception).
   template <typename T>
@@ -137,6 +192,14 @@ class Reactor {
   void reap();
   void run_ready();
   void turn(bool may_block, std::optional<Duration> timeout);
+  // Posting (see the top of this file).
+  bool push_posts(PostedWork* newest, PostedWork* oldest);  // true when the list was empty
+  void ring_doorbell_of(Reactor& target);
+  void wake_by_eventfd();
+  void flush_outbox();
+  void run_posted();
+  void arm_wake_read();
+  void handle_tagged_cqe(std::uintptr_t user_data, int result);
 
   io_uring ring_{};
   const char* setup_mode_ = "";
@@ -168,7 +231,46 @@ class Reactor {
   std::size_t detached_count_ = 0;
   std::vector<TaskId> starting_;  // spawned, to be started by start_node_
   CallbackNode<Reactor, &Reactor::start_spawned> start_node_{this};
+
+  // Posting. inbox_ holds posted work newest first; the owner takes it all at once.
+  std::atomic<PostedWork*> inbox_{nullptr};
+  FileDescriptor wake_fd_;          // eventfd: the doorbell for threads without MSG_RING
+  std::uint64_t wake_value_ = 0;    // the eventfd read's buffer
+  bool wake_read_armed_ = false;
+  bool msg_ring_ = false;           // doorbells to and from this reactor go through rings
+  bool in_turn_ = false;
+  bool waits_for_posts_ = false;    // run_until_stopped(): block even with no work in flight
+  bool destroying_ = false;
+  struct Outgoing {
+    Reactor* target;
+    PostedWork* newest;
+    PostedWork* oldest;
+  };
+  std::vector<Outgoing> outbox_;  // posts made during this turn, per target
+  CallbackNode<Reactor, &Reactor::run_posted> posted_node_{this};
 };
+
+namespace detail {
+template <typename F>
+class PostedCallable final : public PostedWork {
+ public:
+  explicit PostedCallable(F f) : f_(std::move(f)) {}
+  void run() override {
+    f_();
+    delete this;
+  }
+  void discard() override { delete this; }
+
+ private:
+  F f_;
+};
+}  // namespace detail
+
+template <typename F>
+  requires std::invocable<F&>
+void Reactor::post(F&& f) {
+  post(new detail::PostedCallable<std::decay_t<F>>(std::forward<F>(f)));
+}
 
 }  // namespace io
 

@@ -10,6 +10,14 @@
 
 namespace io {
 
+Result<void> block_signals(const std::vector<int>& signals) {
+  sigset_t mask;
+  sigemptyset(&mask);
+  for (int s : signals) sigaddset(&mask, s);
+  if (int rc = pthread_sigmask(SIG_BLOCK, &mask, nullptr); rc != 0) return errno_code(rc);
+  return {};
+}
+
 Task<Result<int>> wait_for_signal(Reactor& reactor, std::vector<int> signals) {
   sigset_t mask;
   sigemptyset(&mask);

@@ -15,6 +15,11 @@ namespace io {
 // returns the first of them that arrives.
 Task<Result<int>> wait_for_signal(Reactor& reactor, std::vector<int> signals);
 
+// Blocks `signals` in the calling thread, whose threads started later inherit it: a process
+// with several threads must do this before starting them, so a signal waits for its signalfd
+// instead of killing the process through a thread that did not block it.
+Result<void> block_signals(const std::vector<int>& signals);
+
 }  // namespace io
 
 namespace io {

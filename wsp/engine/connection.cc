@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 #include "io/log.h"
 #include "io/operation.h"
@@ -220,7 +221,7 @@ void Connection::flush() {
     answer_due_ = false;
     protocol_.write_close_answer();
   }
-  if (protocol_.pending_output_size() == 0) {
+  if (protocol_.pending_output_size() == 0 && !outbound_.has_pieces()) {
     // Both close frames have passed (or ours answered a protocol error): end our direction
     // in order (TLS close_notify, TCP FIN), then close.
     if (protocol_.close_handshake() == Protocol::CloseHandshake::done && !ending_) {
@@ -244,6 +245,26 @@ SendResult Connection::send(bool text, std::string&& data) {
     return send(text, std::string_view(data));  // fragmented per config: the copying path
   }
   outbound_.queued_owned(data.size(), protocol_.pending_output_size(), std::move(data));
+  output_added();
+  return SendResult::ok;
+}
+
+SendResult Connection::send_shared(const SharedFrameRef& frame) {
+  const std::string_view payload = frame->payload();
+  SendResult verdict = can_send(payload.size());
+  if (verdict != SendResult::ok) return verdict;
+  if (!protocol_.sends_plain_frame(payload.size())) {
+    if (!protocol_.send_message(frame->text(), reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                payload.size())) {
+      return SendResult::not_open;
+    }
+    outbound_.queued(payload.size());
+  } else if (outbound_.takes_shared_frame()) {
+    outbound_.queued_shared(protocol_.pending_output_size(), frame);
+  } else {
+    protocol_.send_encoded(frame->bytes());  // a long backlog: one more piece would not help
+    outbound_.queued(payload.size());
+  }
   output_added();
   return SendResult::ok;
 }
@@ -330,6 +351,7 @@ void Connection::finish(io::Reactor::TaskId self) {
     stream_->stop_io();
     stream_->close();
   }
+  if (ConnectionObserver* observer = std::exchange(observer_, nullptr)) observer->connection_ended(*this);
   readable_.set();
   writable_.set();
 }

@@ -25,6 +25,7 @@
 #include "io/reactor.h"
 #include "wsp/engine/inbound_queue.h"
 #include "wsp/engine/outbound_queue.h"
+#include "wsp/engine/shared_frame.h"
 #include "wsp/protocol/deflate_negotiation.h"
 #include "wsp/protocol/permessage_deflate.h"
 #include "wsp/protocol/protocol.h"
@@ -51,6 +52,18 @@ enum class SendResult : std::uint8_t {
   too_many_queued, // max_queued_packets reached
   buffer_full,     // outbound_buffer_size would be exceeded
   invalid_utf8,    // text that is not UTF-8
+};
+
+class Connection;
+
+// Told once when a connection ends (state closed, or destroyed while open): how
+// publish/subscribe drops the subscriptions of a connection that is gone.
+class ConnectionObserver {
+ public:
+  virtual void connection_ended(Connection& connection) = 0;
+
+ protected:
+  ~ConnectionObserver() = default;
 };
 
 class Connection final : private io::ReceiveHandler, private io::WriteHandler {
@@ -86,6 +99,11 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // The same for a message the caller gives away: a large one is written from its own buffer
   // (no copy into the output; the buffer is recycled for receiving once written).
   SendResult send(bool text, std::string&& data);
+  // A frame encoded once for many connections of this reactor (publish/subscribe): written
+  // from the shared bytes when this connection sends such frames as they are, else encoded
+  // for it as send() would (permessage-deflate, fragmentation, a client). Text in it must be
+  // UTF-8 already: it is not checked again.
+  SendResult send_shared(const SharedFrameRef& frame);
   // Whether a message of `size` bytes would be accepted now.
   SendResult can_send(std::size_t size) const;
   // Payload bytes of messages not yet fully written (headers excluded).
@@ -115,6 +133,10 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // permessage-deflate on this connection (null when not negotiated): its configuration and
   // how many bytes it saved.
   const PerMessageDeflate* deflate() const { return deflate_.get(); }
+
+  // One observer (null: none); not told when set on a connection already ended.
+  void set_observer(ConnectionObserver* observer) { observer_ = observer; }
+  ConnectionObserver* observer() const { return observer_; }
 
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }
@@ -182,6 +204,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   io::Event writable_;
 
   io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0, ending_ = 0;
+  ConnectionObserver* observer_ = nullptr;
 };
 
 }  // namespace wsp

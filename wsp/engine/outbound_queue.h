@@ -1,7 +1,8 @@
 // OutboundQueue: messages the protocol serialized and the stream has not written yet. It counts
 // them toward the outbound limits and assembles each write: all pending output in one piece,
 // or, when large messages were given away (zero-copy), the output interleaved with those
-// payloads, each written from its own buffer right after its frame header.
+// payloads, each written from its own buffer right after its frame header, and with frames
+// shared by reference (SharedFrame: publish/subscribe writes one frame to many connections).
 #pragma once
 
 #include <sys/uio.h>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "wsp/engine/shared_frame.h"
 #include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/protocol.h"
 
@@ -49,7 +51,18 @@ class OutboundQueue {
   void queued_owned(std::size_t payload_size, std::size_t at, std::string&& payload) {
     queued(payload_size);
     if (!owned_) owned_ = std::make_unique<Owned>();
-    owned_->queued.push_back({at, std::move(payload)});
+    owned_->queued.push_back({at, std::move(payload), {}});
+  }
+
+  // Whether a shared frame can go by reference (else its bytes are copied into the output).
+  bool takes_shared_frame() const { return !owned_ || owned_->queued.size() < kMaxOwnedPayloads; }
+  // Pieces queued to be written from their own buffers (the protocol's output may be empty).
+  bool has_pieces() const { return owned_ && !owned_->queued.empty(); }
+  // A whole frame written from `frame`'s bytes after the output pending at `at`.
+  void queued_shared(std::size_t at, SharedFrameRef frame) {
+    queued(frame->payload().size());
+    if (!owned_) owned_ = std::make_unique<Owned>();
+    owned_->queued.push_back({at, {}, std::move(frame)});
   }
 
   // Takes all of the protocol's pending output for one write and returns the pieces to write
@@ -69,7 +82,12 @@ class OutboundQueue {
     std::size_t from = 0;
     for (OwnedPayload& p : o.writing) {
       if (p.at > from) o.parts.push_back({buffer_.data() + from, p.at - from});
-      o.parts.push_back({p.data.data(), p.data.size()});
+      if (p.shared) {
+        const std::string_view bytes = p.shared->bytes();
+        o.parts.push_back({const_cast<char*>(bytes.data()), bytes.size()});
+      } else {
+        o.parts.push_back({p.data.data(), p.data.size()});
+      }
       from = p.at;
     }
     if (buffer_.size() > from) o.parts.push_back({buffer_.data() + from, buffer_.size() - from});
@@ -86,7 +104,9 @@ class OutboundQueue {
     bytes_ -= writing_bytes_;
     writing_count_ = writing_bytes_ = 0;
     if (owned_) {
-      for (OwnedPayload& p : owned_->writing) recycle(std::move(p.data));
+      for (OwnedPayload& p : owned_->writing) {
+        if (!p.shared) recycle(std::move(p.data));
+      }
       owned_->writing.clear();
     }
     const std::size_t capacity = buffer_.capacity();
@@ -102,6 +122,7 @@ class OutboundQueue {
   struct OwnedPayload {
     std::size_t at;  // offset into the pending output the payload follows
     std::string data;
+    SharedFrameRef shared;  // instead of `data`: a whole frame, header included
   };
   struct Owned {  // made on the first given-away message: most connections never need it
     std::vector<OwnedPayload> queued, writing;

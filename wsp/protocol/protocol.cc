@@ -484,6 +484,20 @@ bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t
   return true;
 }
 
+bool Protocol::sends_plain_frame(std::size_t len) const {
+  if (close_sent_ || config_.role != Role::server) return false;
+  const std::size_t frag = config_.max_fragment_bytes_per_frame;
+  if (frag != 0 && len > frag) return false;
+  return !(config_.deflate && config_.deflate->should_compress(len));
+}
+
+bool Protocol::send_encoded(std::string_view frames) {
+  if (close_sent_) return false;
+  reserve_output(frames.size());
+  out_.append(frames);
+  return true;
+}
+
 bool Protocol::send_ping(std::string_view payload) {
   if (close_sent_ || payload.size() > kMaxControlPayload) return false;
   write_frame(Opcode::ping, true, reinterpret_cast<const std::uint8_t*>(payload.data()),

@@ -82,6 +82,12 @@ class Protocol {
   // output pending now. False (nothing queued) after a close was sent, when the message
   // would be fragmented (max_fragment_bytes_per_frame) or compressed (deflate).
   bool send_message_header(bool text, std::uint8_t* payload, std::size_t len);
+  // Whether a data message of `len` bytes would go out as one unmasked frame without
+  // compression (a server, no fragmentation or deflate for it, no close sent): then a frame
+  // encoded once elsewhere (publish/subscribe) is exactly what send_message() would write.
+  bool sends_plain_frame(std::size_t len) const;
+  // Queues bytes that are already whole frames, as they are (after sends_plain_frame()).
+  bool send_encoded(std::string_view frames);
   // False when the payload exceeds 125 bytes (§5.5) or after a close was sent.
   bool send_ping(std::string_view payload);
   bool send_pong(std::string_view payload);

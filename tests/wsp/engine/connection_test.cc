@@ -870,3 +870,75 @@ TEST_CASE("an end of stream that arrives while receiving is paused loses no mess
   CHECK(t.c().close_code() == 1000);
   CHECK(t.c().close_reason() == "bye");
 }
+
+// --- shared frames (publish/subscribe) ------------------------------------------------------
+
+TEST_CASE("a shared frame is written from its own bytes, and released once written") {
+  Harness t;
+  wsp::SharedFrameRef frame = wsp::SharedFrame::encode(true, "to everyone");
+  REQUIRE(t.c().send_shared(frame) == SendResult::ok);
+  CHECK(frame->references() == 2);
+  t.settle();
+  CHECK(t.ours->written() == from_server(kText, "to everyone"));
+  REQUIRE(t.ours->write_calls().size() == 1);
+  REQUIRE(t.ours->write_calls()[0].size() == 1);
+  CHECK(t.ours->write_calls()[0][0].iov_base == frame->bytes().data());
+  CHECK(frame->references() == 1);
+  CHECK(t.c().buffered_amount() == 0);
+}
+
+TEST_CASE("a shared frame between copied messages keeps its place in the output") {
+  Harness t;
+  wsp::SharedFrameRef frame = wsp::SharedFrame::encode(false, std::string("\0\1", 2));
+  REQUIRE(t.c().send(true, std::string_view("before")) == SendResult::ok);
+  REQUIRE(t.c().send_shared(frame) == SendResult::ok);
+  REQUIRE(t.c().send(true, std::string_view("after")) == SendResult::ok);
+  CHECK(t.c().queued_outbound() == 3);
+  CHECK(t.c().buffered_amount() == 6 + 2 + 5);
+  t.settle();
+  CHECK(t.ours->written() == from_server(kText, "before") + from_server(kBinary, std::string("\0\1", 2)) +
+                                 from_server(kText, "after"));
+  REQUIRE(t.ours->write_calls().size() == 1);
+  CHECK(t.ours->write_calls()[0].size() == 3);
+}
+
+TEST_CASE("a shared frame that would pass outbound_buffer_size is refused with buffer_full") {
+  Harness t({.outbound_buffer_size = 10});
+  wsp::SharedFrameRef frame = wsp::SharedFrame::encode(true, "eleven byte");
+  CHECK(t.c().send_shared(frame) == SendResult::buffer_full);
+  CHECK(frame->references() == 1);
+  t.settle();
+  CHECK(t.ours->written().empty());
+}
+
+TEST_CASE("a shared frame after the close was sent is refused with not_open") {
+  Harness t;
+  REQUIRE(t.c().close(1000, ""));
+  CHECK(t.c().send_shared(wsp::SharedFrame::encode(true, "late")) == SendResult::not_open);
+}
+
+TEST_CASE("a client connection sends a shared frame's message masked, as a message of its own") {
+  Harness t({}, {}, Role::client);
+  wsp::SharedFrameRef frame = wsp::SharedFrame::encode(true, "from a client");
+  REQUIRE(t.c().send_shared(frame) == SendResult::ok);
+  t.settle();
+  auto frames = wsp::test::parse_output(t.ours->written());
+  REQUIRE(frames.size() == 1);
+  CHECK(frames[0].b0 == kText);
+  CHECK(frames[0].masked);
+  CHECK(frames[0].payload == "from a client");
+}
+
+TEST_CASE("past 256 shared frames waiting, a connection copies the next ones into its output, in order") {
+  Harness t({.outbound_buffer_size = 0});
+  t.ours->hold_writes();
+  std::string expected;
+  for (int i = 0; i < 300; ++i) {
+    const std::string payload = "m" + std::to_string(i);
+    REQUIRE(t.c().send_shared(wsp::SharedFrame::encode(true, payload)) == SendResult::ok);
+    expected += from_server(kText, payload);
+  }
+  t.ours->release_writes();
+  t.settle();
+  CHECK(t.ours->written() == expected);
+}

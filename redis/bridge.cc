@@ -42,10 +42,16 @@ Bridge::Bridge(io::Reactor& reactor, BridgeOptions options, Deliver deliver, Log
   if (options_.origin == 0) options_.origin = random_origin();
 }
 
-Bridge::~Bridge() {
+Bridge::~Bridge() { stop(); }
+
+void Bridge::stop() {
   // The writer uses the publisher's connection: it goes first.
-  for (io::Reactor::TaskId id : {writer_task_, publisher_task_, subscriber_task_})
-    if (id) reactor_.cancel(id);
+  for (io::Reactor::TaskId* id : {&writer_task_, &publisher_task_, &subscriber_task_}) {
+    if (*id) reactor_.cancel(*id);
+    *id = 0;
+  }
+  subscribed_ = publisher_connected_ = false;
+  written_ = 0;  // unacknowledged messages stay, to be written again
 }
 
 void Bridge::start() {

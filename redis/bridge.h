@@ -70,12 +70,16 @@ class Bridge {
 
   // `log` gets one line per change of a link (connected, lost, kept messages sent).
   Bridge(io::Reactor& reactor, BridgeOptions options, Deliver deliver, Log log = {});
-  ~Bridge();  // stops both links (their tasks are cancelled); the reactor must still be alive
+  ~Bridge();  // stop() unless stopped: then the reactor must still be alive
   Bridge(const Bridge&) = delete;
   Bridge& operator=(const Bridge&) = delete;
 
-  // Starts both links (tasks on the reactor); they keep trying until the bridge goes away.
+  // Starts both links (tasks on the reactor); they keep trying until stop().
   void start();
+  // Ends both links (their tasks are cancelled, their connections closed); what the outbox
+  // holds stays there. Once stopped, the bridge needs its reactor no more (it may then be
+  // destroyed after the reactor).
+  void stop();
   // Never blocks and never fails: the message is written to Redis when the publisher is up,
   // kept in the outbox (or dropped, counted) while it is not.
   void publish(std::string_view topic, std::string_view message, bool text = true);

@@ -47,6 +47,26 @@ struct Server {
   redis::Bridge bridge;
 };
 
+// Sends one command to Redis on a connection of its own; the reply.
+redis::Reply command(io::Reactor& reactor, std::uint16_t port, std::initializer_list<std::string_view> arguments) {
+  std::string bytes;
+  redis::append_command(bytes, arguments);
+  std::optional<io::Result<redis::Reply>> answer;
+  reactor.spawn([](io::Reactor& r, std::uint16_t p, const std::string& b, auto* out) -> io::Task<void> {
+    auto c = co_await redis::Connection::connect(r, "127.0.0.1", p, 2s);
+    if (!c) {
+      out->emplace(c.error());
+      co_return;
+    }
+    io::Result<void> sent = co_await (*c)->send(b);
+    if (!sent) out->emplace(sent.error());
+    else out->emplace(co_await (*c)->receive());
+  }(reactor, port, bytes, &answer));
+  REQUIRE(run_until(reactor, [&] { return answer.has_value(); }));
+  REQUIRE(answer->ok());
+  return std::move(**answer);
+}
+
 redis::BridgeOptions options_for(std::uint16_t port) {
   redis::BridgeOptions o;
   o.port = port;
@@ -155,18 +175,31 @@ TEST_CASE("a payload another program publishes on the channel is counted and not
   Server b(reactor, options_for(redis_server.port()));
   b.bridge.start();
   REQUIRE(run_until(reactor, [&] { return b.up(); }));
-  std::optional<io::Result<redis::Reply>> answer;
-  reactor.spawn([](io::Reactor& r, std::uint16_t port, auto* out) -> io::Task<void> {
-    auto c = co_await redis::Connection::connect(r, "127.0.0.1", port, 2s);
-    if (!c) co_return;
-    std::string command;
-    redis::append_command(command, {"PUBLISH", "wsp", "hello"});
-    io::Result<void> sent = co_await (*c)->send(command);
-    if (sent) out->emplace(co_await (*c)->receive());
-  }(reactor, redis_server.port(), &answer));
-  REQUIRE(run_until(reactor, [&] { return answer && b.bridge.stats().foreign_ignored == 1; }));
-  REQUIRE(answer->ok());
-  CHECK((*answer)->type == redis::Reply::Type::integer);
-  CHECK((*answer)->integer == 1);  // B's subscriber got it
+  const redis::Reply answer = command(reactor, redis_server.port(), {"PUBLISH", "wsp", "hello"});
+  CHECK(answer.type == redis::Reply::Type::integer);
+  CHECK(answer.integer == 1);  // B's subscriber got it
+  REQUIRE(run_until(reactor, [&] { return b.bridge.stats().foreign_ignored == 1; }));
   CHECK(b.delivered.empty());
+}
+
+TEST_CASE("stop ends both links: Redis sees the subscriber go, and publishes wait in the outbox") {
+  RedisServer redis_server;
+  io::Reactor reactor;
+  Server a(reactor, options_for(redis_server.port()));
+  a.bridge.start();
+  REQUIRE(run_until(reactor, [&] { return a.up(); }));
+  // Subscribers of the channel as Redis counts them.
+  auto subscribers = [&] {
+    const redis::Reply answer = command(reactor, redis_server.port(), {"PUBSUB", "NUMSUB", "wsp"});
+    REQUIRE(answer.elements.size() == 2);
+    return answer.elements[1].integer;
+  };
+  CHECK(subscribers() == 1);
+  a.bridge.stop();
+  CHECK(!a.bridge.subscribed());
+  CHECK(!a.bridge.publisher_connected());
+  REQUIRE(run_until(reactor, [&] { return subscribers() == 0; }));
+  a.bridge.publish("room", "later");
+  CHECK(a.bridge.outbox_size() == 1);
+  CHECK(a.bridge.stats().published == 0);
 }

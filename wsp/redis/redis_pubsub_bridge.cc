@@ -10,19 +10,28 @@ RedisPubSubBridge::RedisPubSubBridge(PubSub& pubsub, io::Reactor& reactor,
               [this](std::string_view topic, std::string_view data, bool text) {
                 pubsub_.deliver_from_elsewhere(topic, data, text);
               },
-              std::move(log)) {}
+              std::move(log)) {
+  pubsub_.set_bridge(this);
+}
 
 RedisPubSubBridge::~RedisPubSubBridge() { pubsub_.set_bridge(nullptr); }
 
-void RedisPubSubBridge::start() {
-  pubsub_.set_bridge(this);
-  bridge_.start();
+void RedisPubSubBridge::start() { bridge_.start(); }
+
+void RedisPubSubBridge::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopped_ = true;
+    pending_.clear();
+  }
+  bridge_.stop();
 }
 
 void RedisPubSubBridge::on_local_publish(std::string_view topic, std::string_view data, bool text) {
   bool first;
   {
     std::lock_guard lock(mutex_);
+    if (stopped_) return;
     first = pending_.empty();
     pending_.push_back({std::string(topic), std::string(data), text});
   }

@@ -5,7 +5,9 @@
 //
 //   wsp::PubSub pubsub(pool.reactors());
 //   wsp::RedisPubSubBridge bridge(pubsub, *pool.reactors()[0], {.host = "10.0.0.5", .port = 6379});
-//   bridge.start();   // sets itself as pubsub's bridge
+//   bridge.start();   // on that reactor's thread
+//
+// Publishes made before start() wait in the outbox; so do those made while Redis is away.
 #pragma once
 
 #include <mutex>
@@ -21,15 +23,20 @@ namespace wsp {
 
 class RedisPubSubBridge final : public PubSubBridge {
  public:
-  // `reactor` runs the Redis links; it must run (and outlive this object) while messages flow.
-  // `log` gets the links' state changes (redis::Bridge::Log), on that reactor's thread.
+  // Becomes pubsub's bridge (from any thread, before messages flow). `reactor` runs the Redis
+  // links; it must run while messages flow. `log` gets the links' state changes
+  // (redis::Bridge::Log), on that reactor's thread.
   RedisPubSubBridge(PubSub& pubsub, io::Reactor& reactor, redis::BridgeOptions options,
                     redis::Bridge::Log log = {});
-  // Detaches from pubsub. Destroy it on the reactor's thread, once no thread publishes.
+  // Detaches from pubsub; once no thread publishes any more. Before the reactor goes away, or
+  // after stop().
   ~RedisPubSubBridge() override;
 
-  // Becomes pubsub's bridge and starts the links; before messages flow, on the reactor's thread.
+  // Starts the links; on the reactor's thread.
   void start();
+  // Ends the links (a server shutting down), on the reactor's thread; later publishes are not
+  // forwarded, and the bridge no longer needs the reactor.
+  void stop();
 
   // PubSubBridge: from any publishing thread. Publishes made on one thread reach Redis in order.
   void on_local_publish(std::string_view topic, std::string_view data, bool text) override;
@@ -49,6 +56,7 @@ class RedisPubSubBridge final : public PubSubBridge {
   io::Reactor& reactor_;
   redis::Bridge bridge_;
   std::mutex mutex_;
+  bool stopped_ = false;          // under mutex_
   std::vector<Publish> pending_;  // published, not yet handed over; one post while non-empty
   std::vector<Publish> handing_;  // the batch being handed over (its capacity kept)
 };

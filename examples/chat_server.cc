@@ -1,106 +1,173 @@
-// Broadcast chat server, coroutine style: every text message a client sends goes to every
-// connected client (the sender included). A slow client only slows itself: each one has its
-// own outbound queue, and a client whose queue stays full is dropped rather than waited for.
+// Broadcast chat server, coroutine style, with rooms: a client joins the room named by its URL
+// path (ws://127.0.0.1:9002/rooms/NAME; every path is a room, "/" too) and every text message
+// it sends goes to every member of that room, the sender included. Members are subscribers of
+// a wsp::PubSub topic (the path), so with --threads N the room spans every reactor thread: a
+// message is encoded once per thread and shared by all members there. A member whose outbound
+// queue is full is closed with 1013 (--slow-subscriber) instead of holding the room back.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
-//   bazel run //examples:chat_server -- [--port 9002] [--deflate off|shared|dedicated]
-#include <signal.h>
-
+//   bazel run //examples:chat_server -- [--port 9002] [--threads N] [--notices 0]
+//       [--slow-subscriber drop|close-1008|close-1013] [--deflate off|shared|dedicated]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <set>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "examples/echo_options.h"
 #include "examples/refusal_log.h"
 #include "io/operation.h"
 #include "io/reactor.h"
-#include "io/signals.h"
-#include "io/tcp_listener.h"
+#include "io/tcp_server_pool.h"
 #include "io/tcp_stream.h"
 #include "tools/flags/flags.h"
+#include "wsp/pubsub/pubsub.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
 
 namespace {
 
-struct Room {
-  io::Reactor& reactor;
-  std::set<wsp::WebSocket*> members;
-  RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
-  bool refusals_flush_pending = false;
-  wsp::DeflateOptions deflate;
-
-  void broadcast(const std::string& text) {
-    for (wsp::WebSocket* member : members) {
-      if (member->connection().send(true, text) == wsp::SendResult::buffer_full) {
-        member->abort();  // cannot keep up: drop it instead of holding everyone back
-      }
-    }
-  }
-};
-
-// Tells the refusals held back by the log once their second is over.
-io::Task<void> flush_refusals(Room& room, RefusalLog::Clock::time_point when) {
-  co_await io::sleep_for(room.reactor, std::max<io::Duration>(when - RefusalLog::Clock::now(), {}));
-  room.refusals_flush_pending = false;
-  room.refusals.flush();
-}
-
-io::Task<void> member(Room& room, io::TcpStream tcp) {
-  auto remote = tcp.remote_address();
-  std::string reason;
-  wsp::AcceptOptions options;
-  options.deflate = room.deflate;
-  options.failure_reason = &reason;
-  auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
-  if (!ws && ws.error() == wsp::Errc::handshake_refused) {
-    room.refusals.refused((remote ? remote->to_string() : "?") + ": " + reason);
-    if (auto when = room.refusals.flush_due(); when && !room.refusals_flush_pending) {
-      room.refusals_flush_pending = true;
-      room.reactor.spawn(flush_refusals(room, *when));
-    }
-  }
-  if (!ws) co_return;
-  room.members.insert(ws->get());
-  room.broadcast("* someone joined (" + std::to_string(room.members.size()) + " here)");
-  for (;;) {
-    wsp::Received message = co_await (*ws)->receive();
-    if (message.closed) break;
-    if (message.text) room.broadcast(message.data);
-  }
-  room.members.erase(ws->get());
-  room.broadcast("* someone left (" + std::to_string(room.members.size()) + " here)");
-}
-
-io::Task<void> accept_loop(Room& room, io::TcpListener& listener) {
-  for (;;) {
-    auto tcp = co_await listener.accept();
-    if (!tcp) co_return;
-    room.reactor.spawn(member(room, std::move(*tcp)));
-  }
-}
-
-io::Task<void> stop_on_signal(Room& room, io::TcpListener& listener) {
-  co_await io::wait_for_termination_signal(room.reactor);
-  listener.close();
-  for (wsp::WebSocket* ws : room.members) ws->connection().close(1001, "server shutting down");
-  for (int i = 0; i < 100 && !room.members.empty(); ++i) co_await io::sleep_for(room.reactor, 50ms);
-  room.reactor.stop();
-}
-
 // The command line: a new option is a field and one line in parse_chat_options().
 struct ChatOptions {
   int port = 9002;
+  unsigned threads = 1;
+  bool notices = true;  // "* someone joined (N here)" when members come and go
+  wsp::PubSubOptions pubsub{.slow_subscriber = wsp::SlowSubscriberPolicy::close_1013};
   wsp::DeflateOptions deflate;
 };
 
+// What every thread shares: the rooms (topics of one PubSub) and their sizes.
+struct Chat {
+  explicit Chat(const ChatOptions& o) : options(o) {}
+  const ChatOptions& options;
+  std::once_flag pubsub_made;
+  std::unique_ptr<wsp::PubSub> pubsub;
+  std::mutex sizes_mutex;  // taken when a member joins or leaves, never per message
+  std::map<std::string, int, std::less<>> room_sizes;
+
+  int resize(const std::string& room, int change) {
+    std::lock_guard lock(sizes_mutex);
+    int& size = room_sizes[room];
+    size += change;
+    const int now = size;
+    if (now == 0) room_sizes.erase(room);
+    return now;
+  }
+};
+
+// The open connections of one thread, for the 1001 close at shutdown; each links itself
+// through a node in its own coroutine frame.
+struct OpenConnection {
+  wsp::WebSocket* ws;
+  OpenConnection* prev = nullptr;
+  OpenConnection* next = nullptr;
+};
+
+struct Shard;
+io::Task<void> member(Shard& shard, io::TcpStream tcp);
+
+// One per reactor thread.
+struct Shard final : io::ServerShard {
+  Shard(Chat& c, io::Reactor& r) : chat(c), reactor(r) {}
+  ~Shard() override { refusals.finish(); }
+  void accepted(io::TcpStream tcp) override { reactor.spawn(member(*this, std::move(tcp))); }
+  io::Task<void> shut_down() override {
+    stopping = true;
+    for (OpenConnection* c = open; c; c = c->next) c->ws->connection().close(1001, "server shutting down");
+    for (int i = 0; i < 100 && open; ++i) co_await io::sleep_for(reactor, 50ms);
+  }
+
+  void add(OpenConnection& c) {
+    c.next = open;
+    if (open) open->prev = &c;
+    open = &c;
+  }
+  void remove(OpenConnection& c) {
+    (c.prev ? c.prev->next : open) = c.next;
+    if (c.next) c.next->prev = c.prev;
+  }
+
+  Chat& chat;
+  io::Reactor& reactor;
+  OpenConnection* open = nullptr;
+  bool stopping = false;
+  RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
+  bool refusals_flush_pending = false;
+};
+
+// Tells the refusals held back by the log once their second is over.
+io::Task<void> flush_refusals(Shard& shard, RefusalLog::Clock::time_point when) {
+  co_await io::sleep_for(shard.reactor, std::max<io::Duration>(when - RefusalLog::Clock::now(), {}));
+  shard.refusals_flush_pending = false;
+  shard.refusals.flush();
+}
+
+// The room of a requested URL (ws://host:port/rooms/NAME?x=y): its path.
+std::string room_of(const std::string& url) {
+  std::size_t path = url.find('/', url.find("://") + 3);
+  if (path == std::string::npos) return "/";
+  return url.substr(path, url.find_first_of("?#", path) - path);
+}
+
+io::Task<void> member(Shard& shard, io::TcpStream tcp) {
+  Chat& chat = shard.chat;
+  auto remote = tcp.remote_address();
+  std::string reason;
+  wsp::AcceptOptions options;
+  options.deflate = chat.options.deflate;
+  options.failure_reason = &reason;
+  auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
+  if (!ws && ws.error() == wsp::Errc::handshake_refused) {
+    shard.refusals.refused((remote ? remote->to_string() : "?") + ": " + reason);
+    if (auto when = shard.refusals.flush_due(); when && !shard.refusals_flush_pending) {
+      shard.refusals_flush_pending = true;
+      shard.reactor.spawn(flush_refusals(shard, *when));
+    }
+  }
+  if (!ws) co_return;
+  if (shard.stopping) {
+    co_await (*ws)->close(1001, "server shutting down");
+    co_return;
+  }
+  OpenConnection self{ws->get()};
+  shard.add(self);
+  const std::string room = room_of((*ws)->requested_url());
+  wsp::PubSub& pubsub = *chat.pubsub;
+  pubsub.subscribe((*ws)->connection(), room);
+  if (chat.options.notices) {
+    pubsub.publish(room, "* someone joined (" + std::to_string(chat.resize(room, +1)) + " here)", true);
+  }
+  for (;;) {
+    wsp::Received message = co_await (*ws)->receive();
+    if (message.closed) break;
+    if (message.text) pubsub.publish(room, message.data, true);
+    (*ws)->recycle(std::move(message.data));
+  }
+  // Its subscription ended with the connection.
+  if (chat.options.notices) {
+    pubsub.publish(room, "* someone left (" + std::to_string(chat.resize(room, -1)) + " here)", true);
+  }
+  shard.remove(self);
+}
+
 ChatOptions parse_chat_options(int argc, char** argv) {
   ChatOptions o;
-  flags::Flags f("chat_server", "WebSocket broadcast chat: every text message goes to everyone.");
+  flags::Flags f("chat_server", "WebSocket chat with rooms: every text message goes to everyone in its room.");
   f.add("--port", &o.port, 0, 65535, "port to listen on, 0 for any free one (default 9002)");
+  add_threads_flag(f, o.threads);
+  f.add("--notices", &o.notices, "tell the room when members join and leave, 1 or 0 (default 1)");
+  f.add("--slow-subscriber", "drop|close-1008|close-1013",
+        [&o](std::string_view v) {
+          using P = wsp::SlowSubscriberPolicy;
+          if (v == "drop") o.pubsub.slow_subscriber = P::drop_message;
+          else if (v == "close-1008") o.pubsub.slow_subscriber = P::close_1008;
+          else if (v == "close-1013") o.pubsub.slow_subscriber = P::close_1013;
+          else return std::string("drop, close-1008 or close-1013");
+          return std::string();
+        },
+        "a member whose outbound queue is full misses the message, or is closed (default close-1013)");
   add_deflate_flags(f, o.deflate);
   f.parse(argc, argv);  // a bad value: one line naming the flag, exit status 2
   if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) f.fail("--deflate-*: " + error);
@@ -111,21 +178,24 @@ ChatOptions parse_chat_options(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const ChatOptions options = parse_chat_options(argc, argv);
-  io::Reactor reactor;
-  Room room{reactor, {}};
-  room.deflate = options.deflate;
-  auto listener =
-      io::TcpListener::bind(reactor, "127.0.0.1", static_cast<std::uint16_t>(options.port));
-  if (!listener) {
-    std::fprintf(stderr, "cannot listen on 127.0.0.1:%d: %s\n", options.port,
-                 listener.error().message().c_str());
+  Chat chat(options);
+  io::TcpServerPool::Options pool_options;
+  pool_options.port = static_cast<std::uint16_t>(options.port);
+  pool_options.threads = options.threads;
+  io::TcpServerPool server(pool_options);
+  auto served = server.serve(
+      [&](std::size_t, io::Reactor& reactor) {
+        std::call_once(chat.pubsub_made,
+                       [&] { chat.pubsub = std::make_unique<wsp::PubSub>(server.reactors(), options.pubsub); });
+        return std::make_unique<Shard>(chat, reactor);
+      },
+      [](std::uint16_t port) {
+        std::printf("listening on 127.0.0.1:%u\n", unsigned(port));
+        std::fflush(stdout);
+      });
+  if (!served) {
+    std::fprintf(stderr, "cannot listen on 127.0.0.1:%d: %s\n", options.port, served.error().message().c_str());
     return 1;
   }
-  reactor.spawn(stop_on_signal(room, *listener));
-  reactor.spawn(accept_loop(room, *listener));
-  std::printf("listening on 127.0.0.1:%d\n", listener->local_port());
-  std::fflush(stdout);
-  reactor.run();
-  room.refusals.finish();
   return 0;
 }

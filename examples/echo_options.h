@@ -30,6 +30,7 @@ struct EchoOptions {
   std::shared_ptr<tls::TLSOptions> tls;  // set when serving wss://
   io::Reactor::Options reactor;          // the receive ring's geometry, for tuning
   bool print_stats = false;              // the reactor's counters on stderr at exit
+  unsigned threads = 1;                  // reactor threads; 0: one per CPU
   wsp::DeflateOptions deflate;           // permessage-deflate (off unless --deflate)
 };
 
@@ -89,12 +90,21 @@ inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
   add_deflate_flags(f, o.deflate);
 }
 
+// Reactor threads (io::TcpServerPool), shared by the echo and chat servers.
+inline void add_threads_flag(flags::Flags& f, unsigned& threads) {
+  f.add("--threads", &threads, 0u, 1024u,
+        "reactor threads, each with its own io_uring and listener on the port; 0: one per CPU "
+        "(default 1)");
+}
+
 // Reads the command line and loads the TLS material; a bad value or unusable TLS material
 // prints one line naming the flag and exits with status 2.
-inline EchoOptions parse_echo_options(const char* program, int argc, char** argv) {
+inline EchoOptions parse_echo_options(const char* program, int argc, char** argv,
+                                      bool threads_flag = false) {
   EchoOptions o;
   flags::Flags f(program, "WebSocket echo server: sends every message back with its type.");
   add_echo_flags(f, o);
+  if (threads_flag) add_threads_flag(f, o.threads);
   f.parse(argc, argv);
   if (o.tls_cert.empty() != o.tls_key.empty()) f.fail("--tls-cert and --tls-key go together");
   if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) f.fail("--deflate-*: " + error);

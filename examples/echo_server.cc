@@ -1,9 +1,11 @@
 // WebSocket echo server, coroutine style: one task per connection awaits a message and sends
 // it back with the same type. SIGINT/SIGTERM close every connection with 1001, then exit 0.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
+// --threads N runs N reactor threads (io::TcpServerPool), each with its own listener on the
+// port; a connection stays on the thread that accepted it.
 //
-//   bazel run //examples:echo_server -- --port 9001 [--tls-cert cert.pem --tls-key key.pem]
-//       [--deflate shared|dedicated]
+//   bazel run //examples:echo_server -- --port 9001 [--threads 2]
+//       [--tls-cert cert.pem --tls-key key.pem] [--deflate shared|dedicated]
 #include <signal.h>
 
 #include <algorithm>
@@ -15,7 +17,7 @@
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/signals.h"
-#include "io/tcp_listener.h"
+#include "io/tcp_server_pool.h"
 #include "io/tcp_stream.h"
 #include "tls/tls_stream.h"
 #include "wsp/websocket.h"
@@ -32,9 +34,21 @@ struct OpenConnection {
   OpenConnection* next = nullptr;
 };
 
-struct Server {
+struct Server;
+io::Task<void> serve(Server& server, io::TcpStream tcp);
+
+// One per reactor thread: that thread's connections.
+struct Server final : io::ServerShard {
+  Server(io::Reactor& r, const EchoOptions& o) : reactor(r), options(o) {}
+  ~Server() override {
+    refusals.finish();
+    if (options.print_stats) print_reactor_stats(reactor.stats());
+  }
+  void accepted(io::TcpStream tcp) override { reactor.spawn(serve(*this, std::move(tcp))); }
+  io::Task<void> shut_down() override;
+
   io::Reactor& reactor;
-  EchoOptions options;
+  const EchoOptions& options;
   OpenConnection* open = nullptr;
   bool stopping = false;
   RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
@@ -122,43 +136,31 @@ io::Task<void> serve(Server& server, io::TcpStream tcp) {
   server.reactor.spawn(echo(server, std::move(*ws)));
 }
 
-io::Task<void> accept_loop(Server& server, io::TcpListener& listener) {
-  for (;;) {
-    auto tcp = co_await listener.accept();
-    if (!tcp) co_return;
-    server.reactor.spawn(serve(server, std::move(*tcp)));
-  }
-}
-
-io::Task<void> shutdown_on_signal(Server& server, io::TcpListener& listener) {
-  auto signal = co_await io::wait_for_termination_signal(server.reactor);
-  (void)signal;
-  server.stopping = true;
-  listener.close();
-  for (OpenConnection* c = server.open; c; c = c->next) c->ws->connection().close(1001, "server shutting down");
+io::Task<void> Server::shut_down() {
+  stopping = true;
+  for (OpenConnection* c = open; c; c = c->next) c->ws->connection().close(1001, "server shutting down");
   // Each connection ends when the close handshake does, or after its close_timeout.
-  for (int i = 0; i < 100 && server.open; ++i) co_await io::sleep_for(server.reactor, 50ms);
-  server.reactor.stop();
+  for (int i = 0; i < 100 && open; ++i) co_await io::sleep_for(reactor, 50ms);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  EchoOptions options = parse_echo_options("echo_server", argc, argv);
-  io::Reactor reactor(options.reactor);
-  Server server{reactor, options, nullptr, false};
-  auto listener = io::TcpListener::bind(reactor, options.host, static_cast<std::uint16_t>(options.port));
-  if (!listener) {
+  const EchoOptions options = parse_echo_options("echo_server", argc, argv, true);
+  io::TcpServerPool server({.host = options.host,
+                            .port = static_cast<std::uint16_t>(options.port),
+                            .threads = options.threads,
+                            .reactor = options.reactor});
+  auto served = server.serve(
+      [&](std::size_t, io::Reactor& reactor) { return std::make_unique<Server>(reactor, options); },
+      [&](std::uint16_t port) {
+        std::printf("listening on %s:%u\n", options.host.c_str(), unsigned(port));
+        std::fflush(stdout);
+      });
+  if (!served) {
     std::fprintf(stderr, "cannot listen on %s:%d: %s\n", options.host.c_str(), options.port,
-                 listener.error().message().c_str());
+                 served.error().message().c_str());
     return 1;
   }
-  reactor.spawn(shutdown_on_signal(server, *listener));
-  reactor.spawn(accept_loop(server, *listener));
-  std::printf("listening on %s:%d\n", options.host.c_str(), listener->local_port());
-  std::fflush(stdout);
-  reactor.run();
-  server.refusals.finish();
-  if (options.print_stats) print_reactor_stats(reactor.stats());
   return 0;
 }

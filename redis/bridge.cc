@@ -50,7 +50,7 @@ void Bridge::stop() {
     if (*id) reactor_.cancel(*id);
     *id = 0;
   }
-  subscribed_ = publisher_connected_ = false;
+  subscribed_ = publisher_connected_ = writer_idle_ = false;
   written_ = 0;  // unacknowledged messages stay, to be written again
 }
 
@@ -69,7 +69,10 @@ void Bridge::publish(std::string_view topic, std::string_view message, bool text
   append_bridge_message(payload, {options_.origin, topic, message, text});
   outbox_bytes_ += payload.size();
   outbox_.push_back(std::move(payload));
-  while (outbox_.size() > written_ + 1 &&
+  // An idle writer takes everything at its next turn, however many came in this one: the
+  // limits are for what waits on Redis (away, or not keeping up with the writes).
+  const bool writer_takes_it = publisher_connected_ && writer_idle_;
+  while (!writer_takes_it && outbox_.size() > written_ + 1 &&
          (outbox_.size() > options_.outbox_messages || outbox_bytes_ > options_.outbox_bytes)) {
     drop_oldest_unwritten();
   }
@@ -178,7 +181,9 @@ io::Task<void> Bridge::write_outbox(Connection& connection) {
   for (;;) {
     while (written_ == outbox_.size()) {
       outbox_ready_.reset();
+      writer_idle_ = true;
       co_await outbox_ready_.wait();
+      writer_idle_ = false;
     }
     batch_.clear();
     while (written_ < outbox_.size() && batch_.size() < kBatchBytes)
@@ -228,6 +233,7 @@ io::Task<void> Bridge::run_publisher() {
     }
     if (writer_task_) reactor_.cancel(writer_task_);
     writer_task_ = 0;
+    writer_idle_ = false;
     stats_.resent += written_;
     written_ = 0;  // unacknowledged: written again on the next connection
     publisher_connected_ = false;

@@ -12,7 +12,9 @@
 //
 // While the publisher is away, publishes wait in a bounded outbox (docs/redis.md):
 //  - at most outbox_messages messages and outbox_bytes payload bytes; a publish that would go
-//    over drops the oldest messages not yet written to Redis, counted in stats().dropped;
+//    over drops the oldest messages not yet written to Redis, counted in stats().dropped (the
+//    same holds while a write is in progress: Redis is not keeping up; a burst published while
+//    the writer is idle is all taken by its next write);
 //  - the kept messages go out in publish order once the publisher is back, after the other
 //    servers have subscribed again (PUBSUB NUMSUB reaches the number of subscribers the last
 //    PUBLISH reached, or resubscribe_wait passes);
@@ -130,7 +132,8 @@ class Bridge {
   std::deque<std::string> outbox_;
   std::size_t outbox_bytes_ = 0;
   std::size_t written_ = 0;
-  io::Event outbox_ready_;           // set when there is something to write (or to stop)
+  io::Event outbox_ready_;           // set when there is something to write
+  bool writer_idle_ = false;         // the writer waits for outbox_ready_
   std::int64_t last_receivers_ = 0;  // subscribers the last acknowledged PUBLISH reached
   std::string batch_;                // the PUBLISH commands being written
 

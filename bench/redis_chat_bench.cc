@@ -8,7 +8,9 @@
 // --seconds (the sender keeps at most --window messages per member not yet received:
 // deliveries per second), then an open loop at --rate messages per second for --seconds
 // (latency from each message's intended send time to its receipt by each member, so a stall
-// shows up as latency; p50, p99, p99.9). The sender's own copies are not counted.
+// shows up as latency; p50, p99, p99.9). The sender's own copies are not counted. The CPU time
+// the servers (A, B and redis-server) spent in the closed loop, per delivery, is the figure
+// that a machine busy with other work disturbs least.
 //
 //   bazel run --config=opt //bench:redis_chat_bench -- [--seconds 3] [--rounds 3]
 //       [--members 4] [--rate 5000] [--size 64] [--window 64] [--threads 1]
@@ -20,6 +22,7 @@
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
@@ -92,15 +95,25 @@ class ChatServer {
     waitpid(pid_, nullptr, 0);
   }
   std::uint16_t port() const { return port_; }
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
 };
 
+// CPU time (user + system) a process has used so far, in seconds.
+double cpu_seconds(pid_t pid) {
+  clockid_t clock;
+  timespec t{};
+  if (clock_getcpuclockid(pid, &clock) != 0 || clock_gettime(clock, &t) != 0) return 0;
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
 // What one run measured.
 struct Result {
   double deliveries_per_second = 0;
+  double server_cpu_us = 0;  // per delivery in the closed loop: A + B + redis-server
   double p50_us = 0, p99_us = 0, p999_us = 0;
   std::uint64_t lost = 0;  // sent in the latency phase, not received by a member after 2 s
 };
@@ -155,7 +168,12 @@ io::Task<void> drain(wsp::WebSocket& ws) {
 }
 
 io::Task<Result> measure(const Config& c, io::Reactor& reactor, std::uint16_t sender_port,
-                         std::uint16_t members_port, int run_number) {
+                         std::uint16_t members_port, int run_number, const std::vector<pid_t>& servers) {
+  auto servers_cpu = [&] {
+    double sum = 0;
+    for (pid_t pid : servers) sum += cpu_seconds(pid);
+    return sum;
+  };
   Result result;
   const std::string path = "/rooms/bench-" + std::to_string(run_number);
   auto sender = co_await wsp::connect(reactor, "ws://127.0.0.1:" + std::to_string(sender_port) + path);
@@ -189,6 +207,7 @@ io::Task<Result> measure(const Config& c, io::Reactor& reactor, std::uint16_t se
   const std::uint64_t members = run.members.size();
   std::uint64_t seq = 0;
   const std::uint64_t received_before = run.received;
+  const double cpu_before = servers_cpu();
   auto start = Clock::now();
   const auto closed_end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(c.seconds));
   while (Clock::now() < closed_end) {
@@ -204,6 +223,8 @@ io::Task<Result> measure(const Config& c, io::Reactor& reactor, std::uint16_t se
   result.deliveries_per_second =
       static_cast<double>(run.received - received_before) /
       std::chrono::duration<double>(Clock::now() - start).count();
+  if (run.received > received_before)
+    result.server_cpu_us = (servers_cpu() - cpu_before) * 1e6 / static_cast<double>(run.received - received_before);
 
   // Open loop at --rate: latency from the intended send time.
   const std::uint64_t open_received_before = run.received;
@@ -267,26 +288,30 @@ int main(int argc, char** argv) {
   std::printf("sender on A, %d members on A (local) or on B (remote, through redis-server %s), "
               "%zu-byte text, closed loop window %d per member, latency at %d msg/s, %.1f s each\n",
               c.members, redis.address().c_str(), c.size, c.window, c.rate, c.seconds);
-  std::printf("%-8s %5s %14s %10s %10s %10s %6s\n", "members", "round", "deliveries/s", "p50 us",
-              "p99 us", "p99.9 us", "lost");
-  std::vector<double> rate[2], p99[2], p50[2];
+  std::printf("%-8s %5s %14s %12s %10s %10s %10s %6s\n", "members", "round", "deliveries/s",
+              "cpu us/dlv", "p50 us", "p99 us", "p99.9 us", "lost");
+  std::vector<double> rate[2], p99[2], p50[2], cpu[2];
+  const std::vector<pid_t> servers{a.pid(), b.pid(), redis.pid()};
   int run_number = 0;
   for (int round = 1; round <= c.rounds; ++round) {
     for (int remote = 0; remote <= 1; ++remote) {
-      const Result r = reactor.sync_wait(measure(c, reactor, a.port(), remote ? b.port() : a.port(), ++run_number));
-      std::printf("%-8s %5d %14.0f %10.0f %10.0f %10.0f %6llu\n", remote ? "on B" : "on A", round,
-                  r.deliveries_per_second, r.p50_us, r.p99_us, r.p999_us,
+      const Result r = reactor.sync_wait(
+          measure(c, reactor, a.port(), remote ? b.port() : a.port(), ++run_number, servers));
+      std::printf("%-8s %5d %14.0f %12.2f %10.0f %10.0f %10.0f %6llu\n", remote ? "on B" : "on A", round,
+                  r.deliveries_per_second, r.server_cpu_us, r.p50_us, r.p99_us, r.p999_us,
                   static_cast<unsigned long long>(r.lost));
       std::fflush(stdout);
       rate[remote].push_back(r.deliveries_per_second);
       p50[remote].push_back(r.p50_us);
       p99[remote].push_back(r.p99_us);
+      cpu[remote].push_back(r.server_cpu_us);
     }
   }
-  std::printf("median: local %.0f deliveries/s p50 %.0f us p99 %.0f us; through Redis %.0f deliveries/s "
-              "(%.2fx local) p50 %.0f us p99 %.0f us (%.2fx local)\n",
-              median(rate[0]), median(p50[0]), median(p99[0]), median(rate[1]),
-              median(rate[1]) / median(rate[0]), median(p50[1]), median(p99[1]),
-              median(p99[1]) / median(p99[0]));
+  std::printf("median: local %.0f deliveries/s, %.2f us server CPU each, p50 %.0f us, p99 %.0f us\n",
+              median(rate[0]), median(cpu[0]), median(p50[0]), median(p99[0]));
+  std::printf("median: through Redis %.0f deliveries/s (%.2fx local), %.2f us server CPU each (%.2fx), "
+              "p50 %.0f us, p99 %.0f us (%.2fx local)\n",
+              median(rate[1]), median(rate[1]) / median(rate[0]), median(cpu[1]),
+              median(cpu[1]) / median(cpu[0]), median(p50[1]), median(p99[1]), median(p99[1]) / median(p99[0]));
   return 0;
 }

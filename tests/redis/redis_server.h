@@ -34,6 +34,7 @@ class RedisServer {
   std::uint16_t port() const { return port_; }
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   // Starts it (again) and waits until it accepts connections.
   void start() {

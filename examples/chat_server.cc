@@ -12,11 +12,13 @@
 // Redis is away local delivery goes on, and the newest --redis-outbox messages wait for it.
 //
 //   bazel run //examples:chat_server -- [--port 9002] [--threads N] [--notices 0]
-//       [--slow-subscriber drop|close-1008|close-1013] [--deflate off|shared|dedicated]
+//       [--slow-subscriber drop|close-1008|close-1013] [--outbound-buffer-size 65535]
+//       [--deflate off|shared|dedicated]
 //       [--redis HOST:PORT] [--redis-channel wsp-chat] [--redis-outbox 1024]
 #include <algorithm>
 #include <charconv>
 #include <chrono>
+#include <climits>
 #include <cstdio>
 #include <map>
 #include <mutex>
@@ -43,6 +45,7 @@ struct ChatOptions {
   int port = 9002;
   unsigned threads = 1;
   bool notices = true;  // "* someone joined (N here)" when members come and go
+  long outbound_buffer_size = 65535;  // per member: past it, the slow-subscriber policy
   wsp::PubSubOptions pubsub{.slow_subscriber = wsp::SlowSubscriberPolicy::close_1013};
   wsp::DeflateOptions deflate;
   std::optional<redis::BridgeOptions> redis;  // --redis: rooms shared with other servers
@@ -130,6 +133,7 @@ io::Task<void> member(Shard& shard, io::TcpStream tcp) {
   std::string reason;
   wsp::AcceptOptions options;
   options.deflate = chat.options.deflate;
+  options.limits.outbound_buffer_size = static_cast<std::size_t>(chat.options.outbound_buffer_size);
   options.failure_reason = &reason;
   auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
   if (!ws && ws.error() == wsp::Errc::handshake_refused) {
@@ -170,6 +174,8 @@ ChatOptions parse_chat_options(int argc, char** argv) {
   flags::Flags f("chat_server", "WebSocket chat with rooms: every text message goes to everyone in its room.");
   f.add("--port", &o.port, 0, 65535, "port to listen on, 0 for any free one (default 9002)");
   add_threads_flag(f, o.threads);
+  f.add("--outbound-buffer-size", &o.outbound_buffer_size, 0L, long{INT_MAX},
+        "bytes queued for sending per member before it counts as slow; 0: no limit (default 65535)");
   f.add("--notices", &o.notices, "tell the room when members join and leave, 1 or 0 (default 1)");
   f.add("--slow-subscriber", "drop|close-1008|close-1013",
         [&o](std::string_view v) {

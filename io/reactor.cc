@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include "io/buffer_ring.h"
 #include "io/log.h"
@@ -102,6 +103,7 @@ void Reactor::cancel_all() {
 }
 
 Reactor::~Reactor() {
+  while (posters_ringing_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
   cancel_all();
   // The eventfd read writes into this object: wait for its end before the memory goes.
   if (wake_read_armed_) {
@@ -395,7 +397,9 @@ void Reactor::post(PostedWork* work) {
     sender.outbox_.push_back({this, work, work});
     return;
   }
+  posters_ringing_.fetch_add(1, std::memory_order_relaxed);
   if (push_posts(work, work)) wake_by_eventfd();
+  posters_ringing_.fetch_sub(1, std::memory_order_release);
 }
 
 void Reactor::request_stop() {
@@ -435,7 +439,9 @@ void Reactor::ring_doorbell_of(Reactor& target) {
 void Reactor::flush_outbox() {
   if (outbox_.empty()) return;
   for (Outgoing& o : outbox_) {
+    o.target->posters_ringing_.fetch_add(1, std::memory_order_relaxed);
     if (o.target->push_posts(o.newest, o.oldest)) ring_doorbell_of(*o.target);
+    o.target->posters_ringing_.fetch_sub(1, std::memory_order_release);
   }
   outbox_.clear();
 }

@@ -234,6 +234,9 @@ class Reactor {
 
   // Posting. inbox_ holds posted work newest first; the owner takes it all at once.
   std::atomic<PostedWork*> inbox_{nullptr};
+  // Posters between their push and their doorbell: the posted work may already have run and
+  // let this reactor end, so the destructor waits for them before closing what they ring.
+  std::atomic<int> posters_ringing_{0};
   FileDescriptor wake_fd_;          // eventfd: the doorbell for threads without MSG_RING
   std::uint64_t wake_value_ = 0;    // the eventfd read's buffer
   bool wake_read_armed_ = false;

@@ -1,14 +1,21 @@
 // Latencies of a benchmark run, every one kept (a run has some 10^5), so percentiles are exact;
-// and the median of a few runs' figures.
+// the clock they are read from; and the median of a few runs' figures.
 #pragma once
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <vector>
 
 namespace bench {
 
 using Latencies = std::vector<std::int64_t>;  // nanoseconds
+
+// steady_clock in nanoseconds, as carried in messages and subtracted on receipt.
+inline std::int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch()).count();
+}
 
 // The smallest value with at least `fraction` of them at or below it; 0 when there are none.
 inline std::int64_t percentile(Latencies& values, double fraction) {

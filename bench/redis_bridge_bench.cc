@@ -27,6 +27,7 @@
 using Clock = std::chrono::steady_clock;
 using bench::Latencies;
 using bench::median;
+using bench::now_ns;
 using bench::percentile;
 using namespace std::chrono_literals;
 
@@ -39,10 +40,6 @@ struct Config {
   std::size_t size = 64;
   std::uint64_t window = 1000;
 };
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
 
 // The receiving side, on its own thread: latency of each delivery (while `measuring`).
 struct Receiver {
@@ -118,7 +115,6 @@ io::Task<void> publish_runs(const Config& c, io::Reactor& reactor, redis::Bridge
   receiver.measuring.store(false);
   co_await io::sleep_for(reactor, 10ms);  // the receiver's last record is done
 }
-
 
 }  // namespace
 

@@ -40,6 +40,7 @@
 using Clock = std::chrono::steady_clock;
 using bench::Latencies;
 using bench::median;
+using bench::now_ns;
 using bench::percentile;
 using namespace std::chrono_literals;
 
@@ -55,10 +56,6 @@ struct Config {
   int threads = 1;  // chat_server --threads
   std::string chat_server;
 };
-
-std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
 
 // A chat_server child process with --redis; its log (stderr) goes to /dev/null.
 class ChatServer {
@@ -255,7 +252,6 @@ io::Task<Result> measure(const Config& c, io::Reactor& reactor, std::uint16_t se
   co_await io::sleep_for(reactor, 50ms);  // the readers see their ends
   co_return result;
 }
-
 
 std::string default_chat_server(const char* argv0) {
   if (const char* dir = std::getenv("RUNFILES_DIR")) return std::string(dir) + "/wsp/examples/chat_server";

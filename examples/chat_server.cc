@@ -6,15 +6,23 @@
 // queue is full is closed with 1013 (--slow-subscriber) instead of holding the room back.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
+// With --redis HOST:PORT the rooms span every chat server sharing that Redis: each message
+// goes to the local members at once and through Redis to the other servers' members
+// (wsp::RedisPubSubBridge, docs/redis.md); the Redis links log their changes on stderr. While
+// Redis is away local delivery goes on, and the newest --redis-outbox messages wait for it.
+//
 //   bazel run //examples:chat_server -- [--port 9002] [--threads N] [--notices 0]
 //       [--slow-subscriber drop|close-1008|close-1013] [--outbound-buffer-size 65535]
 //       [--deflate off|shared|dedicated]
+//       [--redis HOST:PORT] [--redis-channel wsp-chat] [--redis-outbox 1024]
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <climits>
 #include <cstdio>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "examples/echo_options.h"
@@ -25,6 +33,7 @@
 #include "io/tcp_stream.h"
 #include "tools/flags/flags.h"
 #include "wsp/pubsub/pubsub.h"
+#include "wsp/redis/redis_pubsub_bridge.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -39,6 +48,7 @@ struct ChatOptions {
   long outbound_buffer_size = 65535;  // per member: past it, the slow-subscriber policy
   wsp::PubSubOptions pubsub{.slow_subscriber = wsp::SlowSubscriberPolicy::close_1013};
   wsp::DeflateOptions deflate;
+  std::optional<redis::BridgeOptions> redis;  // --redis: rooms shared with other servers
 };
 
 // What every thread shares: the rooms (topics of one PubSub) and their sizes.
@@ -47,6 +57,7 @@ struct Chat {
   const ChatOptions& options;
   std::once_flag pubsub_made;
   std::unique_ptr<wsp::PubSub> pubsub;
+  std::unique_ptr<wsp::RedisPubSubBridge> bridge;  // with --redis; runs on the first thread
   std::mutex sizes_mutex;  // taken when a member joins or leaves, never per message
   std::map<std::string, int, std::less<>> room_sizes;
 
@@ -80,6 +91,7 @@ struct Shard final : io::ServerShard {
     stopping = true;
     for (OpenConnection* c = open; c; c = c->next) c->ws->connection().close(1001, "server shutting down");
     for (int i = 0; i < 100 && open; ++i) co_await io::sleep_for(reactor, 50ms);
+    if (runs_bridge) chat.bridge->stop();  // after the members' last notices
   }
 
   void add(OpenConnection& c) {
@@ -96,6 +108,7 @@ struct Shard final : io::ServerShard {
   io::Reactor& reactor;
   OpenConnection* open = nullptr;
   bool stopping = false;
+  bool runs_bridge = false;
   RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
   bool refusals_flush_pending = false;
 };
@@ -175,7 +188,31 @@ ChatOptions parse_chat_options(int argc, char** argv) {
         },
         "a member whose outbound queue is full misses the message, or is closed (default close-1013)");
   add_deflate_flags(f, o.deflate);
-  f.parse(argc, argv);  // a bad value: one line naming the flag, exit status 2
+  redis::BridgeOptions redis{.channel = "wsp-chat"};
+  f.add("--redis", "HOST:PORT",
+        [&](std::string_view v) {
+          const std::size_t colon = v.rfind(':');
+          int port = 0;
+          if (colon == std::string_view::npos || colon == 0 ||
+              std::from_chars(v.data() + colon + 1, v.data() + v.size(), port).ptr != v.data() + v.size() ||
+              port < 1 || port > 65535)
+            return std::string("HOST:PORT, e.g. 127.0.0.1:6379");
+          std::string_view host = v.substr(0, colon);
+          if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+          redis.host = std::string(host);
+          redis.port = static_cast<std::uint16_t>(port);
+          o.redis = redis;
+          return std::string();
+        },
+        "share the rooms with every chat server using this Redis (default: none)");
+  f.add("--redis-channel", &redis.channel, "the Redis channel the servers share (default wsp-chat)");
+  f.add("--redis-outbox", &redis.outbox_messages, std::size_t{1}, std::size_t{1} << 24,
+        "messages kept while Redis is away, the oldest dropped first (default 1024)");
+  f.parse(argc, argv);
+  if (o.redis) {  // the flags after --redis apply too
+    o.redis->channel = redis.channel;
+    o.redis->outbox_messages = redis.outbox_messages;
+  }  // a bad value: one line naming the flag, exit status 2
   if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) f.fail("--deflate-*: " + error);
   return o;
 }
@@ -190,10 +227,22 @@ int main(int argc, char** argv) {
   pool_options.threads = options.threads;
   io::TcpServerPool server(pool_options);
   auto served = server.serve(
-      [&](std::size_t, io::Reactor& reactor) {
-        std::call_once(chat.pubsub_made,
-                       [&] { chat.pubsub = std::make_unique<wsp::PubSub>(server.reactors(), options.pubsub); });
-        return std::make_unique<Shard>(chat, reactor);
+      [&](std::size_t index, io::Reactor& reactor) {
+        std::call_once(chat.pubsub_made, [&] {
+          chat.pubsub = std::make_unique<wsp::PubSub>(server.reactors(), options.pubsub);
+          // Made before any shard exists, so no message is published before the bridge is in.
+          if (options.redis) {
+            chat.bridge = std::make_unique<wsp::RedisPubSubBridge>(
+                *chat.pubsub, *server.reactors()[0], *options.redis,
+                [](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); });
+          }
+        });
+        auto shard = std::make_unique<Shard>(chat, reactor);
+        if (index == 0 && chat.bridge) {
+          shard->runs_bridge = true;
+          chat.bridge->start();
+        }
+        return shard;
       },
       [](std::uint16_t port) {
         std::printf("listening on 127.0.0.1:%u\n", unsigned(port));

@@ -20,6 +20,7 @@ packages=(
   nginx-light                # interop peer: reverse proxy in front of the echo server
   gnuplot-nox                # wsp-load --plot (PNG charts)
   iproute2 nftables          # netns tests: veth, tc tbf, dropping a peer's packets
+  redis-server               # the Redis bridge's tests start their own on a free port (tests/redis)
 )
 # Node.js and npm (interop peer: the npm package ws); a Node already on the machine will do.
 command -v node >/dev/null || packages+=(nodejs)

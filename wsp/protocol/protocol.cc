@@ -495,7 +495,7 @@ bool Protocol::sends_plain_frame(std::size_t len) const {
   if (close_sent_ || config_.role != Role::server) return false;
   const std::size_t frag = config_.max_fragment_bytes_per_frame;
   if (frag != 0 && len > frag) return false;
-  return !(config_.deflate && config_.deflate->should_compress(len));
+  return !config_.deflate.should_compress(len);
 }
 
 bool Protocol::send_encoded(std::string_view frames) {

@@ -47,7 +47,7 @@ struct ConnectOptions {
   // refused", "server refused the handshake: 400 Bad Request: no common subprotocol: ...").
   std::string* failure_reason = nullptr;
   // permessage-deflate (RFC 7692): off by default; see docs/permessage-deflate.md.
-  DeflateOptions deflate;
+  DeflateOptions deflate{};
 };
 
 struct AcceptOptions {
@@ -69,7 +69,7 @@ struct AcceptOptions {
   // off by default so idle connections stay small).
   bool keep_request_headers = false;
   // permessage-deflate (RFC 7692): off by default; see docs/permessage-deflate.md.
-  DeflateOptions deflate;
+  DeflateOptions deflate{};
 };
 
 // What receive() yields: a message, or the end of the connection.

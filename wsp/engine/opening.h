@@ -27,7 +27,7 @@ struct ClientOpeningOptions {
   std::vector<std::string> extra_headers;
   std::shared_ptr<tls::TLSOptions> tls_options;  // null: the defaults (verify against the system store)
   std::chrono::milliseconds timeout{10000};       // 0: none
-  DeflateOptions deflate;                         // permessage-deflate offer (off: none)
+  DeflateOptions deflate{};                         // permessage-deflate offer (off: none)
 };
 
 struct ServerOpeningOptions {
@@ -36,7 +36,7 @@ struct ServerOpeningOptions {
   bool tls = false;  // the stream is TLS: requested URLs start with wss://
   std::chrono::milliseconds timeout{10000};
   bool require_protocol_match = false;  // ServerHandshakeOptions::require_protocol_match
-  DeflateOptions deflate;  // which permessage-deflate offers to accept (off: none)
+  DeflateOptions deflate{};  // which permessage-deflate offers to accept (off: none)
 };
 
 // What a finished opening leaves behind.

@@ -36,7 +36,7 @@ struct ClientHandshakeOptions {
   std::string path_and_query = "/";
   std::vector<std::string> protocols;      // offered subprotocols, in preference order
   std::vector<std::string> extra_headers;  // whole "Name: value" lines
-  DeflateOptions deflate;                  // permessage-deflate offer (off: none)
+  DeflateOptions deflate{};                  // permessage-deflate offer (off: none)
 };
 
 class ClientHandshake {
@@ -99,7 +99,7 @@ struct ServerHandshakeOptions {
   // none, the answer has no Sec-WebSocket-Protocol and the client decides. true: both cases
   // are refused with 400, the rule of the reference engine that the WebSocketPeer façade keeps.
   bool require_protocol_match = false;
-  DeflateOptions deflate;  // which permessage-deflate offers to accept (off: none)
+  DeflateOptions deflate{};  // which permessage-deflate offers to accept (off: none)
 };
 
 class ServerHandshake {

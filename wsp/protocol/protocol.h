@@ -33,7 +33,7 @@ struct ProtocolConfig {
   // frame; compressed messages are inflated before they are reported (the inflated size
   // counts against max_message_size: 1009; invalid DEFLATE data or inflated text that is not
   // UTF-8: 1007), and send_message() compresses messages of at least its min_size bytes.
-  DeflateSlot deflate;
+  DeflateSlot deflate{};
   // The thread's streams for the shared mode (DeflateConfig::shared), borrowed.
   SharedDeflateStreams* deflate_streams = nullptr;
   // Where message and output buffers come from and go back to; null: plain allocation.

@@ -99,8 +99,10 @@ io::Task<void> client(io::Reactor& reactor, Clients& all, int id) {
   while (all.ready < kClients) co_await io::sleep_for(reactor, 5ms);
   for (int k = 0; k < kEach; ++k) {
     const std::string tag = std::to_string(id) + ":" + std::to_string(k);
-    co_await (*ws)->send_text(tag);
-    co_await (*ws)->send_binary(tag);
+    // Results taken into variables first: gcc 12 miscompiles `co_await` inside a loop's `if`.
+    auto text_sent = co_await (*ws)->send_text(tag);
+    auto binary_sent = co_await (*ws)->send_binary(tag);
+    if ((!text_sent || !binary_sent) && out.failure.empty()) out.failure = "send failed at " + tag;
   }
   // Per sender of the room, the next k expected; and the next echo.
   std::vector<int> next(kClients, 0);

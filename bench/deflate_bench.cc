@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/runfile.h"
 #include "io/event.h"
 #include "io/reactor.h"
 #include "wsp/websocket.h"
@@ -188,16 +189,11 @@ Result run(const Config& c, Mode mode, std::size_t size) {
   return r;
 }
 
-std::string default_server(const char* argv0) {
-  if (const char* dir = std::getenv("RUNFILES_DIR")) return std::string(dir) + "/wsp/examples/echo_server";
-  return std::string(argv0) + ".runfiles/wsp/examples/echo_server";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Config c;
-  c.server = default_server(argv[0]);
+  c.server = bench::runfile(argv[0], "examples/echo_server");
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string flag = argv[i];
     if (flag == "--seconds") c.seconds = std::atof(argv[i + 1]);

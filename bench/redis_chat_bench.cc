@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "bench/latencies.h"
+#include "bench/runfile.h"
 #include "io/event.h"
 #include "io/operation.h"
 #include "io/reactor.h"
@@ -253,16 +254,11 @@ io::Task<Result> measure(const Config& c, io::Reactor& reactor, std::uint16_t se
   co_return result;
 }
 
-std::string default_chat_server(const char* argv0) {
-  if (const char* dir = std::getenv("RUNFILES_DIR")) return std::string(dir) + "/wsp/examples/chat_server";
-  return std::string(argv0) + ".runfiles/wsp/examples/chat_server";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   Config c;
-  c.chat_server = default_chat_server(argv[0]);
+  c.chat_server = bench::runfile(argv[0], "examples/chat_server");
   flags::Flags f("redis_chat_bench",
                  "Chat through Redis: deliveries/s and latency from server A to members on server B, "
                  "against members on A in the same run.");

@@ -46,7 +46,12 @@ io::Task<long> load_connection(io::Reactor& reactor, std::string url, int in_fli
   std::string payload(64, 'x');
   long echoed = 0;
   int outstanding = 0;
-  for (; outstanding < in_flight; ++outstanding) co_await (*ws)->send(payload, false);
+  for (; outstanding < in_flight; ++outstanding) {
+    if (!co_await (*ws)->send(payload, false)) {
+      failed = true;
+      break;
+    }
+  }
   while (outstanding > 0) {
     wsp::Received echo = co_await (*ws)->receive();
     if (echo.closed || echo.data != payload) {
@@ -56,7 +61,10 @@ io::Task<long> load_connection(io::Reactor& reactor, std::string url, int in_fli
     ++echoed;
     --outstanding;
     if (Clock::now() < until) {
-      co_await (*ws)->send(payload, false);
+      if (!co_await (*ws)->send(payload, false)) {
+        failed = true;
+        break;
+      }
       ++outstanding;
     }
   }

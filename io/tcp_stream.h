@@ -21,7 +21,7 @@
 
 namespace io {
 
-class TcpPushIo;
+struct TcpPushIo;
 
 class TcpStream final : public ByteStream {
  public:

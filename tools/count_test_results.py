@@ -55,8 +55,10 @@ def count_cases(target, path):
         skip_lines = [l.strip() for l in out.splitlines() if l.strip().startswith(SKIP_MARK)]
         if problems:
             failed += 1
-            detail = (problems[0].get("message") or problems[0].text or "").strip()
-            print(f"FAILED {target}: {name}: {detail[:400]}")
+            # The text holds the expression, its expansion and the INFO messages.
+            detail = " | ".join(l.strip() for l in (problems[0].text or problems[0].get("message") or "")
+                                .strip().splitlines() if l.strip())
+            print(f"FAILED {target}: {name}: {detail[:1500]}")
         elif skip_lines or case.find("skipped") is not None:
             skipped += 1
             why = skip_lines[0][len(SKIP_MARK):].strip() if skip_lines else ""

@@ -71,10 +71,17 @@ std::optional<std::string> console_message(const std::string& line) {
   return line.substr(start + 8, end - start - 8);
 }
 
-// Runs the page against `url` and returns its report lines (up to "done" or an "error").
-// `on_line` (if any) sees each line as it arrives.
-Lines run_page(const std::string& url, const std::string& spki,
-               const std::function<void(const std::string&)>& on_line = {}) {
+// What a page run printed: its report lines (up to "done" or an "error"), and the last lines of
+// everything else Chromium said, shown when a check fails (a crash, a certificate or network
+// error).
+struct PageRun {
+  Lines report;
+  std::string chromium_log;
+};
+
+// Runs the page against `url`. `on_line` (if any) sees each report line as it arrives.
+PageRun run_page(const std::string& url, const std::string& spki,
+                 const std::function<void(const std::string&)>& on_line = {}) {
   std::string chromium = interop::find_program({"/usr/bin/chromium", "/usr/bin/chromium-browser"});
   INFO("chromium is missing: run tools/setup.sh");
   REQUIRE(!chromium.empty());
@@ -82,11 +89,13 @@ Lines run_page(const std::string& url, const std::string& spki,
   std::string page = "file://" + interop::real_runfile("wsp/tests/interop/chromium_page.html") + "?url=" + url;
   std::vector<std::string> argv{chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                                 "--no-first-run", "--disable-background-networking",
-                                "--disable-component-update", "--disable-sync",
+                                "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
                                 "--user-data-dir=" + profile.path, "--enable-logging=stderr", "--v=0"};
   if (!spki.empty()) argv.push_back("--ignore-certificate-errors-spki-list=" + spki);
   argv.push_back(page);
-  Lines report;
+  PageRun run;
+  Lines others;
+  auto started = interop::Clock::now();
   {
     ChildProcess browser(argv, {.merge_stderr = true, .process_group = true});
     auto deadline = interop::Clock::now() + 60s;
@@ -95,13 +104,20 @@ Lines run_page(const std::string& url, const std::string& spki,
           deadline - interop::Clock::now()));
       if (!line) break;
       auto message = console_message(*line);
-      if (!message) continue;
-      report.push_back(*message);
+      if (!message) {
+        others.push_back(*line);
+        if (others.size() > 40) others.erase(others.begin());
+        continue;
+      }
+      run.report.push_back(*message);
       if (on_line) on_line(*message);
       if (*message == "done" || message->rfind("error", 0) == 0) break;
     }
   }  // the browser's whole process group is killed here
-  return report;
+  auto seconds = std::chrono::duration<double>(interop::Clock::now() - started).count();
+  run.chromium_log = "after " + std::to_string(seconds) + " s, Chromium's last other lines:";
+  for (const auto& line : others) run.chromium_log += "\n  " + line;
+  return run;
 }
 
 const Lines kExpected{
@@ -122,7 +138,9 @@ TEST_CASE("Chromium exchanges text, binary and 1 MiB messages with both wsp serv
   const char* server = GENERATE("echo_server", "echo_server_poll");
   INFO(server);
   interop::EchoServerProcess echo(server);
-  CHECK(run_page("ws://127.0.0.1:" + std::to_string(echo.port) + "/", "") == kExpected);
+  PageRun run = run_page("ws://127.0.0.1:" + std::to_string(echo.port) + "/", "");
+  INFO(run.chromium_log);
+  CHECK(run.report == kExpected);
 }
 
 TEST_CASE("Chromium exchanges text, binary and 1 MiB messages with both wsp servers over wss://, then closes with 4000") {
@@ -130,7 +148,9 @@ TEST_CASE("Chromium exchanges text, binary and 1 MiB messages with both wsp serv
   INFO(server);
   const auto& certs = tls::testing::test_certificates();
   interop::EchoServerProcess echo(server, certs.server.cert_file, certs.server.key_file);
-  CHECK(run_page("wss://127.0.0.1:" + std::to_string(echo.port) + "/", spki_hash(certs.server.cert)) == kExpected);
+  PageRun run = run_page("wss://127.0.0.1:" + std::to_string(echo.port) + "/", spki_hash(certs.server.cert));
+  INFO(run.chromium_log);
+  CHECK(run.report == kExpected);
 }
 
 TEST_CASE("Chromium sees the 1001 \"server shutting down\" close of a wsp server stopped with SIGTERM, ws and wss") {
@@ -140,9 +160,10 @@ TEST_CASE("Chromium sees the 1001 \"server shutting down\" close of a wsp server
   const auto& certs = tls::testing::test_certificates();
   interop::EchoServerProcess echo(server, tls ? certs.server.cert_file : "", tls ? certs.server.key_file : "");
   std::string url = std::string(tls ? "wss" : "ws") + "://127.0.0.1:" + std::to_string(echo.port) + "/&wait=1";
-  Lines report = run_page(url, tls ? spki_hash(certs.server.cert) : "", [&](const std::string& line) {
+  PageRun run = run_page(url, tls ? spki_hash(certs.server.cert) : "", [&](const std::string& line) {
     if (line == "open") echo.process.signal(SIGTERM);
   });
-  CHECK(report == Lines{"open", "close code=1001 reason=[server shutting down] clean=true", "done"});
+  INFO(run.chromium_log);
+  CHECK(run.report == Lines{"open", "close code=1001 reason=[server shutting down] clean=true", "done"});
   CHECK(echo.process.wait(10s) == std::optional<int>(0));
 }

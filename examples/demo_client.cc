@@ -47,7 +47,8 @@ io::Task<long> load_connection(io::Reactor& reactor, std::string url, int in_fli
   long echoed = 0;
   int outstanding = 0;
   for (; outstanding < in_flight; ++outstanding) {
-    if (!co_await (*ws)->send(payload, false)) {
+    io::Result<void> sent = co_await (*ws)->send(payload, false);
+    if (!sent) {
       failed = true;
       break;
     }
@@ -61,7 +62,8 @@ io::Task<long> load_connection(io::Reactor& reactor, std::string url, int in_fli
     ++echoed;
     --outstanding;
     if (Clock::now() < until) {
-      if (!co_await (*ws)->send(payload, false)) {
+      io::Result<void> sent = co_await (*ws)->send(payload, false);
+      if (!sent) {
         failed = true;
         break;
       }

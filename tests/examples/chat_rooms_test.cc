@@ -64,7 +64,8 @@ io::Task<void> chat_member(io::Reactor& reactor, const Server& server, Member& m
   ++in_room_ready;
   ++total_ready;
   while (total_ready < 2 * kPerRoom) co_await io::sleep_for(reactor, 5ms);
-  if (!co_await (*ws)->send_text(m.room + " from " + std::to_string(m.id))) {
+  io::Result<void> sent = co_await (*ws)->send_text(m.room + " from " + std::to_string(m.id));
+  if (!sent) {
     m.failure = "send failed";
     co_return;
   }
@@ -128,7 +129,8 @@ TEST_CASE("the echo server on two threads echoes on each, prints a reactor line 
   auto client = [&](int i) -> io::Task<void> {
     auto ws = co_await wsp::connect(reactor, server.url("/"));
     if (!ws) co_return;
-    if (!co_await (*ws)->send_text("hello " + std::to_string(i))) co_return;
+    io::Result<void> sent = co_await (*ws)->send_text("hello " + std::to_string(i));
+    if (!sent) co_return;
     echoed[i] = (co_await (*ws)->receive()).data;
     wsp::Received last = co_await (*ws)->receive();
     codes[i] = last.closed ? last.close_code : -2;

@@ -117,7 +117,8 @@ TEST_CASE("a peer that vanishes without a FIN is noticed by the heartbeat: CLOSE
     options.limits.heartbeat_interval = kHeartbeat;
     auto ws = co_await wsp::connect(reactor, server.url, options);
     if (!ws) co_return;
-    if (!co_await (*ws)->send_text("before")) co_return;
+    io::Result<void> sent = co_await (*ws)->send_text("before");
+    if (!sent) co_return;
     wsp::Received echo = co_await (*ws)->receive();
     echoed = !echo.closed && echo.data == "before";
     if (!ns.drop_everything()) co_return;

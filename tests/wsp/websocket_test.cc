@@ -394,8 +394,8 @@ TEST_CASE("a received close is reported by receive() after the messages before i
     auto tcp = co_await listener->accept();
     auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(*tcp)));
     REQUIRE(ws);
-    bool sent = static_cast<bool>(co_await (*ws)->send_text("last words"));
-    CHECK(sent);
+    io::Result<void> sent = co_await (*ws)->send_text("last words");
+    CHECK(sent.ok());
     co_await (*ws)->close(4321, "the end");
   };
   reactor.spawn(server());

@@ -296,7 +296,8 @@ int main(int argc, char** argv) {
   // SIGINT/SIGTERM: close every connection (1000), flush stdout; the client then exits by the
   // close code as usual, the server with 0.
   auto on_signal = [&]() -> io::Task<void> {
-    if (!co_await io::wait_for_termination_signal(reactor)) co_return;  // no signalfd: keep the defaults
+    io::Result<int> signal = co_await io::wait_for_termination_signal(reactor);
+    if (!signal) co_return;  // no signalfd: the default actions stay
     std::vector<wsp::WebSocket*> peers = session.peers;
     for (wsp::WebSocket* ws : peers) ws->connection().close(1000, "");
     for (int i = 0; i < 200 && !session.peers.empty(); ++i) co_await io::sleep_for(reactor, 10ms);

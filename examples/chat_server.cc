@@ -27,6 +27,7 @@
 
 #include "examples/echo_options.h"
 #include "examples/refusal_log.h"
+#include "examples/shard_connections.h"
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/tcp_server_pool.h"
@@ -71,14 +72,6 @@ struct Chat {
   }
 };
 
-// The open connections of one thread, for the 1001 close at shutdown; each links itself
-// through a node in its own coroutine frame.
-struct OpenConnection {
-  wsp::WebSocket* ws;
-  OpenConnection* prev = nullptr;
-  OpenConnection* next = nullptr;
-};
-
 struct Shard;
 io::Task<void> member(Shard& shard, io::TcpStream tcp);
 
@@ -88,26 +81,13 @@ struct Shard final : io::ServerShard {
   ~Shard() override { refusals.finish(); }
   void accepted(io::TcpStream tcp) override { reactor.spawn(member(*this, std::move(tcp))); }
   io::Task<void> shut_down() override {
-    stopping = true;
-    for (OpenConnection* c = open; c; c = c->next) c->ws->connection().close(1001, "server shutting down");
-    for (int i = 0; i < 100 && open; ++i) co_await io::sleep_for(reactor, 50ms);
+    co_await connections.close_all(reactor);
     if (runs_bridge) chat.bridge->stop();  // after the members' last notices
-  }
-
-  void add(OpenConnection& c) {
-    c.next = open;
-    if (open) open->prev = &c;
-    open = &c;
-  }
-  void remove(OpenConnection& c) {
-    (c.prev ? c.prev->next : open) = c.next;
-    if (c.next) c.next->prev = c.prev;
   }
 
   Chat& chat;
   io::Reactor& reactor;
-  OpenConnection* open = nullptr;
-  bool stopping = false;
+  ShardConnections connections;
   bool runs_bridge = false;
   RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
   bool refusals_flush_pending = false;
@@ -135,6 +115,7 @@ io::Task<void> member(Shard& shard, io::TcpStream tcp) {
   options.deflate = chat.options.deflate;
   options.limits.outbound_buffer_size = static_cast<std::size_t>(chat.options.outbound_buffer_size);
   options.failure_reason = &reason;
+  shard.connections.accepted();
   auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
   if (!ws && ws.error() == wsp::Errc::handshake_refused) {
     shard.refusals.refused((remote ? remote->to_string() : "?") + ": " + reason);
@@ -143,13 +124,12 @@ io::Task<void> member(Shard& shard, io::TcpStream tcp) {
       shard.reactor.spawn(flush_refusals(shard, *when));
     }
   }
-  if (!ws) co_return;
-  if (shard.stopping) {
-    co_await (*ws)->close(1001, "server shutting down");
+  if (!ws) {
+    shard.connections.refused();
     co_return;
   }
-  OpenConnection self{ws->get()};
-  shard.add(self);
+  ShardConnections::Node self;
+  shard.connections.opened(self, **ws);
   const std::string room = room_of((*ws)->requested_url());
   wsp::PubSub& pubsub = *chat.pubsub;
   pubsub.subscribe((*ws)->connection(), room);
@@ -166,7 +146,7 @@ io::Task<void> member(Shard& shard, io::TcpStream tcp) {
   if (chat.options.notices) {
     pubsub.publish(room, "* someone left (" + std::to_string(chat.resize(room, -1)) + " here)", true);
   }
-  shard.remove(self);
+  shard.connections.ended(self);
 }
 
 ChatOptions parse_chat_options(int argc, char** argv) {

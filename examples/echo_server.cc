@@ -14,6 +14,7 @@
 
 #include "examples/echo_options.h"
 #include "examples/refusal_log.h"
+#include "examples/shard_connections.h"
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/signals.h"
@@ -25,14 +26,6 @@
 using namespace std::chrono_literals;
 
 namespace {
-
-// The open connections, for the 1001 close at shutdown. Each links itself through a node in
-// its own coroutine frame, so tracking a connection allocates nothing.
-struct OpenConnection {
-  wsp::WebSocket* ws;
-  OpenConnection* prev = nullptr;
-  OpenConnection* next = nullptr;
-};
 
 struct Server;
 io::Task<void> serve(Server& server, io::TcpStream tcp);
@@ -49,20 +42,9 @@ struct Server final : io::ServerShard {
 
   io::Reactor& reactor;
   const EchoOptions& options;
-  OpenConnection* open = nullptr;
-  bool stopping = false;
+  ShardConnections connections;
   RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
   bool refusals_flush_pending = false;
-
-  void add(OpenConnection& c) {
-    c.next = open;
-    if (open) open->prev = &c;
-    open = &c;
-  }
-  void remove(OpenConnection& c) {
-    (c.prev ? c.prev->next : open) = c.next;
-    if (c.next) c.next->prev = c.prev;
-  }
 };
 
 // Tells the refusals held back by the log once their second is over.
@@ -111,8 +93,8 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
 // One per open connection, for its whole life: its frame holds little more than the socket,
 // the message in hand and the two awaitables.
 io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> ws) {
-  OpenConnection self{ws.get()};
-  server.add(self);
+  ShardConnections::Node self;
+  server.connections.opened(self, *ws);
   for (;;) {
     wsp::Received message = co_await ws->receive();
     if (message.closed) break;
@@ -121,27 +103,22 @@ io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> ws) {
     auto sent = co_await ws->send(std::move(message.data), message.text);
     if (!sent) break;
   }
-  server.remove(self);
+  server.connections.ended(self);
 }
 
 // The handshake, then the echo loop in a task of its own: this frame (the accepted socket,
 // TLS and HTTP state) is gone once the connection is open.
 io::Task<void> serve(Server& server, io::TcpStream tcp) {
+  server.connections.accepted();
   auto ws = co_await open(server, std::move(tcp));
-  if (!ws) co_return;
-  if (server.stopping) {
-    co_await (*ws)->close(1001, "server shutting down");
+  if (!ws) {
+    server.connections.refused();
     co_return;
   }
   server.reactor.spawn(echo(server, std::move(*ws)));
 }
 
-io::Task<void> Server::shut_down() {
-  stopping = true;
-  for (OpenConnection* c = open; c; c = c->next) c->ws->connection().close(1001, "server shutting down");
-  // Each connection ends when the close handshake does, or after its close_timeout.
-  for (int i = 0; i < 100 && open; ++i) co_await io::sleep_for(reactor, 50ms);
-}
+io::Task<void> Server::shut_down() { return connections.close_all(reactor); }
 
 }  // namespace
 

@@ -74,9 +74,6 @@ int main(int argc, char** argv) {
   while (true) {
     if (stop_requested && deadline == std::chrono::steady_clock::time_point::max()) {
       server.stop();
-      for (Client& c : clients) {
-        if (c.peer) c.peer->close(1001, "server shutting down");
-      }
       deadline = std::chrono::steady_clock::now() + 5s;
     }
     if (stop_requested && (clients.empty() || std::chrono::steady_clock::now() > deadline)) break;
@@ -108,6 +105,11 @@ int main(int argc, char** argv) {
       }
       if (!c.peer) continue;
       c.peer->poll();
+      // Stopping: each open connection gets the 1001 close; one still in its handshake gets it
+      // once it opens (close() would drop it at once, with nothing sent).
+      if (stop_requested && c.peer->get_ready_state() == wsp::WebSocketPeer::STATE_OPEN) {
+        c.peer->close(1001, "server shutting down");
+      }
       while (c.peer->get_ready_state() == wsp::WebSocketPeer::STATE_OPEN) {
         if (!c.unsent) {
           if (c.peer->get_available_packet_count() == 0) break;

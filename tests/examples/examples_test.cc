@@ -3,6 +3,7 @@
 // Servers get --port 0 and announce their real port; every process is killed on every path.
 #include <signal.h>
 #include <sys/socket.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <unistd.h>
 
@@ -13,6 +14,7 @@
 #include <cstdio>
 #include <regex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/interop/child_process.h"
@@ -140,6 +142,56 @@ TEST_CASE("on SIGTERM the echo servers close connections with 1001 and exit 0") 
     server.process.signal(SIGTERM);
     CHECK(client.read_all(15s) == Lines{"closed 1001 server shutting down"});
     CHECK(client.wait(10s) == std::optional<int>(0));
+    CHECK(server.process.wait(10s) == std::optional<int>(0));
+  }
+}
+
+namespace {
+
+// A blocking TCP connection to 127.0.0.1:`port` whose reads give up after 10 s.
+struct RawClient {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  explicit RawClient(int port) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    timeval timeout{10, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    REQUIRE(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~RawClient() { close(fd); }
+  void send_all(const std::string& bytes) { REQUIRE(write(fd, bytes.data(), bytes.size()) == ssize_t(bytes.size())); }
+  // Everything until the server closes (or 10 s without a byte).
+  std::string read_to_end() {
+    std::string in;
+    char chunk[4096];
+    for (ssize_t n; (n = read(fd, chunk, sizeof chunk)) > 0;) in.append(chunk, static_cast<std::size_t>(n));
+    return in;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a handshake under way at SIGTERM still opens, then gets the 1001 close before the server exits") {
+  for (const char* name : {"echo_server", "echo_server_poll", "chat_server"}) {
+    CAPTURE(name);
+    ExampleServer server(name);
+    RawClient client(server.port);
+    client.send_all("GET /rooms/a HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+    std::this_thread::sleep_for(100ms);  // the server has read the first half
+    server.process.signal(SIGTERM);
+    std::this_thread::sleep_for(100ms);  // ... and is shutting down
+    client.send_all(
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        "Sec-WebSocket-Version: 13\r\n\r\n");
+    const std::string in = client.read_to_end();
+    const std::string response_end = "\r\n\r\n";
+    REQUIRE(in.rfind("HTTP/1.1 101 ", 0) == 0);
+    const std::size_t frame = in.find(response_end) + response_end.size();
+    // An unmasked close frame: code 1001, reason "server shutting down".
+    const std::string reason = "server shutting down";
+    CHECK(in.substr(frame) == std::string("\x88") + char(2 + reason.size()) + "\x03\xe9" + reason);
     CHECK(server.process.wait(10s) == std::optional<int>(0));
   }
 }

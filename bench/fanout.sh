@@ -6,6 +6,7 @@
 #
 #   bench/fanout.sh                                 # REPS=3 SECS=5 SUBSCRIBERS=10000 PIPELINE=8
 #   REPS=1 SUBSCRIBERS=1000 bench/fanout.sh         # a quick look
+#   RATES="20 50" bench/fanout.sh                   # also open loop at 20 and 50 publishes/s
 #
 # Each run starts the server fresh (not pinned: the 2-reactor server needs both CPUs, and so
 # does wsp-load, which runs on 2 threads), waits for every subscriber to join, then measures
@@ -13,6 +14,11 @@
 # its own message bringing the next. Figures: deliveries/s (receipts in the window / window),
 # p99 publish-to-receive latency, the server's CPU per delivery. The chat server runs with
 # --notices 0 (no join messages) and a 64 MiB outbound limit, as uws_server has.
+# The closed loop paces the sender on its own receipt, which a server with two reactors gives
+# back before its other reactor has written to its half of the room; so its latency mostly
+# says how far that other half lags. RATES adds open-loop runs (wsp-load --rate: publishes per
+# second on schedule, latency from the intended send time) at the same offered load for every
+# server, which is the comparison of latency at equal throughput.
 # Writes bench/results/fanout-<date>.tsv. Needs ../shared/bench/build/uws_server.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -36,6 +42,7 @@ import json, os, resource, statistics, subprocess, sys, tempfile, time
 chat, uws, load, out = sys.argv[1:5]
 REPS = int(os.environ.get("REPS", 3)); SECS = os.environ.get("SECS", "5")
 N = int(os.environ.get("SUBSCRIBERS", 10000)); PIPELINE = os.environ.get("PIPELINE", "8")
+MODES = ["closed"] + [f"rate-{r}" for r in os.environ.get("RATES", "").split()]
 PORT = int(os.environ.get("PORT", 9471))
 SERVERS = {
     "wsp-1-reactor": [chat, "--port", str(PORT), "--threads", "1", "--notices", "0",
@@ -47,7 +54,7 @@ SERVERS = {
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
-def run(name):
+def run(name, mode):
     server = subprocess.Popen(SERVERS[name], stdout=subprocess.PIPE, text=True)
     try:
         line = server.stdout.readline()
@@ -55,7 +62,8 @@ def run(name):
             raise SystemExit(f"{name}: no 'listening' line: {line!r}")
         with tempfile.NamedTemporaryFile(suffix=".json") as j:
             cmd = [load, f"ws://127.0.0.1:{PORT}/rooms/bench", "--scenario", "fanout",
-                   "--connections", str(N), "--threads", "2", "--size", "64", "--pipeline", PIPELINE,
+                   "--connections", str(N), "--threads", "2", "--size", "64"] + (
+                   ["--pipeline", PIPELINE] if mode == "closed" else ["--rate", mode[len("rate-"):]]) + [
                    "--duration", SECS, "--warmup", "2", "--progress", "0", "--json", j.name,
                    "--server-pid", str(server.pid)]
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -83,23 +91,26 @@ def run(name):
 
 rows = []
 with open(out, "w") as f:
-    f.write("rep\tserver\tdeliveries_per_s\tp50_us\tp99_us\tserver_cpu_pct\tserver_ns_per_delivery\tload_cpu_pct\topened\terrors\n")
+    f.write("rep\tmode\tserver\tdeliveries_per_s\tp50_us\tp99_us\tserver_cpu_pct\tserver_ns_per_delivery\tload_cpu_pct\topened\terrors\n")
     for rep in range(REPS):
-        for name in SERVERS:
-            m = run(name)
-            rows.append((name, m))
-            f.write(f"{rep}\t{name}\t{m['deliveries_per_s']:.0f}\t{m['p50_us']}\t{m['p99_us']}\t"
+        for mode in MODES:
+          for name in SERVERS:
+            m = run(name, mode)
+            rows.append((mode, name, m))
+            f.write(f"{rep}\t{mode}\t{name}\t{m['deliveries_per_s']:.0f}\t{m['p50_us']}\t{m['p99_us']}\t"
                     f"{m['server_cpu_pct']:.1f}\t{m['server_ns_per_delivery']:.1f}\t{m['load_cpu_pct']:.1f}\t"
                     f"{m['opened']}\t{m['errors']}\n")
             f.flush()
-            print(name, {k: round(v, 1) if isinstance(v, float) else v for k, v in m.items()}, file=sys.stderr)
+            print(mode, name, {k: round(v, 1) if isinstance(v, float) else v for k, v in m.items()}, file=sys.stderr)
 
-print(f"fan-out, {N} subscribers, 64 B, pipeline {PIPELINE}, medians of {REPS} ({out}):")
-print("| server | deliveries/s | p50 us | p99 us | server CPU % | server ns per delivery |")
-print("|---|---|---|---|---|---|")
-for name in SERVERS:
-    ms = [m for n, m in rows if n == name]
+print(f"fan-out, {N} subscribers, 64 B, closed loop = pipeline {PIPELINE}, rate-R = R publishes/s, "
+      f"medians of {REPS} ({out}):")
+print("| mode | server | deliveries/s | p50 us | p99 us | server CPU % | server ns per delivery |")
+print("|---|---|---|---|---|---|---|")
+for mode in MODES:
+  for name in SERVERS:
+    ms = [m for o, n, m in rows if o == mode and n == name]
     med = lambda k: statistics.median(m[k] for m in ms)
-    print(f"| {name} | {med('deliveries_per_s'):,.0f} | {med('p50_us'):,.0f} | {med('p99_us'):,.0f} | "
+    print(f"| {mode} | {name} | {med('deliveries_per_s'):,.0f} | {med('p50_us'):,.0f} | {med('p99_us'):,.0f} | "
           f"{med('server_cpu_pct'):.0f} | {med('server_ns_per_delivery'):.0f} |")
 PY

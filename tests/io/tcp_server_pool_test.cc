@@ -1,11 +1,17 @@
 // io::ShardInbox, the hand-over of TcpServerPool::Accept::one_acceptor: a connection accepted
 // on one reactor arrives on another as a TcpStream of that reactor, or is closed when that
 // reactor stopped taking connections or ended first. A socketpair stands in for the accepted
-// connection: its other end sees EOF once the handed-over end is closed.
+// connection: its other end sees EOF once the handed-over end is closed. And the whole
+// server, stopped while clients keep connecting, leaves no descriptor open.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <thread>
@@ -43,6 +49,25 @@ struct Pair {
 void hand_over_from_another_thread(io::ShardInbox& inbox, io::FileDescriptor fd) {
   std::thread([&inbox, &fd] { inbox.hand_over(std::move(fd)); }).join();
 }
+
+int open_descriptors() {
+  int n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d)) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+// Keeps what it is given until shut_down(), which closes it all.
+struct HoldingShard final : io::ServerShard {
+  void accepted(io::TcpStream stream) override { streams.push_back(std::move(stream)); }
+  io::Task<void> shut_down() override {
+    streams.clear();
+    co_return;
+  }
+  std::vector<io::TcpStream> streams;
+};
 
 // Turns of `reactor` until `done` (at most 2 s).
 template <typename Done>
@@ -103,4 +128,43 @@ TEST_CASE("a connection handed to a reactor that ends before its next turn is cl
   reactor.reset();                     // the post is discarded
   CHECK(shard.streams.empty());
   CHECK(pair.peek_other_end() == 0);
+}
+
+TEST_CASE("one acceptor stopped while clients keep connecting leaves no descriptor open") {
+  const int before = open_descriptors();
+  io::TcpServerPool server({.host = "127.0.0.1",
+                            .port = 0,
+                            .threads = 2,
+                            .reactor = {},
+                            .backlog = 4096,
+                            .accept = io::TcpServerPool::Accept::one_acceptor});
+  std::atomic<std::uint16_t> port{0};
+  std::atomic<bool> served_ok{false};
+  std::thread serving([&] {
+    auto served = server.serve([](std::size_t, io::Reactor&) { return std::make_unique<HoldingShard>(); },
+                               [&](std::uint16_t p) { port = p; });
+    served_ok = served && *served == 0;
+  });
+  for (int i = 0; i < 500 && port == 0; ++i) std::this_thread::sleep_for(10ms);
+  REQUIRE(port != 0);
+  // 400 connections; stop() after the first 200, so the rest meet a server that is stopping.
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::vector<int> clients;
+  for (int i = 0; i < 400; ++i) {
+    if (i == 200) server.stop();
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    clients.push_back(fd);
+    (void)::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address);  // may be refused
+  }
+  serving.join();
+  CHECK(served_ok);
+  for (int fd : clients) ::close(fd);
+  // Accepted, handed over, closed on arrival, discarded with a reactor, or never accepted:
+  // whichever way each went, nothing of the server's is open any more.
+  CHECK(server.connections_per_reactor().size() == 2);
+  CHECK(open_descriptors() == before);
 }

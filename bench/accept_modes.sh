@@ -3,8 +3,9 @@
 # (//examples:echo_server --threads 2 --accept reuseport / --accept one-acceptor), alternated
 # per repetition, medians:
 #  (a) churn: CYCLES WebSocket connections opened (TCP connect + handshake) and closed again,
-#      CONCURRENCY at a time, by //bench:connect_churn: connections/s and server CPU per
-#      connection (from /proc/PID/stat, so 10 ms ticks: keep CYCLES in the thousands);
+#      CONCURRENCY at a time on each of CHURN_THREADS client threads, by //bench:connect_churn:
+#      connections/s and server CPU per connection (from /proc/PID/stat, so 10 ms ticks: keep
+#      CYCLES in the thousands); one client thread may be what limits the rate;
 #  (b) echo w1 through the neutral referee (../shared/bench/build/referee): 64 conns x 16 in
 #      flight x 64 B for SECS seconds: msgs/s, p99, server CPU per message.
 # Each run starts the server fresh and ends it with SIGTERM; its --print-stats line gives the
@@ -12,7 +13,7 @@
 # acceptor's round-robin is exact). Nothing is pinned: on a 2-CPU machine the client shares
 # the CPUs with both reactors, so read the rates together with the server CPU per operation.
 #
-#   bench/accept_modes.sh                     # REPS=5 SECS=5 CYCLES=10000 CONCURRENCY=32
+#   bench/accept_modes.sh       # REPS=5 SECS=5 CYCLES=10000 CONCURRENCY=32 CHURN_THREADS=1
 #   SECS=2 REPS=1 CYCLES=2000 bench/accept_modes.sh   # does it run
 #
 # Writes bench/results/accept-modes-<date>.tsv. WSP_REFEREE overrides the referee's path.
@@ -37,6 +38,7 @@ import os, re, statistics, subprocess, sys, time
 referee, server, churn, out = sys.argv[1:5]
 REPS = int(os.environ.get("REPS", 5)); SECS = os.environ.get("SECS", "5")
 CYCLES = os.environ.get("CYCLES", "10000"); CONCURRENCY = os.environ.get("CONCURRENCY", "32")
+CHURN_THREADS = os.environ.get("CHURN_THREADS", "1")
 PORT = int(os.environ.get("PORT", 9475))
 MODES = ("reuseport", "one-acceptor")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -64,7 +66,8 @@ def serve(mode, measure):
 
 def churn_run(pid):
     before = cpu_seconds(pid)
-    r = subprocess.run([churn, f"ws://127.0.0.1:{PORT}/", "--cycles", CYCLES, "--concurrency", CONCURRENCY],
+    r = subprocess.run([churn, f"ws://127.0.0.1:{PORT}/", "--cycles", CYCLES, "--concurrency", CONCURRENCY,
+                        "--threads", CHURN_THREADS],
                        capture_output=True, text=True, timeout=600)
     cpu = cpu_seconds(pid) - before
     kv = dict(x.split("=", 1) for x in r.stdout.split() if "=" in x)
@@ -95,7 +98,7 @@ with open(out, "w") as f:
                 f.flush()
                 print(test, mode, m, file=sys.stderr)
 print(f"2 reactor threads, medians of {REPS} ({out}):")
-print(f"churn: {CYCLES} connect+handshake+close cycles, {CONCURRENCY} at a time; "
+print(f"churn: {CYCLES} connect+handshake+close cycles, {CONCURRENCY} at a time x {CHURN_THREADS} threads; "
       f"echo: 64 conns x 16 in flight x 64 B, {SECS} s")
 print("| test | accept | per s | p99 us | server CPU % | server ns per op | reactor 0 / 1 conns | failed |")
 print("|---|---|---|---|---|---|---|---|")

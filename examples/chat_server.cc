@@ -11,7 +11,8 @@
 // (wsp::RedisPubSubBridge, docs/redis.md); the Redis links log their changes on stderr. While
 // Redis is away local delivery goes on, and the newest --redis-outbox messages wait for it.
 //
-//   bazel run //examples:chat_server -- [--port 9002] [--threads N] [--notices 0]
+//   bazel run //examples:chat_server -- [--port 9002] [--threads N] [--accept one-acceptor]
+//       [--notices 0]
 //       [--slow-subscriber drop|close-1008|close-1013] [--outbound-buffer-size 65535]
 //       [--deflate off|shared|dedicated]
 //       [--redis HOST:PORT] [--redis-channel wsp-chat] [--redis-outbox 1024]
@@ -45,6 +46,7 @@ namespace {
 struct ChatOptions {
   int port = 9002;
   unsigned threads = 1;
+  io::TcpServerPool::Accept accept = io::TcpServerPool::Accept::reuseport;
   bool notices = true;  // "* someone joined (N here)" when members come and go
   long outbound_buffer_size = 65535;  // per member: past it, the slow-subscriber policy
   wsp::PubSubOptions pubsub{.slow_subscriber = wsp::SlowSubscriberPolicy::close_1013};
@@ -153,7 +155,7 @@ ChatOptions parse_chat_options(int argc, char** argv) {
   ChatOptions o;
   flags::Flags f("chat_server", "WebSocket chat with rooms: every text message goes to everyone in its room.");
   f.add("--port", &o.port, 0, 65535, "port to listen on, 0 for any free one (default 9002)");
-  add_threads_flag(f, o.threads);
+  add_threads_flags(f, o.threads, o.accept);
   f.add("--outbound-buffer-size", &o.outbound_buffer_size, 0L, long{INT_MAX},
         "bytes queued for sending per member before it counts as slow; 0: no limit (default 65535)");
   f.add("--notices", &o.notices, "tell the room when members join and leave, 1 or 0 (default 1)");
@@ -205,6 +207,7 @@ int main(int argc, char** argv) {
   io::TcpServerPool::Options pool_options;
   pool_options.port = static_cast<std::uint16_t>(options.port);
   pool_options.threads = options.threads;
+  pool_options.accept = options.accept;
   io::TcpServerPool server(pool_options);
   auto served = server.serve(
       [&](std::size_t index, io::Reactor& reactor) {

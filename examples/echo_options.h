@@ -7,9 +7,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "io/reactor.h"
 #include "io/socket_address.h"
+#include "io/tcp_server_pool.h"
 #include "tls/crypto_key.h"
 #include "tls/tls_options.h"
 #include "tls/x509_certificate.h"
@@ -32,6 +34,7 @@ struct EchoOptions {
   io::Reactor::Options reactor;          // the receive ring's geometry, for tuning
   bool print_stats = false;              // the reactor's counters on stderr at exit
   unsigned threads = 1;                  // reactor threads; 0: one per CPU
+  io::TcpServerPool::Accept accept = io::TcpServerPool::Accept::reuseport;
   wsp::DeflateOptions deflate;           // permessage-deflate (off unless --deflate)
 };
 
@@ -77,11 +80,28 @@ inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
   add_deflate_flags(f, o.deflate);
 }
 
-// Reactor threads (io::TcpServerPool), shared by the echo and chat servers.
-inline void add_threads_flag(flags::Flags& f, unsigned& threads) {
+// Reactor threads (io::TcpServerPool) and how connections reach them, shared by the echo
+// and chat servers.
+inline void add_threads_flags(flags::Flags& f, unsigned& threads, io::TcpServerPool::Accept& accept) {
   f.add("--threads", &threads, 0u, 1024u,
-        "reactor threads, each with its own io_uring and listener on the port; 0: one per CPU "
-        "(default 1)");
+        "reactor threads, each with its own io_uring; 0: one per CPU (default 1)");
+  f.add("--accept", "reuseport|one-acceptor",
+        [&accept](std::string_view v) {
+          using A = io::TcpServerPool::Accept;
+          if (v == "reuseport") accept = A::reuseport;
+          else if (v == "one-acceptor") accept = A::one_acceptor;
+          else return std::string("reuseport or one-acceptor");
+          return std::string();
+        },
+        "with --threads: a listener per thread on the port (SO_REUSEPORT), or one on the first "
+        "thread handing connections round-robin to all (default reuseport)");
+}
+
+// The connections each reactor thread was given, on stderr (with --print-stats).
+inline void print_connections_per_reactor(const std::vector<std::uint64_t>& counts) {
+  std::fprintf(stderr, "connections per reactor:");
+  for (std::uint64_t c : counts) std::fprintf(stderr, " %llu", (unsigned long long)c);
+  std::fprintf(stderr, "\n");
 }
 
 // Reads the command line and loads the TLS material; a bad value or unusable TLS material
@@ -91,7 +111,7 @@ inline EchoOptions parse_echo_options(const char* program, int argc, char** argv
   EchoOptions o;
   flags::Flags f(program, "WebSocket echo server: sends every message back with its type.");
   add_echo_flags(f, o);
-  if (threads_flag) add_threads_flag(f, o.threads);
+  if (threads_flag) add_threads_flags(f, o.threads, o.accept);
   f.parse(argc, argv);
   if (o.tls_cert.empty() != o.tls_key.empty()) f.fail("--tls-cert and --tls-key go together");
   if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) f.fail("--deflate-*: " + error);

@@ -2,9 +2,12 @@
 // it back with the same type. SIGINT/SIGTERM close every connection with 1001, then exit 0.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 // --threads N runs N reactor threads (io::TcpServerPool), each with its own listener on the
-// port; a connection stays on the thread that accepted it.
+// port, or with --accept one-acceptor one listener on the first thread that hands connections
+// round-robin to all; a connection stays on the thread it was given to. With --print-stats,
+// each thread's reactor counters go to stderr at exit, and with several threads the
+// connections each was given.
 //
-//   bazel run //examples:echo_server -- --port 9001 [--threads 2]
+//   bazel run //examples:echo_server -- --port 9001 [--threads 2] [--accept one-acceptor]
 //       [--tls-cert cert.pem --tls-key key.pem] [--deflate shared|dedicated]
 #include <signal.h>
 
@@ -127,7 +130,8 @@ int main(int argc, char** argv) {
   io::TcpServerPool server({.host = options.host,
                             .port = static_cast<std::uint16_t>(options.port),
                             .threads = options.threads,
-                            .reactor = options.reactor});
+                            .reactor = options.reactor,
+                            .accept = options.accept});
   auto served = server.serve(
       [&](std::size_t, io::Reactor& reactor) { return std::make_unique<Server>(reactor, options); },
       [&](std::uint16_t port) {
@@ -138,6 +142,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "cannot listen on %s:%d: %s\n", options.host.c_str(), options.port,
                  served.error().message().c_str());
     return 1;
+  }
+  if (options.print_stats && server.connections_per_reactor().size() > 1) {
+    print_connections_per_reactor(server.connections_per_reactor());
   }
   return 0;
 }

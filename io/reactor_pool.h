@@ -1,5 +1,5 @@
 // ReactorPool: N threads, one reactor each, for a server that uses every core. A connection
-// lives on the reactor that accepted it for its whole life; reactors talk through
+// lives on one reactor for its whole life; reactors talk through
 // Reactor::post (no lock on the hot path).
 //
 //   io::block_signals({SIGINT, SIGTERM});     // before the threads start: signalfd needs it

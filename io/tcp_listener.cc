@@ -102,13 +102,28 @@ void TcpListener::close() {
   state_.reset();
 }
 
-std::optional<TcpStream> TcpListener::try_accept() {
+std::optional<FileDescriptor> TcpListener::try_accept_fd() {
   if (!state_) return std::nullopt;
   state_->arm();
   if (state_->accepted.empty()) return std::nullopt;
   int fd = state_->accepted.front();
   state_->accepted.pop_front();
-  return TcpStream(*state_->reactor, FileDescriptor(fd));
+  return FileDescriptor(fd);
+}
+
+std::optional<TcpStream> TcpListener::try_accept() {
+  auto fd = try_accept_fd();
+  if (!fd) return std::nullopt;
+  return TcpStream(*state_->reactor, std::move(*fd));
+}
+
+Task<Result<FileDescriptor>> TcpListener::accept_fd() {
+  for (;;) {
+    if (!state_) co_return errno_code(EBADF);
+    if (auto fd = try_accept_fd()) co_return std::move(*fd);
+    state_->ready.reset();
+    co_await state_->ready.wait();
+  }
 }
 
 Task<Result<TcpStream>> TcpListener::accept() {

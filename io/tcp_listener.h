@@ -37,6 +37,10 @@ class TcpListener {
   Task<Result<TcpStream>> accept();
   // Non-blocking: an accepted connection if one is queued (arms the multishot accept).
   std::optional<TcpStream> try_accept();
+  // The same as a bare descriptor, for a connection that will live on another reactor
+  // (a TcpStream belongs to the reactor it was made on).
+  Task<Result<FileDescriptor>> accept_fd();
+  std::optional<FileDescriptor> try_accept_fd();
 
   std::uint16_t local_port() const;
   bool is_listening() const { return bool(state_); }

@@ -88,9 +88,14 @@ void Bridge::drop_oldest_unwritten() {
   ++stats_.dropped;
 }
 
-io::Task<void> Bridge::back_off(io::Duration& delay) {
-  co_await io::sleep_for(reactor_, delay);
-  delay = std::min(delay * 2, options_.retry_max);
+io::Task<void> Bridge::back_off(Backoff& backoff) {
+  co_await io::sleep_for(reactor_, backoff.next());
+}
+
+Backoff Bridge::make_backoff(std::uint64_t link) {
+  // Each link draws its own waits: the two do not retry in step either.
+  const std::uint64_t seed = options_.retry_seed ? options_.retry_seed + link : random_origin();
+  return Backoff(options_.retry_first, options_.retry_max, seed);
 }
 
 io::Task<std::unique_ptr<Connection>> Bridge::connect(Retry& retry, const std::string& meanwhile) {
@@ -102,7 +107,7 @@ io::Task<std::unique_ptr<Connection>> Bridge::connect(Retry& retry, const std::s
         connection.error().message() + "); " + meanwhile);
     retry.outage_told = true;
   }
-  co_await back_off(retry.delay);
+  co_await back_off(retry.backoff);
   co_return nullptr;
 }
 
@@ -110,11 +115,11 @@ io::Task<void> Bridge::lost(Retry& retry, Connection& connection, std::error_cod
   say(std::string("redis: ") + retry.link + " lost " + where() + " (" + error.message() + "); retrying");
   retry.outage_told = true;
   connection.close();
-  co_await back_off(retry.delay);
+  co_await back_off(retry.backoff);
 }
 
 io::Task<void> Bridge::run_subscriber() {
-  Retry retry{"subscriber", options_.retry_first};
+  Retry retry{"subscriber", make_backoff(1)};
   const std::string meanwhile = "retrying, at most every " + milliseconds(options_.retry_max);
   std::string subscribe;
   append_command(subscribe, {"SUBSCRIBE", options_.channel});
@@ -142,7 +147,7 @@ io::Task<void> Bridge::run_subscriber() {
         }
       } else if (is_push(*reply, "subscribe", options_.channel)) {
         subscribed_ = true;
-        retry = Retry{retry.link, options_.retry_first};
+        retry.connected();
         say("redis: subscribed to " + options_.channel + " at " + where());
       } else {
         error = reply->type == Reply::Type::error ? Errc::server_error : Errc::unexpected_reply;
@@ -195,7 +200,7 @@ io::Task<void> Bridge::write_outbox(Connection& connection) {
 }
 
 io::Task<void> Bridge::run_publisher() {
-  Retry retry{"publisher", options_.retry_first};
+  Retry retry{"publisher", make_backoff(2)};
   const std::string meanwhile = "keeping at most " + std::to_string(options_.outbox_messages) + " messages";
   for (;;) {
     std::unique_ptr<Connection> connection = co_await connect(retry, meanwhile);
@@ -205,7 +210,7 @@ io::Task<void> Bridge::run_publisher() {
     std::error_code error = (co_await wait_for_subscribers(c)).error();
     if (!error) {
       publisher_connected_ = true;
-      retry = Retry{retry.link, options_.retry_first};
+      retry.connected();
       say("redis: publisher connected to " + where() + "; " + std::to_string(outbox_.size()) +
           " kept messages to send, " + std::to_string(stats_.dropped) + " dropped so far");
       writer_task_ = reactor_.spawn(write_outbox(c));

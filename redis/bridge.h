@@ -6,9 +6,9 @@
 // back by their origin id (bridge_message.h).
 //
 // Two connections, because a RESP2 connection that has subscribed accepts no PUBLISH: a
-// subscriber and a publisher, each reconnected on its own with capped exponential backoff
-// (retry_first, doubled per failed attempt up to retry_max); the subscriber subscribes again
-// on every connection.
+// subscriber and a publisher, each reconnected on its own with capped exponential backoff and
+// equal jitter (backoff.h: a wait in [ceiling/2, ceiling], the ceiling retry_first doubled per
+// failed attempt up to retry_max); the subscriber subscribes again on every connection.
 //
 // While the publisher is away, publishes wait in a bounded outbox (docs/redis.md):
 //  - at most outbox_messages messages and outbox_bytes payload bytes; a publish that would go
@@ -36,6 +36,7 @@
 #include "io/event.h"
 #include "io/reactor.h"
 #include "io/task.h"
+#include "redis/backoff.h"
 #include "redis/connection.h"
 
 namespace redis {
@@ -48,6 +49,7 @@ struct BridgeOptions {
   io::Duration connect_timeout = std::chrono::seconds(2);
   io::Duration retry_first = std::chrono::milliseconds(100);
   io::Duration retry_max = std::chrono::seconds(2);
+  std::uint64_t retry_seed = 0;  // the jitter's random source (backoff.h); 0: a random seed
   std::size_t outbox_messages = 1024;
   std::size_t outbox_bytes = 1024 * 1024;
   io::Duration resubscribe_wait = std::chrono::seconds(4);  // twice retry_max: every server retried
@@ -105,15 +107,20 @@ class Bridge {
   // The retry state of one link.
   struct Retry {
     const char* link;  // "subscriber", "publisher"
-    io::Duration delay;
+    Backoff backoff;
     bool outage_told = false;  // one line per outage, not one per attempt
+    void connected() {
+      backoff.reset();
+      outage_told = false;
+    }
   };
   // A new connection; or, when connecting fails, tells it (with what happens `meanwhile`),
   // waits out the backoff and returns null.
   io::Task<std::unique_ptr<Connection>> connect(Retry& retry, const std::string& meanwhile);
   // Tells that `connection` broke, closes it and waits out the backoff.
   io::Task<void> lost(Retry& retry, Connection& connection, std::error_code error);
-  io::Task<void> back_off(io::Duration& delay);
+  io::Task<void> back_off(Backoff& backoff);
+  Backoff make_backoff(std::uint64_t link);
   void drop_oldest_unwritten();
   void say(const std::string& line) {
     if (log_) log_(line);

@@ -1,13 +1,15 @@
-// The chat server and the echo server on two reactor threads (--threads 2), as subprocesses,
-// driven by wsp's own coroutine clients: rooms by URL path, every member of a room gets every
-// message of the room once (the sender too) and nothing from other rooms; SIGTERM with open
-// connections closes each with 1001 and the server exits 0.
+// The chat server and the echo server on two reactor threads (--threads 2, each --accept mode),
+// as subprocesses, driven by wsp's own coroutine clients: rooms by URL path, every member of a
+// room gets every message of the room once (the sender too) and nothing from other rooms;
+// SIGTERM with open connections closes each with 1001 and the server exits 0; one acceptor
+// gives each thread half the connections.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
 
 #include <chrono>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,7 +90,9 @@ io::Task<void> chat_member(io::Reactor& reactor, const Server& server, Member& m
 }  // namespace
 
 TEST_CASE("the chat server on two threads keeps rooms apart and gives every member each message of its room once") {
-  Server server({interop::runfile("wsp/examples/chat_server"), "--port", "0", "--threads", "2"});
+  const std::string accept = GENERATE("reuseport", "one-acceptor");
+  CAPTURE(accept);
+  Server server({interop::runfile("wsp/examples/chat_server"), "--port", "0", "--threads", "2", "--accept", accept});
   io::Reactor reactor;
   std::vector<Member> members;
   for (const char* room : {"a", "b"}) {
@@ -119,38 +123,80 @@ TEST_CASE("the chat server on two threads keeps rooms apart and gives every memb
   }
 }
 
-TEST_CASE("the echo server on two threads echoes on each, prints a reactor line per thread and ends with 1001") {
-  Server server({"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", interop::runfile("wsp/examples/echo_server"),
-                 "--port", "0", "--threads", "2", "--print-stats", "1"});
+namespace {
+
+// The echo server with `flags` (and --print-stats 1): 16 clients each send one message, then
+// SIGTERM while all are connected.
+struct EchoRun {
+  static constexpr int kClients = 16;
+  std::vector<std::string> echoed = std::vector<std::string>(kClients);
+  std::vector<int> codes = std::vector<int>(kClients, 0);
+  std::optional<int> exit_status;
+  std::vector<std::string> output;  // stdout and stderr
+};
+
+EchoRun run_echo_server(std::vector<std::string> flags) {
+  std::vector<std::string> argv{"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1",
+                                interop::runfile("wsp/examples/echo_server"), "--port", "0", "--print-stats", "1"};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  Server server(argv);
   io::Reactor reactor;
-  constexpr int kClients = 16;
-  std::vector<std::string> echoed(kClients);
-  std::vector<int> codes(kClients, 0);
+  EchoRun run;
   auto client = [&](int i) -> io::Task<void> {
     auto ws = co_await wsp::connect(reactor, server.url("/"));
     if (!ws) co_return;
     io::Result<void> sent = co_await (*ws)->send_text("hello " + std::to_string(i));
     if (!sent) co_return;
-    echoed[i] = (co_await (*ws)->receive()).data;
+    run.echoed[i] = (co_await (*ws)->receive()).data;
     wsp::Received last = co_await (*ws)->receive();
-    codes[i] = last.closed ? last.close_code : -2;
+    run.codes[i] = last.closed ? last.close_code : -2;
   };
-  for (int i = 0; i < kClients; ++i) reactor.spawn(client(i));
+  for (int i = 0; i < EchoRun::kClients; ++i) reactor.spawn(client(i));
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   auto all_echoed = [&] {
-    for (const std::string& e : echoed)
+    for (const std::string& e : run.echoed)
       if (e.empty()) return false;
     return true;
   };
   while (!all_echoed() && std::chrono::steady_clock::now() < deadline) reactor.run_once(10ms);
   server.process.signal(SIGTERM);
   while (reactor.has_work() && std::chrono::steady_clock::now() < deadline) reactor.run_once(10ms);
-  CHECK(server.process.wait(10s) == std::optional<int>(0));
-  for (int i = 0; i < kClients; ++i) {
-    CHECK(echoed[i] == "hello " + std::to_string(i));
-    CHECK(codes[i] == 1001);
+  run.exit_status = server.process.wait(10s);
+  run.output = server.process.read_all(5s);
+  return run;
+}
+
+}  // namespace
+
+TEST_CASE("the echo server on two threads echoes on each, prints a reactor line per thread and ends with 1001") {
+  const EchoRun run = run_echo_server({"--threads", "2"});
+  CHECK(run.exit_status == std::optional<int>(0));
+  for (int i = 0; i < EchoRun::kClients; ++i) {
+    CHECK(run.echoed[i] == "hello " + std::to_string(i));
+    CHECK(run.codes[i] == 1001);
   }
   int reactor_lines = 0;
-  for (const std::string& line : server.process.read_all(5s)) reactor_lines += line.rfind("reactor: ", 0) == 0;
+  for (const std::string& line : run.output) reactor_lines += line.rfind("reactor: ", 0) == 0;
   CHECK(reactor_lines == 2);
+}
+
+TEST_CASE("the echo server with --accept one-acceptor on two threads gives each thread 8 of 16 connections and ends with 1001") {
+  const EchoRun run = run_echo_server({"--threads", "2", "--accept", "one-acceptor"});
+  CHECK(run.exit_status == std::optional<int>(0));
+  for (int i = 0; i < EchoRun::kClients; ++i) {
+    CHECK(run.echoed[i] == "hello " + std::to_string(i));
+    CHECK(run.codes[i] == 1001);
+  }
+  int split_lines = 0;
+  for (const std::string& line : run.output) split_lines += line == "connections per reactor: 8 8";
+  CHECK(split_lines == 1);
+}
+
+TEST_CASE("the echo server refuses an --accept it does not know, naming the flag") {
+  ChildProcess server({"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", interop::runfile("wsp/examples/echo_server"),
+                       "--accept", "both"});
+  CHECK(server.wait(10s) == std::optional<int>(2));
+  bool named = false;
+  for (const std::string& line : server.read_all(5s)) named |= line.find("--accept") != std::string::npos;
+  CHECK(named);
 }

@@ -346,7 +346,7 @@ TEST_CASE("--help prints the usage with every flag and exits 0") {
   for (const char* flag : {"--host", "--port", "--inbound-buffer-size", "--outbound-buffer-size",
                            "--max-queued-packets", "--tls-cert", "--tls-key", "--receive-buffers",
                            "--receive-buffers-at-start", "--receive-buffer-size",
-                           "--incremental-receive-buffers", "--print-stats"}) {
+                           "--incremental-receive-buffers", "--print-stats", "--threads", "--accept"}) {
     CAPTURE(flag);
     CHECK(std::count_if(lines.begin(), lines.end(), [&](const std::string& line) {
             return line.rfind(std::string("  ") + flag + " ", 0) == 0;

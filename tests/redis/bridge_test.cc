@@ -72,6 +72,7 @@ redis::BridgeOptions options_for(std::uint16_t port) {
   o.port = port;
   o.retry_first = 20ms;
   o.retry_max = 200ms;
+  o.retry_seed = 1;  // reproducible jitter
   return o;
 }
 

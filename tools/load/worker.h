@@ -92,6 +92,7 @@ class Worker final : private LoadStream::Events {
       std::size_t first_difference = ~std::size_t{0};
       InFlight expected{};             // echo
       char tag[Payload::kFanoutTag];   // echo: the expected tag; fanout: the tag received
+      const char* entry = nullptr;     // echo from a pool (--payload random|chat): what was sent
     } reading;
   };
   struct Window {

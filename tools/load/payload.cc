@@ -110,7 +110,8 @@ const char* to_string(PayloadKind kind) {
 }
 
 MessagePool::MessagePool(PayloadKind kind, std::size_t max_size, std::uint64_t seed)
-    : max_size_(max_size),
+    : kind_(kind),
+      max_size_(max_size),
       count_(std::clamp<std::size_t>(max_size == 0 ? 1024 : (std::size_t{8} << 20) / max_size, 4,
                                      1024)),
       tail_(kind == PayloadKind::chat ? "\"}" : "") {
@@ -131,8 +132,13 @@ MessagePool::MessagePool(PayloadKind kind, std::size_t max_size, std::uint64_t s
   }
 }
 
-Payload::Payload(std::size_t max_size, PayloadKind kind, std::uint64_t seed) : kind_(kind) {
-  if (kind != PayloadKind::pattern) pool_.emplace(kind, max_size, seed);
+Payload::Payload(std::size_t max_size, PayloadKind kind, std::uint64_t seed)
+    : Payload(max_size, kind == PayloadKind::pattern
+                            ? nullptr
+                            : std::make_shared<const MessagePool>(kind, max_size, seed)) {}
+
+Payload::Payload(std::size_t max_size, std::shared_ptr<const MessagePool> pool)
+    : pool_(std::move(pool)) {
   // Printable ASCII from a fixed sequence: a shifted or swapped byte shows.
   pattern_.resize(max_size);
   std::uint32_t x = 2463534242u;

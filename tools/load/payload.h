@@ -19,11 +19,13 @@
 // seq % count, then the pool's tail ("} for chat, nothing for random) as its last bytes. At
 // the largest size that is the entry itself (no copy); a smaller one is copied into scratch.
 // The pool holds 8 MiB / largest size entries, from 4 to 1024: 64 KiB of 64-byte messages, so
-// context takeover's 32 KiB window never holds an earlier copy of a message.
+// context takeover's 32 KiB window never holds an earlier copy of a message. wsp-load makes it
+// once, before the run, and its threads share it (read only).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -37,6 +39,7 @@ const char* to_string(PayloadKind kind);
 class MessagePool {
  public:
   MessagePool(PayloadKind kind, std::size_t max_size, std::uint64_t seed);
+  PayloadKind kind() const { return kind_; }
   std::size_t count() const { return count_; }
   std::size_t max_size() const { return max_size_; }
   const char* entry(std::uint64_t seq) const { return entries_.data() + (seq % count_) * max_size_; }
@@ -48,6 +51,7 @@ class MessagePool {
   }
 
  private:
+  PayloadKind kind_;
   std::size_t max_size_, count_;
   std::string_view tail_;
   std::string entries_;  // count_ entries of max_size_ bytes
@@ -59,11 +63,14 @@ class Payload {
   static constexpr std::size_t kFanoutTag = 36;
   static constexpr std::string_view kFanoutMagic = "wspL";
 
+  // A pool of `kind` made from `seed` (none for pattern).
   explicit Payload(std::size_t max_size, PayloadKind kind = PayloadKind::pattern,
                    std::uint64_t seed = 1);
-  PayloadKind kind() const { return kind_; }
+  // Echo messages from `pool` (null: the pattern); max_size at least the pool's.
+  Payload(std::size_t max_size, std::shared_ptr<const MessagePool> pool);
+  PayloadKind kind() const { return pool_ ? pool_->kind() : PayloadKind::pattern; }
   // random or chat: the pool the echo messages come from (nullptr for pattern).
-  const MessagePool* pool() const { return pool_ ? &*pool_ : nullptr; }
+  const MessagePool* pool() const { return pool_.get(); }
 
   // The message for `seq` of `size` bytes; valid until the next call.
   std::string_view echo_message(std::uint64_t seq, std::size_t size);
@@ -90,8 +97,7 @@ class Payload {
 
  private:
   bool pattern_matches(std::string_view data, std::size_t from) const;
-  PayloadKind kind_;
-  std::optional<MessagePool> pool_;
+  std::shared_ptr<const MessagePool> pool_;
   std::string pattern_;  // the pattern, max_size bytes
   std::string scratch_;  // the pattern with the current tag written over its start
 };

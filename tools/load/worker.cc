@@ -39,18 +39,15 @@ void Worker::InFlightQueue::grow() {
 }
 
 Worker::Worker(const LoadOptions& options, const std::vector<Target>& targets,
-               RunPhases& phases, int index, std::vector<int> connection_ids)
+               RunPhases& phases, int index, std::vector<int> connection_ids,
+               std::shared_ptr<const MessagePool> pool)
     : options_(options),
       targets_(targets),
       phases_(phases),
       index_(index),
       connection_ids_(std::move(connection_ids)),
       random_(static_cast<std::uint64_t>(index) + 1),
-      // A pool's largest entry is the largest message: a fixed size sends entries uncopied.
-      payload_(options.payload == PayloadKind::pattern
-                   ? std::max<std::size_t>(options.sizes.max(), Payload::kFanoutTag)
-                   : options.sizes.max(),
-               options.payload, options.payload_seed),
+      payload_(std::max<std::size_t>(options.sizes.max(), Payload::kFanoutTag), std::move(pool)),
       fixed_size_(options.sizes.is_fixed()),
       size_(options.sizes.min()) {}
 

@@ -2,11 +2,13 @@
 // then silence), and reports the server process's RSS before and while they are open.
 //
 //   idle_connections --pid SERVER_PID --url ws://127.0.0.1:9001/ [--connections 10000]
-//       [--deflate off|shared|dedicated] [--messages N]
+//       [--deflate off|shared|dedicated [--deflate-window-bits ...]] [--messages N]
 //
-// --deflate makes each client offer permessage-deflate in that mode; --messages N has each
-// connection echo N compressible 256-byte text messages before it falls silent, so a server's
-// zlib state made on first use is there when RSS is read.
+// --deflate (and its numbers, as the echo servers and wsp-load take them) makes each client
+// offer permessage-deflate in that mode; --messages N has each connection echo N compressible
+// 256-byte text messages before it falls silent, so a server's zlib state made on first use is
+// there when RSS is read. The report ends with a line of figures for scripts:
+//   result connections=N failed=N deflate=N rss_before_kib=N rss_kib=N bytes_per_connection=N
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -17,6 +19,7 @@
 
 #include "io/file_descriptor.h"
 #include "io/reactor.h"
+#include "tools/flags/deflate_flags.h"
 #include "tools/flags/flags.h"
 #include "wsp/protocol/url.h"
 #include "wsp/websocket.h"
@@ -54,14 +57,10 @@ int main(int argc, char** argv) {
   flags.add("--connections", &connections, 1, 1000000, "how many (default 10000)");
   flags.add("--messages", &messages, 0, 1000000,
             "compressible messages each connection echoes first (default 0)");
-  flags.add("--deflate", "off|shared|dedicated",
-            [&deflate](std::string_view v) {
-              return wsp::parse_deflate_mode(v, deflate.mode) ? std::string()
-                                                              : std::string("off, shared or dedicated");
-            },
-            "permessage-deflate offered (default off)");
+  flags::add_deflate_flags(flags, deflate);
   flags.parse(argc, argv);
   if (pid == 0) flags.fail("--pid: missing (the server's process id)");
+  if (std::string error; !wsp::valid_deflate_options(deflate, error)) flags.fail("--deflate-*: " + error);
   io::raise_open_files_limit();
 
   io::Reactor reactor;
@@ -106,6 +105,10 @@ int main(int argc, char** argv) {
   std::printf("%d idle connections open (%d failed): server RSS %.1f MiB before, %.1f MiB with them, "
               "%.0f bytes per connection\n",
               static_cast<int>(open.size()), failed, before / 1024.0, during / 1024.0,
+              open.empty() ? 0.0 : (during - before) * 1024.0 / open.size());
+  std::printf("result connections=%d failed=%d deflate=%d rss_before_kib=%ld rss_kib=%ld "
+              "bytes_per_connection=%.0f\n",
+              static_cast<int>(open.size()), failed, compressed, before, during,
               open.empty() ? 0.0 : (during - before) * 1024.0 / open.size());
   return failed == 0 ? 0 : 1;
 }

@@ -12,7 +12,8 @@ SCHEMA = {
     "tool": str, "schema": int,
     "config": {"urls": list, "scenario": str, "mode": str, "pipeline": int, "rate": NUMBER,
                "threads": int, "connections": int, "connect_rate": NUMBER, "duration_s": NUMBER,
-               "warmup_s": NUMBER, "size": str, "text": bool, "max_errors": int},
+               "warmup_s": NUMBER, "size": str, "text": bool, "payload": str, "payload_seed": int,
+               "max_errors": int},
     "phases_s": {"load_start": NUMBER, "window_start": NUMBER, "window_end": NUMBER,
                  "end": NUMBER, "window": NUMBER, "interrupted": bool},
     "connections": {"requested": int, "opened": int},
@@ -80,6 +81,7 @@ def main():
     print("sent", report["messages"]["sent"])
     print("received", report["messages"]["received"])
     print("opened", report["connections"]["opened"])
+    print("payload", report["config"]["payload"])
     for key, value in report["deflate"].items():
         print("deflate." + key, value)
     for kind, count in report["errors"].items():

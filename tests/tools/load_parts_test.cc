@@ -1,7 +1,11 @@
 // wsp-load's parts without I/O: --size, payloads checked byte for byte, durations, objectives.
 #include <catch2/catch.hpp>
 
+#include <zlib.h>
+
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 
 #include "tools/load/load_options.h"
@@ -75,6 +79,146 @@ TEST_CASE("a fanout message carries its sequence number and intended send time")
   corrupt[60] ^= 0x01;
   CHECK_FALSE(payload.read_fanout(corrupt));
   CHECK_FALSE(Payload::is_fanout("* someone joined (2 here)"));
+}
+
+namespace {
+
+// What raw DEFLATE (as permessage-deflate without context takeover, level 6) makes of one
+// message: compressed bytes over message bytes.
+double deflate_ratio(std::string_view message) {
+  z_stream z{};
+  REQUIRE(deflateInit2(&z, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&z, message.size()) + 16, '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(message.data()));
+  z.avail_in = static_cast<uInt>(message.size());
+  z.next_out = reinterpret_cast<Bytef*>(out.data());
+  z.avail_out = static_cast<uInt>(out.size());
+  const int status = deflate(&z, Z_SYNC_FLUSH);
+  const double ratio = static_cast<double>(z.total_out - 4) / message.size();  // RFC 7692 §7.2.1: no 00 00 ff ff
+  deflateEnd(&z);
+  REQUIRE(status == Z_OK);
+  return ratio;
+}
+
+// The mean ratio over `count` consecutive messages of `size` bytes.
+double mean_ratio(Payload& payload, std::size_t size, int count) {
+  double sum = 0;
+  for (int seq = 0; seq < count; ++seq) sum += deflate_ratio(payload.echo_message(seq, size));
+  return sum / count;
+}
+
+bool is_utf8(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const std::size_t n = b < 0x80 ? 1 : (b >> 5) == 6 ? 2 : (b >> 4) == 14 ? 3 : (b >> 3) == 30 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    for (std::size_t k = 1; k < n; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
+    i += n;
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("--payload takes pattern, random or chat") {
+  PayloadKind kind = PayloadKind::pattern;
+  CHECK(parse_payload_kind("chat", kind));
+  CHECK(kind == PayloadKind::chat);
+  CHECK(parse_payload_kind("random", kind));
+  CHECK(kind == PayloadKind::random);
+  CHECK(parse_payload_kind("pattern", kind));
+  CHECK(kind == PayloadKind::pattern);
+  CHECK_FALSE(parse_payload_kind("json", kind));
+  CHECK(std::string(to_string(PayloadKind::chat)) == "chat");
+}
+
+TEST_CASE("random and chat messages are exactly the size asked, each an echo of itself only") {
+  for (PayloadKind kind : {PayloadKind::random, PayloadKind::chat}) {
+    Payload payload(16384, kind);
+    for (std::size_t size : {0, 1, 2, 3, 17, 64, 1000, 1024, 16383, 16384}) {
+      CAPTURE(to_string(kind), size);
+      const std::string sent(payload.echo_message(5, size));
+      REQUIRE(sent.size() == size);
+      CHECK(payload.is_echo_of(sent, 5, size));
+      if (size == 0) continue;
+      // The next message differs (a chat message begins with the same {"room":").
+      if (kind == PayloadKind::random || size > 16) CHECK_FALSE(payload.is_echo_of(sent, 6, size));
+      for (std::size_t at : {std::size_t{0}, size / 2, size - 1}) {
+        std::string corrupt = sent;
+        corrupt[at] ^= 0x01;
+        CHECK_FALSE(payload.is_echo_of(corrupt, 5, size));
+      }
+    }
+  }
+}
+
+TEST_CASE("the pool cycles: message seq and seq + count are the same, and the pool outlasts a "
+          "32 KiB window") {
+  for (std::size_t size : {64, 1024, 16384}) {
+    Payload payload(size, PayloadKind::chat);
+    const MessagePool& pool = *payload.pool();
+    CAPTURE(size, pool.count());
+    CHECK(pool.count() >= 256);
+    CHECK(pool.count() <= 1024);
+    CHECK(pool.count() * size >= 65536);
+    CHECK(std::string(payload.echo_message(3, size)) ==
+          std::string(payload.echo_message(3 + pool.count(), size)));
+  }
+}
+
+TEST_CASE("the same seed makes the same messages, another seed others") {
+  for (PayloadKind kind : {PayloadKind::random, PayloadKind::chat}) {
+    CAPTURE(to_string(kind));
+    Payload a(1024, kind, 42), b(1024, kind, 42), c(1024, kind, 43);
+    for (std::uint64_t seq : {0, 1, 255, 1000}) {
+      for (std::size_t size : {64, 700, 1024}) {
+        const std::string from_a(a.echo_message(seq, size));
+        CHECK(from_a == b.echo_message(seq, size));
+        CHECK(from_a != c.echo_message(seq, size));
+      }
+    }
+  }
+}
+
+TEST_CASE("chat messages are printable ASCII JSON (so UTF-8 text), each different") {
+  Payload payload(1024, PayloadKind::chat);
+  std::set<std::string> seen;
+  for (std::uint64_t seq = 0; seq < 256; ++seq) {
+    for (std::size_t size : {64, 200, 1024}) {
+      const std::string m(payload.echo_message(seq, size));
+      CAPTURE(seq, m);
+      REQUIRE(is_utf8(m));
+      REQUIRE(std::all_of(m.begin(), m.end(), [](unsigned char ch) { return ch >= 0x20 && ch <= 0x7e; }));
+      CHECK(m.rfind("{\"room\":\"", 0) == 0);
+      CHECK(m.find("\",\"user\":\"") != std::string::npos);
+      CHECK(m.find("\",\"ts\":17") != std::string::npos);
+      CHECK(m.find(",\"text\":\"") != std::string::npos);
+      CHECK(m.substr(m.size() - 2) == "\"}");
+      // Inside the text no quote or backslash: the JSON is well formed.
+      const std::string text = m.substr(m.find(",\"text\":\"") + 9);
+      CHECK(text.find_first_of("\"\\") == text.size() - 2);
+      if (size == 1024) seen.insert(m);
+    }
+  }
+  CHECK(seen.size() == 256);
+}
+
+TEST_CASE("chat compresses like chat text, random not at all, the pattern by about a sixth") {
+  Payload chat(16384, PayloadKind::chat), random(16384, PayloadKind::random), pattern(16384);
+  const double chat_64 = mean_ratio(chat, 64, 200), chat_1k = mean_ratio(chat, 1024, 200),
+               chat_16k = mean_ratio(chat, 16384, 50);
+  const double random_1k = mean_ratio(random, 1024, 200), pattern_1k = mean_ratio(pattern, 1024, 200);
+  INFO("chat 64 B " << chat_64 << ", 1 KiB " << chat_1k << ", 16 KiB " << chat_16k << "; random 1 KiB "
+                    << random_1k << "; pattern 1 KiB " << pattern_1k);
+  CHECK(chat_1k > 0.2);
+  CHECK(chat_1k < 0.7);
+  CHECK(chat_16k > 0.2);
+  CHECK(chat_16k < chat_1k);  // more text, more repeats to find
+  CHECK(chat_64 > 0.7);       // a 64-byte message is mostly its envelope, short words
+  CHECK(random_1k > 0.95);
+  CHECK(pattern_1k > 0.75);
+  CHECK(pattern_1k < 0.9);
 }
 
 TEST_CASE("durations take s, ms and m; objectives need a percentile and a unit") {

@@ -61,6 +61,16 @@ TEST_CASE("wsp-load refuses a bad value or a URL that is not ws:// or wss:// wit
   CHECK(deflate.status == 2);
   REQUIRE_FALSE(deflate.lines.empty());
   CHECK(deflate.lines[0] == "wsp-load: --deflate: 'always' is not off, shared or dedicated");
+  Output payload = run({load(), "ws://127.0.0.1:1/", "--payload", "lorem"});
+  CHECK(payload.status == 2);
+  REQUIRE_FALSE(payload.lines.empty());
+  CHECK(payload.lines[0] == "wsp-load: --payload: 'lorem' is not pattern, random or chat");
+  Output random_text = run({load(), "ws://127.0.0.1:1/", "--payload", "random", "--text"});
+  CHECK(random_text.status == 2);
+  REQUIRE_FALSE(random_text.lines.empty());
+  CHECK_THAT(random_text.lines[0], Catch::StartsWith("wsp-load: --payload random is not UTF-8"));
+  Output fanout = run({load(), "ws://127.0.0.1:1/", "--scenario", "fanout", "--payload", "chat"});
+  CHECK(fanout.status == 2);
 }
 
 TEST_CASE("wsp-load against a port nobody listens on says so and exits with status 3") {
@@ -177,6 +187,29 @@ TEST_CASE("--deflate dedicated with a 10-bit window and level 1: context kept, e
   // --deflate-min-size 0: every message goes compressed (context takeover never declines).
   CHECK(number(figures, "deflate.messages_compressed") == number(figures, "sent"));
   CHECK(number(figures, "deflate.messages_inflated") > 0);
+}
+
+TEST_CASE("--payload chat as text through --deflate dedicated: every echo as sent, and it shrinks "
+          "by more than the pattern's sixth") {
+  auto figures = deflate_run({"--deflate", "dedicated"},
+                             {"--deflate", "dedicated", "--deflate-min-size", "0", "--text",
+                              "--payload", "chat"});
+  CHECK(figures["payload"] == "chat");
+  CHECK(number(figures, "deflate.negotiated_connections") == 4);
+  CHECK(number(figures, "deflate.messages_compressed") == number(figures, "sent"));
+  CHECK(number(figures, "deflate.bytes_after_compression") <
+        0.7 * number(figures, "deflate.bytes_before_compression"));
+}
+
+TEST_CASE("--payload random through --deflate shared: every echo as sent, and none compressed "
+          "(deflate would not shrink one, so both sides send them as they are)") {
+  auto figures = deflate_run({"--deflate", "shared"},
+                             {"--deflate", "shared", "--deflate-min-size", "0", "--binary",
+                              "--payload", "random", "--payload-seed", "7"});
+  CHECK(figures["payload"] == "random");
+  CHECK(number(figures, "deflate.negotiated_connections") == 4);
+  CHECK(number(figures, "deflate.messages_compressed") == 0);
+  CHECK(number(figures, "deflate.messages_inflated") == 0);
 }
 
 TEST_CASE("--deflate against a server without permessage-deflate: nothing negotiated, the run passes") {

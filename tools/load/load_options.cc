@@ -109,6 +109,18 @@ LoadOptions parse_load_options(int argc, char** argv) {
         "how long replies are awaited after the window (5)");
   f.add("--size", "SIZE", [&](std::string_view v) { return MessageSizes::parse(v, o.sizes); },
         "message size: 64, a range 64-1024, or weighted 64:9,4096:1 (64)");
+  f.add("--payload", "pattern|random|chat", [&](std::string_view v) {
+    return parse_payload_kind(v, o.payload) ? std::string() : std::string("pattern, random or chat");
+  }, "echo messages: pattern (default; a sequence tag then the same printable bytes in every "
+     "message, which flatters compression), random (incompressible bytes; --binary only) or chat "
+     "(JSON chat messages, each different, words from a fixed list: text that compresses like "
+     "chat); random and chat cycle through a pool made before the run");
+  f.add("--payload-seed", "N", [&](std::string_view v) {
+    unsigned long long n = 0;
+    std::string why = flags::parse_unsigned(v, 0, ~0ull, n);
+    if (why.empty()) o.payload_seed = n;
+    return why;
+  }, "seed of the random and chat pools: the same seed, the same messages (1)");
   f.add("--text", &text, "text messages (the default for fanout)");
   f.add("--binary", &binary, "binary messages (the default for echo)");
   flags::add_deflate_flags(f, o.deflate);
@@ -146,6 +158,10 @@ LoadOptions parse_load_options(int argc, char** argv) {
   }
   if (text && binary) usage_error("--text and --binary exclude each other");
   o.text = o.scenario == Scenario::fanout ? !binary : text;
+  if (o.payload != PayloadKind::pattern && o.scenario == Scenario::fanout)
+    usage_error("--payload: fanout messages carry their tag in the pattern; use --payload pattern");
+  if (o.payload == PayloadKind::random && o.text)
+    usage_error("--payload random is not UTF-8: use it with --binary (or --payload chat for text)");
   if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) usage_error("--deflate-*: " + error);
   if (o.duration_s <= 0) usage_error("--duration must be more than 0");
   if (o.threads > o.connections) o.threads = o.connections;

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "tools/load/message_sizes.h"
+#include "tools/load/payload.h"
 #include "wsp/protocol/deflate_negotiation.h"
 
 namespace wsp_load {
@@ -38,6 +39,8 @@ struct LoadOptions {
 
   MessageSizes sizes;
   bool text = false;  // echo: binary unless --text; fanout: text unless --binary
+  PayloadKind payload = PayloadKind::pattern;  // what echo messages hold (payload.h)
+  std::uint64_t payload_seed = 1;              // random and chat pools are made from it
   wsp::DeflateOptions deflate;  // permessage-deflate (RFC 7692) offered to the servers
 
   Scenario scenario = Scenario::echo;

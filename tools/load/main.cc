@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -165,6 +166,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  // --payload random|chat: the messages made before the clock starts, shared by the threads. A
+  // pool's entries have the largest size: a fixed size sends them uncopied.
+  std::shared_ptr<const MessagePool> pool;
+  if (options.payload != PayloadKind::pattern)
+    pool = std::make_shared<const MessagePool>(options.payload, options.sizes.max(), options.payload_seed);
   RunPhases phases;
   phases.start_ns = now_ns();
   std::vector<std::vector<int>> shares(static_cast<std::size_t>(options.threads));
@@ -172,7 +178,7 @@ int main(int argc, char** argv) {
     shares[static_cast<std::size_t>(id % options.threads)].push_back(id);
   std::vector<std::unique_ptr<Worker>> workers;
   for (int t = 0; t < options.threads; ++t)
-    workers.push_back(std::make_unique<Worker>(options, targets, phases, t, std::move(shares[t])));
+    workers.push_back(std::make_unique<Worker>(options, targets, phases, t, std::move(shares[t]), pool));
   std::atomic<int> finished{0};
   std::vector<std::thread> threads;
   for (auto& w : workers)

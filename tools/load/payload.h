@@ -7,15 +7,55 @@
 //            the sender's monotonic clock); receivers read both back
 // The writer keeps one buffer of the largest size, already holding the pattern, and only
 // rewrites the tag: a message costs no allocation and a copy of at most 36 bytes.
+//
+// That pattern is the same in every message, which flatters permessage-deflate with context
+// takeover (the second message is one back-reference). --payload random|chat (echo only) draws
+// messages instead from a pool made up front from a seed, cycled by sequence number:
+//   random:  uniformly random bytes (incompressible; binary only, as they are not UTF-8)
+//   chat:    ASCII chat JSON {"room":"dev","user":"ana","ts":1700000123,"text":"..."} whose text
+//            is words from a fixed list; JSON from about 60 bytes up (a smaller message is the
+//            start of one, closed with "}), valid UTF-8 text at any size
+// A pool entry has the largest size; a message of `size` bytes is the start of entry
+// seq % count, then the pool's tail ("} for chat, nothing for random) as its last bytes. At
+// the largest size that is the entry itself (no copy); a smaller one is copied into scratch.
+// The pool holds 8 MiB / largest size entries, from 4 to 1024: 64 KiB of 64-byte messages, so
+// context takeover's 32 KiB window never holds an earlier copy of a message. wsp-load makes it
+// once, before the run, and its threads share it (read only).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace wsp_load {
+
+enum class PayloadKind { pattern, random, chat };
+bool parse_payload_kind(std::string_view text, PayloadKind& out);
+const char* to_string(PayloadKind kind);
+
+class MessagePool {
+ public:
+  MessagePool(PayloadKind kind, std::size_t max_size, std::uint64_t seed);
+  PayloadKind kind() const { return kind_; }
+  std::size_t count() const { return count_; }
+  std::size_t max_size() const { return max_size_; }
+  const char* entry(std::uint64_t seq) const { return entries_.data() + (seq % count_) * max_size_; }
+  // The last min(size, tail().size()) bytes of every message are the end of tail().
+  std::string_view tail() const { return tail_; }
+  // The bytes of a `size`-byte message taken from its entry; the rest are tail's end.
+  std::size_t body_size(std::size_t size) const {
+    return size - (size < tail_.size() ? size : tail_.size());
+  }
+
+ private:
+  PayloadKind kind_;
+  std::size_t max_size_, count_;
+  std::string_view tail_;
+  std::string entries_;  // count_ entries of max_size_ bytes
+};
 
 class Payload {
  public:
@@ -23,7 +63,14 @@ class Payload {
   static constexpr std::size_t kFanoutTag = 36;
   static constexpr std::string_view kFanoutMagic = "wspL";
 
-  explicit Payload(std::size_t max_size);
+  // A pool of `kind` made from `seed` (none for pattern).
+  explicit Payload(std::size_t max_size, PayloadKind kind = PayloadKind::pattern,
+                   std::uint64_t seed = 1);
+  // Echo messages from `pool` (null: the pattern); max_size at least the pool's.
+  Payload(std::size_t max_size, std::shared_ptr<const MessagePool> pool);
+  PayloadKind kind() const { return pool_ ? pool_->kind() : PayloadKind::pattern; }
+  // random or chat: the pool the echo messages come from (nullptr for pattern).
+  const MessagePool* pool() const { return pool_.get(); }
 
   // The message for `seq` of `size` bytes; valid until the next call.
   std::string_view echo_message(std::uint64_t seq, std::size_t size);
@@ -50,6 +97,7 @@ class Payload {
 
  private:
   bool pattern_matches(std::string_view data, std::size_t from) const;
+  std::shared_ptr<const MessagePool> pool_;
   std::string pattern_;  // the pattern, max_size bytes
   std::string scratch_;  // the pattern with the current tag written over its start
 };

@@ -129,9 +129,11 @@ void print_report(std::FILE* out, const RunReport& r) {
                                    : "closed loop, " + std::to_string(o.pipeline) +
                                          (fanout ? " in flight from the sender"
                                                  : " in flight per connection");
-  std::fprintf(out, "wsp-load: %s, %s; %d connections on %d thread%s; %s messages of %s bytes\n",
+  std::fprintf(out, "wsp-load: %s, %s; %d connections on %d thread%s; %s messages of %s bytes, "
+               "payload %s\n",
                fanout ? "fanout" : "echo", mode.c_str(), o.connections, o.threads,
-               o.threads == 1 ? "" : "s", o.text ? "text" : "binary", o.sizes.describe().c_str());
+               o.threads == 1 ? "" : "s", o.text ? "text" : "binary", o.sizes.describe().c_str(),
+               to_string(o.payload));
   for (const std::string& url : o.urls) std::fprintf(out, "  target       %s\n", url.c_str());
   std::fprintf(out, "  connections  %s opened of %d\n", with_commas(r.opened).c_str(), o.connections);
   std::fprintf(out, "  connect      %s\n", histogram_line(r.connect).c_str());
@@ -194,7 +196,9 @@ bool write_json(const std::string& path, const RunReport& r, std::string* error)
        ", \"threads\": " + std::to_string(o.threads) + ", \"connections\": " + std::to_string(o.connections) +
        ", \"connect_rate\": " + number(o.connect_rate) + ", \"duration_s\": " + number(o.duration_s) +
        ", \"warmup_s\": " + number(o.warmup_s) + ", \"size\": " + json_string(o.sizes.describe()) +
-       ", \"text\": " + (o.text ? "true" : "false") + ", \"max_errors\": " + number(o.max_errors) + "},\n";
+       ", \"text\": " + (o.text ? "true" : "false") + ", \"payload\": " +
+       json_string(to_string(o.payload)) + ", \"payload_seed\": " + number(o.payload_seed) +
+       ", \"max_errors\": " + number(o.max_errors) + "},\n";
   j += "  \"phases_s\": {\"load_start\": " + number(r.load_start_s) + ", \"window_start\": " +
        number(r.window_start_s) + ", \"window_end\": " + number(r.window_end_s) + ", \"end\": " +
        number(r.end_s) + ", \"window\": " + number(r.window_s) + ", \"interrupted\": " +

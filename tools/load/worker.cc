@@ -39,14 +39,15 @@ void Worker::InFlightQueue::grow() {
 }
 
 Worker::Worker(const LoadOptions& options, const std::vector<Target>& targets,
-               RunPhases& phases, int index, std::vector<int> connection_ids)
+               RunPhases& phases, int index, std::vector<int> connection_ids,
+               std::shared_ptr<const MessagePool> pool)
     : options_(options),
       targets_(targets),
       phases_(phases),
       index_(index),
       connection_ids_(std::move(connection_ids)),
       random_(static_cast<std::uint64_t>(index) + 1),
-      payload_(std::max<std::size_t>(options.sizes.max(), Payload::kFanoutTag)),
+      payload_(std::max<std::size_t>(options.sizes.max(), Payload::kFanoutTag), std::move(pool)),
       fixed_size_(options.sizes.is_fixed()),
       size_(options.sizes.min()) {}
 
@@ -356,7 +357,8 @@ void Worker::message_begin(LoadConnection& c, bool text) {
     r.unasked = c.in_flight.empty();
     if (!r.unasked) {
       r.expected = c.in_flight.front();
-      Payload::echo_tag(c.next_reply, r.tag);
+      if (const MessagePool* pool = payload_.pool()) r.entry = pool->entry(c.next_reply);
+      else Payload::echo_tag(c.next_reply, r.tag);
     }
   }
 }
@@ -381,6 +383,21 @@ void Worker::message_data(LoadConnection& c, const std::uint8_t* data, std::size
     const std::size_t expected_size = r.expected.size;
     if (at >= expected_size) return;
     if (at + size > expected_size) size = expected_size - at;
+    if (const MessagePool* pool = payload_.pool()) {
+      // The start of the pool entry, then the end of the pool's tail.
+      const std::size_t body = pool->body_size(expected_size);
+      std::size_t done = 0;
+      if (at < body) {
+        done = std::min(size, body - at);
+        compare(r, at, r.entry + at, data, done);
+      }
+      if (done < size) {
+        const std::string_view tail = pool->tail();
+        const char* tail_at = tail.data() + tail.size() - (expected_size - body) + (at + done - body);
+        compare(r, at + done, tail_at, data + done, size - done);
+      }
+      return;
+    }
     const std::size_t tag = std::min(Payload::kEchoTag, expected_size);
     std::size_t done = 0;
     if (at < tag) {

@@ -40,8 +40,9 @@ struct WorkerResult {
 
 class Worker final : private LoadStream::Events {
  public:
+  // `pool`: --payload random|chat's messages, made once for every thread (null: the pattern).
   Worker(const LoadOptions& options, const std::vector<Target>& targets, RunPhases& phases,
-         int index, std::vector<int> connection_ids);
+         int index, std::vector<int> connection_ids, std::shared_ptr<const MessagePool> pool);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -92,6 +93,7 @@ class Worker final : private LoadStream::Events {
       std::size_t first_difference = ~std::size_t{0};
       InFlight expected{};             // echo
       char tag[Payload::kFanoutTag];   // echo: the expected tag; fanout: the tag received
+      const char* entry = nullptr;     // echo from a pool (--payload random|chat): what was sent
     } reading;
   };
   struct Window {

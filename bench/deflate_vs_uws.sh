@@ -64,6 +64,10 @@ SERVERS = {
     "wsp dedicated": ([wsp, "--port", str(PORT), "--deflate", "dedicated"], ["--deflate", "dedicated"]),
     "wsp dedicated 12 bits": ([wsp, "--port", str(PORT), "--deflate", "dedicated", "--deflate-window-bits", "12",
                                "--deflate-mem-level", "5"], ["--deflate", "dedicated"]),
+    # uWS's dedicated4k and dedicated32k: a compressor of 9 bits/memLevel 2 and of 12 bits/
+    # memLevel 5, with a decompressor of 12 and of 15 bits (PerMessageDeflate.h)
+    "wsp dedicated 9 bits": ([wsp, "--port", str(PORT), "--deflate", "dedicated", "--deflate-window-bits", "9",
+                              "--deflate-mem-level", "2"], ["--deflate", "dedicated"]),
     "uws disabled": ([uws, str(PORT)], []),
     "uws shared": ([uws, str(PORT), "--compression", "shared"], ["--deflate", "shared"]),
     "uws dedicated4k": ([uws, str(PORT), "--compression", "dedicated4k"], ["--deflate", "dedicated"]),

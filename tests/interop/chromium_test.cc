@@ -2,7 +2,8 @@
 // wss://. The page (chromium_page.html) opens the socket, sends text, 256 bytes of binary, 1 MiB
 // of binary and 1 MiB of text, checks each echo, closes with 4000 "bye" and reports every check
 // with console.log; the test reads Chromium's console from its stderr and compares the lines
-// exactly. For wss:// Chromium trusts the test server certificate by its SPKI hash
+// exactly; the same with permessage-deflate negotiated in shared and dedicated modes (Chromium
+// always offers it). For wss:// Chromium trusts the test server certificate by its SPKI hash
 // (--ignore-certificate-errors-spki-list). Chromium runs in its own process group with a fresh
 // profile directory; the group is killed on every path.
 #include <catch2/catch.hpp>
@@ -121,7 +122,7 @@ PageRun run_page(const std::string& url, const std::string& spki,
 }
 
 const Lines kExpected{
-    // Chromium offers permessage-deflate; wsp declines it.
+    // Chromium offers permessage-deflate; wsp declines it unless the server has --deflate.
     "open extensions=[] protocol=[]",
     "text echoed",
     "binary 256 echoed",
@@ -151,6 +152,26 @@ TEST_CASE("Chromium exchanges text, binary and 1 MiB messages with both wsp serv
   PageRun run = run_page("wss://127.0.0.1:" + std::to_string(echo.port) + "/", spki_hash(certs.server.cert));
   INFO(run.chromium_log);
   CHECK(run.report == kExpected);
+}
+
+TEST_CASE("Chromium negotiates permessage-deflate with both wsp servers, shared and dedicated, and every message survives both ways") {
+  const char* server = GENERATE("echo_server", "echo_server_poll");
+  // The server's flags and the extension Chromium then reports (ws.extensions: the response).
+  const auto [flags, extension] = GENERATE(table<std::vector<std::string>, std::string>({
+      {{"--deflate", "shared"}, "permessage-deflate; server_no_context_takeover; client_no_context_takeover"},
+      {{"--deflate", "dedicated"}, "permessage-deflate"},
+      {{"--deflate", "dedicated", "--deflate-window-bits", "9", "--deflate-mem-level", "2"},
+       "permessage-deflate; server_max_window_bits=9; client_max_window_bits=9"},
+  }));
+  std::string command = server;
+  for (const std::string& flag : flags) command += " " + flag;
+  INFO(command);
+  interop::EchoServerProcess echo(server, "", "", flags);
+  PageRun run = run_page("ws://127.0.0.1:" + std::to_string(echo.port) + "/", "");
+  INFO(run.chromium_log);
+  Lines expected = kExpected;
+  expected[0] = "open extensions=[" + extension + "] protocol=[]";
+  CHECK(run.report == expected);
 }
 
 TEST_CASE("Chromium sees the 1001 \"server shutting down\" close of a wsp server stopped with SIGTERM, ws and wss") {

@@ -53,18 +53,20 @@ struct EchoServerProcess {
   ChildProcess process;
   int port = 0;
 
-  EchoServerProcess(const std::string& target, const std::string& cert = "", const std::string& key = "")
-      : process(arguments(target, cert, key)) {
+  EchoServerProcess(const std::string& target, const std::string& cert = "", const std::string& key = "",
+                    const std::vector<std::string>& more_flags = {})
+      : process(arguments(target, cert, key, more_flags)) {
     auto line = process.read_line(std::chrono::seconds(15));
     REQUIRE(line);
     REQUIRE(line->rfind("listening on 127.0.0.1:", 0) == 0);
     port = std::stoi(line->substr(line->rfind(':') + 1));
   }
   static std::vector<std::string> arguments(const std::string& target, const std::string& cert,
-                                            const std::string& key) {
+                                            const std::string& key, const std::vector<std::string>& more_flags) {
     std::vector<std::string> argv{runfile("wsp/examples/" + target), "--host", "127.0.0.1", "--port", "0",
                                   "--inbound-buffer-size", "67108864", "--outbound-buffer-size", "67108864"};
     if (!cert.empty()) argv.insert(argv.end(), {"--tls-cert", cert, "--tls-key", key});
+    argv.insert(argv.end(), more_flags.begin(), more_flags.end());
     return argv;
   }
 };

@@ -87,7 +87,10 @@ void write_chat(Random& random, std::uint64_t ts, std::size_t size, char* out) {
     else if (p == 6) m += '!';
   }
   std::memcpy(out, m.data(), body);
-  std::memcpy(out + body, "\"}" + 2 - (size - body), size - body);
+  // The closing `"}`, or its last byte or nothing when size is under 2.
+  static constexpr char kClose[] = "\"}";
+  const std::size_t tail = size - body;
+  std::memcpy(out + body, kClose + (2 - tail), tail);
 }
 
 }  // namespace

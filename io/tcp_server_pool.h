@@ -37,7 +37,8 @@ class ServerShard {
   // A connection this shard's listener accepted.
   virtual void accepted(TcpStream stream) = 0;
   // The server stops: no more connections come. Ends the open ones (for WebSocket: a 1001
-  // close each) and returns once they are gone, or gives up after its own deadline.
+  // close each) and those still in their handshake (once they open), and returns once they are
+  // gone, or gives up after its own deadline: the reactor stops when this returns.
   virtual Task<void> shut_down() = 0;
 };
 

@@ -28,7 +28,6 @@
 
 #include "examples/echo_options.h"
 #include "examples/refusal_log.h"
-#include "examples/shard_connections.h"
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/tcp_server_pool.h"
@@ -36,6 +35,7 @@
 #include "tools/flags/flags.h"
 #include "wsp/pubsub/pubsub.h"
 #include "wsp/redis/redis_pubsub_bridge.h"
+#include "wsp/shard_connections.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -89,7 +89,7 @@ struct Shard final : io::ServerShard {
 
   Chat& chat;
   io::Reactor& reactor;
-  ShardConnections connections;
+  wsp::ShardConnections connections;
   bool runs_bridge = false;
   RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
   bool refusals_flush_pending = false;
@@ -130,7 +130,7 @@ io::Task<void> member(Shard& shard, io::TcpStream tcp) {
     shard.connections.refused();
     co_return;
   }
-  ShardConnections::Node self;
+  wsp::ShardConnections::Node self;
   shard.connections.opened(self, **ws);
   const std::string room = room_of((*ws)->requested_url());
   wsp::PubSub& pubsub = *chat.pubsub;

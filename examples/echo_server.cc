@@ -17,13 +17,13 @@
 
 #include "examples/echo_options.h"
 #include "examples/refusal_log.h"
-#include "examples/shard_connections.h"
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/signals.h"
 #include "io/tcp_server_pool.h"
 #include "io/tcp_stream.h"
 #include "tls/tls_stream.h"
+#include "wsp/shard_connections.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -45,7 +45,7 @@ struct Server final : io::ServerShard {
 
   io::Reactor& reactor;
   const EchoOptions& options;
-  ShardConnections connections;
+  wsp::ShardConnections connections;
   RefusalLog refusals{[](const std::string& line) { std::fprintf(stderr, "%s\n", line.c_str()); }};
   bool refusals_flush_pending = false;
 };
@@ -96,7 +96,7 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
 // One per open connection, for its whole life: its frame holds little more than the socket,
 // the message in hand and the two awaitables.
 io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> ws) {
-  ShardConnections::Node self;
+  wsp::ShardConnections::Node self;
   server.connections.opened(self, *ws);
   for (;;) {
     wsp::Received message = co_await ws->receive();

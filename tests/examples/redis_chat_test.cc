@@ -49,16 +49,21 @@ class ChatServer {
   std::string url(const std::string& path) const {
     return "ws://127.0.0.1:" + std::to_string(port_) + path;
   }
-  // Reads its output until a line containing `text` (true), `timeout` or its end (false);
-  // `drive` runs between waits (the clients' reactor).
+  // The first line containing `text` that no earlier wait consumed: among the lines already
+  // read (the Redis links may log before "listening on"), else read until one comes (true),
+  // `timeout` or its end (false). `drive` runs between waits (the clients' reactor).
   bool wait_for_line(const std::string& text, std::chrono::milliseconds timeout,
                      const std::function<void()>& drive) {
+    while (consumed_ < log_.size()) {
+      if (log_[consumed_++].find(text) != std::string::npos) return true;
+    }
     const auto deadline = interop::Clock::now() + timeout;
     while (interop::Clock::now() < deadline) {
       auto line = process_->read_line(
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - interop::Clock::now()), drive);
       if (!line) return false;
       log_.push_back(*line);
+      consumed_ = log_.size();
       if (line->find(text) != std::string::npos) return true;
     }
     return false;
@@ -69,6 +74,7 @@ class ChatServer {
   std::optional<ChildProcess> process_;
   std::uint16_t port_ = 0;
   Lines log_;
+  std::size_t consumed_ = 0;  // log_ lines wait_for_line has looked at
 };
 
 // A member of a room: every text message it received, in order.

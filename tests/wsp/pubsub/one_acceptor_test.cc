@@ -15,6 +15,7 @@
 #include "io/reactor.h"
 #include "io/reactor_pool.h"
 #include "io/tcp_server_pool.h"
+#include "wsp/shard_connections.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -24,43 +25,36 @@ namespace {
 constexpr int kClients = 200;
 
 struct EchoShard final : io::ServerShard {
-  struct Open {
-    wsp::WebSocket* ws;
-    Open* next = nullptr;
-    Open* prev = nullptr;
-  };
   EchoShard(io::Reactor& r, std::thread::id& t) : reactor(r), thread(t) {}
   void accepted(io::TcpStream tcp) override {
     if (&tcp.reactor() != &reactor || std::this_thread::get_id() != thread) ++foreign;
     ++connections;
     reactor.spawn(serve(std::move(tcp)));
   }
-  io::Task<void> shut_down() override {
-    for (Open* o = open; o; o = o->next) o->ws->connection().close(1001, "server shutting down");
-    for (int i = 0; i < 200 && open; ++i) co_await io::sleep_for(reactor, 50ms);
-  }
+  io::Task<void> shut_down() override { return open.close_all(reactor, 10s); }
   io::Task<void> serve(io::TcpStream tcp) {
+    open.accepted();
     auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)));
-    if (!ws) co_return;
-    Open self{ws->get()};
-    self.next = open;
-    if (open) open->prev = &self;
-    open = &self;
+    if (!ws) {
+      open.refused();
+      co_return;
+    }
+    wsp::ShardConnections::Node self;
+    open.opened(self, **ws);
     for (;;) {
       wsp::Received m = co_await (*ws)->receive();
       if (m.closed) break;
       auto sent = co_await (*ws)->send(std::move(m.data), m.text);
       if (!sent) break;
     }
-    (self.prev ? self.prev->next : open) = self.next;
-    if (self.next) self.next->prev = self.prev;
+    open.ended(self);
   }
 
   io::Reactor& reactor;
   std::thread::id& thread;
   int connections = 0;  // read after serve() returned
   int foreign = 0;      // connections given on the wrong reactor or thread
-  Open* open = nullptr;
+  wsp::ShardConnections open;
 };
 
 struct Clients {

@@ -19,6 +19,7 @@
 #include "io/tcp_server_pool.h"
 #include "tests/skip.h"
 #include "wsp/pubsub/pubsub.h"
+#include "wsp/shard_connections.h"
 #include "wsp/websocket.h"
 
 using namespace std::chrono_literals;
@@ -32,24 +33,18 @@ constexpr int kEach = 3;    // messages of each kind per client
 
 // Text is published to the client's room; binary is echoed to the sender alone.
 struct RoomShard final : io::ServerShard {
-  struct Open {
-    wsp::WebSocket* ws;
-    Open* next = nullptr;
-    Open* prev = nullptr;
-  };
   RoomShard(io::Reactor& r, wsp::PubSub& p) : reactor(r), pubsub(p) {}
   void accepted(io::TcpStream tcp) override { reactor.spawn(serve(std::move(tcp))); }
-  io::Task<void> shut_down() override {
-    for (Open* o = open; o; o = o->next) o->ws->connection().close(1001, "server shutting down");
-    for (int i = 0; i < 400 && open; ++i) co_await io::sleep_for(reactor, 50ms);
-  }
+  io::Task<void> shut_down() override { return open.close_all(reactor, 20s); }
   io::Task<void> serve(io::TcpStream tcp) {
+    open.accepted();
     auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)));
-    if (!ws) co_return;
-    Open self{ws->get()};
-    self.next = open;
-    if (open) open->prev = &self;
-    open = &self;
+    if (!ws) {
+      open.refused();
+      co_return;
+    }
+    wsp::ShardConnections::Node self;
+    open.opened(self, **ws);
     const std::string url = (*ws)->requested_url();
     const std::string room = url.substr(url.rfind('/') + 1);
     pubsub.subscribe((*ws)->connection(), room);
@@ -63,13 +58,12 @@ struct RoomShard final : io::ServerShard {
         break;
       }
     }
-    (self.prev ? self.prev->next : open) = self.next;
-    if (self.next) self.next->prev = self.prev;
+    open.ended(self);
   }
 
   io::Reactor& reactor;
   wsp::PubSub& pubsub;
-  Open* open = nullptr;
+  wsp::ShardConnections open;
 };
 
 struct Outcome {

@@ -1,4 +1,5 @@
-// The connections of one server shard (one reactor thread), for the 1001 close at shutdown.
+// The WebSocket connections of one io::ServerShard (one reactor thread of an io::TcpServerPool),
+// for its shut_down(): the 1001 close for each, and the wait until they are gone.
 // A connection counts from its accept, not from its open: one whose handshake is under way
 // when the server stops opens, is closed with 1001 and ends before the reactor stops, instead
 // of being dropped without a close frame.
@@ -6,17 +7,19 @@
 
 #include <chrono>
 
+#include "io/operation.h"
 #include "io/reactor.h"
 #include "io/task.h"
-#include "io/operation.h"
 #include "wsp/websocket.h"
+
+namespace wsp {
 
 class ShardConnections {
  public:
   // Links an open connection through a node in its own coroutine frame: tracking allocates
   // nothing.
   struct Node {
-    wsp::WebSocket* ws = nullptr;
+    WebSocket* ws = nullptr;
     Node* prev = nullptr;
     Node* next = nullptr;
   };
@@ -26,7 +29,7 @@ class ShardConnections {
   // Its handshake failed: it never opens.
   void refused() { --live_; }
   // It opened; `node` stays linked until ended().
-  void opened(Node& node, wsp::WebSocket& ws) {
+  void opened(Node& node, WebSocket& ws) {
     node.ws = &ws;
     node.next = open_;
     if (open_) open_->prev = &node;
@@ -57,3 +60,5 @@ class ShardConnections {
   long live_ = 0;  // accepted and not yet ended
   bool stopping_ = false;
 };
+
+}  // namespace wsp

@@ -20,6 +20,8 @@
 #
 #   bench/load_vs_referee.sh                      # REPS=5 SECS=5 WARMUP=1 SERVERS="wsp uws"
 #   REPS=3 WORKLOADS="w1 w2" SERVERS=wsp bench/load_vs_referee.sh
+#   UNBATCHED=1 bench/load_vs_referee.sh          # also wsp-load --batch 0 (every wake-up at
+#                                                 # the first completion), in the same run
 #
 # Writes bench/results/load-vs-referee-<date>.tsv. Needs ../shared/bench/build/referee and,
 # for uws, ../shared/bench/build/uws_server (see ../shared/bench/README.md).
@@ -44,6 +46,7 @@ QUIET_PCT = float(os.environ.get("QUIET_PCT", 5)); QUIET_MAX = float(os.environ.
 OTHER_MAX = float(os.environ.get("OTHER_MAX", 5)); RETRIES = int(os.environ.get("RETRIES", 3))
 WORKLOADS = os.environ.get("WORKLOADS", "w1 w2 w4").split()
 SERVERS = os.environ.get("SERVERS", "wsp uws").split()
+GENERATORS = ["referee", "wsp-load"] + (["wsp-load --batch 0"] if os.environ.get("UNBATCHED") else [])
 SERVER_CMD = {"wsp": [wsp_server, "--port", "{port}"], "uws": [uws_server, "{port}"]}
 runs = 0  # each run takes the next of 50 ports: a server just stopped may still hold its own
 if "uws" in SERVERS and not os.access(uws_server, os.X_OK):
@@ -89,7 +92,7 @@ def command(gen, w):
         return cmd + ["--server-pid", "{pid}", f"127.0.0.1:{PORT}"]
     cmd = [load, f"ws://127.0.0.1:{PORT}/", "--connections", str(c), "--pipeline", str(p),
            "--size", str(s), "--duration", SECS, "--warmup", WARMUP, "--progress", "0",
-           "--server-pid", "{pid}", "--drain-timeout", "3"]
+           "--server-pid", "{pid}", "--drain-timeout", "3"] + gen.split()[1:]
     return cmd + (["--text"] if text else ["--binary"])
 
 def run(server, gen, w):
@@ -125,7 +128,7 @@ with open(out + ".meta", "w") as f:
     f.write(f"# REPS={REPS} SECS={SECS} WARMUP={WARMUP} server on CPU 0, generators on CPU 1\n")
     for s in SERVERS: f.write(f"# server {s}: {' '.join(SERVER_CMD[s])}\n")
     for w in WORKLOADS:
-        for g in ("referee", "wsp-load"): f.write(f"# {w} {g}: {' '.join(command(g, w))}\n")
+        for g in GENERATORS: f.write(f"# {w} {g}: {' '.join(command(g, w))}\n")
 
 def measure(server, gen, w):  # one row: the last attempt, repeated while not clean
     for attempt in range(RETRIES + 1):
@@ -159,21 +162,20 @@ def measure(server, gen, w):  # one row: the last attempt, repeated while not cl
 for rep in range(1, REPS + 1):
     for w in WORKLOADS:
         for server in SERVERS:
-            for gen in ("referee", "wsp-load"): measure(server, gen, w)
+            for gen in GENERATORS: measure(server, gen, w)
 
 # Columns of a row.
 W, SRV, GEN, CLEAN, RC, MPS, GEN_PCT, GEN_US, SRV_PCT = 1, 2, 3, 5, 7, 8, 9, 10, 11
 print(f"\nwrote {out}\n")
-print("| server | workload | referee us/msg | wsp-load us/msg | ratio (median of pairs) | pairs under 2/3 | referee msgs/s | wsp-load msgs/s | server CPU % (ref / wsp-load) | saturated first | pairs |")
+print("| server | workload | referee us/msg | generator us/msg | ratio (median of pairs) | pairs under 2/3 | referee msgs/s | generator msgs/s | server CPU % (ref / wsp-load) | saturated first | pairs |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
-for server in SERVERS:
-    for w in WORKLOADS:
+for server, w, gen in ((s, w, g) for s in SERVERS for w in WORKLOADS for g in GENERATORS[1:]):
         pairs = []
         for rep in range(1, REPS + 1):
             last = {}
             for r in rows:
                 if r[0] == rep and r[W] == w and r[SRV] == server and r[RC] == 0: last[r[GEN]] = r
-            if "referee" in last and "wsp-load" in last: pairs.append((last["referee"], last["wsp-load"]))
+            if "referee" in last and gen in last: pairs.append((last["referee"], last[gen]))
         clean = [p for p in pairs if p[0][CLEAN] == 1 and p[1][CLEAN] == 1]
         used = clean if len(clean) >= 3 else pairs
         if not used:
@@ -185,8 +187,9 @@ for server in SERVERS:
         saturated = []
         if med(0, SRV_PCT) > 90 or med(1, SRV_PCT) > 90: saturated.append("server")
         if med(0, GEN_PCT) > 90: saturated.append("referee")
+        if med(1, GEN_PCT) > 90: saturated.append("generator")
         note = f"{len(used)} {'clean' if used is clean else 'all (fewer than 3 clean)'}"
-        print(f"| {server} | {w} | {med(0, GEN_US):.3f} | {med(1, GEN_US):.3f} | **{statistics.median(ratios):.2f}** "
+        print(f"| {server} | {w} | {med(0, GEN_US):.3f} | {gen}: {med(1, GEN_US):.3f} | **{statistics.median(ratios):.2f}** "
               f"({min(ratios):.2f}-{max(ratios):.2f}) | {under} of {len(used)} | {med(0, MPS):,.0f} | "
               f"{med(1, MPS):,.0f} | {med(0, SRV_PCT):.0f} / {med(1, SRV_PCT):.0f} | "
               f"{' and '.join(saturated) or 'neither'} | {note} |")

@@ -95,6 +95,13 @@ class Reactor {
     // Posts to this reactor (and the doorbells it rings) use an eventfd even where the kernel
     // has IORING_OP_MSG_RING: the fallback path, for tests.
     bool wake_by_eventfd = false;
+    // Fewer wake-ups when completions come in a stream (a load generator, a saturated peer):
+    // a blocking turn waits up to `batch_wait` for `batch_completions` completions, then
+    // returns with however many came (at least one). Each completion may be handled up to
+    // `batch_wait` later. Needs Linux 6.12 (IORING_FEAT_MIN_TIMEOUT); without it, or with
+    // 0, a turn returns on its first completion.
+    unsigned batch_completions = 0;
+    std::chrono::microseconds batch_wait{0};
   };
   Reactor();
   explicit Reactor(Options options);
@@ -186,9 +193,13 @@ class Reactor {
   }
   io_uring* ring() { return &ring_; }
   const char* setup_mode() const { return setup_mode_; }
+  // Whether blocking turns wait for batches (Options::batch_*, and the kernel allows it).
+  bool batches_waits() const { return batch_waits_; }
 
  private:
   void submit_and_reap(bool may_block, std::optional<Duration> timeout);
+  // One io_uring_enter that submits and waits with Options::batch_* (see there).
+  int submit_and_wait_batch(std::optional<Duration> timeout);
   void reap();
   void run_ready();
   void turn(bool may_block, std::optional<Duration> timeout);
@@ -204,6 +215,8 @@ class Reactor {
   io_uring ring_{};
   const char* setup_mode_ = "";
   bool defer_taskrun_ = false;
+  bool ring_fd_registered_ = false;
+  bool batch_waits_ = false;  // Options::batch_* asked for, and the kernel has min-wait
   bool stopped_ = false;
   std::size_t in_flight_ = 0;
   ReadyList ready_;

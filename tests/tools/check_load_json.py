@@ -10,7 +10,7 @@ HISTOGRAM = {"count": int, "min": NUMBER, "mean": NUMBER, "p50": NUMBER, "p90": 
 ERRORS = {k: int for k in ("connect", "handshake", "mismatch", "closed", "protocol", "lost")}
 SCHEMA = {
     "tool": str, "schema": int,
-    "config": {"urls": list, "scenario": str, "mode": str, "pipeline": int, "rate": NUMBER,
+    "config": {"urls": list, "scenario": str, "mode": str, "pipeline": int, "rate": NUMBER, "batch": int, "batch_wait_us": int,
                "threads": int, "connections": int, "connect_rate": NUMBER, "duration_s": NUMBER,
                "warmup_s": NUMBER, "size": str, "text": bool, "payload": str, "payload_seed": int,
                "max_errors": int},

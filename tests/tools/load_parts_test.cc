@@ -245,3 +245,28 @@ TEST_CASE("durations take s, ms and m; objectives need a percentile and a unit")
     CHECK_FALSE(parse_objectives(bad, none).empty());
   }
 }
+
+namespace {
+LoadOptions parse_args(std::vector<std::string> args) {
+  args.insert(args.begin(), "wsp-load");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  return parse_load_options(static_cast<int>(argv.size()), argv.data());
+}
+}  // namespace
+
+TEST_CASE("wake-ups are batched by default only in closed-loop echo: half in flight, at most 64") {
+  const std::string url = "ws://127.0.0.1:1/";
+  CHECK(parse_args({url}).batch == 32);  // 64 connections x 1
+  CHECK(parse_args({url, "--connections", "4"}).batch == 2);
+  CHECK(parse_args({url, "--connections", "1"}).batch == 0);
+  CHECK(parse_args({url, "--pipeline", "16"}).batch == 64);
+  CHECK(parse_args({url, "--connections", "1000", "--threads", "2"}).batch == 64);
+  CHECK(parse_args({url, "--connections", "8", "--threads", "2", "--pipeline", "3"}).batch == 6);
+  CHECK(parse_args({url, "--rate", "1000"}).batch == 0);
+  CHECK(parse_args({url, "--scenario", "fanout"}).batch == 0);
+  CHECK(parse_args({url, "--batch", "0"}).batch == 0);
+  CHECK(parse_args({url, "--rate", "1000", "--batch", "8"}).batch == 8);
+  CHECK(parse_args({url}).batch_wait_us == 100);
+  CHECK(parse_args({url, "--batch-wait", "20"}).batch_wait_us == 20);
+}

@@ -128,6 +128,12 @@ LoadOptions parse_load_options(int argc, char** argv) {
   f.add("--rate", &o.rate, 0, 1e9,
         "open loop: messages per second in total, sent on schedule whatever the server does; "
         "latency from the intended send time");
+  f.add("--batch", &o.batch, 0, 4096,
+        "completions each thread waits for per wake-up, for at most --batch-wait: fewer wake-ups, "
+        "each receipt seen up to --batch-wait later (default: half the messages in flight per "
+        "thread, at most 64, in a closed-loop echo run; 0, no waiting, in open loop and fanout)");
+  f.add("--batch-wait", &o.batch_wait_us, 0, 1000000,
+        "microseconds a wake-up waits for --batch completions (100)");
   f.add("--ca", &o.ca_file, "PEM file of the certificates to trust for wss://");
   f.add("--insecure", &o.insecure, "wss:// without verifying the server's certificate");
   f.add("--header", &o.headers, "extra request header line 'Name: value' (repeatable)");
@@ -168,6 +174,12 @@ LoadOptions parse_load_options(int argc, char** argv) {
   if (o.scenario == Scenario::fanout && o.sizes.min() < 36)
     usage_error("--size: fanout messages carry a 36-byte tag; use at least 36 bytes");
   if (!o.ca_file.empty() && o.insecure) usage_error("--ca and --insecure exclude each other");
+  if (o.batch < 0) {
+    const long in_flight = static_cast<long>(o.connections / o.threads) * o.pipeline;
+    o.batch = o.scenario == Scenario::echo && !o.open_loop()
+                  ? static_cast<int>(std::min<long>(64, in_flight / 2))
+                  : 0;
+  }
   return o;
 }
 

@@ -46,6 +46,12 @@ struct LoadOptions {
   Scenario scenario = Scenario::echo;
   int pipeline = 1;  // closed loop: messages in flight per connection
   double rate = 0;   // open loop when > 0: messages per second in total, on schedule
+  // Completions a reactor waits for per wake-up, for at most batch_wait_us (io::Reactor's
+  // Options::batch_*): fewer wake-ups per message, each receipt seen up to batch_wait_us later.
+  // -1 (auto): half the messages in flight per thread, at most 64, in the closed-loop echo
+  // scenario; 0 elsewhere, where latency is the point.
+  int batch = -1;
+  unsigned batch_wait_us = 100;
 
   std::string json_file;
   std::string plot_file;

@@ -135,6 +135,9 @@ void print_report(std::FILE* out, const RunReport& r) {
                o.threads == 1 ? "" : "s", o.text ? "text" : "binary", o.sizes.describe().c_str(),
                to_string(o.payload));
   for (const std::string& url : o.urls) std::fprintf(out, "  target       %s\n", url.c_str());
+  if (o.batch > 1 && o.batch_wait_us > 0)
+    std::fprintf(out, "  wake-ups     each waits up to %u us for %d completions: a receipt may be "
+                 "seen that much later (--batch 0: none)\n", o.batch_wait_us, o.batch);
   std::fprintf(out, "  connections  %s opened of %d\n", with_commas(r.opened).c_str(), o.connections);
   std::fprintf(out, "  connect      %s\n", histogram_line(r.connect).c_str());
   std::fprintf(out, "  handshake    %s\n", histogram_line(r.handshake).c_str());
@@ -193,6 +196,7 @@ bool write_json(const std::string& path, const RunReport& r, std::string* error)
   j += "], \"scenario\": " + json_string(o.scenario == Scenario::fanout ? "fanout" : "echo") +
        ", \"mode\": " + json_string(o.open_loop() ? "open" : "closed") +
        ", \"pipeline\": " + std::to_string(o.pipeline) + ", \"rate\": " + number(o.rate) +
+       ", \"batch\": " + std::to_string(o.batch) + ", \"batch_wait_us\": " + std::to_string(o.batch_wait_us) +
        ", \"threads\": " + std::to_string(o.threads) + ", \"connections\": " + std::to_string(o.connections) +
        ", \"connect_rate\": " + number(o.connect_rate) + ", \"duration_s\": " + number(o.duration_s) +
        ", \"warmup_s\": " + number(o.warmup_s) + ", \"size\": " + json_string(o.sizes.describe()) +

@@ -54,7 +54,10 @@ Worker::Worker(const LoadOptions& options, const std::vector<Target>& targets,
 Worker::~Worker() = default;
 
 void Worker::run() {
-  reactor_ = std::make_unique<io::Reactor>();
+  io::Reactor::Options reactor_options;
+  reactor_options.batch_completions = static_cast<unsigned>(options_.batch);
+  reactor_options.batch_wait = std::chrono::microseconds(options_.batch_wait_us);
+  reactor_ = std::make_unique<io::Reactor>(reactor_options);
   interval_ = std::make_unique<Histogram>();
   reactor_->spawn(lifecycle());
   reactor_->run();

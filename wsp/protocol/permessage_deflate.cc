@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <utility>
 
@@ -15,8 +16,15 @@ namespace {
 constexpr std::uint8_t kTail[4] = {0x00, 0x00, 0xff, 0xff};
 // zlib counts in uInt: feed and drain at most this much per call.
 constexpr std::size_t kMaxStep = std::size_t{1} << 30;
-// The first output buffer for an inflated message (then doubled up to the limit).
-constexpr std::size_t kFirstInflateBuffer = 1024;
+// zlib writes into one buffer per thread, and the message takes what came out at its exact
+// size. Growing the message itself instead zero-filled it (std::string::resize) and faulted
+// in pages it might never use: about a tenth of an echo server's CPU at 16 KiB.
+constexpr std::size_t kOutputBufferSize = 64 * 1024;
+
+std::uint8_t* zlib_output_buffer() {
+  thread_local std::unique_ptr<std::uint8_t[]> buffer(new (std::nothrow) std::uint8_t[kOutputBufferSize]);
+  return buffer.get();
+}
 
 z_stream* make_deflater(int level, int window_bits, int mem_level) {
   auto* z = new z_stream{};
@@ -49,18 +57,20 @@ void free_inflater(z_stream* z) {
   delete z;
 }
 
-// Grows `s` to `size` bytes keeping the first `keep`. A fresh allocation of exactly `size`,
-// so the buffer never exceeds what the caller allowed (std::string's own growth may double).
-void grow_exactly(std::string& s, std::size_t size, std::size_t keep) {
-  if (size <= s.capacity()) {
-    s.resize(size);
-    return;
+// Appends `size` bytes to `s`, its capacity growing by doubling but never past `limit` (0: no
+// limit; the caller keeps s.size() + size within it). A fresh allocation of the exact
+// capacity, since std::string's own growth may double past the limit.
+void append_within(std::string& s, const std::uint8_t* data, std::size_t size, std::size_t limit) {
+  const std::size_t need = s.size() + size;
+  if (need > s.capacity()) {
+    std::size_t capacity = std::max(need, s.capacity() * 2);
+    if (limit != 0) capacity = std::max(need, std::min(capacity, limit));
+    std::string bigger;
+    bigger.reserve(capacity);
+    bigger.append(s);
+    s.swap(bigger);
   }
-  std::string bigger;
-  bigger.reserve(size);
-  bigger.append(s, 0, keep);
-  bigger.resize(size);
-  s.swap(bigger);
+  s.append(reinterpret_cast<const char*>(data), size);
 }
 
 }  // namespace
@@ -129,11 +139,11 @@ z_stream* PerMessageDeflate::take_decompressor() {
 
 bool PerMessageDeflate::compress(const std::uint8_t* data, std::size_t size, std::string& out) {
   z_stream* z = take_compressor();
-  if (!z) return false;
+  std::uint8_t* buffer = zlib_output_buffer();
+  if (!z || !buffer) return false;
   const bool own = z == compressor_;
-  if (out.capacity() < size / 2 + 64) out.reserve(size / 2 + 64);
-  out.resize(out.capacity());
-  std::size_t produced = 0, left = size;
+  out.clear();
+  std::size_t left = size;
   z->avail_in = 0;
   bool ok = true;
   for (;;) {
@@ -143,23 +153,21 @@ bool PerMessageDeflate::compress(const std::uint8_t* data, std::size_t size, std
       z->avail_in = static_cast<uInt>(step);
       left -= step;
     }
-    if (produced == out.size()) grow_exactly(out, out.size() * 2, produced);
-    const std::size_t room = std::min(out.size() - produced, kMaxStep);
-    z->next_out = reinterpret_cast<Bytef*>(out.data() + produced);
-    z->avail_out = static_cast<uInt>(room);
+    z->next_out = buffer;
+    z->avail_out = static_cast<uInt>(kOutputBufferSize);
     // §7.2.1: compress all of it, then an empty stored block ends the message on a byte
     // boundary (Z_SYNC_FLUSH).
     const int flush = left == 0 ? Z_SYNC_FLUSH : Z_NO_FLUSH;
     const int rc = deflate(z, flush);
-    produced += room - z->avail_out;
+    append_within(out, buffer, kOutputBufferSize - z->avail_out, 0);
     if (rc != Z_OK && rc != Z_BUF_ERROR) {
       ok = false;
       break;
     }
     if (flush == Z_SYNC_FLUSH && z->avail_in == 0 && z->avail_out != 0) break;
   }
-  ok = ok && produced >= 4 && std::memcmp(out.data() + produced - 4, kTail, 4) == 0;
-  out.resize(ok ? produced - 4 : 0);
+  ok = ok && out.size() >= 4 && std::memcmp(out.data() + out.size() - 4, kTail, 4) == 0;
+  out.resize(ok ? out.size() - 4 : 0);
   // A sender may always drop its context: after a failure, or when none is to be kept.
   if (own && (!ok || config_.send_no_context_takeover)) deflateReset(z);
   if (!ok) return false;
@@ -184,15 +192,25 @@ bool PerMessageDeflate::restart_decompressor(z_stream* z) {
 }
 
 PerMessageDeflate::InflateResult PerMessageDeflate::inflate(std::string& in, std::string& out,
-                                                           std::size_t limit) {
+                                                           std::size_t limit, BufferPool* buffers) {
   z_stream* z = take_decompressor();
-  if (!z) return InflateResult::no_memory;
+  std::uint8_t* buffer = zlib_output_buffer();
+  if (!z || !buffer) return InflateResult::no_memory;
   const std::size_t compressed = in.size();
   in.append(reinterpret_cast<const char*>(kTail), sizeof kTail);  // §7.2.2
   out.clear();
-  std::size_t produced = 0, left = in.size();
+  // Output collects in `buffer` (`pending` bytes) and moves to `out` when it is full or the
+  // message is over, so a message that fits takes one buffer of its exact size.
+  std::size_t produced = 0, pending = 0, left = in.size();
+  auto move_pending = [&] {
+    if (out.empty() && buffers && out.capacity() < pending) {
+      buffers->give_back(std::move(out));
+      out = buffers->take(pending);
+    }
+    append_within(out, buffer, pending, limit);
+    pending = 0;
+  };
   z->avail_in = 0;
-  std::uint8_t probe;  // where the byte past the limit goes, if there is one
   InflateResult result = InflateResult::ok;
   for (;;) {
     if (z->avail_in == 0 && left > 0) {
@@ -201,20 +219,16 @@ PerMessageDeflate::InflateResult PerMessageDeflate::inflate(std::string& in, std
       z->avail_in = static_cast<uInt>(step);
       left -= step;
     }
+    // Once `limit` bytes are out, one more byte (the probe) decides too_big.
     const bool probing = limit != 0 && produced >= limit;
-    std::size_t room;
+    if (pending == kOutputBufferSize) move_pending();
+    std::size_t room = kOutputBufferSize - pending;
     if (probing) {
-      z->next_out = &probe;
       room = 1;
-    } else {
-      if (produced == out.size()) {
-        std::size_t next = std::max(kFirstInflateBuffer, std::max(out.size() * 2, compressed * 4));
-        if (limit != 0) next = std::min(next, limit);
-        grow_exactly(out, next, produced);
-      }
-      room = std::min(out.size() - produced, kMaxStep);
-      z->next_out = reinterpret_cast<Bytef*>(out.data() + produced);
+    } else if (limit != 0) {
+      room = std::min(room, limit - produced);
     }
+    z->next_out = buffer + pending;
     z->avail_out = static_cast<uInt>(room);
     // Each call writes at most `room` bytes: a small input cannot make one unbounded step.
     const int rc = ::inflate(z, Z_SYNC_FLUSH);
@@ -223,7 +237,10 @@ PerMessageDeflate::InflateResult PerMessageDeflate::inflate(std::string& in, std
       result = InflateResult::too_big;
       break;
     }
-    if (!probing) produced += written;
+    if (!probing) {
+      pending += written;
+      produced += written;
+    }
     if (rc == Z_STREAM_END) {
       // A block with BFINAL set ended zlib's stream (§7.2.3.4); what follows starts anew.
       if (!restart_decompressor(z)) {
@@ -249,12 +266,12 @@ PerMessageDeflate::InflateResult PerMessageDeflate::inflate(std::string& in, std
     }
   }
   in.resize(compressed);
+  if (result == InflateResult::ok && pending > 0) move_pending();
   if (result != InflateResult::ok) {
     out.clear();
     if (z == decompressor_) inflateReset(z);
     return result;
   }
-  out.resize(produced);
   if (z == decompressor_ && config_.receive_no_context_takeover) inflateReset(z);
   ++stats_.messages_inflated;
   stats_.bytes_before_inflation += compressed;

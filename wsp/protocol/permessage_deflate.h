@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/deflate_negotiation.h"
 
 struct z_stream_s;
@@ -74,8 +75,10 @@ class PerMessageDeflate {
 
   // Inflates one whole message's payload (§7.2.2): `in` gets 00 00 ff ff appended. Output
   // goes into `out` (overwritten), which grows step by step and never past `limit` bytes
-  // (0: unlimited): once `limit` bytes are out, one more byte decides too_big.
-  InflateResult inflate(std::string& in, std::string& out, std::size_t limit);
+  // (0: unlimited): once `limit` bytes are out, one more byte decides too_big. With
+  // `buffers`, an `out` too small is swapped for a pooled buffer that fits.
+  InflateResult inflate(std::string& in, std::string& out, std::size_t limit,
+                        BufferPool* buffers = nullptr);
 
   const DeflateConfig& config() const { return config_; }
   const DeflateStats& stats() const { return stats_; }

@@ -250,7 +250,7 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
     fail(close_code::internal_error, kInternalError);
     return false;
   }
-  switch (deflate->inflate(message_, out.payload, config_.max_message_size)) {
+  switch (deflate->inflate(message_, out.payload, config_.max_message_size, config_.buffers)) {
     case PerMessageDeflate::InflateResult::ok:
       break;
     case PerMessageDeflate::InflateResult::too_big:

@@ -59,6 +59,8 @@ out_idle = out.replace(".tsv", "-idle.tsv")
 SERVERS = {
     "wsp off": ([wsp, "--port", str(PORT)], []),
     "wsp shared": ([wsp, "--port", str(PORT), "--deflate", "shared"], ["--deflate", "shared"]),
+    "wsp shared no counters": ([wsp, "--port", str(PORT), "--deflate", "shared", "--deflate-connection-stats", "0"],
+                               ["--deflate", "shared"]),
     "wsp shared level 1": ([wsp, "--port", str(PORT), "--deflate", "shared", "--deflate-level", "1"],
                            ["--deflate", "shared"]),
     "wsp dedicated": ([wsp, "--port", str(PORT), "--deflate", "dedicated"], ["--deflate", "dedicated"]),

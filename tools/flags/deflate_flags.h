@@ -22,6 +22,9 @@ inline void add_deflate_flags(Flags& f, wsp::DeflateOptions& d) {
   f.add("--deflate-level", &d.level, -1, 9, "zlib compression level, -1 for zlib's default (default -1)");
   f.add("--deflate-min-size", &d.min_size, std::size_t{0}, std::size_t{1} << 30,
         "messages under this many bytes are sent uncompressed (default 256 shared, 64 dedicated)");
+  f.add("--deflate-connection-stats", &d.per_connection_stats,
+        "shared: count per connection what it compressed and inflated (default 1; 0 spares each "
+        "connection about 100 bytes after its first compressed message)");
 }
 
 }  // namespace flags

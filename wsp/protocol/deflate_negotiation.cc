@@ -58,6 +58,7 @@ DeflateConfig base_config(const DeflateOptions& options) {
   c.mem_level = c.shared ? 8 : options.mem_level;
   c.level = options.level;
   c.min_size = min_size_of(options);
+  c.per_connection_stats = !c.shared || options.per_connection_stats;
   return c;
 }
 

@@ -73,6 +73,12 @@ struct DeflateOptions {
   static constexpr std::size_t kSharedMinSize = 256;
   static constexpr std::size_t kDedicatedMinSize = 64;
   std::size_t min_size = kMinSizeOfMode;
+  // Shared mode: whether each connection counts what it compressed and inflated
+  // (DeflateSlot::stats(), WebSocketPeer::get_deflate_stats()). The counters take about 100
+  // bytes per connection from its first compressed message on; without them a connection
+  // costs not one byte more than one without the extension, and the counts go to its
+  // thread's totals (SharedDeflateStreams::stats()). The dedicated mode always counts.
+  bool per_connection_stats = true;
   // Client: the offers to send in order of preference; empty: one offer made from the mode
   // (shared: both no_context_takeover; dedicated: the windows when window_bits < 15).
   std::vector<DeflateParameters> offers;
@@ -99,6 +105,7 @@ struct DeflateConfig {
   int mem_level = 8;
   int level = -1;
   std::size_t min_size = 64;
+  bool per_connection_stats = true;  // DeflateOptions::per_connection_stats
   bool operator==(const DeflateConfig&) const = default;
 };
 

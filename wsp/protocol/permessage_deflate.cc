@@ -104,6 +104,30 @@ z_stream* SharedDeflateStreams::decompressor() {
   return decompressor_;
 }
 
+PerMessageDeflate* SharedDeflateStreams::stateless(const DeflateConfig& config, std::uint64_t key) {
+  for (auto& [k, deflate] : stateless_) {
+    if (k == key) return deflate.get();
+  }
+  auto made = std::unique_ptr<PerMessageDeflate>(new (std::nothrow) PerMessageDeflate(config, this));
+  if (!made) return nullptr;
+  stateless_.emplace_back(key, std::move(made));
+  return stateless_.back().second.get();
+}
+
+DeflateStats SharedDeflateStreams::stats() const {
+  DeflateStats sum;
+  for (const auto& entry : stateless_) {
+    const DeflateStats& s = entry.second->stats();
+    sum.messages_compressed += s.messages_compressed;
+    sum.bytes_before_compression += s.bytes_before_compression;
+    sum.bytes_after_compression += s.bytes_after_compression;
+    sum.messages_inflated += s.messages_inflated;
+    sum.bytes_before_inflation += s.bytes_before_inflation;
+    sum.bytes_after_inflation += s.bytes_after_inflation;
+  }
+  return sum;
+}
+
 int SharedDeflateStreams::streams() const {
   int n = decompressor_ != nullptr;
   for (z_stream* z : compressors_) n += z != nullptr;
@@ -283,9 +307,10 @@ PerMessageDeflate::InflateResult PerMessageDeflate::inflate(std::string& in, std
 
 // The packed word, from bit 0: 1 (packed), shared, send_no_context_takeover,
 // receive_no_context_takeover, send_window_bits (4), receive_window_bits (4), mem_level (4),
-// level + 1 (4), then min_size (44 bits).
+// level + 1 (4), per_connection_stats, then min_size (43 bits).
 namespace {
-constexpr int kMinSizeShift = 20;
+constexpr int kStatsBit = 20;
+constexpr int kMinSizeShift = 21;
 }  // namespace
 
 static_assert(sizeof(std::uintptr_t) == 8, "DeflateSlot packs a configuration into 64 bits");
@@ -296,7 +321,7 @@ DeflateSlot::DeflateSlot(const DeflateConfig& c) {
           std::uint64_t{c.receive_no_context_takeover} << 3 |
           std::uint64_t(c.send_window_bits & 15) << 4 | std::uint64_t(c.receive_window_bits & 15) << 8 |
           std::uint64_t(c.mem_level & 15) << 12 | std::uint64_t((c.level + 1) & 15) << 16 |
-          min_size << kMinSizeShift;
+          std::uint64_t{c.per_connection_stats} << kStatsBit | min_size << kMinSizeShift;
 }
 
 DeflateSlot::DeflateSlot(const DeflateSlot& other) {
@@ -320,13 +345,19 @@ DeflateConfig DeflateSlot::config() const {
   c.receive_window_bits = static_cast<int>((word_ >> 8) & 15);
   c.mem_level = static_cast<int>((word_ >> 12) & 15);
   c.level = static_cast<int>((word_ >> 16) & 15) - 1;
+  c.per_connection_stats = (word_ >> kStatsBit) & 1;
   c.min_size = static_cast<std::size_t>(word_ >> kMinSizeShift);
   return c;
 }
 
 PerMessageDeflate* DeflateSlot::get(SharedDeflateStreams* shared) {
   if (!packed()) return reinterpret_cast<PerMessageDeflate*>(word_);
-  auto* made = new (std::nothrow) PerMessageDeflate(config(), shared);
+  const DeflateConfig c = config();
+  if (c.shared && shared && c.send_no_context_takeover && c.receive_no_context_takeover &&
+      !c.per_connection_stats) {
+    return shared->stateless(c, word_);
+  }
+  auto* made = new (std::nothrow) PerMessageDeflate(c, shared);
   if (made) word_ = reinterpret_cast<std::uintptr_t>(made);
   return made;
 }

@@ -6,8 +6,10 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/deflate_negotiation.h"
@@ -15,6 +17,9 @@
 struct z_stream_s;
 
 namespace wsp {
+
+class PerMessageDeflate;
+struct DeflateStats;
 
 // zlib streams shared by the connections of one thread when nothing is kept between
 // messages: one decompressor (15-bit window) and one compressor per window size, each made
@@ -35,10 +40,18 @@ class SharedDeflateStreams {
   // Streams made so far (for tests).
   int streams() const;
 
+  // The PerMessageDeflate that every connection of this thread with `config` uses when it
+  // keeps no state of its own (shared, no context takeover either way, no per-connection
+  // counters), made on first use; `key` identifies the configuration (DeflateSlot's word).
+  PerMessageDeflate* stateless(const DeflateConfig& config, std::uint64_t key);
+  // What those connections compressed and inflated, summed.
+  DeflateStats stats() const;
+
  private:
   std::array<z_stream_s*, 7> compressors_{};  // windows 9..15
   std::array<int, 7> levels_{};
   z_stream_s* decompressor_ = nullptr;
+  std::vector<std::pair<std::uint64_t, std::unique_ptr<PerMessageDeflate>>> stateless_;
 };
 
 struct DeflateStats {
@@ -102,7 +115,9 @@ class PerMessageDeflate {
 // One connection's permessage-deflate in one word, so that a connection that has not sent or
 // received a compressed message costs no more than one without the extension: empty (not
 // negotiated), the negotiated DeflateConfig packed into the word, or the PerMessageDeflate
-// made from it on first use (owned). Copying copies the configuration, never zlib state.
+// made from it on first use (owned). A configuration that keeps nothing per connection
+// (SharedDeflateStreams::stateless) stays packed for good. Copying copies the
+// configuration, never zlib state.
 class DeflateSlot {
  public:
   DeflateSlot() = default;
@@ -119,18 +134,20 @@ class DeflateSlot {
   explicit operator bool() const { return negotiated(); }
   DeflateConfig config() const;
   bool should_compress(std::size_t size) const { return negotiated() && size >= min_size(); }
-  // The PerMessageDeflate, made now if it was not (`shared` as its constructor takes it);
-  // null when not negotiated or when there was no memory for it.
+  // The PerMessageDeflate, made now if it was not (`shared` as its constructor takes it), or
+  // the thread's one for a configuration that keeps nothing per connection; null when not
+  // negotiated or when there was no memory for it.
   PerMessageDeflate* get(SharedDeflateStreams* shared);
   // The PerMessageDeflate if it was made, else null.
   const PerMessageDeflate* made() const { return packed() ? nullptr : reinterpret_cast<const PerMessageDeflate*>(word_); }
-  // Its counters (zero until made) and zlib streams of its own (0 until made).
+  // Its counters (zero until made, and without per-connection counters) and zlib streams of
+  // its own (0 until made).
   DeflateStats stats() const { return made() ? made()->stats() : DeflateStats{}; }
   std::size_t dedicated_streams() const { return made() ? made()->dedicated_streams() : 0; }
 
-  // min_size is kept in 44 bits: a larger one (16 TiB) is taken as 2^44 - 1, which no message
+  // min_size is kept in 43 bits: a larger one (8 TiB) is taken as 2^43 - 1, which no message
   // reaches either.
-  static constexpr std::uint64_t kMaxPackedMinSize = (std::uint64_t{1} << 44) - 1;
+  static constexpr std::uint64_t kMaxPackedMinSize = (std::uint64_t{1} << 43) - 1;
 
  private:
   bool packed() const { return word_ & 1; }

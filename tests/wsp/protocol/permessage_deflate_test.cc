@@ -439,6 +439,7 @@ TEST_CASE("DeflateSlot keeps a configuration in one word and gives every field b
       c.mem_level = 1 + (bits + level + 1) % 9;
       c.level = level;
       c.min_size = static_cast<std::size_t>(bits * 1000 + level + 1);
+      c.per_connection_stats = (bits + level) % 2 == 0;
       configs.push_back(c);
     }
   }
@@ -452,7 +453,7 @@ TEST_CASE("DeflateSlot keeps a configuration in one word and gives every field b
     CHECK(slot.made() == nullptr);
   }
   DeflateConfig beyond = takeover();
-  beyond.min_size = ~std::size_t{0};  // past 44 bits: kept as the largest packed value
+  beyond.min_size = ~std::size_t{0};  // past 43 bits: kept as the largest packed value
   CHECK(DeflateSlot(beyond).config().min_size == DeflateSlot::kMaxPackedMinSize);
   CHECK_FALSE(DeflateSlot().negotiated());
   CHECK_FALSE(DeflateSlot().should_compress(1 << 20));
@@ -498,4 +499,57 @@ TEST_CASE("copying a DeflateSlot copies the configuration, never the zlib state"
   DeflateSlot moved(std::move(slot));
   CHECK(moved.made() != nullptr);
   CHECK_FALSE(slot.negotiated());
+}
+
+TEST_CASE("shared without per-connection counters: no connection ever holds a PerMessageDeflate") {
+  SharedDeflateStreams streams;
+  DeflateConfig shared = no_takeover();
+  shared.shared = true;
+  shared.per_connection_stats = false;
+  Endpoint a(Role::server, shared, 65535, &streams), b(Role::server, shared, 65535, &streams);
+  Endpoint client(Role::client, no_takeover());
+  const std::string text = json_like(2000);
+
+  for (Endpoint* server : {&a, &b}) {
+    CHECK(round_trip(client, *server, {text}, true) == std::vector<std::string>{text});
+    CHECK(round_trip(*server, client, {text}, true) == std::vector<std::string>{text});
+    CHECK(server->deflate->made() == nullptr);
+    CHECK(server->deflate->stats().messages_compressed == 0);
+  }
+  // Both connections used the thread's one object for their configuration: the counts are
+  // the thread's.
+  const DeflateStats totals = streams.stats();
+  CHECK(totals.messages_compressed == 2);
+  CHECK(totals.messages_inflated == 2);
+  CHECK(totals.bytes_before_compression == 2 * text.size());
+  CHECK(totals.bytes_after_inflation == 2 * text.size());
+  // A third connection with the same configuration uses the same object.
+  Endpoint c(Role::server, shared, 65535, &streams);
+  CHECK(round_trip(client, c, {text}, true) == std::vector<std::string>{text});
+  CHECK(c.deflate->made() == nullptr);
+  CHECK(streams.stats().messages_inflated == 3);
+
+  // With the counters (the default) the connection makes its own on first use.
+  DeflateConfig counted = shared;
+  counted.per_connection_stats = true;
+  Endpoint d(Role::server, counted, 65535, &streams);
+  CHECK(round_trip(client, d, {text}, true) == std::vector<std::string>{text});
+  CHECK(d.deflate->made() != nullptr);
+  CHECK(d.deflate->stats().messages_inflated == 1);
+  CHECK(streams.stats().messages_inflated == 3);
+}
+
+TEST_CASE("per_connection_stats is negotiated into the configuration, and only the shared mode drops it") {
+  std::string response;
+  DeflateOptions options;
+  options.mode = DeflateOptions::Mode::shared;
+  options.per_connection_stats = false;
+  const std::vector<Extension> offer = parse_extensions("permessage-deflate");
+  std::optional<DeflateConfig> shared = accept_deflate_offer(offer, options, response);
+  REQUIRE(shared);
+  CHECK_FALSE(shared->per_connection_stats);
+  options.mode = DeflateOptions::Mode::dedicated;
+  std::optional<DeflateConfig> dedicated = accept_deflate_offer(offer, options, response);
+  REQUIRE(dedicated);
+  CHECK(dedicated->per_connection_stats);
 }

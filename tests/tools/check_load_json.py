@@ -10,7 +10,8 @@ HISTOGRAM = {"count": int, "min": NUMBER, "mean": NUMBER, "p50": NUMBER, "p90": 
 ERRORS = {k: int for k in ("connect", "handshake", "mismatch", "closed", "protocol", "lost")}
 SCHEMA = {
     "tool": str, "schema": int,
-    "config": {"urls": list, "scenario": str, "mode": str, "pipeline": int, "rate": NUMBER, "batch": int, "batch_wait_us": int,
+    "config": {"urls": list, "scenario": str, "mode": str, "pipeline": int, "fanout_pace": str,
+               "rate": NUMBER, "batch": int, "batch_wait_us": int,
                "threads": int, "connections": int, "connect_rate": NUMBER, "duration_s": NUMBER,
                "warmup_s": NUMBER, "size": str, "text": bool, "payload": str, "payload_seed": int,
                "max_errors": int},
@@ -24,6 +25,7 @@ SCHEMA = {
                 "messages_inflated": int, "bytes_before_inflation": int,
                 "bytes_after_inflation": int},
     "latency_us": HISTOGRAM, "connect_time_us": HISTOGRAM, "handshake_time_us": HISTOGRAM,
+    "fanout": {"pace_timeouts": int},
     "errors": ERRORS, "errors_total": int, "first_errors": dict,
     "cpu": {"user_s": NUMBER, "system_s": NUMBER, "percent_of_core": NUMBER,
             "us_per_message": (int, float, type(None)),
@@ -61,6 +63,8 @@ def main():
             raise ValueError("$.series: empty")
         for i, point in enumerate(report["series"]):
             check(point, SERIES, f"$.series[{i}]")
+        if report["config"]["fanout_pace"] not in ("all", "sender"):
+            raise ValueError("$.config.fanout_pace: not all or sender")
         if len(report["threads"]) != report["config"]["threads"]:
             raise ValueError("$.threads: not one per thread")
         for i, thread in enumerate(report["threads"]):
@@ -82,6 +86,8 @@ def main():
     print("received", report["messages"]["received"])
     print("opened", report["connections"]["opened"])
     print("payload", report["config"]["payload"])
+    print("fanout_pace", report["config"]["fanout_pace"])
+    print("pace_timeouts", report["fanout"]["pace_timeouts"])
     for key, value in report["deflate"].items():
         print("deflate." + key, value)
     for kind, count in report["errors"].items():

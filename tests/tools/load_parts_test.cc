@@ -1,4 +1,5 @@
-// wsp-load's parts without I/O: --size, payloads checked byte for byte, durations, objectives.
+// wsp-load's parts without I/O: --size, payloads checked byte for byte, durations, objectives,
+// the fanout sender's pace.
 #include <catch2/catch.hpp>
 
 #include <zlib.h>
@@ -8,6 +9,7 @@
 #include <set>
 #include <string>
 
+#include "tools/load/fanout_pace.h"
 #include "tools/load/load_options.h"
 #include "tools/load/message_sizes.h"
 #include "tools/load/payload.h"
@@ -269,4 +271,62 @@ TEST_CASE("wake-ups are batched by default only in closed-loop echo: half in fli
   CHECK(parse_args({url, "--rate", "1000", "--batch", "8"}).batch == 8);
   CHECK(parse_args({url}).batch_wait_us == 100);
   CHECK(parse_args({url, "--batch-wait", "20"}).batch_wait_us == 20);
+}
+
+TEST_CASE("--fanout-pace is all unless sender is asked for, and paces only the closed-loop fanout") {
+  const std::string url = "ws://127.0.0.1:1/";
+  CHECK(parse_args({url}).fanout_pace == FanoutPace::all);
+  CHECK(parse_args({url, "--fanout-pace", "sender"}).fanout_pace == FanoutPace::sender);
+  CHECK(parse_args({url, "--scenario", "fanout"}).fanout_paced_by_every_subscriber());
+  CHECK_FALSE(parse_args({url, "--scenario", "fanout", "--fanout-pace", "sender"})
+                  .fanout_paced_by_every_subscriber());
+  CHECK_FALSE(parse_args({url, "--scenario", "fanout", "--rate", "100"})
+                  .fanout_paced_by_every_subscriber());
+  CHECK_FALSE(parse_args({url}).fanout_paced_by_every_subscriber());  // echo
+}
+
+TEST_CASE("the fanout sender may send while fewer than --pipeline publishes lack a subscriber") {
+  struct Row {
+    std::uint64_t sent, slowest_next;
+    int pipeline;
+    bool may_send;
+  };
+  const Row rows[] = {
+      {0, 0, 1, true},     // nothing sent yet
+      {1, 0, 1, false},    // the first publish is still on its way to someone
+      {1, 1, 1, true},     // every subscriber has it
+      {8, 0, 8, false},    // 8 in flight of 8
+      {7, 0, 8, true},
+      {10, 3, 8, true},    // 7 in flight
+      {11, 3, 8, false},
+      {5, 5, 1, true},
+      {5, kNoSubscriberWaiting, 1, true},  // no subscriber waits for anything
+      {5, 7, 1, true},     // ahead of what the sender counted: nothing in flight
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.sent, r.slowest_next, r.pipeline);
+    CHECK(may_send_fanout(r.sent, r.slowest_next, r.pipeline) == r.may_send);
+  }
+}
+
+TEST_CASE("the fanout sender sends anyway once the slowest subscriber has stood still for 1 s "
+          "with publishes in flight") {
+  constexpr std::int64_t second = 1'000'000'000;
+  struct Row {
+    std::uint64_t sent, slowest_next;
+    std::int64_t now, moved_at;
+    bool timed_out;
+  };
+  const Row rows[] = {
+      {3, 2, 5 * second, 4 * second, true},        // exactly 1 s
+      {3, 2, 5 * second - 1, 4 * second, false},   // a nanosecond short
+      {3, 2, 9 * second, 4 * second, true},
+      {3, 3, 9 * second, 4 * second, false},       // nothing in flight
+      {3, kNoSubscriberWaiting, 9 * second, 0, false},
+      {0, 0, 9 * second, 0, false},                // nothing sent
+  };
+  for (const Row& r : rows) {
+    CAPTURE(r.sent, r.slowest_next, r.now, r.moved_at);
+    CHECK(fanout_pace_timed_out(r.sent, r.slowest_next, r.now, r.moved_at) == r.timed_out);
+  }
 }

@@ -1,6 +1,6 @@
-// wsp-load run as a child process against wsp's echo and chat servers and against
-// faulty_echo_server (which corrupts or stalls on purpose), all on 127.0.0.1 with ports from
-// the OS. Reports are read back through check_load_json.py (Debian's /usr/bin/python3).
+// wsp-load run as a child process against wsp's echo and chat servers, faulty_echo_server
+// (which corrupts or stalls on purpose) and lagging_room_server (a room that serves all but the
+// sender late), all on 127.0.0.1 with ports from the OS. Reports are read back through check_load_json.py (Debian's /usr/bin/python3).
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -71,6 +71,10 @@ TEST_CASE("wsp-load refuses a bad value or a URL that is not ws:// or wss:// wit
   CHECK_THAT(random_text.lines[0], Catch::StartsWith("wsp-load: --payload random is not UTF-8"));
   Output fanout = run({load(), "ws://127.0.0.1:1/", "--scenario", "fanout", "--payload", "chat"});
   CHECK(fanout.status == 2);
+  Output pace = run({load(), "ws://127.0.0.1:1/", "--fanout-pace", "fast"});
+  CHECK(pace.status == 2);
+  REQUIRE_FALSE(pace.lines.empty());
+  CHECK(pace.lines[0] == "wsp-load: --fanout-pace: 'fast' is not all or sender");
 }
 
 TEST_CASE("wsp-load against a port nobody listens on says so and exits with status 3") {
@@ -346,4 +350,90 @@ TEST_CASE("fanout against the chat server: every member gets every message, in o
   CHECK(number(figures, "errors.lost") == 0);
   CHECK(number(figures, "errors.mismatch") == 0);
   CHECK_THAT(out.text(), Catch::Contains("messages from the server itself (ignored)"));
+}
+
+// --- the closed-loop fanout sender's pace ---------------------------------------------------
+
+namespace {
+
+Server lagging_room(int lag_ms) {
+  return Server({runfile("tests/tools/lagging_room_server"), "--port", "0", "--lag-ms",
+                 std::to_string(lag_ms)});
+}
+
+}  // namespace
+
+TEST_CASE("--fanout-pace all against the chat server on 2 reactors: every publish reaches every "
+          "subscriber, none sent on a timeout") {
+  Server server({runfile("examples/chat_server"), "--port", "0", "--threads", "2", "--notices", "0"});
+  const std::string json = temp_path("fanout_pace_all.json");
+  Output out = run_load(server.url(), {"--scenario", "fanout", "--connections", "8", "--threads", "2",
+                                       "--pipeline", "1", "--fanout-pace", "all", "--duration", "1",
+                                       "--warmup", "0.2", "--json", json});
+  INFO(out.text());
+  CHECK(out.status == 0);
+  CHECK_THAT(out.text(), Catch::Contains("closed loop, 1 in flight until every subscriber has it"));
+  CHECK_THAT(out.text(), Catch::Contains("  pace         0 pace timeouts"));
+  auto figures = json_figures(json);
+  REQUIRE(figures["schema"] == "ok");
+  CHECK(figures["fanout_pace"] == "all");
+  CHECK(number(figures, "sent") > 0);
+  CHECK(number(figures, "received") == 8 * number(figures, "sent"));
+  CHECK(number(figures, "pace_timeouts") == 0);
+  CHECK(number(figures, "errors.lost") == 0);
+  CHECK(number(figures, "errors.mismatch") == 0);
+}
+
+TEST_CASE("--fanout-pace all: members served 50 ms late hold the sender to a publish per 50 ms") {
+  // From the load's start to the window's end is 1.2 s: at most 1.2 s / 50 ms + 1 publishes.
+  Server server = lagging_room(50);
+  const std::string json = temp_path("fanout_pace_lagging.json");
+  Output out = run_load(server.url(), {"--scenario", "fanout", "--connections", "4", "--threads", "2",
+                                       "--pipeline", "1", "--duration", "1", "--warmup", "0.2",
+                                       "--json", json});
+  INFO(out.text());
+  CHECK(out.status == 0);
+  auto figures = json_figures(json);
+  REQUIRE(figures["schema"] == "ok");
+  CHECK(number(figures, "sent") >= 1);
+  CHECK(number(figures, "sent") <= 25);
+  CHECK(number(figures, "received") == 4 * number(figures, "sent"));
+  CHECK(number(figures, "pace_timeouts") == 0);
+  CHECK(number(figures, "errors.lost") == 0);
+}
+
+TEST_CASE("--fanout-pace sender: the sender outruns members served 50 ms late") {
+  Server server = lagging_room(50);
+  const std::string json = temp_path("fanout_pace_sender.json");
+  Output out = run_load(server.url(), {"--scenario", "fanout", "--connections", "4", "--threads", "2",
+                                       "--pipeline", "1", "--fanout-pace", "sender", "--duration", "1",
+                                       "--warmup", "0.2", "--json", json});
+  INFO(out.text());
+  CHECK(out.status == 0);
+  CHECK_THAT(out.text(), Catch::Contains("closed loop, 1 in flight from the sender"));
+  auto figures = json_figures(json);
+  REQUIRE(figures["schema"] == "ok");
+  CHECK(figures["fanout_pace"] == "sender");
+  CHECK(number(figures, "sent") > 100);  // each publish as soon as its own copy is back
+  CHECK(number(figures, "received") == 4 * number(figures, "sent"));
+  CHECK(number(figures, "errors.lost") == 0);
+}
+
+TEST_CASE("--fanout-pace all: members that never get a message cost a pace timeout a second, and "
+          "the run goes on") {
+  // The load starts, 1 publish goes out; at 1 s and 2 s the sender sends anyway; the window ends
+  // at 2.7 s. The two starved members lose all 3.
+  Server server = lagging_room(1'000'000);
+  const std::string json = temp_path("fanout_pace_timeouts.json");
+  Output out = run_load(server.url(), {"--scenario", "fanout", "--connections", "3", "--threads", "2",
+                                       "--pipeline", "1", "--duration", "2.5", "--warmup", "0.2",
+                                       "--drain-timeout", "0.2", "--max-errors", "100", "--json", json});
+  INFO(out.text());
+  CHECK(out.status == 0);
+  CHECK_THAT(out.text(), Catch::Contains("  pace         2 pace timeouts"));
+  auto figures = json_figures(json);
+  REQUIRE(figures["schema"] == "ok");
+  CHECK(number(figures, "pace_timeouts") == 2);
+  CHECK(number(figures, "sent") == 3);
+  CHECK(number(figures, "errors.lost") == 2 * 3);
 }

@@ -124,7 +124,16 @@ LoadOptions parse_load_options(int argc, char** argv) {
   f.add("--text", &text, "text messages (the default for fanout)");
   f.add("--binary", &binary, "binary messages (the default for echo)");
   flags::add_deflate_flags(f, o.deflate);
-  f.add("--pipeline", &o.pipeline, 1, 1000000, "closed loop: messages in flight per connection (1)");
+  f.add("--pipeline", &o.pipeline, 1, 1000000,
+        "closed loop: messages in flight per connection; fanout: publishes in flight (1)");
+  f.add("--fanout-pace", "all|sender", [&](std::string_view v) {
+    if (v != "all" && v != "sender") return std::string("all or sender");
+    o.fanout_pace = v == "all" ? FanoutPace::all : FanoutPace::sender;
+    return std::string();
+  }, "closed-loop fanout: a publish stays in flight until every subscriber has it (all, the "
+     "default; a subscriber silent for 1 s lets the sender go on, counted as a pace timeout) or "
+     "only until the sender has its own copy (sender), which overdrives subscribers the server "
+     "serves later, e.g. on another reactor thread");
   f.add("--rate", &o.rate, 0, 1e9,
         "open loop: messages per second in total, sent on schedule whatever the server does; "
         "latency from the intended send time");

@@ -14,6 +14,9 @@
 namespace wsp_load {
 
 enum class Scenario { echo, fanout };
+// Closed-loop fanout: a publish is in flight until every subscriber has it (all), or until the
+// sender has its own copy (sender), which overdrives subscribers a server serves later.
+enum class FanoutPace { all, sender };
 
 // One objective of --slo: "p99=5ms" (or p50, p99.9, max ...).
 struct Objective {
@@ -45,6 +48,7 @@ struct LoadOptions {
 
   Scenario scenario = Scenario::echo;
   int pipeline = 1;  // closed loop: messages in flight per connection
+  FanoutPace fanout_pace = FanoutPace::all;
   double rate = 0;   // open loop when > 0: messages per second in total, on schedule
   // Completions a reactor waits for per wake-up, for at most batch_wait_us (io::Reactor's
   // Options::batch_*): fewer wake-ups per message, each receipt seen up to batch_wait_us later.
@@ -62,6 +66,9 @@ struct LoadOptions {
   bool print_stats = false;  // each thread's reactor counters at the end (stderr)
 
   bool open_loop() const { return rate > 0; }
+  bool fanout_paced_by_every_subscriber() const {
+    return scenario == Scenario::fanout && !open_loop() && fanout_pace == FanoutPace::all;
+  }
 };
 
 // Parses the command line; exits with status 2 (one line naming the problem) when it is bad,

@@ -173,6 +173,7 @@ int main(int argc, char** argv) {
     pool = std::make_shared<const MessagePool>(options.payload, options.sizes.max(), options.payload_seed);
   RunPhases phases;
   phases.start_ns = now_ns();
+  phases.slowest = std::make_unique<RunPhases::ThreadSlowest[]>(static_cast<std::size_t>(options.threads));
   std::vector<std::vector<int>> shares(static_cast<std::size_t>(options.threads));
   for (int id = 0; id < options.connections; ++id)
     shares[static_cast<std::size_t>(id % options.threads)].push_back(id);
@@ -306,6 +307,7 @@ int main(int argc, char** argv) {
     report.received_window += r.received_window;
     report.bytes_window += r.bytes_window;
     report.foreign += r.foreign;
+    report.fanout_pace_timeouts += r.pace_timeouts;
     report.opened += r.opened;
     report.deflate_connections += r.deflate_connections;
     report.deflate.messages_compressed += r.deflate.messages_compressed;

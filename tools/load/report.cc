@@ -127,8 +127,10 @@ void print_report(std::FILE* out, const RunReport& r) {
   std::string mode = o.open_loop() ? "open loop, " + with_commas(static_cast<std::uint64_t>(o.rate)) +
                                          " msgs/s on schedule"
                                    : "closed loop, " + std::to_string(o.pipeline) +
-                                         (fanout ? " in flight from the sender"
-                                                 : " in flight per connection");
+                                         (!fanout ? " in flight per connection"
+                                          : o.fanout_pace == FanoutPace::all
+                                              ? " in flight until every subscriber has it"
+                                              : " in flight from the sender");
   std::fprintf(out, "wsp-load: %s, %s; %d connections on %d thread%s; %s messages of %s bytes, "
                "payload %s\n",
                fanout ? "fanout" : "echo", mode.c_str(), o.connections, o.threads,
@@ -166,6 +168,9 @@ void print_report(std::FILE* out, const RunReport& r) {
   for (int k = 0; k < kErrorKinds; ++k)
     if (!r.first_error[k].empty()) std::fprintf(out, "    first %-9s %s\n", error_name(k), r.first_error[k].c_str());
   if (r.fanout_sender_missing) std::fprintf(out, "  fanout       the sender (connection 0) did not open: nothing was sent\n");
+  if (o.fanout_paced_by_every_subscriber())
+    std::fprintf(out, "  pace         %s pace timeouts (publishes sent anyway after the slowest "
+                      "subscriber got nothing new for 1 s)\n", with_commas(r.fanout_pace_timeouts).c_str());
   if (r.cpu_us_per_msg() >= 0) {
     std::fprintf(out, "  cpu          wsp-load %.1f%% of a core (user %.2f s, system %.2f s): %.3f us per message\n",
                  r.cpu_pct(), r.cpu_user_s, r.cpu_system_s, r.cpu_us_per_msg());
@@ -195,7 +200,8 @@ bool write_json(const std::string& path, const RunReport& r, std::string* error)
   for (std::size_t i = 0; i < o.urls.size(); ++i) j += (i ? ", " : "") + json_string(o.urls[i]);
   j += "], \"scenario\": " + json_string(o.scenario == Scenario::fanout ? "fanout" : "echo") +
        ", \"mode\": " + json_string(o.open_loop() ? "open" : "closed") +
-       ", \"pipeline\": " + std::to_string(o.pipeline) + ", \"rate\": " + number(o.rate) +
+       ", \"pipeline\": " + std::to_string(o.pipeline) + ", \"fanout_pace\": " +
+       json_string(o.fanout_pace == FanoutPace::all ? "all" : "sender") + ", \"rate\": " + number(o.rate) +
        ", \"batch\": " + std::to_string(o.batch) + ", \"batch_wait_us\": " + std::to_string(o.batch_wait_us) +
        ", \"threads\": " + std::to_string(o.threads) + ", \"connections\": " + std::to_string(o.connections) +
        ", \"connect_rate\": " + number(o.connect_rate) + ", \"duration_s\": " + number(o.duration_s) +
@@ -226,6 +232,7 @@ bool write_json(const std::string& path, const RunReport& r, std::string* error)
   j += "  \"latency_us\": " + histogram_json(r.latency) + ",\n";
   j += "  \"connect_time_us\": " + histogram_json(r.connect) + ",\n";
   j += "  \"handshake_time_us\": " + histogram_json(r.handshake) + ",\n";
+  j += "  \"fanout\": {\"pace_timeouts\": " + number(r.fanout_pace_timeouts) + "},\n";
   j += "  \"errors\": " + errors_json(r.errors) + ",\n";
   j += "  \"errors_total\": " + number(r.error_total()) + ",\n  \"first_errors\": {";
   bool first = true;

@@ -53,6 +53,7 @@ struct RunReport {
   ErrorCounts errors{};
   std::array<std::string, kErrorKinds> first_error;
   bool fanout_sender_missing = false;
+  std::uint64_t fanout_pace_timeouts = 0;  // --fanout-pace all: sent anyway after 1 s
 
   // CPU over the window (getrusage, every thread of wsp-load).
   double cpu_user_s = 0, cpu_system_s = 0;

@@ -1,6 +1,7 @@
 // What wsp-load's threads share: the run's phases (set once, read by every worker with relaxed
-// loads of a cache line nobody writes to after), the kinds of error, and one second of one
-// thread's figures as a worker hands it to the main thread.
+// loads of a cache line nobody writes to after), the fanout sender's progress and pace, the
+// kinds of error, and one second of one thread's figures as a worker hands it to the main
+// thread.
 #pragma once
 
 #include <time.h>
@@ -8,14 +9,19 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <memory>
 #include <string>
 
 #include "io/socket_address.h"
+#include "tools/load/fanout_pace.h"
 #include "tools/load/histogram.h"
 #include "wsp/protocol/url.h"
 
+namespace io {
+class Reactor;
+}
 namespace tls {
 class TLSOptions;
 }
@@ -67,6 +73,20 @@ struct RunPhases {
   // has stopped sending (set by thread 0, the sender's, once the window is over).
   std::atomic<std::uint64_t> fanout_sent{0};
   std::atomic<bool> fanout_done{false};
+
+  // --fanout-pace all (closed-loop fanout): each thread publishes its slowest subscriber for
+  // the sender on thread 0, and wakes thread 0 when it changes.
+  struct alignas(64) ThreadSlowest {  // a cache line each: one writer, read by thread 0
+    std::atomic<std::uint64_t> next{kNoSubscriberWaiting};  // the lowest seq still expected
+    std::atomic<bool> wake_posted{false};  // a wake-up of thread 0 is on its way: not another
+  };
+  std::unique_ptr<ThreadSlowest[]> slowest;  // one per thread, made by main
+  // Thread 0's reactor once it runs, and what a wake-up does there (set before the reactor is).
+  std::atomic<io::Reactor*> sender_reactor{nullptr};
+  std::function<void()> recheck_fanout_pace;
+  // The other threads whose reactor is gone. Thread 0 keeps its reactor until all are: a
+  // wake-up posted during a turn reaches it only at the end of its poster's turn.
+  std::atomic<int> reactors_gone{0};
 };
 
 // One second of one thread (merged across threads by the main thread).

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <limits>
+#include <thread>
 #include <utility>
 
 #include "io/operation.h"
@@ -46,6 +47,8 @@ Worker::Worker(const LoadOptions& options, const std::vector<Target>& targets,
       phases_(phases),
       index_(index),
       connection_ids_(std::move(connection_ids)),
+      paced_by_every_subscriber_(options.fanout_paced_by_every_subscriber()),
+      sender_wake_up_(phases, index),
       random_(static_cast<std::uint64_t>(index) + 1),
       payload_(std::max<std::size_t>(options.sizes.max(), Payload::kFanoutTag), std::move(pool)),
       fixed_size_(options.sizes.is_fixed()),
@@ -59,6 +62,10 @@ void Worker::run() {
   reactor_options.batch_wait = std::chrono::microseconds(options_.batch_wait_us);
   reactor_ = std::make_unique<io::Reactor>(reactor_options);
   interval_ = std::make_unique<Histogram>();
+  if (paced_by_every_subscriber_ && index_ == 0) {
+    phases_.recheck_fanout_pace = [this] { pace_fanout(); };
+    phases_.sender_reactor.store(reactor_.get(), std::memory_order_release);
+  }
   reactor_->spawn(lifecycle());
   reactor_->run();
   if (options_.print_stats) {
@@ -90,7 +97,13 @@ void Worker::run() {
   for (io::Reactor::TaskId id : openings_) reactor_->cancel(id);
   open_.clear();
   connections_.clear();
+  if (paced_by_every_subscriber_ && index_ == 0) {
+    while (phases_.reactors_gone.load(std::memory_order_acquire) < options_.threads - 1)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   reactor_.reset();
+  if (paced_by_every_subscriber_ && index_ != 0)
+    phases_.reactors_gone.fetch_add(1, std::memory_order_release);
 }
 
 std::vector<SecondSample> Worker::take_samples() {
@@ -130,6 +143,11 @@ io::Task<void> Worker::lifecycle() {
       if (!c->sender || c->ended) continue;
       if (options_.open_loop()) {
         reactor_->spawn(pacer({c.get()}));
+      } else if (paced_by_every_subscriber_) {
+        fanout_sender_ = c.get();
+        pace_moved_at_ = now_ns();
+        pace_fanout();
+        reactor_->spawn(fanout_pace_timer());
       } else {
         const std::int64_t now = now_ns();
         for (int k = 0; k < options_.pipeline; ++k) send_fanout(*c, now);
@@ -262,6 +280,11 @@ io::Task<void> Worker::open_one(int id) {
   c.fanout_synced = phases_.load_start.load(std::memory_order_acquire) == kNever;
   c.open_slot = open_.size();
   open_.push_back(&c);
+  if (paced_by_every_subscriber_ && c.fanout_synced) {
+    // Told before this attempt counts: the sender starts only after the last one.
+    subscriber_counted(c.fanout_next);
+    publish_slowest();
+  }
   ++result_.opened;
   phases_.opened.fetch_add(1, std::memory_order_release);
   attempted();
@@ -302,6 +325,17 @@ io::Task<void> Worker::pacer(std::vector<LoadConnection*> only) {
     }
     if (due >= end) co_return;
     co_await sleep_until(due);
+  }
+}
+
+io::Task<void> Worker::fanout_pace_timer() {
+  for (;;) {
+    const std::int64_t end = phases_.window_end.load(std::memory_order_relaxed);
+    co_await sleep_until(std::min(end, pace_moved_at_ + kFanoutPaceTimeoutNs));
+    if (finishing_ || fanout_sender_->ended ||
+        now_ns() >= phases_.window_end.load(std::memory_order_relaxed))
+      co_return;
+    pace_fanout();  // moves pace_moved_at_ on: it sends, or finds the slowest moved or caught up
   }
 }
 
@@ -349,6 +383,79 @@ bool Worker::send_fanout(LoadConnection& c, std::int64_t intended) {
   ++result_.sent;
   phases_.fanout_sent.store(c.next_seq, std::memory_order_relaxed);
   return true;
+}
+
+void Worker::subscriber_counted(std::uint64_t next) {
+  if (next < slowest_next_) {
+    slowest_next_ = next;
+    at_slowest_ = 1;
+  } else if (next == slowest_next_) {
+    ++at_slowest_;
+  }
+}
+
+void Worker::subscriber_left(std::uint64_t next) {
+  if (next == slowest_next_ && --at_slowest_ == 0) recount_slowest();
+}
+
+void Worker::recount_slowest() {
+  slowest_next_ = kNoSubscriberWaiting;
+  at_slowest_ = 0;
+  for (const LoadConnection* c : open_)
+    if (c->fanout_synced) subscriber_counted(c->fanout_next);
+}
+
+void Worker::publish_slowest() {
+  if (slowest_next_ == published_slowest_) return;
+  published_slowest_ = slowest_next_;
+  RunPhases::ThreadSlowest& mine = phases_.slowest[static_cast<std::size_t>(index_)];
+  mine.next.store(slowest_next_, std::memory_order_release);
+  if (index_ == 0) {
+    pace_fanout();
+    return;
+  }
+  // Before the load starts and after the sender stops there is nothing to wake it for.
+  if (phases_.load_start.load(std::memory_order_relaxed) == kNever ||
+      phases_.fanout_done.load(std::memory_order_relaxed))
+    return;
+  // A wake-up on its way reads this value too: its run() clears the flag before looking.
+  if (mine.wake_posted.exchange(true, std::memory_order_acq_rel)) return;
+  io::Reactor* sender = phases_.sender_reactor.load(std::memory_order_acquire);
+  if (!sender) {  // thread 0 not running yet: it looks when it starts sending
+    mine.wake_posted.store(false, std::memory_order_relaxed);
+    return;
+  }
+  sender->post(&sender_wake_up_);
+}
+
+void Worker::SenderWakeUp::run() {
+  phases_.slowest[static_cast<std::size_t>(from_)].wake_posted.exchange(false,
+                                                                        std::memory_order_acq_rel);
+  phases_.recheck_fanout_pace();
+}
+
+void Worker::pace_fanout() {
+  LoadConnection* sender = fanout_sender_;
+  if (!sender || sender->ended || finishing_) return;
+  const std::int64_t now = now_ns();
+  if (now >= phases_.window_end.load(std::memory_order_relaxed)) return;
+  std::uint64_t slowest = sender->next_seq;  // none waiting: as if all had everything sent
+  for (int t = 0; t < options_.threads; ++t)
+    slowest = std::min(slowest, phases_.slowest[static_cast<std::size_t>(t)].next.load(
+                                    std::memory_order_acquire));
+  // The timeout counts while publishes are in flight and the slowest stands still.
+  if (slowest != pace_slowest_seen_ || slowest == sender->next_seq) {
+    pace_slowest_seen_ = slowest;
+    pace_moved_at_ = now;
+  }
+  if (fanout_pace_timed_out(sender->next_seq, slowest, now, pace_moved_at_)) {
+    ++result_.pace_timeouts;
+    pace_moved_at_ = now;
+    send_fanout(*sender, now);
+    return;
+  }
+  while (may_send_fanout(sender->next_seq, slowest, options_.pipeline))
+    if (!send_fanout(*sender, now)) break;
 }
 
 void Worker::message_begin(LoadConnection& c, bool text) {
@@ -472,6 +579,8 @@ void Worker::fanout_end(LoadConnection& c) {
                                    ": a broadcast message that is not as it was sent");
     return;
   }
+  const bool was_synced = c.fanout_synced;
+  const std::uint64_t was_next = c.fanout_next;
   if (!c.fanout_synced) {
     c.fanout_synced = true;
     c.fanout_next = tag->seq;
@@ -488,10 +597,16 @@ void Worker::fanout_end(LoadConnection& c) {
           tag->seq - c.fanout_next);
   }
   c.fanout_next = tag->seq + 1;
+  if (paced_by_every_subscriber_ && !c.ended) {  // thread 0 hears of it after the chunk
+    if (was_synced) subscriber_left(was_next);  // a recount sees where it is now
+    else subscriber_counted(c.fanout_next);
+  }
   record(tag->intended_ns, r.offset);
   if (c.sender) {
     --fanout_in_flight_;
-    if (!options_.open_loop() && now_ < window_now_.end) send_fanout(c, now_);
+    if (options_.fanout_pace == FanoutPace::sender && !options_.open_loop() &&
+        now_ < window_now_.end)
+      send_fanout(c, now_);
   }
 }
 
@@ -507,6 +622,7 @@ void Worker::received(LoadStream& s, const std::uint8_t* data, std::size_t size)
     void message_end() { worker.message_end(c); }
   } replies{*this, *static_cast<LoadConnection*>(s.owner())};
   s.feed(data, size, replies);
+  if (paced_by_every_subscriber_ && !finishing_) publish_slowest();
 }
 
 void Worker::ended(LoadStream& s) {
@@ -517,6 +633,10 @@ void Worker::ended(LoadStream& s) {
   last->open_slot = c.open_slot;
   open_.pop_back();
   if (finishing_) return;
+  if (paced_by_every_subscriber_ && c.fanout_synced) {
+    subscriber_left(c.fanout_next);
+    publish_slowest();
+  }
   const int code = s.close_code();
   std::string what = "connection " + std::to_string(c.id) + " ended during the run";
   if (s.protocol_failure()) {

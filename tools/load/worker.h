@@ -31,6 +31,7 @@ struct WorkerResult {
   std::uint64_t received_window = 0;   // received inside the window
   std::uint64_t bytes_window = 0;      // their payload bytes
   std::uint64_t foreign = 0;           // fanout: messages not from wsp-load (join notices ...)
+  std::uint64_t pace_timeouts = 0;     // fanout sender: sent anyway, the slowest silent for 1 s
   std::uint64_t opened = 0;
   std::uint64_t deflate_connections = 0;  // where permessage-deflate was negotiated
   wsp::DeflateStats deflate;              // their compression counters, summed
@@ -105,6 +106,7 @@ class Worker final : private LoadStream::Events {
   io::Task<void> open_connections();
   io::Task<void> open_one(int id);
   io::Task<void> pacer(std::vector<LoadConnection*> only);
+  io::Task<void> fanout_pace_timer();
   io::Task<void> ticker();
   io::Task<void> sleep_until(std::int64_t when_ns);
 
@@ -121,6 +123,14 @@ class Worker final : private LoadStream::Events {
 
   bool send_echo(LoadConnection& c, std::int64_t intended);
   bool send_fanout(LoadConnection& c, std::int64_t intended);
+  // --fanout-pace all. Every thread keeps its slowest subscriber (synced, open) without a scan
+  // per receipt: a scan only when the last connection at the lowest seq moves on or ends.
+  void subscriber_counted(std::uint64_t next);  // synced (or opened synced) at `next`
+  // One that was at `next` ended (it has left open_) or moved on (it holds its new seq).
+  void subscriber_left(std::uint64_t next);
+  void recount_slowest();
+  void publish_slowest();  // for thread 0, when it changed
+  void pace_fanout();      // thread 0: sends while every thread's slowest allows
   void record(std::int64_t intended, std::size_t bytes) {
     const std::int64_t now = now_;
     const Window& w = window_now_;
@@ -152,6 +162,29 @@ class Worker final : private LoadStream::Events {
   bool finishing_ = false;  // closing on purpose: a close is not an error any more
   std::uint64_t in_flight_ = 0;   // echo messages awaiting their reply, all connections
   std::uint64_t fanout_in_flight_ = 0;  // fanout sender: its own messages not back yet
+
+  // --fanout-pace all: this thread's slowest subscriber (the lowest fanout_next of its synced,
+  // open connections), how many connections are at it, and what thread 0 was last told.
+  const bool paced_by_every_subscriber_;
+  std::uint64_t slowest_next_ = kNoSubscriberWaiting;
+  std::size_t at_slowest_ = 0;
+  std::uint64_t published_slowest_ = kNoSubscriberWaiting;
+  // This thread's wake-up of thread 0, posted there when its slowest subscriber changed.
+  class SenderWakeUp final : public io::PostedWork {
+   public:
+    SenderWakeUp(RunPhases& phases, int from) : phases_(phases), from_(from) {}
+    void run() override;
+    void discard() override {}  // thread 0 has stopped: nothing more to send
+
+   private:
+    RunPhases& phases_;
+    const int from_;
+  } sender_wake_up_;
+  // Thread 0: the sender, every thread's slowest when last looked at, and since when it has
+  // been that (or nothing was in flight).
+  LoadConnection* fanout_sender_ = nullptr;
+  std::uint64_t pace_slowest_seen_ = kNoSubscriberWaiting;
+  std::int64_t pace_moved_at_ = 0;
 
   // The clock and window read once per received chunk (every message in it arrived together).
   std::int64_t now_ = 0;

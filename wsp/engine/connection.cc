@@ -241,7 +241,10 @@ SendResult Connection::send(bool text, std::string&& data) {
   if (verdict != SendResult::ok) return verdict;
   if (text && !is_valid_utf8(data)) return SendResult::invalid_utf8;
   if (!protocol_.send_message_header(text, reinterpret_cast<std::uint8_t*>(data.data()), data.size())) {
-    return send(text, std::string_view(data));  // fragmented per config: the copying path
+    // Compressed or fragmented per config: the copying path, and the buffer is free again.
+    SendResult copied = send(text, std::string_view(data));
+    if (copied == SendResult::ok) recycle(std::move(data));
+    return copied;
   }
   outbound_.queued_owned(data.size(), protocol_.pending_output_size(), std::move(data));
   output_added();

@@ -10,15 +10,15 @@
 #
 # Each run starts the server fresh (not pinned: the 2-reactor server needs both CPUs, and so
 # does wsp-load, which runs on 2 threads), waits for every subscriber to join, then measures
-# for SECS seconds. Closed loop: the sender keeps PIPELINE messages in flight, each receipt of
-# its own message bringing the next. Figures: deliveries/s (receipts in the window / window),
-# p99 publish-to-receive latency, the server's CPU per delivery. The chat server runs with
-# --notices 0 (no join messages) and a 64 MiB outbound limit, as uws_server has.
-# The closed loop paces the sender on its own receipt, which a server with two reactors gives
-# back before its other reactor has written to its half of the room; so its latency mostly
-# says how far that other half lags. RATES adds open-loop runs (wsp-load --rate: publishes per
-# second on schedule, latency from the intended send time) at the same offered load for every
-# server, which is the comparison of latency at equal throughput.
+# for SECS seconds. Closed loop: the sender keeps PIPELINE publishes in flight, a publish
+# leaving flight once every member has it (wsp-load --fanout-pace all, its default; PACE=sender
+# paces on the sender's own copy, as the runs before 2026-12-02 19:45 did, which a server with
+# two reactors gives back before its other reactor has written to its half of the room).
+# Figures: deliveries/s (receipts in the window / window), p99 publish-to-receive latency, the
+# server's CPU per delivery. The chat server runs with --notices 0 (no join messages) and a
+# 64 MiB outbound limit, as uws_server has. RATES adds open-loop runs (wsp-load --rate:
+# publishes per second on schedule, latency from the intended send time) at the same offered
+# load for every server, which is the comparison of latency at equal throughput.
 # Writes bench/results/fanout-<date>.tsv. Needs ../shared/bench/build/uws_server.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -42,6 +42,7 @@ import json, os, resource, statistics, subprocess, sys, tempfile, time
 chat, uws, load, out = sys.argv[1:5]
 REPS = int(os.environ.get("REPS", 3)); SECS = os.environ.get("SECS", "5")
 N = int(os.environ.get("SUBSCRIBERS", 10000)); PIPELINE = os.environ.get("PIPELINE", "8")
+PACE = os.environ.get("PACE", "all")
 MODES = ["closed"] + [f"rate-{r}" for r in os.environ.get("RATES", "").split()]
 PORT = int(os.environ.get("PORT", 9471))
 SERVERS = {
@@ -63,7 +64,8 @@ def run(name, mode):
         with tempfile.NamedTemporaryFile(suffix=".json") as j:
             cmd = [load, f"ws://127.0.0.1:{PORT}/rooms/bench", "--scenario", "fanout",
                    "--connections", str(N), "--threads", "2", "--size", "64"] + (
-                   ["--pipeline", PIPELINE] if mode == "closed" else ["--rate", mode[len("rate-"):]]) + [
+                   ["--pipeline", PIPELINE, "--fanout-pace", PACE] if mode == "closed"
+                   else ["--rate", mode[len("rate-"):]]) + [
                    "--duration", SECS, "--warmup", "2", "--progress", "0", "--json", j.name,
                    "--server-pid", str(server.pid)]
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
@@ -103,7 +105,7 @@ with open(out, "w") as f:
             f.flush()
             print(mode, name, {k: round(v, 1) if isinstance(v, float) else v for k, v in m.items()}, file=sys.stderr)
 
-print(f"fan-out, {N} subscribers, 64 B, closed loop = pipeline {PIPELINE}, rate-R = R publishes/s, "
+print(f"fan-out, {N} subscribers, 64 B, closed loop = pipeline {PIPELINE} paced by {PACE}, rate-R = R publishes/s, "
       f"medians of {REPS} ({out}):")
 print("| mode | server | deliveries/s | p50 us | p99 us | server CPU % | server ns per delivery |")
 print("|---|---|---|---|---|---|---|")

@@ -76,6 +76,16 @@ inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
         std::size_t{1} << 30, "bytes per receive ring buffer (default 131072)");
   f.add("--incremental-receive-buffers", &o.reactor.incremental_receive_buffers,
         "consume receive buffers incrementally, 1 or 0 (Linux 6.12+; default 1)");
+  f.add("--batch", &o.reactor.batch_completions, 0u, 4096u,
+        "completions each reactor waits for per wake-up, for at most --batch-wait (default 0: "
+        "wake on the first; Linux 6.12+)");
+  f.add("--batch-wait", "MICROSECONDS", [&o](std::string_view v) {
+    unsigned long long us = 0;
+    std::string why = flags::parse_unsigned(v, 0, 1'000'000, us);
+    if (why.empty()) o.reactor.batch_wait = std::chrono::microseconds(us);
+    return why;
+  }, "how long a wake-up waits for --batch completions; each may be answered that much later "
+     "(default 0)");
   f.add("--print-stats", &o.print_stats, "print the reactor's counters at exit, 1 or 0 (default 0)");
   add_deflate_flags(f, o.deflate);
 }

@@ -379,7 +379,6 @@ bool Worker::send_fanout(LoadConnection& c, std::int64_t intended) {
   if (!c.stream->send(options_.text, payload_.fanout_message(c.next_seq, intended, size)))
     return false;
   ++c.next_seq;
-  ++fanout_in_flight_;
   ++result_.sent;
   phases_.fanout_sent.store(c.next_seq, std::memory_order_relaxed);
   return true;
@@ -602,12 +601,9 @@ void Worker::fanout_end(LoadConnection& c) {
     else subscriber_counted(c.fanout_next);
   }
   record(tag->intended_ns, r.offset);
-  if (c.sender) {
-    --fanout_in_flight_;
-    if (options_.fanout_pace == FanoutPace::sender && !options_.open_loop() &&
-        now_ < window_now_.end)
-      send_fanout(c, now_);
-  }
+  if (c.sender && options_.fanout_pace == FanoutPace::sender && !options_.open_loop() &&
+      now_ < window_now_.end)
+    send_fanout(c, now_);
 }
 
 void Worker::received(LoadStream& s, const std::uint8_t* data, std::size_t size) {

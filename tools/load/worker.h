@@ -161,7 +161,6 @@ class Worker final : private LoadStream::Events {
   int pending_openings_ = 0;
   bool finishing_ = false;  // closing on purpose: a close is not an error any more
   std::uint64_t in_flight_ = 0;   // echo messages awaiting their reply, all connections
-  std::uint64_t fanout_in_flight_ = 0;  // fanout sender: its own messages not back yet
 
   // --fanout-pace all: this thread's slowest subscriber (the lowest fanout_next of its synced,
   // open connections), how many connections are at it, and what thread 0 was last told.

@@ -310,12 +310,7 @@ int main(int argc, char** argv) {
     report.fanout_pace_timeouts += r.pace_timeouts;
     report.opened += r.opened;
     report.deflate_connections += r.deflate_connections;
-    report.deflate.messages_compressed += r.deflate.messages_compressed;
-    report.deflate.bytes_before_compression += r.deflate.bytes_before_compression;
-    report.deflate.bytes_after_compression += r.deflate.bytes_after_compression;
-    report.deflate.messages_inflated += r.deflate.messages_inflated;
-    report.deflate.bytes_before_inflation += r.deflate.bytes_before_inflation;
-    report.deflate.bytes_after_inflation += r.deflate.bytes_after_inflation;
+    report.deflate += r.deflate;
     ThreadSummary t{r.opened, r.sent, r.received, r.received_window, 0, r.latency.count(),
                     r.latency.percentile(0.5), r.latency.percentile(0.99), r.latency.max()};
     for (int k = 0; k < kErrorKinds; ++k) {

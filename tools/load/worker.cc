@@ -85,13 +85,7 @@ void Worker::run() {
     const wsp::PerMessageDeflate* deflate = c->stream->deflate();
     if (!deflate) continue;
     ++result_.deflate_connections;
-    const wsp::DeflateStats& d = deflate->stats();
-    result_.deflate.messages_compressed += d.messages_compressed;
-    result_.deflate.bytes_before_compression += d.bytes_before_compression;
-    result_.deflate.bytes_after_compression += d.bytes_after_compression;
-    result_.deflate.messages_inflated += d.messages_inflated;
-    result_.deflate.bytes_before_inflation += d.bytes_before_inflation;
-    result_.deflate.bytes_after_inflation += d.bytes_after_inflation;
+    result_.deflate += deflate->stats();
   }
   // Whatever still runs goes before the connections it uses, and they before their reactor.
   for (io::Reactor::TaskId id : openings_) reactor_->cancel(id);

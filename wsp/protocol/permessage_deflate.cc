@@ -116,15 +116,7 @@ PerMessageDeflate* SharedDeflateStreams::stateless(const DeflateConfig& config, 
 
 DeflateStats SharedDeflateStreams::stats() const {
   DeflateStats sum;
-  for (const auto& entry : stateless_) {
-    const DeflateStats& s = entry.second->stats();
-    sum.messages_compressed += s.messages_compressed;
-    sum.bytes_before_compression += s.bytes_before_compression;
-    sum.bytes_after_compression += s.bytes_after_compression;
-    sum.messages_inflated += s.messages_inflated;
-    sum.bytes_before_inflation += s.bytes_before_inflation;
-    sum.bytes_after_inflation += s.bytes_after_inflation;
-  }
+  for (const auto& entry : stateless_) sum += entry.second->stats();
   return sum;
 }
 

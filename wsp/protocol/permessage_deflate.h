@@ -61,6 +61,16 @@ struct DeflateStats {
   std::uint64_t messages_inflated = 0;
   std::uint64_t bytes_before_inflation = 0;    // compressed payload bytes received
   std::uint64_t bytes_after_inflation = 0;
+
+  DeflateStats& operator+=(const DeflateStats& o) {
+    messages_compressed += o.messages_compressed;
+    bytes_before_compression += o.bytes_before_compression;
+    bytes_after_compression += o.bytes_after_compression;
+    messages_inflated += o.messages_inflated;
+    bytes_before_inflation += o.bytes_before_inflation;
+    bytes_after_inflation += o.bytes_after_inflation;
+    return *this;
+  }
 };
 
 class PerMessageDeflate {

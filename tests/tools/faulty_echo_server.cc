@@ -14,6 +14,7 @@
 #include "io/reactor.h"
 #include "io/tcp_listener.h"
 #include "io/tcp_stream.h"
+#include "tests/tools/roomy_accept.h"
 #include "tools/flags/flags.h"
 #include "wsp/websocket.h"
 
@@ -32,11 +33,7 @@ struct Faults {
 };
 
 io::Task<void> echo(Faults& faults, io::TcpStream tcp) {
-  wsp::AcceptOptions options;
-  options.limits.inbound_buffer_size = 64 << 20;
-  options.limits.outbound_buffer_size = 0;
-  options.limits.max_queued_packets = 1 << 20;
-  auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
+  auto ws = co_await tool_test::roomy_accept(std::move(tcp));
   if (!ws) co_return;
   long mine = 0;
   for (;;) {

@@ -22,6 +22,9 @@
 #   REPS=3 WORKLOADS="w1 w2" SERVERS=wsp bench/load_vs_referee.sh
 #   UNBATCHED=1 bench/load_vs_referee.sh          # also wsp-load --batch 0 (every wake-up at
 #                                                 # the first completion), in the same run
+#   EXTRA_GENERATORS="wsp-load --batch-wait 300;wsp-load --batch 48" bench/load_vs_referee.sh
+#                                                 # more wsp-load variants, each paired with
+#                                                 # the referee as above
 #
 # Writes bench/results/load-vs-referee-<date>.tsv. Needs ../shared/bench/build/referee and,
 # for uws, ../shared/bench/build/uws_server (see ../shared/bench/README.md).
@@ -46,7 +49,8 @@ QUIET_PCT = float(os.environ.get("QUIET_PCT", 5)); QUIET_MAX = float(os.environ.
 OTHER_MAX = float(os.environ.get("OTHER_MAX", 5)); RETRIES = int(os.environ.get("RETRIES", 3))
 WORKLOADS = os.environ.get("WORKLOADS", "w1 w2 w4").split()
 SERVERS = os.environ.get("SERVERS", "wsp uws").split()
-GENERATORS = ["referee", "wsp-load"] + (["wsp-load --batch 0"] if os.environ.get("UNBATCHED") else [])
+GENERATORS = ["referee", "wsp-load"] + (["wsp-load --batch 0"] if os.environ.get("UNBATCHED") else []) \
+    + [g.strip() for g in os.environ.get("EXTRA_GENERATORS", "").split(";") if g.strip()]
 SERVER_CMD = {"wsp": [wsp_server, "--port", "{port}"], "uws": [uws_server, "{port}"]}
 runs = 0  # each run takes the next of 50 ports: a server just stopped may still hold its own
 if "uws" in SERVERS and not os.access(uws_server, os.X_OK):

@@ -36,6 +36,7 @@ struct EchoOptions {
   unsigned threads = 1;                  // reactor threads; 0: one per CPU
   io::TcpServerPool::Accept accept = io::TcpServerPool::Accept::reuseport;
   wsp::DeflateOptions deflate;           // permessage-deflate (off unless --deflate)
+  bool callback_style = false;           // echo_server --style callback: a MessageHandler
 };
 
 inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
@@ -117,11 +118,21 @@ inline void print_connections_per_reactor(const std::vector<std::uint64_t>& coun
 // Reads the command line and loads the TLS material; a bad value or unusable TLS material
 // prints one line naming the flag and exits with status 2.
 inline EchoOptions parse_echo_options(const char* program, int argc, char** argv,
-                                      bool threads_flag = false) {
+                                      bool threads_flag = false, bool style_flag = false) {
   EchoOptions o;
   flags::Flags f(program, "WebSocket echo server: sends every message back with its type.");
   add_echo_flags(f, o);
   if (threads_flag) add_threads_flags(f, o.threads, o.accept);
+  if (style_flag) {
+    f.add("--style", "coroutine|callback",
+          [&o](std::string_view v) {
+            if (v != "coroutine" && v != "callback") return std::string("coroutine or callback");
+            o.callback_style = v == "callback";
+            return std::string();
+          },
+          "each connection a task awaiting receive(), or a wsp::MessageHandler the reactor "
+          "calls with each message: no coroutine frame per idle connection (default coroutine)");
+  }
   f.parse(argc, argv);
   if (o.tls_cert.empty() != o.tls_key.empty()) f.fail("--tls-cert and --tls-key go together");
   if (std::string error; !wsp::valid_deflate_options(o.deflate, error)) f.fail("--deflate-*: " + error);

@@ -1,5 +1,6 @@
 // WebSocket echo server, coroutine style: one task per connection awaits a message and sends
-// it back with the same type. SIGINT/SIGTERM close every connection with 1001, then exit 0.
+// it back with the same type (--style callback: a wsp::MessageHandler per connection instead,
+// called by the reactor with each message, so an idle connection holds no coroutine frame). SIGINT/SIGTERM close every connection with 1001, then exit 0.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 // --threads N runs N reactor threads (io::TcpServerPool), each with its own listener on the
 // port, or with --accept one-acceptor one listener on the first thread that hands connections
@@ -23,6 +24,7 @@
 #include "io/tcp_server_pool.h"
 #include "io/tcp_stream.h"
 #include "tls/tls_stream.h"
+#include "wsp/message_handler.h"
 #include "wsp/shard_connections.h"
 #include "wsp/websocket.h"
 
@@ -36,10 +38,7 @@ io::Task<void> serve(Server& server, io::TcpStream tcp);
 // One per reactor thread: that thread's connections.
 struct Server final : io::ServerShard {
   Server(io::Reactor& r, const EchoOptions& o) : reactor(r), options(o) {}
-  ~Server() override {
-    refusals.finish();
-    if (options.print_stats) print_reactor_stats(reactor.stats());
-  }
+  ~Server() override;
   void accepted(io::TcpStream tcp) override { reactor.spawn(serve(*this, std::move(tcp))); }
   io::Task<void> shut_down() override;
 
@@ -93,6 +92,28 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
   co_return ws;
 }
 
+// --style callback: one per open connection, called by the reactor with each message. While
+// the output is full the message is held back (and receiving pauses) until the next write.
+struct EchoHandler final : wsp::MessageHandler, wsp::ShardConnections::Node {
+  EchoHandler(Server& s, std::unique_ptr<wsp::WebSocket> w) : server(s), ws(std::move(w)) {
+    server.connections.opened(*this, *ws);
+    attach(*ws);
+  }
+  bool on_message(wsp::WebSocket& socket, wsp::Received& message) override {
+    if (message.closed) {
+      server.connections.ended(*this);
+      delete this;
+      return true;
+    }
+    // Given away, as in the coroutine loop; a send refused for a closing connection is
+    // dropped and the close follows.
+    return socket.send_now(std::move(message.data), message.text) != wsp::Errc::no_room;
+  }
+
+  Server& server;
+  std::unique_ptr<wsp::WebSocket> ws;
+};
+
 // One per open connection, for its whole life: its frame holds little more than the socket,
 // the message in hand and the two awaitables.
 io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> ws) {
@@ -118,15 +139,29 @@ io::Task<void> serve(Server& server, io::TcpStream tcp) {
     server.connections.refused();
     co_return;
   }
-  server.reactor.spawn(echo(server, std::move(*ws)));
+  if (server.options.callback_style) {
+    new EchoHandler(server, std::move(*ws));  // deletes itself at the close
+  } else {
+    server.reactor.spawn(echo(server, std::move(*ws)));
+  }
 }
 
 io::Task<void> Server::shut_down() { return connections.close_all(reactor); }
 
+Server::~Server() {
+  // Handlers whose connection did not end within the shutdown's limit (coroutine frames are
+  // the reactor's to destroy).
+  if (options.callback_style) {
+    connections.release_open([](wsp::ShardConnections::Node& n) { delete static_cast<EchoHandler*>(&n); });
+  }
+  refusals.finish();
+  if (options.print_stats) print_reactor_stats(reactor.stats());
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const EchoOptions options = parse_echo_options("echo_server", argc, argv, true);
+  const EchoOptions options = parse_echo_options("echo_server", argc, argv, true, true);
   io::TcpServerPool server({.host = options.host,
                             .port = static_cast<std::uint16_t>(options.port),
                             .threads = options.threads,

@@ -43,6 +43,17 @@ class ShardConnections {
     --live_;
   }
 
+  // Unlinks every connection still open, handing its node to `f` (which may destroy it): for
+  // a shard stopping with connections its close did not end in time, whose nodes are not in
+  // coroutine frames the reactor destroys.
+  template <typename F>
+  void release_open(F f) {
+    while (Node* node = open_) {
+      ended(*node);
+      f(*node);
+    }
+  }
+
   // Closes every open connection with 1001, and each one that opens from now on, then returns
   // once all of them ended (each within its close_timeout), or after `limit`.
   io::Task<void> close_all(io::Reactor& reactor, std::chrono::milliseconds limit = std::chrono::seconds(5)) {

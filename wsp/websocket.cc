@@ -14,6 +14,7 @@ const std::error_category& wsp_category() {
         case Errc::message_too_big: return "message larger than the outbound buffer";
         case Errc::invalid_utf8: return "text message is not valid UTF-8";
         case Errc::handshake_refused: return "the WebSocket opening handshake was refused";
+        case Errc::no_room: return "the outbound queue is full";
       }
       return "unknown wsp error";
     }
@@ -54,30 +55,21 @@ Received WebSocket::ReceiveOp::await_resume() {
   return r;
 }
 
-bool WebSocket::SendOp::try_send() {
-  const std::size_t size = is_owned_ ? owned_.size() : borrowed_.size();
-  const std::size_t limit = connection_->limits().outbound_buffer_size;
-  if (limit > 0 && size > limit) {
-    failure_ = Errc::message_too_big;
-    return true;
-  }
-  SendResult sent = is_owned_ ? connection_->send(text_, std::move(owned_))
-                              : connection_->send(text_, borrowed_);
-  switch (sent) {
-    case SendResult::ok:
-      return true;
-    case SendResult::not_open:
-      failure_ = Errc::closed;
-      return true;
-    case SendResult::invalid_utf8:
-      failure_ = Errc::invalid_utf8;
-      return true;
+template <typename Data>
+Errc WebSocket::queue(Connection& connection, Data&& data, bool text) {
+  const std::size_t limit = connection.limits().outbound_buffer_size;
+  if (limit > 0 && data.size() > limit) return Errc::message_too_big;
+  switch (connection.send(text, std::forward<Data>(data))) {
+    case SendResult::ok: return Errc{};
+    case SendResult::not_open: return Errc::closed;
+    case SendResult::invalid_utf8: return Errc::invalid_utf8;
     case SendResult::too_many_queued:
-    case SendResult::buffer_full:
-      break;
+    case SendResult::buffer_full: break;
   }
-  return false;
+  return Errc::no_room;
 }
+template Errc WebSocket::queue(Connection&, std::string_view&, bool);
+template Errc WebSocket::queue(Connection&, std::string&&, bool);
 
 io::Task<void> WebSocket::SendOp::wait_for_room() {
   do {

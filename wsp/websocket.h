@@ -33,9 +33,18 @@ enum class Errc {
   // An HTTP status instead of 101: the server refused the client's handshake, or accept()
   // refused the client's request (400, 426, 431); the reason says why.
   handshake_refused,
+  // The outbound queue is full: WebSocket::send_now() queued nothing (retry after a write).
+  no_room,
 };
 const std::error_category& wsp_category();
 inline std::error_code make_error_code(Errc e) { return {static_cast<int>(e), wsp_category()}; }
+
+}  // namespace wsp
+
+template <>
+struct std::is_error_code_enum<wsp::Errc> : std::true_type {};
+
+namespace wsp {
 
 struct ConnectOptions {
   std::vector<std::string> protocols;
@@ -135,7 +144,13 @@ class WebSocket {
 
    private:
     // Queues the message if there is room; true once the send is over (failure_ is set).
-    bool try_send();
+    bool try_send() {
+      Errc e = is_owned_ ? queue(*connection_, std::move(owned_), text_)
+                         : queue(*connection_, borrowed_, text_);
+      if (e == Errc::no_room) return false;
+      failure_ = e;
+      return true;
+    }
     io::Task<void> wait_for_room();
 
     Connection* connection_;
@@ -153,6 +168,15 @@ class WebSocket {
   SendOp send(std::string&& data, bool text) { return SendOp(*connection_, std::move(data), text); }
   SendOp send_text(std::string_view text) { return send(text, true); }
   SendOp send_binary(std::string_view data) { return send(data, false); }
+  // Queues a message without suspending (for wsp::MessageHandler and other code outside a
+  // coroutine): empty on success, else Errc::no_room when the queue is full (nothing queued,
+  // `data` untouched), or the error send() would give.
+  std::error_code send_now(std::string_view data, bool text) {
+    return error_of(queue(*connection_, data, text));
+  }
+  std::error_code send_now(std::string&& data, bool text) {
+    return error_of(queue(*connection_, std::move(data), text));
+  }
   // Starts the close handshake and waits until it is over (or close_timeout drops it).
   io::Task<void> close(int code = 1000, std::string_view reason = {});
   // Optional: returns a received message's buffer for reuse by the next message.
@@ -161,6 +185,7 @@ class WebSocket {
   void abort() { connection_->abort(); }
 
   Connection& connection() { return *connection_; }
+  const Connection& connection() const { return *connection_; }
   bool is_open() const { return connection_->state() == Connection::State::open; }
   int close_code() const { return connection_->close_code(); }
   std::string close_reason() const { return connection_->close_reason(); }
@@ -169,6 +194,11 @@ class WebSocket {
   const HeaderList& request_headers() const;
 
  private:
+  // Queues `data` (moved from only when queued): Errc{} when queued, else why not.
+  template <typename Data>
+  static Errc queue(Connection& connection, Data&& data, bool text);
+  static std::error_code error_of(Errc e) { return e == Errc{} ? std::error_code{} : make_error_code(e); }
+
   // Made only when there is a subprotocol or kept headers: 56 bytes most connections need not
   // hold (thousands of idle connections).
   struct RarelySet {
@@ -192,6 +222,3 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::Byte
                                                         AcceptOptions options = {});
 
 }  // namespace wsp
-
-template <>
-struct std::is_error_code_enum<wsp::Errc> : std::true_type {};

@@ -201,6 +201,15 @@ TEST_CASE("the echo server with batched wake-ups (--batch, --batch-wait) echoes 
   }
 }
 
+TEST_CASE("the echo server with --style callback (a MessageHandler per connection) echoes every client and ends with 1001") {
+  const EchoRun run = run_echo_server({"--style", "callback"});
+  CHECK(run.exit_status == std::optional<int>(0));
+  for (int i = 0; i < EchoRun::kClients; ++i) {
+    CHECK(run.echoed[i] == "hello " + std::to_string(i));
+    CHECK(run.codes[i] == 1001);
+  }
+}
+
 TEST_CASE("the echo server refuses an --accept it does not know, naming the flag") {
   ChildProcess server({"/bin/sh", "-c", "exec \"$0\" \"$@\" 2>&1", interop::runfile("wsp/examples/echo_server"),
                        "--accept", "both"});

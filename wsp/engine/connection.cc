@@ -46,7 +46,21 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
   if (limits_.heartbeat_interval > 0) heartbeat_ = reactor_.spawn(heartbeat_loop());
 }
 
-Connection::~Connection() { finish(0); }
+Connection::~Connection() {
+  finish(0);
+  set_listener(nullptr);
+}
+
+void Connection::set_listener(ConnectionListener* listener) {
+  if (listener_ && listener_ != listener) {
+    listener_->unlink();
+    listener_->connection_ = nullptr;
+  }
+  listener_ = listener;
+  if (!listener_) return;
+  listener_->connection_ = this;
+  if (has_message() || ended_) reactor_.schedule(listener_);
+}
 
 // --- receiving ---------------------------------------------------------------------------
 
@@ -58,7 +72,7 @@ void Connection::deliver(ProtocolEvent& event) {
         break;
       }
       inbound_.push(std::move(event.payload), event.text);
-      readable_.set();
+      signal(readable_);
       break;
     case ProtocolEventType::pong:
       awaiting_pong_ = false;
@@ -75,7 +89,7 @@ void Connection::deliver_held() {
   if (inbound_full(held_->payload.size())) return;
   inbound_.push(std::move(held_->payload), held_->text);
   held_.reset();
-  readable_.set();
+  signal(readable_);
 }
 
 std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
@@ -288,7 +302,7 @@ void Connection::on_written(std::error_code error) {
     finish(0);
     return;
   }
-  writable_.set();
+  signal(writable_);
   flush();  // takes what waited: the backlog of owed frames is in this write now
   if (backlogged_ && !output_backlogged()) {
     backlogged_ = false;
@@ -354,8 +368,8 @@ void Connection::finish(io::Reactor::TaskId self) {
     stream_->close();
   }
   if (ConnectionObserver* observer = std::exchange(observer_, nullptr)) observer->connection_ended(*this);
-  readable_.set();
-  writable_.set();
+  signal(readable_);
+  signal(writable_);
 }
 
 int Connection::close_code() const {

@@ -67,6 +67,20 @@ class ConnectionObserver {
   ~ConnectionObserver() = default;
 };
 
+// The node a connection schedules for its listener (Connection::set_listener); it names its
+// connection while set, and is unlinked and told (connection() null) when the connection is
+// destroyed.
+class ConnectionListener : public io::ReadyNode {
+ public:
+  Connection* connection() const { return connection_; }
+  // Whether writes wake it too (a message waits for room); messages and the end always do.
+  bool wants_writable = false;
+
+ private:
+  friend class Connection;
+  Connection* connection_ = nullptr;
+};
+
 class Connection final : private io::ReceiveHandler, private io::WriteHandler {
  public:
   // What the application sees: open until our close frame is queued; closing while the closing
@@ -113,6 +127,10 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t queued_outbound() const { return outbound_.count(); }
   // Set whenever queued output was written.
   io::Event& writable() { return writable_; }
+  // A callback node scheduled on this reactor whenever readable() is set (or writable(), if
+  // it wants_writable), and at once when a message waits or the connection has ended (null:
+  // none). How a wsp::MessageHandler is called without a task waiting on the events.
+  void set_listener(ConnectionListener* listener);
 
   // --- closing
   // Queues a close frame (code -1: empty payload). False for a code or reason the RFC forbids
@@ -179,6 +197,11 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   // The stream ended (orderly when `error` is empty) and every byte it brought was parsed.
   void end_of_stream(std::error_code error);
   void output_added();
+  // Sets `event` and tells the listener that wants to know.
+  void signal(io::Event& event) {
+    event.set();
+    if (listener_ && (&event == &readable_ || listener_->wants_writable)) reactor_.schedule(listener_);
+  }
   void flush();
   io::Task<void> heartbeat_loop();
   io::Task<void> close_timer();
@@ -217,6 +240,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
 
   io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0, ending_ = 0;
   ConnectionObserver* observer_ = nullptr;
+  ConnectionListener* listener_ = nullptr;
 };
 
 }  // namespace wsp

@@ -1,0 +1,235 @@
+// The callback face: wsp::MessageHandler on the server side of a real 127.0.0.1 connection,
+// driven by a coroutine client; and WebSocket::send_now().
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/operation.h"
+#include "io/reactor.h"
+#include "io/tcp_listener.h"
+#include "io/tcp_stream.h"
+#include "wsp/message_handler.h"
+#include "wsp/websocket.h"
+
+using io::Reactor;
+using io::Task;
+
+namespace {
+
+// What a test's handler saw, kept outside it (the handler may be gone).
+struct Seen {
+  std::vector<std::string> calls;  // each call's data, "<closed CODE REASON>" for the end
+  int no_room = 0;
+  bool destroyed = false;
+};
+
+// The server side: owns its WebSocket, echoes unless `decide` says otherwise (return a value
+// to return it from on_message without echoing), and deletes itself at the close.
+struct Handler final : wsp::MessageHandler {
+  Handler(std::unique_ptr<wsp::WebSocket> w, Seen& s) : ws(std::move(w)), seen(s) { attach(*ws); }
+  ~Handler() override { seen.destroyed = true; }
+  bool on_message(wsp::WebSocket& socket, wsp::Received& m) override {
+    if (m.closed) {
+      seen.calls.push_back("<closed " + std::to_string(m.close_code) + " " + m.close_reason + ">");
+      delete this;
+      return true;
+    }
+    seen.calls.push_back(m.data);
+    if (decide) {
+      if (auto verdict = decide(*this, m)) return *verdict;
+    }
+    std::error_code sent = socket.send_now(std::move(m.data), m.text);
+    if (sent == wsp::Errc::no_room) ++seen.no_room;
+    return sent != wsp::Errc::no_room;
+  }
+  std::unique_ptr<wsp::WebSocket> ws;
+  Seen& seen;
+  std::function<std::optional<bool>(Handler&, wsp::Received&)> decide;
+};
+
+struct Server {
+  Reactor& reactor;
+  io::TcpListener listener;
+  wsp::AcceptOptions options;
+  Seen seen;
+  Handler* handler = nullptr;  // the last one made (it deletes itself at the close)
+  std::function<std::optional<bool>(Handler&, wsp::Received&)> decide;
+
+  explicit Server(Reactor& r) : reactor(r), listener(std::move(*io::TcpListener::bind(r, "127.0.0.1", 0))) {}
+  ~Server() {
+    if (handler && !seen.destroyed) delete handler;  // its connection has not ended yet
+  }
+  std::string url() const { return "ws://127.0.0.1:" + std::to_string(listener.local_port()) + "/"; }
+  static Task<void> accept_one(Server& self) {
+    auto tcp = co_await self.listener.accept();
+    if (!tcp) co_return;
+    auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(*tcp)), self.options);
+    if (!ws) co_return;
+    self.handler = new Handler(std::move(*ws), self.seen);
+    self.handler->decide = self.decide;
+  }
+  void start() { reactor.spawn(accept_one(*this)); }
+};
+
+}  // namespace
+
+TEST_CASE("a MessageHandler gets each message in order, then the close once, and may delete itself there") {
+  Reactor reactor;
+  Server server(reactor);
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    for (const char* text : {"one", "two", "three"}) {
+      auto sent = co_await (*ws)->send_text(text);
+      REQUIRE(sent);
+    }
+    for (const char* text : {"one", "two", "three"}) {
+      wsp::Received echo = co_await (*ws)->receive();
+      REQUIRE_FALSE(echo.closed);
+      CHECK(echo.text);
+      CHECK(echo.data == text);
+    }
+    co_await (*ws)->close(1000, "done");
+    CHECK((*ws)->close_code() == 1000);
+  };
+  reactor.sync_wait(body());
+  for (int i = 0; i < 100 && !server.seen.destroyed; ++i) reactor.run_once(std::chrono::milliseconds(50));
+  CHECK(server.seen.calls == std::vector<std::string>{"one", "two", "three", "<closed 1000 done>"});
+  CHECK(server.seen.destroyed);
+}
+
+TEST_CASE("a message a MessageHandler returns false for comes back after the next write, before any later one") {
+  Reactor reactor;
+  Server server(reactor);
+  bool held_once = false;
+  // The first time "a" comes, the handler sends a marker and holds "a" back: the marker's
+  // write brings "a" again, and only then "b".
+  server.decide = [&](Handler& h, wsp::Received& m) -> std::optional<bool> {
+    if (m.data == "a" && !held_once) {
+      held_once = true;
+      CHECK_FALSE(h.ws->send_now(std::string_view("marker"), true));
+      return false;
+    }
+    return std::nullopt;
+  };
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    CHECK_FALSE((*ws)->send_now(std::string("a"), true));
+    CHECK_FALSE((*ws)->send_now(std::string("b"), true));
+    for (const char* text : {"marker", "a", "b"}) {
+      wsp::Received echo = co_await (*ws)->receive();
+      REQUIRE_FALSE(echo.closed);
+      CHECK(echo.data == text);
+    }
+    co_await (*ws)->close(1000, "");
+  };
+  reactor.sync_wait(body());
+  for (int i = 0; i < 100 && !server.seen.destroyed; ++i) reactor.run_once(std::chrono::milliseconds(50));
+  CHECK(server.seen.calls == std::vector<std::string>{"a", "a", "b", "<closed 1000 >"});
+}
+
+TEST_CASE("a MessageHandler echoing into a one-message outbound queue holds messages back and loses none") {
+  Reactor reactor;
+  Server server(reactor);
+  server.options.limits.max_queued_packets = 1;
+  server.start();
+  constexpr int kMessages = 200;
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    // In one turn: one write, so the server parses many messages in one receive.
+    for (int i = 0; i < kMessages; ++i) REQUIRE_FALSE((*ws)->send_now(std::to_string(i), true));
+    for (int i = 0; i < kMessages; ++i) {
+      wsp::Received echo = co_await (*ws)->receive();
+      REQUIRE_FALSE(echo.closed);
+      CHECK(echo.data == std::to_string(i));
+    }
+    co_await (*ws)->close(1000, "");
+  };
+  reactor.sync_wait(body());
+  for (int i = 0; i < 100 && !server.seen.destroyed; ++i) reactor.run_once(std::chrono::milliseconds(50));
+  CHECK(server.seen.no_room > 0);
+  // Every held-back message was offered again: the calls are the messages, some repeated, in
+  // order, then the close.
+  REQUIRE(server.seen.calls.size() == std::size_t(kMessages) + server.seen.no_room + 1);
+  CHECK(server.seen.calls.back() == "<closed 1000 >");
+}
+
+TEST_CASE("a MessageHandler deleted while handling a message gets no further call") {
+  Reactor reactor;
+  Server server(reactor);
+  server.decide = [](Handler& h, wsp::Received&) -> std::optional<bool> {
+    delete &h;  // and its WebSocket: the connection drops
+    return true;
+  };
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    CHECK_FALSE((*ws)->send_now(std::string("first"), true));
+    CHECK_FALSE((*ws)->send_now(std::string("second"), true));
+    wsp::Received end = co_await (*ws)->receive();
+    CHECK(end.closed);
+    CHECK(end.close_code == -1);
+  };
+  reactor.sync_wait(body());
+  CHECK(server.seen.destroyed);
+  CHECK(server.seen.calls == std::vector<std::string>{"first"});
+}
+
+TEST_CASE("send_now: Errc::message_too_big, invalid_utf8 and closed, with the data left in place") {
+  Reactor reactor;
+  Server server(reactor);
+  server.start();
+  auto body = [&]() -> Task<void> {
+    wsp::ConnectOptions options;
+    options.limits.outbound_buffer_size = 10;
+    auto ws = co_await wsp::connect(reactor, server.url(), options);
+    REQUIRE(ws);
+    std::string big(11, 'x');
+    CHECK((*ws)->send_now(std::move(big), false) == wsp::Errc::message_too_big);
+    CHECK(big == std::string(11, 'x'));
+    CHECK((*ws)->send_now(std::string_view("\xff"), true) == wsp::Errc::invalid_utf8);
+    (*ws)->abort();
+    std::string after = "x";
+    CHECK((*ws)->send_now(std::move(after), true) == wsp::Errc::closed);
+    CHECK(after == "x");
+  };
+  reactor.sync_wait(body());
+}
+
+TEST_CASE("detach stops the calls; attach delivers the messages queued meanwhile") {
+  Reactor reactor;
+  Server server(reactor);
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    for (int i = 0; i < 1000 && !server.handler; ++i) co_await io::yield(reactor);
+    REQUIRE(server.handler);
+    Handler* handler = server.handler;
+    handler->detach();
+    CHECK_FALSE((*ws)->send_now(std::string("queued while detached"), true));
+    // The message reaches the server's queue, and no call comes.
+    for (int i = 0; i < 200 && !handler->ws->connection().has_message(); ++i) {
+      co_await io::sleep_for(reactor, std::chrono::milliseconds(5));
+    }
+    REQUIRE(handler->ws->connection().has_message());
+    CHECK(server.seen.calls.empty());
+    handler->attach(*handler->ws);
+    wsp::Received echo = co_await (*ws)->receive();
+    CHECK(echo.data == "queued while detached");
+    co_await (*ws)->close(1000, "");
+  };
+  reactor.sync_wait(body());
+  for (int i = 0; i < 100 && !server.seen.destroyed; ++i) reactor.run_once(std::chrono::milliseconds(50));
+  CHECK(server.seen.calls == std::vector<std::string>{"queued while detached", "<closed 1000 >"});
+}

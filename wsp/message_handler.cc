@@ -1,0 +1,60 @@
+#include "wsp/message_handler.h"
+
+namespace wsp {
+
+MessageHandler::~MessageHandler() {
+  if (destroyed_) *destroyed_ = true;
+  detach();
+}
+
+void MessageHandler::attach(WebSocket& ws) {
+  detach();
+  ws_ = &ws;
+  ws.connection().set_listener(&node_);
+}
+
+void MessageHandler::detach() {
+  if (Connection* connection = node_.connection()) connection->set_listener(nullptr);
+  ws_ = nullptr;
+  node_.unlink();
+  node_.wants_writable = false;
+  held_.reset();
+}
+
+void MessageHandler::dispatch() {
+  bool destroyed = false;
+  destroyed_ = &destroyed;
+  while (node_.connection()) {
+    Connection& connection = ws_->connection();
+    Received* message = held_.get();
+    Received next;
+    if (!message) {
+      if (connection.has_message()) {
+        next.text = connection.pop_message(next.data);
+      } else if (connection.state() == Connection::State::closed) {
+        next.closed = true;
+        next.close_code = connection.close_code();
+        next.close_reason = connection.close_reason();
+      } else {
+        break;
+      }
+      message = &next;
+    }
+    const bool last = message->closed;
+    const bool taken = on_message(*ws_, *message);
+    if (destroyed) return;
+    if (last) {
+      detach();
+      break;
+    }
+    node_.wants_writable = !taken;
+    if (!taken) {
+      if (!held_) held_ = std::make_unique<Received>(std::move(next));
+      break;  // called again by the next write or the end
+    }
+    held_.reset();
+  }
+  destroyed_ = nullptr;
+}
+
+}  // namespace wsp

@@ -1,0 +1,62 @@
+// The callback face over wsp::WebSocket: instead of a task per connection awaiting receive(),
+// the reactor calls on_message() with each message, in order, and finally once with the close.
+// A connection waiting for its next message then holds no coroutine frame, only this object
+// (which a server usually makes its per-connection state):
+//
+//   struct Echo final : wsp::MessageHandler {
+//     std::unique_ptr<wsp::WebSocket> ws;
+//     bool on_message(wsp::WebSocket& ws, wsp::Received& m) override {
+//       if (m.closed) { delete this; return true; }
+//       return ws.send_now(std::move(m.data), m.text) != wsp::Errc::no_room;
+//     }
+//   };
+//   auto* echo = new Echo{...}; echo->attach(*echo->ws);
+//
+// Calls come from the reactor's ready list, never from inside the connection's own parsing,
+// so on_message() may send, close, or destroy the handler (with its WebSocket) at any call.
+#pragma once
+
+#include <memory>
+
+#include "io/ready_list.h"
+#include "wsp/websocket.h"
+
+namespace wsp {
+
+class MessageHandler {
+ public:
+  MessageHandler() = default;
+  MessageHandler(const MessageHandler&) = delete;
+  MessageHandler& operator=(const MessageHandler&) = delete;
+  virtual ~MessageHandler();
+
+  // Starts the calls for `ws` (messages already queued included). Destroying the WebSocket
+  // (a member of the handler, or on its own) ends them.
+  void attach(WebSocket& ws);
+  // Stops the calls; a message held back (see on_message) is dropped.
+  void detach();
+
+ protected:
+  // A message (message.closed false), or the end of the connection (closed true, with its
+  // close_code and close_reason): the last call, after which the handler is detached.
+  // Returning false holds the message back, with every later one: on_message() is called with
+  // it again after the connection's next write (when a send found no room) or its end.
+  virtual bool on_message(WebSocket& ws, Received& message) = 0;
+
+ private:
+  void dispatch();
+
+  struct Node final : ConnectionListener {
+    explicit Node(MessageHandler* h) : handler(h) {
+      callback = [](io::ReadyNode* n) { static_cast<Node*>(n)->handler->dispatch(); };
+    }
+    MessageHandler* handler;
+  };
+
+  WebSocket* ws_ = nullptr;  // valid while node_.connection() is set
+  Node node_{this};
+  std::unique_ptr<Received> held_;  // made only when on_message() returned false
+  bool* destroyed_ = nullptr;       // set by the destructor while dispatch() runs
+};
+
+}  // namespace wsp

@@ -36,7 +36,7 @@ struct EchoOptions {
   unsigned threads = 1;                  // reactor threads; 0: one per CPU
   io::TcpServerPool::Accept accept = io::TcpServerPool::Accept::reuseport;
   wsp::DeflateOptions deflate;           // permessage-deflate (off unless --deflate)
-  bool callback_style = false;           // echo_server --style callback: a MessageHandler
+  bool callback_style = true;            // echo_server --style: a MessageHandler, or a task
 };
 
 inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
@@ -130,8 +130,8 @@ inline EchoOptions parse_echo_options(const char* program, int argc, char** argv
             o.callback_style = v == "callback";
             return std::string();
           },
-          "each connection a task awaiting receive(), or a wsp::MessageHandler the reactor "
-          "calls with each message: no coroutine frame per idle connection (default coroutine)");
+          "each connection a wsp::MessageHandler the reactor calls with each message (no "
+          "coroutine frame per idle connection), or a task awaiting receive() (default callback)");
   }
   f.parse(argc, argv);
   if (o.tls_cert.empty() != o.tls_key.empty()) f.fail("--tls-cert and --tls-key go together");

@@ -1,6 +1,7 @@
-// WebSocket echo server, coroutine style: one task per connection awaits a message and sends
-// it back with the same type (--style callback: a wsp::MessageHandler per connection instead,
-// called by the reactor with each message, so an idle connection holds no coroutine frame). SIGINT/SIGTERM close every connection with 1001, then exit 0.
+// WebSocket echo server: sends every message back with the same type. By default each
+// connection is a wsp::MessageHandler the reactor calls with each message, so an idle
+// connection holds no coroutine frame; --style coroutine runs a task per connection instead,
+// which awaits a message and sends it back. SIGINT/SIGTERM close every connection with 1001, then exit 0.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 // --threads N runs N reactor threads (io::TcpServerPool), each with its own listener on the
 // port, or with --accept one-acceptor one listener on the first thread that hands connections
@@ -92,7 +93,7 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
   co_return ws;
 }
 
-// --style callback: one per open connection, called by the reactor with each message. While
+// One per open connection (the default style), called by the reactor with each message. While
 // the output is full the message is held back (and receiving pauses) until the next write.
 struct EchoHandler final : wsp::MessageHandler, wsp::ShardConnections::Node {
   EchoHandler(Server& s, std::unique_ptr<wsp::WebSocket> w) : server(s), ws(std::move(w)) {
@@ -114,8 +115,8 @@ struct EchoHandler final : wsp::MessageHandler, wsp::ShardConnections::Node {
   std::unique_ptr<wsp::WebSocket> ws;
 };
 
-// One per open connection, for its whole life: its frame holds little more than the socket,
-// the message in hand and the two awaitables.
+// --style coroutine: one per open connection, for its whole life: its frame holds little more
+// than the socket, the message in hand and the two awaitables.
 io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> ws) {
   wsp::ShardConnections::Node self;
   server.connections.opened(self, *ws);

@@ -9,7 +9,16 @@ namespace {
 // Fine classes: the long-lived frames of many connections waste little to rounding.
 constexpr std::size_t kGranule = 32;
 constexpr std::size_t kClasses = 64;          // frames up to 2 KiB are pooled
-constexpr std::size_t kMaxCachedPerClass = 128;  // bounds what a burst leaves cached
+// What a burst leaves cached: at most 128 frames of a class and 16 KiB of its larger frames.
+// The per-message frames are small and keep all 128; the large ones of a connection's
+// handshake, made once per connection, would otherwise pin 128 of each size after a burst of
+// connections (about 0.7 MiB in the echo server, all of it idle).
+constexpr std::size_t kMaxCachedPerClass = 128;
+constexpr std::size_t kMaxCachedBytesPerClass = 16 * 1024;
+constexpr std::size_t cached_limit(std::size_t c) {
+  const std::size_t by_bytes = kMaxCachedBytesPerClass / ((c + 1) * kGranule);
+  return by_bytes < kMaxCachedPerClass ? by_bytes : kMaxCachedPerClass;
+}
 
 struct FreeNode {
   FreeNode* next;
@@ -50,7 +59,7 @@ void* allocate(std::size_t size) {
 
 void deallocate(void* p, std::size_t size) noexcept {
   std::size_t c = size_class(size);
-  if (c < kClasses && pool.counts[c] < kMaxCachedPerClass) {
+  if (c < kClasses && pool.counts[c] < cached_limit(c)) {
     auto* node = static_cast<FreeNode*>(p);
     node->next = pool.heads[c];
     pool.heads[c] = node;

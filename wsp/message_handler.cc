@@ -10,31 +10,31 @@ MessageHandler::~MessageHandler() {
 void MessageHandler::attach(WebSocket& ws) {
   detach();
   ws_ = &ws;
-  ws.connection().set_listener(&node_);
+  ws.connection().set_listener(this);
 }
 
 void MessageHandler::detach() {
-  if (Connection* connection = node_.connection()) connection->set_listener(nullptr);
+  if (Connection* c = connection()) c->set_listener(nullptr);
   ws_ = nullptr;
-  node_.unlink();
-  node_.wants_writable = false;
+  unlink();
+  wants_writable = false;
   held_.reset();
 }
 
 void MessageHandler::dispatch() {
   bool destroyed = false;
   destroyed_ = &destroyed;
-  while (node_.connection()) {
-    Connection& connection = ws_->connection();
+  while (connection()) {
+    Connection& conn = ws_->connection();
     Received* message = held_.get();
     Received next;
     if (!message) {
-      if (connection.has_message()) {
-        next.text = connection.pop_message(next.data);
-      } else if (connection.state() == Connection::State::closed) {
+      if (conn.has_message()) {
+        next.text = conn.pop_message(next.data);
+      } else if (conn.state() == Connection::State::closed) {
         next.closed = true;
-        next.close_code = connection.close_code();
-        next.close_reason = connection.close_reason();
+        next.close_code = conn.close_code();
+        next.close_reason = conn.close_reason();
       } else {
         break;
       }
@@ -47,7 +47,7 @@ void MessageHandler::dispatch() {
       detach();
       break;
     }
-    node_.wants_writable = !taken;
+    wants_writable = !taken;
     if (!taken) {
       if (!held_) held_ = std::make_unique<Received>(std::move(next));
       break;  // called again by the next write or the end

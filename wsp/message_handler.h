@@ -23,9 +23,14 @@
 
 namespace wsp {
 
-class MessageHandler {
+// The node the connection schedules is the handler itself (no pointer back to it).
+class MessageHandler : private ConnectionListener {
  public:
-  MessageHandler() = default;
+  MessageHandler() {
+    callback = [](io::ReadyNode* n) {
+      static_cast<MessageHandler*>(static_cast<ConnectionListener*>(n))->dispatch();
+    };
+  }
   MessageHandler(const MessageHandler&) = delete;
   MessageHandler& operator=(const MessageHandler&) = delete;
   virtual ~MessageHandler();
@@ -46,15 +51,7 @@ class MessageHandler {
  private:
   void dispatch();
 
-  struct Node final : ConnectionListener {
-    explicit Node(MessageHandler* h) : handler(h) {
-      callback = [](io::ReadyNode* n) { static_cast<Node*>(n)->handler->dispatch(); };
-    }
-    MessageHandler* handler;
-  };
-
-  WebSocket* ws_ = nullptr;  // valid while node_.connection() is set
-  Node node_{this};
+  WebSocket* ws_ = nullptr;  // valid while connection() is set
   std::unique_ptr<Received> held_;  // made only when on_message() returned false
   bool* destroyed_ = nullptr;       // set by the destructor while dispatch() runs
 };

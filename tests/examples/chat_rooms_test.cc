@@ -201,8 +201,8 @@ TEST_CASE("the echo server with batched wake-ups (--batch, --batch-wait) echoes 
   }
 }
 
-TEST_CASE("the echo server with --style callback (a MessageHandler per connection) echoes every client and ends with 1001") {
-  const EchoRun run = run_echo_server({"--style", "callback"});
+TEST_CASE("the echo server with --style coroutine (a task per connection) echoes every client and ends with 1001") {
+  const EchoRun run = run_echo_server({"--style", "coroutine"});
   CHECK(run.exit_status == std::optional<int>(0));
   for (int i = 0; i < EchoRun::kClients; ++i) {
     CHECK(run.echoed[i] == "hello " + std::to_string(i));

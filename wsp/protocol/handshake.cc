@@ -426,7 +426,11 @@ std::string ServerHandshake::response() const {
 }
 
 std::string ServerHandshake::requested_url() const {
-  return (options_.tls ? "wss://" : "ws://") + host_ + target_;
+  // Built at its exact size: it is kept for the connection's life.
+  const std::string_view scheme = options_.tls ? "wss://" : "ws://";
+  std::string url;
+  url.reserve(scheme.size() + host_.size() + target_.size());
+  return url.append(scheme).append(host_).append(target_);
 }
 
 std::string ServerHandshake::header(std::string_view name) const {

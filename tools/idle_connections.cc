@@ -40,7 +40,7 @@ long rss_kib(int pid) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int pid = 0, connections = 10000, messages = 0;
+  int pid = 0, connections = 10000, messages = 0, hold_seconds = 0;
   std::string url = "ws://127.0.0.1:9001/";
   wsp::DeflateOptions deflate;
   flags::Flags flags("idle_connections",
@@ -57,6 +57,8 @@ int main(int argc, char** argv) {
   flags.add("--connections", &connections, 1, 1000000, "how many (default 10000)");
   flags.add("--messages", &messages, 0, 1000000,
             "compressible messages each connection echoes first (default 0)");
+  flags.add("--hold-seconds", &hold_seconds, 0, 3600,
+            "keep the connections open this long after reporting, to inspect the server (default 0)");
   flags::add_deflate_flags(flags, deflate);
   flags.parse(argc, argv);
   if (pid == 0) flags.fail("--pid: missing (the server's process id)");
@@ -110,5 +112,8 @@ int main(int argc, char** argv) {
               "bytes_per_connection=%.0f\n",
               static_cast<int>(open.size()), failed, compressed, before, during,
               open.empty() ? 0.0 : (during - before) * 1024.0 / open.size());
+  std::fflush(stdout);
+  const auto hold_until = std::chrono::steady_clock::now() + std::chrono::seconds(hold_seconds);
+  while (std::chrono::steady_clock::now() < hold_until) reactor.run_once(100ms);
   return failed == 0 ? 0 : 1;
 }

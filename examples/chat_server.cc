@@ -1,9 +1,11 @@
-// Broadcast chat server, coroutine style, with rooms: a client joins the room named by its URL
+// Broadcast chat server with rooms: a client joins the room named by its URL
 // path (ws://127.0.0.1:9002/rooms/NAME; every path is a room, "/" too) and every text message
 // it sends goes to every member of that room, the sender included. Members are subscribers of
 // a wsp::PubSub topic (the path), so with --threads N the room spans every reactor thread: a
 // message is encoded once per thread and shared by all members there. A member whose outbound
 // queue is full is closed with 1013 (--slow-subscriber) instead of holding the room back.
+// Each member is a wsp::MessageHandler the reactor calls with its messages: an idle member
+// holds no coroutine frame.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 //
 // With --redis HOST:PORT the rooms span every chat server sharing that Redis: each message
@@ -35,6 +37,7 @@
 #include "tools/flags/flags.h"
 #include "wsp/pubsub/pubsub.h"
 #include "wsp/redis/redis_pubsub_bridge.h"
+#include "wsp/message_handler.h"
 #include "wsp/shard_connections.h"
 #include "wsp/websocket.h"
 
@@ -80,7 +83,7 @@ io::Task<void> member(Shard& shard, io::TcpStream tcp);
 // One per reactor thread.
 struct Shard final : io::ServerShard {
   Shard(Chat& c, io::Reactor& r) : chat(c), reactor(r) {}
-  ~Shard() override { refusals.finish(); }
+  ~Shard() override;
   void accepted(io::TcpStream tcp) override { reactor.spawn(member(*this, std::move(tcp))); }
   io::Task<void> shut_down() override {
     co_await connections.close_all(reactor);
@@ -109,6 +112,40 @@ std::string room_of(const std::string& url) {
   return url.substr(path, url.find_first_of("?#", path) - path);
 }
 
+// An open member, called by the reactor with each message it sends; deletes itself at its
+// close. Its subscription ends with its connection.
+struct Member final : wsp::MessageHandler, wsp::ShardConnections::Node {
+  Member(Shard& s, std::unique_ptr<wsp::WebSocket> w)
+      : shard(s), ws(std::move(w)), room(room_of(ws->requested_url())) {
+    shard.connections.opened(*this, *ws);
+    Chat& chat = shard.chat;
+    chat.pubsub->subscribe(ws->connection(), room);
+    if (chat.options.notices) {
+      chat.pubsub->publish(room, "* someone joined (" + std::to_string(chat.resize(room, +1)) + " here)", true);
+    }
+    attach(*ws);
+  }
+  bool on_message(wsp::WebSocket& socket, wsp::Received& message) override {
+    Chat& chat = shard.chat;
+    if (message.closed) {
+      if (chat.options.notices) {
+        chat.pubsub->publish(room, "* someone left (" + std::to_string(chat.resize(room, -1)) + " here)", true);
+      }
+      shard.connections.ended(*this);
+      delete this;
+      return true;
+    }
+    if (message.text) chat.pubsub->publish(room, message.data, true);
+    socket.recycle(std::move(message.data));
+    return true;
+  }
+
+  Shard& shard;
+  std::unique_ptr<wsp::WebSocket> ws;
+  const std::string room;
+};
+
+// The handshake; the member it opens lives on without a task.
 io::Task<void> member(Shard& shard, io::TcpStream tcp) {
   Chat& chat = shard.chat;
   auto remote = tcp.remote_address();
@@ -130,25 +167,13 @@ io::Task<void> member(Shard& shard, io::TcpStream tcp) {
     shard.connections.refused();
     co_return;
   }
-  wsp::ShardConnections::Node self;
-  shard.connections.opened(self, **ws);
-  const std::string room = room_of((*ws)->requested_url());
-  wsp::PubSub& pubsub = *chat.pubsub;
-  pubsub.subscribe((*ws)->connection(), room);
-  if (chat.options.notices) {
-    pubsub.publish(room, "* someone joined (" + std::to_string(chat.resize(room, +1)) + " here)", true);
-  }
-  for (;;) {
-    wsp::Received message = co_await (*ws)->receive();
-    if (message.closed) break;
-    if (message.text) pubsub.publish(room, message.data, true);
-    (*ws)->recycle(std::move(message.data));
-  }
-  // Its subscription ended with the connection.
-  if (chat.options.notices) {
-    pubsub.publish(room, "* someone left (" + std::to_string(chat.resize(room, -1)) + " here)", true);
-  }
-  shard.connections.ended(self);
+  new Member(shard, std::move(*ws));
+}
+
+// Members whose connection did not end within the shutdown's limit.
+Shard::~Shard() {
+  connections.release_open([](wsp::ShardConnections::Node& n) { delete static_cast<Member*>(&n); });
+  refusals.finish();
 }
 
 ChatOptions parse_chat_options(int argc, char** argv) {

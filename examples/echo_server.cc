@@ -1,7 +1,8 @@
 // WebSocket echo server: sends every message back with the same type. By default each
 // connection is a wsp::MessageHandler the reactor calls with each message, so an idle
 // connection holds no coroutine frame; --style coroutine runs a task per connection instead,
-// which awaits a message and sends it back. SIGINT/SIGTERM close every connection with 1001, then exit 0.
+// which awaits a message and sends it back. SIGINT/SIGTERM close every connection with 1001,
+// then exit 0.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 // --threads N runs N reactor threads (io::TcpServerPool), each with its own listener on the
 // port, or with --accept one-acceptor one listener on the first thread that hands connections

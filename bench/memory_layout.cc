@@ -7,10 +7,12 @@
 #include <cstdio>
 
 #include "io/event.h"
+#include "io/tcp_push_io.h"
 #include "io/tcp_stream.h"
 #include "wsp/engine/connection.h"
 #include "wsp/engine/inbound_queue.h"
 #include "wsp/engine/outbound_queue.h"
+#include "wsp/message_handler.h"
 #include "wsp/protocol/protocol.h"
 #include "wsp/websocket.h"
 #include "wsp/websocket_peer.h"
@@ -44,8 +46,10 @@ int main() {
   row("  wsp::ConnectionLimits", sizeof(wsp::ConnectionLimits), "the Connection");
   row("  io::Event (x2)", sizeof(io::Event), "the Connection");
   row("io::TcpStream", sizeof(io::TcpStream));
-  row("wsp::WebSocket::ReceiveOp", sizeof(wsp::WebSocket::ReceiveOp), "the echo loop's frame");
-  row("wsp::WebSocket::SendOp", sizeof(wsp::WebSocket::SendOp), "the echo loop's frame");
-  row("wsp::Received", sizeof(wsp::Received), "the echo loop's frame");
+  row("io::TcpPushIo", sizeof(io::TcpPushIo));
+  row("wsp::MessageHandler (base of a handler)", sizeof(wsp::MessageHandler));
+  row("wsp::WebSocket::ReceiveOp", sizeof(wsp::WebSocket::ReceiveOp), "a coroutine echo loop's frame");
+  row("wsp::WebSocket::SendOp", sizeof(wsp::WebSocket::SendOp), "a coroutine echo loop's frame");
+  row("wsp::Received", sizeof(wsp::Received), "a coroutine echo loop's frame");
   return 0;
 }

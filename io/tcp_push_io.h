@@ -207,6 +207,7 @@ struct TcpPushIo {
 
   Reactor& reactor;
   int fd;
+  int write_result = 0;  // beside fd: no padding (thousands of idle connections)
   BufferRing* ring;
   ReceiveHandler* handler = nullptr;
   Receiver receiver;
@@ -231,7 +232,6 @@ struct TcpPushIo {
   std::vector<iovec> iov;
   std::size_t next = 0;
   std::unique_ptr<msghdr> message;  // for scatter-gather writes only: most connections never make one
-  int write_result = 0;
 };
 
 }  // namespace io

@@ -18,16 +18,22 @@ namespace wsp {
 
 enum class Role : std::uint8_t { client, server };
 
+// The one-byte fields first, together: a Protocol is part of every connection.
 struct ProtocolConfig {
   Role role = Role::client;
+  // Set when an extension that uses RSV1 (permessage-deflate, RFC 7692) was negotiated: RSV1
+  // is then accepted on the first frame of a data message and reported as ProtocolEvent::compressed.
+  bool allow_rsv1 = false;
+  // Whether the close frame that answers a received close or a protocol error goes into the
+  // output at once. false: it waits for write_close_answer(), and data frames may still be
+  // sent before it: the engine first lets the application take the messages that came before
+  // and send its replies (RFC 6455 §7.1.7 and §5.5.1 allow both).
+  bool answer_close_at_once = true;
   // Largest reassembled data message accepted (bytes); larger closes with 1009. 0 = unlimited.
   std::size_t max_message_size = 65535;
   // Outgoing messages longer than this are split into frames of at most this many payload
   // bytes. 0 = one frame per message.
   std::size_t max_fragment_bytes_per_frame = 0;
-  // Set when an extension that uses RSV1 (permessage-deflate, RFC 7692) was negotiated: RSV1
-  // is then accepted on the first frame of a data message and reported as ProtocolEvent::compressed.
-  bool allow_rsv1 = false;
   // permessage-deflate (RFC 7692) when it was negotiated: its configuration, its zlib state
   // made on the first compressed message either way. RSV1 is then accepted on a first data
   // frame; compressed messages are inflated before they are reported (the inflated size
@@ -40,11 +46,6 @@ struct ProtocolConfig {
   BufferPool* buffers = nullptr;
   // Masking keys, required for the client role (the constructor throws without them).
   MaskKeySource* mask_keys = nullptr;
-  // Whether the close frame that answers a received close or a protocol error goes into the
-  // output at once. false: it waits for write_close_answer(), and data frames may still be
-  // sent before it: the engine first lets the application take the messages that came before
-  // and send its replies (RFC 6455 §7.1.7 and §5.5.1 allow both).
-  bool answer_close_at_once = true;
 };
 
 enum class ProtocolEventType : std::uint8_t { none, message, ping, pong, close };

@@ -185,7 +185,6 @@ class WebSocket {
   void abort() { connection_->abort(); }
 
   Connection& connection() { return *connection_; }
-  const Connection& connection() const { return *connection_; }
   bool is_open() const { return connection_->state() == Connection::State::open; }
   int close_code() const { return connection_->close_code(); }
   std::string close_reason() const { return connection_->close_reason(); }

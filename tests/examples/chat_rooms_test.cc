@@ -166,15 +166,20 @@ EchoRun run_echo_server(std::vector<std::string> flags) {
   return run;
 }
 
-}  // namespace
-
-TEST_CASE("the echo server on two threads echoes on each, prints a reactor line per thread and ends with 1001") {
-  const EchoRun run = run_echo_server({"--threads", "2"});
+// The server exited 0 after echoing each client's message and closing it with 1001.
+void check_every_client_echoed_then_1001(const EchoRun& run) {
   CHECK(run.exit_status == std::optional<int>(0));
   for (int i = 0; i < EchoRun::kClients; ++i) {
     CHECK(run.echoed[i] == "hello " + std::to_string(i));
     CHECK(run.codes[i] == 1001);
   }
+}
+
+}  // namespace
+
+TEST_CASE("the echo server on two threads echoes on each, prints a reactor line per thread and ends with 1001") {
+  const EchoRun run = run_echo_server({"--threads", "2"});
+  check_every_client_echoed_then_1001(run);
   int reactor_lines = 0;
   for (const std::string& line : run.output) reactor_lines += line.rfind("reactor: ", 0) == 0;
   CHECK(reactor_lines == 2);
@@ -182,11 +187,7 @@ TEST_CASE("the echo server on two threads echoes on each, prints a reactor line 
 
 TEST_CASE("the echo server with --accept one-acceptor on two threads gives each thread 8 of 16 connections and ends with 1001") {
   const EchoRun run = run_echo_server({"--threads", "2", "--accept", "one-acceptor"});
-  CHECK(run.exit_status == std::optional<int>(0));
-  for (int i = 0; i < EchoRun::kClients; ++i) {
-    CHECK(run.echoed[i] == "hello " + std::to_string(i));
-    CHECK(run.codes[i] == 1001);
-  }
+  check_every_client_echoed_then_1001(run);
   int split_lines = 0;
   for (const std::string& line : run.output) split_lines += line == "connections per reactor: 8 8";
   CHECK(split_lines == 1);
@@ -194,20 +195,12 @@ TEST_CASE("the echo server with --accept one-acceptor on two threads gives each 
 
 TEST_CASE("the echo server with batched wake-ups (--batch, --batch-wait) echoes every client and ends with 1001") {
   const EchoRun run = run_echo_server({"--batch", "16", "--batch-wait", "200000"});
-  CHECK(run.exit_status == std::optional<int>(0));
-  for (int i = 0; i < EchoRun::kClients; ++i) {
-    CHECK(run.echoed[i] == "hello " + std::to_string(i));
-    CHECK(run.codes[i] == 1001);
-  }
+  check_every_client_echoed_then_1001(run);
 }
 
 TEST_CASE("the echo server with --style coroutine (a task per connection) echoes every client and ends with 1001") {
   const EchoRun run = run_echo_server({"--style", "coroutine"});
-  CHECK(run.exit_status == std::optional<int>(0));
-  for (int i = 0; i < EchoRun::kClients; ++i) {
-    CHECK(run.echoed[i] == "hello " + std::to_string(i));
-    CHECK(run.codes[i] == 1001);
-  }
+  check_every_client_echoed_then_1001(run);
 }
 
 TEST_CASE("the echo server refuses an --accept it does not know, naming the flag") {

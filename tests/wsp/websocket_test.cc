@@ -222,7 +222,7 @@ TEST_CASE("send suspends while the outbound queue is full instead of failing") {
   reactor.sync_wait(body());
 }
 
-TEST_CASE("send fails at once for a message larger than the outbound buffer or invalid text") {
+TEST_CASE("send and send_now fail at once for a message larger than the outbound buffer or invalid text") {
   Reactor reactor;
   EchoServer server(reactor);
   server.start();
@@ -235,9 +235,17 @@ TEST_CASE("send fails at once for a message larger than the outbound buffer or i
     CHECK(too_big.error() == wsp::Errc::message_too_big);
     auto invalid = co_await (*ws)->send_text("\xff");
     CHECK(invalid.error() == wsp::Errc::invalid_utf8);
+    // send_now gives the same errors and leaves a given-away string in place.
+    std::string big(11, 'x');
+    CHECK((*ws)->send_now(std::move(big), false) == wsp::Errc::message_too_big);
+    CHECK(big == std::string(11, 'x'));
+    CHECK((*ws)->send_now(std::string_view("\xff"), true) == wsp::Errc::invalid_utf8);
     (*ws)->abort();
     auto after = co_await (*ws)->send_text("x");
     CHECK(after.error() == wsp::Errc::closed);
+    std::string late = "x";
+    CHECK((*ws)->send_now(std::move(late), true) == wsp::Errc::closed);
+    CHECK(late == "x");
   };
   reactor.sync_wait(body());
 }

@@ -27,15 +27,16 @@ inline std::size_t pieces_for_one_send(std::span<const iovec> pieces, std::size_
 // Receives with one multishot recv whose buffers the kernel takes from the reactor's ring, and
 // sends with sendmsg. Completions only record and schedule; the handlers run from the ready
 // list, where they may even destroy this object.
-struct TcpPushIo {
-  struct Receiver final : Completion {
-    TcpPushIo* owner;
-    void on_complete(int result, std::uint32_t flags) override { owner->received(result, flags); }
-  };
-  struct Sender final : Completion {
-    TcpPushIo* owner;
-    void on_complete(int result, std::uint32_t) override { owner->sent(result); }
-  };
+//
+// The two completions are bases rather than members, so neither needs a pointer back.
+struct TcpReceiveCompletion : Completion {
+  void on_complete(int result, std::uint32_t flags) final;
+};
+struct TcpSendCompletion : Completion {
+  void on_complete(int result, std::uint32_t flags) final;
+};
+
+struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
   struct Chunk {
     const std::uint8_t* data;  // in the ring's buffer, or own_buffer
     int result;                // bytes, 0 at EOF, -errno
@@ -43,21 +44,21 @@ struct TcpPushIo {
     bool from_ring;
   };
 
-  TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket), ring(r.buffer_ring()) {
-    receiver.owner = this;
-    sender.owner = this;
-  }
+  TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket), ring(r.buffer_ring()) {}
   ~TcpPushIo() {
     if (destroyed_flag) *destroyed_flag = true;
-    if (receiver.in_flight()) reactor.cancel_and_wait(&receiver);
-    if (sender.in_flight()) reactor.cancel_and_wait(&sender);
+    if (receiver()->in_flight()) reactor.cancel_and_wait(receiver());
+    if (sender()->in_flight()) reactor.cancel_and_wait(sender());
     for (const Chunk& c : chunks) {
       if (c.from_ring) ring->release(c.buffer);
     }
   }
 
+  Completion* receiver() { return static_cast<TcpReceiveCompletion*>(this); }
+  Completion* sender() { return static_cast<TcpSendCompletion*>(this); }
+
   void arm() {
-    if (receiver.in_flight() || ended || paused) return;
+    if (receiver()->in_flight() || ended || paused) return;
     cancel_requested = false;
     io_uring_sqe* sqe = reactor.get_sqe();
     if (ring) {
@@ -68,7 +69,7 @@ struct TcpPushIo {
       if (!own_buffer) own_buffer = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
       io_uring_prep_recv(sqe, fd, own_buffer.get(), kOwnBufferSize, 0);
     }
-    reactor.submit_tracked(sqe, &receiver);
+    reactor.submit_tracked(sqe, receiver());
   }
 
   void received(int result, std::uint32_t flags) {
@@ -134,20 +135,16 @@ struct TcpPushIo {
     }
     if (destroyed) return;
     destroyed_flag = nullptr;
-    if (chunks.empty()) {
-      batch.clear();
-      chunks.swap(batch);  // keep the capacity: no allocation per delivery
-    }
     arm();
   }
 
   void pause() {
     if (paused) return;
     paused = true;
-    if (receiver.in_flight() && ring && !cancel_requested) {
+    if (receiver()->in_flight() && ring && !cancel_requested) {
       cancel_requested = true;
       io_uring_sqe* sqe = reactor.get_sqe();
-      io_uring_prep_cancel(sqe, &receiver, 0);
+      io_uring_prep_cancel(sqe, receiver(), 0);
       io_uring_sqe_set_data(sqe, nullptr);
     }
   }
@@ -163,24 +160,26 @@ struct TcpPushIo {
   }
 
   void start_write(std::span<const iovec> buffers, WriteHandler& h) {
-    write_handler = &h;
-    iov.assign(buffers.begin(), buffers.end());
-    next = 0;
+    sending = std::make_unique<Sending>();
+    sending->handler = &h;
+    sending->iov.assign(buffers.begin(), buffers.end());
     submit_send();
   }
   void submit_send() {
     io_uring_sqe* sqe = reactor.get_sqe();
+    std::vector<iovec>& iov = sending->iov;
+    const std::size_t next = sending->next;
     if (iov.size() - next == 1) {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
       io_uring_prep_send(sqe, fd, iov[next].iov_base, iov[next].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
     } else {
-      if (!message) message = std::make_unique<msghdr>();
-      *message = msghdr{};
-      message->msg_iov = iov.data() + next;
-      message->msg_iovlen = pieces_for_one_send(std::span(iov).subspan(next), kEnoughForOneSend);
-      io_uring_prep_sendmsg(sqe, fd, message.get(), MSG_NOSIGNAL | MSG_WAITALL);
+      msghdr& message = sending->message;
+      message = msghdr{};
+      message.msg_iov = iov.data() + next;
+      message.msg_iovlen = pieces_for_one_send(std::span(iov).subspan(next), kEnoughForOneSend);
+      io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL | MSG_WAITALL);
     }
-    reactor.submit_tracked(sqe, &sender);
+    reactor.submit_tracked(sqe, sender());
   }
   void sent(int result) {
     if (result <= 0) {
@@ -190,6 +189,8 @@ struct TcpPushIo {
       return;
     }
     auto left = static_cast<std::size_t>(result);
+    std::vector<iovec>& iov = sending->iov;
+    std::size_t& next = sending->next;
     while (next < iov.size() && left >= iov[next].iov_len) left -= iov[next++].iov_len;
     if (next < iov.size()) {
       iov[next].iov_base = static_cast<char*>(iov[next].iov_base) + left;
@@ -202,6 +203,8 @@ struct TcpPushIo {
     reactor.schedule(&work_node);
   }
   void written() {
+    WriteHandler* write_handler = sending->handler;
+    sending.reset();  // first: the handler may start the next write
     write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
   }
 
@@ -210,8 +213,7 @@ struct TcpPushIo {
   int write_result = 0;  // beside fd: no padding (thousands of idle connections)
   BufferRing* ring;
   ReceiveHandler* handler = nullptr;
-  Receiver receiver;
-  std::vector<Chunk> chunks;
+  std::vector<Chunk> chunks;  // reaped, not delivered yet (freed by each delivery)
   static constexpr std::size_t kOwnBufferSize = 16 * 1024;
   // A write of several large pieces (given-away messages) goes out one ~64 KiB sendmsg at a
   // time, the rest as after a short write. One sendmsg of 4 x 64 KiB overran the loopback
@@ -227,11 +229,21 @@ struct TcpPushIo {
   bool ended = false;
   bool* destroyed_flag = nullptr;  // set while a handler runs (it may destroy this object)
 
-  Sender sender;
-  WriteHandler* write_handler = nullptr;
-  std::vector<iovec> iov;
-  std::size_t next = 0;
-  std::unique_ptr<msghdr> message;  // for scatter-gather writes only: most connections never make one
+  // A write in progress, made by start_write and freed as it ends: an idle connection holds none.
+  struct Sending {
+    WriteHandler* handler = nullptr;
+    std::vector<iovec> iov;
+    std::size_t next = 0;  // the first piece not fully sent
+    msghdr message{};      // for scatter-gather writes
+  };
+  std::unique_ptr<Sending> sending;
 };
+
+inline void TcpReceiveCompletion::on_complete(int result, std::uint32_t flags) {
+  static_cast<TcpPushIo*>(this)->received(result, flags);
+}
+inline void TcpSendCompletion::on_complete(int result, std::uint32_t) {
+  static_cast<TcpPushIo*>(this)->sent(result);
+}
 
 }  // namespace io

@@ -29,13 +29,17 @@ class OutboundQueue {
   // Messages and payload bytes not yet fully written (headers excluded).
   std::size_t count() const { return count_; }
   std::size_t bytes() const { return bytes_; }
-  bool writing() const { return writing_; }
-  // Heap bytes of the output being written and of the given-away payloads.
+  bool writing() const { return write_ != nullptr; }
+  // Heap bytes of the write in progress (its output and payloads) and of the given-away
+  // payloads waiting.
   std::size_t buffer_capacity() const {
-    std::size_t n = heap_capacity(buffer_);
-    if (owned_) {
-      for (const OwnedPayload& p : owned_->queued) n += heap_capacity(p.data);
-      for (const OwnedPayload& p : owned_->writing) n += heap_capacity(p.data);
+    std::size_t n = 0;
+    if (write_) {
+      n += sizeof(Write) + heap_capacity(write_->output);
+      for (const Piece& p : write_->pieces) n += heap_capacity(p.data);
+    }
+    if (pieces_) {
+      for (const Piece& p : *pieces_) n += heap_capacity(p.data);
     }
     return n;
   }
@@ -48,7 +52,7 @@ class OutboundQueue {
   }
   // Whether a given-away message of `size` bytes should travel in its own buffer.
   bool takes_own_buffer(std::size_t size) const {
-    return size >= kZeroCopyMin && (!owned_ || owned_->queued.size() < kMaxOwnedPayloads);
+    return size >= kZeroCopyMin && takes_shared_frame();
   }
 
   // A message of `payload_size` bytes was serialized into the protocol's output.
@@ -59,90 +63,88 @@ class OutboundQueue {
   // The same for a payload written from its own buffer after the output pending at `at`.
   void queued_owned(std::size_t payload_size, std::size_t at, std::string&& payload) {
     queued(payload_size);
-    if (!owned_) owned_ = std::make_unique<Owned>();
-    owned_->queued.push_back({at, std::move(payload), {}});
+    add_piece({at, std::move(payload), {}});
   }
 
   // Whether a shared frame can go by reference (else its bytes are copied into the output).
-  bool takes_shared_frame() const { return !owned_ || owned_->queued.size() < kMaxOwnedPayloads; }
+  bool takes_shared_frame() const { return !pieces_ || pieces_->size() < kMaxPieces; }
   // Pieces queued to be written from their own buffers (the protocol's output may be empty).
-  bool has_pieces() const { return owned_ && !owned_->queued.empty(); }
+  bool has_pieces() const { return pieces_ != nullptr; }
   // A whole frame written from `frame`'s bytes after the output pending at `at`.
   void queued_shared(std::size_t at, SharedFrameRef frame) {
     queued(frame->payload().size());
-    if (!owned_) owned_ = std::make_unique<Owned>();
-    owned_->queued.push_back({at, {}, std::move(frame)});
+    add_piece({at, {}, std::move(frame)});
   }
 
   // Takes all of the protocol's pending output for one write and returns the pieces to write
   // (valid until written()).
   std::span<const iovec> start_write(Protocol& protocol) {
-    protocol.take_output(buffer_);
-    writing_count_ = count_;
-    writing_bytes_ = bytes_;
-    writing_ = true;
-    if (!owned_ || owned_->queued.empty()) {
-      single_ = {buffer_.data(), buffer_.size()};
-      return {&single_, 1};
+    write_ = std::make_unique<Write>();
+    Write& w = *write_;
+    protocol.take_output(w.output);
+    w.count = count_;
+    w.bytes = bytes_;
+    if (!pieces_) {
+      w.single = {w.output.data(), w.output.size()};
+      return {&w.single, 1};
     }
-    Owned& o = *owned_;
-    o.writing.swap(o.queued);
-    o.parts.clear();
+    w.pieces = std::move(*pieces_);
+    pieces_.reset();
     std::size_t from = 0;
-    for (OwnedPayload& p : o.writing) {
-      if (p.at > from) o.parts.push_back({buffer_.data() + from, p.at - from});
+    for (Piece& p : w.pieces) {
+      if (p.at > from) w.parts.push_back({w.output.data() + from, p.at - from});
       if (p.shared) {
         const std::string_view bytes = p.shared->bytes();
-        o.parts.push_back({const_cast<char*>(bytes.data()), bytes.size()});
+        w.parts.push_back({const_cast<char*>(bytes.data()), bytes.size()});
       } else {
-        o.parts.push_back({p.data.data(), p.data.size()});
+        w.parts.push_back({p.data.data(), p.data.size()});
       }
       from = p.at;
     }
-    if (buffer_.size() > from) o.parts.push_back({buffer_.data() + from, buffer_.size() - from});
-    return o.parts;
+    if (w.output.size() > from) w.parts.push_back({w.output.data() + from, w.output.size() - from});
+    return w.parts;
   }
   // The write ended. On success its messages leave the queue, `recycle` gets each payload
   // that was given away, and the output buffer goes back to `buffers` (which frees one over
-  // its largest class): a quiet connection holds none.
+  // its largest class). Either way the write's state is freed: a quiet connection holds none.
   template <typename Recycle>
   void written(bool ok, BufferPool& buffers, Recycle&& recycle) {
-    writing_ = false;
+    std::unique_ptr<Write> done = std::move(write_);
     if (!ok) return;
-    count_ -= writing_count_;
-    bytes_ -= writing_bytes_;
-    writing_count_ = writing_bytes_ = 0;
-    if (owned_) {
-      for (OwnedPayload& p : owned_->writing) {
-        if (!p.shared) recycle(std::move(p.data));
-      }
-      owned_->writing.clear();
+    count_ -= done->count;
+    bytes_ -= done->bytes;
+    for (Piece& p : done->pieces) {
+      if (!p.shared) recycle(std::move(p.data));
     }
-    buffers.give_back(std::move(buffer_));
+    buffers.give_back(std::move(done->output));
   }
 
  private:
-  static constexpr std::size_t kMaxOwnedPayloads = 256;
-  struct OwnedPayload {
+  static constexpr std::size_t kMaxPieces = 256;
+  struct Piece {
     std::size_t at;  // offset into the pending output the payload follows
     std::string data;
     SharedFrameRef shared;  // instead of `data`: a whole frame, header included
   };
-  struct Owned {  // made on the first given-away message: most connections never need it
-    std::vector<OwnedPayload> queued, writing;
-    std::vector<iovec> parts;
+  // A write in progress: made by start_write(), freed by written().
+  struct Write {
+    std::string output;
+    std::size_t count = 0, bytes = 0;  // what it takes off the queue
+    std::vector<Piece> pieces;         // the given-away payloads and shared frames in it
+    iovec single{};                    // what the stream writes: the output alone,
+    std::vector<iovec> parts;          // or with the pieces
   };
+
+  void add_piece(Piece&& piece) {
+    if (!pieces_) pieces_ = std::make_unique<std::vector<Piece>>();
+    pieces_->push_back(std::move(piece));
+  }
 
   std::size_t count_ = 0;
   std::size_t bytes_ = 0;
-  // Of them, those in the write in progress (a write takes all pending output, so they end
-  // together).
-  std::size_t writing_count_ = 0;
-  std::size_t writing_bytes_ = 0;
-  bool writing_ = false;
-  std::string buffer_;
-  iovec single_{};
-  std::unique_ptr<Owned> owned_;
+  std::unique_ptr<Write> write_;
+  // Pieces queued for the next write (made only while there are some).
+  std::unique_ptr<std::vector<Piece>> pieces_;
 };
 
 }  // namespace wsp

@@ -50,28 +50,46 @@ Protocol::Protocol(ProtocolConfig config) : config_(std::move(config)) {
 }
 
 void Protocol::give_back_buffer(std::string&& buffer) {
-  if (buffer.capacity() > message_.capacity() && message_.empty()) {
+  std::string& message = scratch().message;
+  if (buffer.capacity() > message.capacity() && message.empty()) {
     buffer.clear();
-    message_ = std::move(buffer);
+    message = std::move(buffer);
   }
 }
 
 void Protocol::consume_output(std::size_t n) {
-  out_offset_ += std::min(n, out_.size() - out_offset_);
-  if (out_offset_ == out_.size()) {
-    out_.clear();
-    out_offset_ = 0;
-  } else if (out_offset_ >= 65536 && out_offset_ * 2 >= out_.size()) {
-    out_.erase(0, out_offset_);
-    out_offset_ = 0;
+  if (!scratch_) return;
+  Scratch& s = *scratch_;
+  s.out_offset += std::min(n, s.out.size() - s.out_offset);
+  if (s.out_offset == s.out.size()) {
+    s.out.clear();  // its capacity stays for the next output
+    s.out_offset = 0;
+  } else if (s.out_offset >= 65536 && s.out_offset * 2 >= s.out.size()) {
+    s.out.erase(0, s.out_offset);
+    s.out_offset = 0;
   }
 }
 
 void Protocol::take_output(std::string& into) {
-  if (out_offset_ > 0) out_.erase(0, out_offset_);
-  out_offset_ = 0;
   into.clear();
-  out_.swap(into);
+  if (!scratch_) return;
+  Scratch& s = *scratch_;
+  if (s.out_offset > 0) s.out.erase(0, s.out_offset);
+  s.out_offset = 0;
+  s.out.swap(into);
+  drop_idle_scratch();
+}
+
+void Protocol::drop_idle_scratch() {
+  // Kept: a message being reassembled, a control payload being read or the peer's close
+  // frame, output not taken, a buffer handed back for the next message.
+  if (!scratch_ || in_message_ || close_received_) return;
+  Scratch& s = *scratch_;
+  if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty() || !s.out.empty()) {
+    return;
+  }
+  if (config_.buffers && heap_capacity(s.out) != 0) config_.buffers->give_back(std::move(s.out));
+  scratch_.reset();
 }
 
 // ---- Receiving --------------------------------------------------------------------------
@@ -123,10 +141,11 @@ bool Protocol::start_frame(const std::uint8_t* h) {
   frame_done_ = 0;
 
   if (is_control(frame_opcode_)) {
-    control_.clear();
+    scratch().control.clear();
     return true;
   }
-  const std::size_t have = message_.size();
+  std::string& message = scratch().message;
+  const std::size_t have = message.size();
   const bool compressed = frame_opcode_ == Opcode::continuation ? message_compressed_ : (h[0] & 0x40);
   const std::uint64_t limit = compressed && config_.deflate ? compressed_limit(config_.max_message_size)
                                                             : config_.max_message_size;
@@ -138,24 +157,25 @@ bool Protocol::start_frame(const std::uint8_t* h) {
     in_message_ = true;
     message_text_ = frame_opcode_ == Opcode::text;
     message_compressed_ = h[0] & 0x40;
-    message_.clear();
+    message.clear();
     utf8_.reset();
   }
   // A compressed message gets RFC 7692's 4-byte tail appended before it is inflated.
   const std::uint64_t want = have + len + (compressed && config_.deflate ? 4 : 0);
-  if (want > message_.capacity()) {
+  if (want > message.capacity()) {
     if (have == 0 && config_.buffers && want <= BufferPool::kMaxPooledCapacity) {
-      config_.buffers->give_back(std::move(message_));
-      message_ = config_.buffers->take(static_cast<std::size_t>(want));
+      config_.buffers->give_back(std::move(message));
+      message = config_.buffers->take(static_cast<std::size_t>(want));
     } else {
-      message_.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(want, kMaxReserve)));
+      message.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(want, kMaxReserve)));
     }
   }
   return true;
 }
 
 bool Protocol::consume_payload(const std::uint8_t* data, std::size_t n) {
-  std::string& dst = is_control(frame_opcode_) ? control_ : message_;
+  const bool control = is_control(frame_opcode_);
+  std::string& dst = control ? scratch().control : scratch().message;
   const std::size_t at = dst.size();
   dst.append(reinterpret_cast<const char*>(data), n);
   auto* p = reinterpret_cast<std::uint8_t*>(dst.data()) + at;
@@ -165,7 +185,7 @@ bool Protocol::consume_payload(const std::uint8_t* data, std::size_t n) {
   }
   frame_done_ += n;
   // §8.1: a text message may be failed as soon as its bytes cannot become valid UTF-8.
-  if (&dst == &message_ && message_text_ && !message_compressed_ && !utf8_.feed(p, n)) {
+  if (!control && message_text_ && !message_compressed_ && !utf8_.feed(p, n)) {
     fail(close_code::invalid_payload, kInvalidPayload);
     return false;
   }
@@ -175,17 +195,18 @@ bool Protocol::consume_payload(const std::uint8_t* data, std::size_t n) {
 bool Protocol::finish_close_frame(ProtocolEvent& out) {
   int code = close_code::no_status;
   std::string_view reason;
-  if (control_.size() == 1) {
+  const std::string& payload = scratch().control;
+  if (payload.size() == 1) {
     fail(close_code::protocol_error, kProtocolError);  // §5.5.1: a code is 2 bytes
     return false;
   }
-  if (control_.size() >= 2) {
-    code = (static_cast<std::uint8_t>(control_[0]) << 8) | static_cast<std::uint8_t>(control_[1]);
+  if (payload.size() >= 2) {
+    code = (static_cast<std::uint8_t>(payload[0]) << 8) | static_cast<std::uint8_t>(payload[1]);
     if (!is_valid_received_close_code(code)) {
       fail(close_code::protocol_error, kProtocolError);  // §7.4.1
       return false;
     }
-    reason = std::string_view(control_).substr(2);
+    reason = std::string_view(payload).substr(2);
     if (!is_valid_utf8(reason)) {
       fail(close_code::invalid_payload, kInvalidPayload);  // §5.5.1: the reason is UTF-8
       return false;
@@ -197,7 +218,7 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
   // §5.5.1: nothing the peer sends after its close frame counts.
   stage_ = Stage::stopped;
   in_message_ = false;
-  std::string().swap(message_);
+  std::string().swap(scratch().message);
   out.type = ProtocolEventType::close;
   out.close_code = code;
   out.close_reason.assign(reason);
@@ -207,17 +228,21 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
 bool Protocol::finish_frame(ProtocolEvent& out) {
   stage_ = Stage::header;
   switch (frame_opcode_) {
-    case Opcode::ping:
+    case Opcode::ping: {
+      std::string& payload = scratch().control;
       // §5.5.2: answer with a pong carrying the same data, unless we are closing (§5.5.1).
       if (!close_sent_) write_frame(Opcode::pong, true,
-                                    reinterpret_cast<const std::uint8_t*>(control_.data()),
-                                    control_.size(), false);
+                                    reinterpret_cast<const std::uint8_t*>(payload.data()),
+                                    payload.size(), false);
       out.type = ProtocolEventType::ping;
-      out.payload.assign(control_);
+      out.payload.assign(payload);
+      payload.clear();
       return true;
+    }
     case Opcode::pong:
       out.type = ProtocolEventType::pong;
-      out.payload.assign(control_);
+      out.payload.assign(scratch().control);
+      scratch().control.clear();
       return true;
     case Opcode::close:
       return finish_close_frame(out);
@@ -236,8 +261,9 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
   out.compressed = message_compressed_;
   // Swapping hands the message over without a copy and keeps the caller's old buffer for the
   // next message.
-  out.payload.swap(message_);
-  message_.clear();
+  std::string& message = scratch().message;
+  out.payload.swap(message);
+  message.clear();
   return true;
 }
 
@@ -250,7 +276,8 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
     fail(close_code::internal_error, kInternalError);
     return false;
   }
-  switch (deflate->inflate(message_, out.payload, config_.max_message_size, config_.buffers)) {
+  std::string& message = scratch().message;
+  switch (deflate->inflate(message, out.payload, config_.max_message_size, config_.buffers)) {
     case PerMessageDeflate::InflateResult::ok:
       break;
     case PerMessageDeflate::InflateResult::too_big:
@@ -266,9 +293,9 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
   // The compressed bytes are spent: their buffer goes back to the pool rather than staying
   // with this connection (an idle connection holds no buffer).
   if (config_.buffers) {
-    config_.buffers->give_back(std::move(message_));
+    config_.buffers->give_back(std::move(message));
   } else {
-    std::string().swap(message_);
+    std::string().swap(message);
   }
   if (message_text_ && !is_valid_utf8(out.payload)) {
     out.payload.clear();
@@ -305,8 +332,8 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
 
   std::string& payload = out.payload;  // empty: receive() cleared it
   if (payload.capacity() < size) {
-    if (message_.capacity() >= size) {
-      payload.swap(message_);  // a buffer handed back by give_back_buffer()
+    if (scratch_ && scratch_->message.capacity() >= size) {
+      payload.swap(scratch_->message);  // a buffer handed back by give_back_buffer()
     } else if (config_.buffers) {
       config_.buffers->give_back(std::move(payload));
       payload = config_.buffers->take(size);
@@ -329,7 +356,7 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
   return header + size;
 }
 
-std::size_t Protocol::receive(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
+std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
   out.type = ProtocolEventType::none;
   out.text = false;
   out.compressed = false;
@@ -394,9 +421,9 @@ std::size_t Protocol::receive(const std::uint8_t* data, std::size_t len, Protoco
 }
 
 std::string Protocol::received_close_reason() const {
-  // The close frame's payload stays in control_: nothing is parsed after it.
-  if (!close_received_ || control_.size() <= 2) return {};
-  return control_.substr(2);
+  // The close frame's payload stays in the scratch's control: nothing is parsed after it.
+  if (!close_received_ || !scratch_ || scratch_->control.size() <= 2) return {};
+  return scratch_->control.substr(2);
 }
 
 void Protocol::fail(int code, const char* reason) {
@@ -406,8 +433,10 @@ void Protocol::fail(int code, const char* reason) {
   if (config_.answer_close_at_once) write_close_answer();
   stage_ = Stage::stopped;
   in_message_ = false;
-  std::string().swap(message_);  // free the partial message at once
-  control_.clear();
+  if (scratch_) {
+    std::string().swap(scratch_->message);  // free the partial message at once
+    scratch_->control.clear();
+  }
 }
 
 // ---- Sending ----------------------------------------------------------------------------
@@ -420,23 +449,26 @@ void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, st
     const std::array<std::uint8_t, 4> key = config_.mask_keys->next();
     const std::size_t hlen = encode_frame_header(header, opcode, fin, len, key.data(), rsv1);
     reserve_output(hlen + len);
-    const std::size_t at = out_.size();
-    out_.resize(at + hlen + len);
-    auto* p = reinterpret_cast<std::uint8_t*>(out_.data()) + at;
+    std::string& output = scratch().out;
+    const std::size_t at = output.size();
+    output.resize(at + hlen + len);
+    auto* p = reinterpret_cast<std::uint8_t*>(output.data()) + at;
     std::memcpy(p, header, hlen);
     if (len != 0) mask_copy(p + hlen, data, len, key, 0);
   } else {
     const std::size_t hlen = encode_frame_header(header, opcode, fin, len, nullptr, rsv1);
     reserve_output(hlen + len);
-    out_.append(reinterpret_cast<const char*>(header), hlen);
-    if (len != 0) out_.append(reinterpret_cast<const char*>(data), len);
+    std::string& output = scratch().out;
+    output.append(reinterpret_cast<const char*>(header), hlen);
+    if (len != 0) output.append(reinterpret_cast<const char*>(data), len);
   }
 }
 
 void Protocol::take_output_buffer(std::size_t n) {
   if (!config_.buffers || n > BufferPool::kMaxPooledCapacity) return;
-  config_.buffers->give_back(std::move(out_));
-  out_ = config_.buffers->take(std::max(n, kFirstOutputCapacity));
+  std::string& output = scratch().out;
+  config_.buffers->give_back(std::move(output));
+  output = config_.buffers->take(std::max(n, kFirstOutputCapacity));
 }
 
 bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1) {
@@ -487,7 +519,7 @@ bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t
   } else {
     hlen = encode_frame_header(header, opcode, true, len, nullptr, false);
   }
-  out_.append(reinterpret_cast<const char*>(header), hlen);
+  scratch().out.append(reinterpret_cast<const char*>(header), hlen);
   return true;
 }
 
@@ -501,7 +533,7 @@ bool Protocol::sends_plain_frame(std::size_t len) const {
 bool Protocol::send_encoded(std::string_view frames) {
   if (close_sent_) return false;
   reserve_output(frames.size());
-  out_.append(frames);
+  scratch().out.append(frames);
   return true;
 }
 

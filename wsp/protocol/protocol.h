@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -74,7 +75,11 @@ class Protocol {
   // can apply back-pressure: returns how many bytes were consumed and sets `out` (type none
   // when all bytes were consumed without completing an event). Reusing one ProtocolEvent across calls
   // recycles its payload buffer. After a failure or the peer's close, input is discarded.
-  std::size_t receive(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
+  std::size_t receive(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
+    const std::size_t used = receive_some(data, len, out);
+    drop_idle_scratch();
+    return used;
+  }
 
   // Queue one message (fragmented per config; compressed first when deflate is set and the
   // message is at least its min_size bytes). `rsv1`: the payload is already compressed, send it
@@ -101,9 +106,11 @@ class Protocol {
   bool send_close(int code, std::string_view reason);
 
   std::string_view pending_output() const {
-    return std::string_view(out_).substr(out_offset_);
+    return scratch_ ? std::string_view(scratch_->out).substr(scratch_->out_offset) : std::string_view();
   }
-  std::size_t pending_output_size() const { return out_.size() - out_offset_; }
+  std::size_t pending_output_size() const {
+    return scratch_ ? scratch_->out.size() - scratch_->out_offset : 0;
+  }
   void consume_output(std::size_t n);
   // Hands all pending output to the caller in one move, without copying: `into` is cleared
   // and its capacity becomes the next output buffer.
@@ -136,9 +143,11 @@ class Protocol {
   const char* failure_reason() const { return failure_reason_; }
 
   // Heap bytes of the buffers held now: the message being assembled, a control frame's
-  // payload, output not taken yet.
+  // payload, output not taken yet, and their holder. 0 when idle.
   std::size_t buffer_capacity() const {
-    return heap_capacity(message_) + heap_capacity(control_) + heap_capacity(out_);
+    if (!scratch_) return 0;
+    return sizeof(Scratch) + heap_capacity(scratch_->message) + heap_capacity(scratch_->control) +
+           heap_capacity(scratch_->out);
   }
   // permessage-deflate on this connection (empty when not negotiated).
   const DeflateSlot& deflate() const { return config_.deflate; }
@@ -150,6 +159,7 @@ class Protocol {
  private:
   enum class Stage : std::uint8_t { header, payload, stopped };
 
+  std::size_t receive_some(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
   std::size_t receive_whole_frame(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
   bool check_first_two_bytes(std::uint8_t b0, std::uint8_t b1);
   bool start_frame(const std::uint8_t* header);
@@ -165,7 +175,8 @@ class Protocol {
   // An empty output buffer too small for `n` bytes is replaced by a pooled one (a written
   // buffer went back to the pool); a fuller one grows as strings do.
   void reserve_output(std::size_t n) {
-    if (out_.empty() && n > out_.capacity()) take_output_buffer(n);
+    std::string& out = scratch().out;
+    if (out.empty() && n > out.capacity()) take_output_buffer(n);
   }
   void take_output_buffer(std::size_t n);
 
@@ -187,14 +198,24 @@ class Protocol {
   bool in_message_ = false;
   bool message_text_ = false;
   bool message_compressed_ = false;
-  std::string message_;
   Utf8Validator utf8_;
-  std::string control_;  // payload of the control frame being read (<= 125 bytes); the
-                         // peer's close frame stays here once received
 
-  // Output.
-  std::string out_;
-  std::size_t out_offset_ = 0;
+  // The buffers, only while in use: made by the first frame read or written, dropped once
+  // nothing is being read or waits to be taken (drop_idle_scratch), so an idle connection
+  // holds one pointer instead of three strings.
+  struct Scratch {
+    std::string message;  // the data message being reassembled
+    std::string control;  // payload of the control frame being read (<= 125 bytes); the
+                          // peer's close frame stays here once received
+    std::string out;      // output
+    std::size_t out_offset = 0;
+  };
+  Scratch& scratch() {
+    if (!scratch_) scratch_ = std::make_unique<Scratch>();
+    return *scratch_;
+  }
+  void drop_idle_scratch();
+  std::unique_ptr<Scratch> scratch_;
 
   // Close handshake.
   bool close_sent_ = false;

@@ -536,3 +536,32 @@ TEST_CASE("a buffer given back is reused for the next message") {
   CHECK(ev.payload == std::string(100, 'x'));
   CHECK(ev.payload.data() == storage);
 }
+
+// Thousands of idle connections each hold a Protocol: its buffers exist only while in use.
+TEST_CASE("an idle protocol holds no buffers; a partial message, a pong or a reply does until done") {
+  Protocol p = make(Role::server);
+  CHECK(p.buffer_capacity() == 0);
+  const std::string first = from_peer(Role::server, kTextStart, "hello ");
+  const std::string last = from_peer(Role::server, kContFin, "world");
+  CHECK(feed(p, first).empty());
+  CHECK(p.buffer_capacity() > 0);  // the message being reassembled
+  const std::vector<ProtocolEvent> message = feed(p, last);
+  REQUIRE(message.size() == 1);
+  CHECK(message[0].payload == "hello world");
+  CHECK(p.buffer_capacity() == 0);
+
+  REQUIRE(p.send_message(true, reinterpret_cast<const std::uint8_t*>("hi"), 2));
+  CHECK(p.buffer_capacity() > 0);  // output not taken yet
+  std::string output;
+  p.take_output(output);
+  CHECK(output == raw_frame(kText, "hi", false));
+  CHECK(p.buffer_capacity() == 0);
+
+  const std::vector<ProtocolEvent> ping = feed(p, from_peer(Role::server, kPing, "p"));
+  REQUIRE(ping.size() == 1);
+  CHECK(ping[0].type == ProtocolEventType::ping);
+  CHECK(p.pending_output() == raw_frame(kPong, "p", false));
+  p.take_output(output);
+  CHECK(p.buffer_capacity() == 0);
+  CHECK(p.pending_output().empty());
+}

@@ -40,10 +40,10 @@ int main() {
   row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
   row("wsp::Connection", sizeof(wsp::Connection));
   row("  wsp::Protocol", sizeof(wsp::Protocol), "the Connection");
-  row("  wsp::ProtocolEvent (held_)", sizeof(wsp::ProtocolEvent), "the Connection");
+  row("  wsp::ProtocolEvent (a held message)", sizeof(wsp::ProtocolEvent), "the Connection, made only when the inbound queue is full");
   row("  wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection");
   row("  wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
-  row("  wsp::ConnectionLimits", sizeof(wsp::ConnectionLimits), "the Connection");
+  row("  limits (wsp::Interned<ConnectionLimits>)", sizeof(wsp::Interned<wsp::ConnectionLimits>), "the Connection");
   row("  io::Event (x2)", sizeof(io::Event), "the Connection");
   row("io::TcpStream", sizeof(io::TcpStream));
   row("io::TcpPushIo", sizeof(io::TcpPushIo));

@@ -43,7 +43,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
   }
   receiving_paused_ = stalled();
   stream_->start_receiving(*this);
-  if (limits_.heartbeat_interval > 0) heartbeat_ = reactor_.spawn(heartbeat_loop());
+  if (limits_->heartbeat_interval > 0) heartbeat_ = reactor_.spawn(heartbeat_loop());
 }
 
 Connection::~Connection() {
@@ -115,7 +115,7 @@ bool Connection::output_backlogged() const {
 }
 
 void Connection::closing_progress() {
-  if (limits_.close_timeout.count() > 0 && !close_timer_ && !ended_) {
+  if (limits_->close_timeout.count() > 0 && !close_timer_ && !ended_) {
     close_timer_ = reactor_.spawn(close_timer());
   }
   // The answer waits until the application took the messages before it; then it goes after
@@ -209,8 +209,8 @@ void Connection::output_added() { reactor_.schedule(&flush_node_); }
 
 SendResult Connection::can_send(std::size_t size) const {
   if (state() != State::open) return SendResult::not_open;
-  if (outbound_.too_many(limits_.max_queued_packets)) return SendResult::too_many_queued;
-  if (outbound_.too_big(size, limits_.outbound_buffer_size)) return SendResult::buffer_full;
+  if (outbound_.too_many(limits_->max_queued_packets)) return SendResult::too_many_queued;
+  if (outbound_.too_big(size, limits_->outbound_buffer_size)) return SendResult::buffer_full;
   return SendResult::ok;
 }
 
@@ -325,7 +325,7 @@ bool Connection::close(int code, std::string_view reason) {
 }
 
 io::Task<void> Connection::close_timer() {
-  co_await io::sleep_for(reactor_, limits_.close_timeout);
+  co_await io::sleep_for(reactor_, limits_->close_timeout);
   WSP_LOG_DEBUG("close handshake timed out; dropping the connection");
   aborted_ = true;
   finish(close_timer_);
@@ -333,7 +333,7 @@ io::Task<void> Connection::close_timer() {
 
 io::Task<void> Connection::heartbeat_loop() {
   auto interval = std::chrono::duration_cast<io::Duration>(
-      std::chrono::duration<double>(limits_.heartbeat_interval));
+      std::chrono::duration<double>(limits_->heartbeat_interval));
   for (;;) {
     co_await io::sleep_for(reactor_, interval);
     if (state() != State::open || protocol_.close_answer_pending()) continue;

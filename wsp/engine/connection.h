@@ -28,6 +28,7 @@
 #include "wsp/engine/outbound_queue.h"
 #include "wsp/engine/shared_frame.h"
 #include "wsp/protocol/deflate_negotiation.h"
+#include "wsp/protocol/interned.h"
 #include "wsp/protocol/permessage_deflate.h"
 #include "wsp/protocol/protocol.h"
 
@@ -45,6 +46,8 @@ struct ConnectionLimits {
   double heartbeat_interval = 0;
   // How long CLOSING may last before the connection is dropped. 0 = forever.
   std::chrono::milliseconds close_timeout{5000};
+
+  bool operator==(const ConnectionLimits&) const = default;
 };
 
 enum class SendResult : std::uint8_t {
@@ -169,7 +172,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
 
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }
-  const ConnectionLimits& limits() const { return limits_; }
+  const ConnectionLimits& limits() const { return *limits_; }
 
  private:
   // io::ReceiveHandler, io::WriteHandler
@@ -185,7 +188,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   bool stalled() const { return held_ || backlogged_; }
   bool output_backlogged() const;
   bool inbound_full(std::size_t next_size) const {
-    return inbound_.full_for(next_size, limits_.inbound_buffer_size, limits_.max_queued_packets);
+    return inbound_.full_for(next_size, limits_->inbound_buffer_size, limits_->max_queued_packets);
   }
   // Queues a parsed message, or holds it while the queue is full; notes a pong.
   void deliver(ProtocolEvent& event);
@@ -212,7 +215,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   io::Reactor& reactor_;
   std::unique_ptr<io::ByteStream> stream_;
   Protocol protocol_;
-  ConnectionLimits limits_;
+  Interned<ConnectionLimits> limits_;  // one copy for every connection with the same limits
   // The flags together (thousands of connections: no padding between fields).
   bool ended_ = false;    // the stream is shut: closed
   bool aborted_ = false;  // ended without a clean close (close code -1)

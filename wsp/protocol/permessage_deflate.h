@@ -140,6 +140,10 @@ class DeflateSlot {
   }
   ~DeflateSlot();
 
+  // The same word: equal configurations not made yet, or the same state (two empty slots are
+  // equal, which is what interning a ProtocolConfig needs).
+  bool operator==(const DeflateSlot& other) const { return word_ == other.word_; }
+
   bool negotiated() const { return word_ != 0; }
   explicit operator bool() const { return negotiated(); }
   DeflateConfig config() const;

@@ -43,8 +43,10 @@ inline bool known_opcode(std::uint8_t op) { return op <= 2 || (op >= 8 && op <= 
 
 }  // namespace
 
-Protocol::Protocol(ProtocolConfig config) : config_(std::move(config)) {
-  if (config_.role == Role::client && !config_.mask_keys) {
+Protocol::Protocol(ProtocolConfig config)
+    : deflate_(std::move(config.deflate)),  // leaves config.deflate empty: config_ is shared
+      config_(config) {
+  if (config_->role == Role::client && !config_->mask_keys) {
     throw std::invalid_argument("a client Protocol needs a MaskKeySource");
   }
 }
@@ -88,7 +90,7 @@ void Protocol::drop_idle_scratch() {
   if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty() || !s.out.empty()) {
     return;
   }
-  if (config_.buffers && heap_capacity(s.out) != 0) config_.buffers->give_back(std::move(s.out));
+  if (config_->buffers && heap_capacity(s.out) != 0) config_->buffers->give_back(std::move(s.out));
   scratch_.reset();
 }
 
@@ -101,7 +103,7 @@ bool Protocol::check_first_two_bytes(std::uint8_t b0, std::uint8_t b1) {
   // §5.2: RSV bits must be 0 unless an extension defines them; RFC 7692 §6 allows RSV1 only
   // on the first frame of a data message.
   if (b0 & 0x30) return false;
-  if (rsv1 && ((!config_.allow_rsv1 && !config_.deflate) || op == 0 || op >= 8)) return false;
+  if (rsv1 && ((!config_->allow_rsv1 && !deflate_) || op == 0 || op >= 8)) return false;
   if (!known_opcode(op)) return false;  // §5.2: reserved opcodes
   if (op >= 8) {
     if (!fin) return false;                          // §5.5: control frames are not fragmented
@@ -113,7 +115,7 @@ bool Protocol::check_first_two_bytes(std::uint8_t b0, std::uint8_t b1) {
   }
   // §5.1: a server closes on an unmasked frame, a client on a masked one.
   const bool masked = b1 & 0x80;
-  if (masked != (config_.role == Role::server)) return false;
+  if (masked != (config_->role == Role::server)) return false;
   return true;
 }
 
@@ -147,9 +149,9 @@ bool Protocol::start_frame(const std::uint8_t* h) {
   std::string& message = scratch().message;
   const std::size_t have = message.size();
   const bool compressed = frame_opcode_ == Opcode::continuation ? message_compressed_ : (h[0] & 0x40);
-  const std::uint64_t limit = compressed && config_.deflate ? compressed_limit(config_.max_message_size)
-                                                            : config_.max_message_size;
-  if (config_.max_message_size != 0 && (len > limit || have + len > limit)) {
+  const std::uint64_t limit = compressed && deflate_ ? compressed_limit(config_->max_message_size)
+                                                            : config_->max_message_size;
+  if (config_->max_message_size != 0 && (len > limit || have + len > limit)) {
     fail(close_code::message_too_big, kMessageTooBig);
     return false;
   }
@@ -161,11 +163,11 @@ bool Protocol::start_frame(const std::uint8_t* h) {
     utf8_.reset();
   }
   // A compressed message gets RFC 7692's 4-byte tail appended before it is inflated.
-  const std::uint64_t want = have + len + (compressed && config_.deflate ? 4 : 0);
+  const std::uint64_t want = have + len + (compressed && deflate_ ? 4 : 0);
   if (want > message.capacity()) {
-    if (have == 0 && config_.buffers && want <= BufferPool::kMaxPooledCapacity) {
-      config_.buffers->give_back(std::move(message));
-      message = config_.buffers->take(static_cast<std::size_t>(want));
+    if (have == 0 && config_->buffers && want <= BufferPool::kMaxPooledCapacity) {
+      config_->buffers->give_back(std::move(message));
+      message = config_->buffers->take(static_cast<std::size_t>(want));
     } else {
       message.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(want, kMaxReserve)));
     }
@@ -214,7 +216,7 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
   }
   close_received_ = true;
   received_close_code_ = code;
-  if (config_.answer_close_at_once) write_close_answer();
+  if (config_->answer_close_at_once) write_close_answer();
   // §5.5.1: nothing the peer sends after its close frame counts.
   stage_ = Stage::stopped;
   in_message_ = false;
@@ -250,7 +252,7 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
       break;
   }
   if (!frame_fin_) return false;
-  if (message_compressed_ && config_.deflate) return inflate_message(out);
+  if (message_compressed_ && deflate_) return inflate_message(out);
   if (message_text_ && !message_compressed_ && !utf8_.complete()) {
     fail(close_code::invalid_payload, kInvalidPayload);  // ends inside a code point
     return false;
@@ -271,13 +273,13 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
 // by max_message_size, then check text as §8.1 asks of any text message.
 bool Protocol::inflate_message(ProtocolEvent& out) {
   in_message_ = false;
-  PerMessageDeflate* deflate = config_.deflate.get(config_.deflate_streams);
+  PerMessageDeflate* deflate = deflate_.get(config_->deflate_streams);
   if (!deflate) {
     fail(close_code::internal_error, kInternalError);
     return false;
   }
   std::string& message = scratch().message;
-  switch (deflate->inflate(message, out.payload, config_.max_message_size, config_.buffers)) {
+  switch (deflate->inflate(message, out.payload, config_->max_message_size, config_->buffers)) {
     case PerMessageDeflate::InflateResult::ok:
       break;
     case PerMessageDeflate::InflateResult::too_big:
@@ -292,8 +294,8 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
   }
   // The compressed bytes are spent: their buffer goes back to the pool rather than staying
   // with this connection (an idle connection holds no buffer).
-  if (config_.buffers) {
-    config_.buffers->give_back(std::move(message));
+  if (config_->buffers) {
+    config_->buffers->give_back(std::move(message));
   } else {
     std::string().swap(message);
   }
@@ -315,7 +317,7 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
   const std::uint8_t op = b0 & 0x0F;
   if ((b0 & 0xF0) != 0x80 || (op != 1 && op != 2) || in_message_) return 0;
   const bool masked = b1 & 0x80;
-  if (masked != (config_.role == Role::server)) return 0;
+  if (masked != (config_->role == Role::server)) return 0;
   std::size_t size = b1 & 0x7F;
   std::size_t header = 2;
   if (size == 126) {
@@ -328,15 +330,15 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
   const std::uint8_t* key = data + header;
   if (masked) header += 4;
   if (len < header || len - header < size) return 0;
-  if (config_.max_message_size != 0 && size > config_.max_message_size) return 0;
+  if (config_->max_message_size != 0 && size > config_->max_message_size) return 0;
 
   std::string& payload = out.payload;  // empty: receive() cleared it
   if (payload.capacity() < size) {
     if (scratch_ && scratch_->message.capacity() >= size) {
       payload.swap(scratch_->message);  // a buffer handed back by give_back_buffer()
-    } else if (config_.buffers) {
-      config_.buffers->give_back(std::move(payload));
-      payload = config_.buffers->take(size);
+    } else if (config_->buffers) {
+      config_->buffers->give_back(std::move(payload));
+      payload = config_->buffers->take(size);
     } else {
       payload.reserve(size);
     }
@@ -430,7 +432,7 @@ void Protocol::fail(int code, const char* reason) {
   // §7.1.7: send a close frame with the matching code, then stop reading.
   failed_code_ = code;
   failure_reason_ = reason;
-  if (config_.answer_close_at_once) write_close_answer();
+  if (config_->answer_close_at_once) write_close_answer();
   stage_ = Stage::stopped;
   in_message_ = false;
   if (scratch_) {
@@ -444,9 +446,9 @@ void Protocol::fail(int code, const char* reason) {
 void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                            bool rsv1) {
   std::uint8_t header[kMaxFrameHeader];
-  if (config_.role == Role::client) {
+  if (config_->role == Role::client) {
     // §5.3: a fresh, unpredictable key for every frame.
-    const std::array<std::uint8_t, 4> key = config_.mask_keys->next();
+    const std::array<std::uint8_t, 4> key = config_->mask_keys->next();
     const std::size_t hlen = encode_frame_header(header, opcode, fin, len, key.data(), rsv1);
     reserve_output(hlen + len);
     std::string& output = scratch().out;
@@ -465,25 +467,25 @@ void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, st
 }
 
 void Protocol::take_output_buffer(std::size_t n) {
-  if (!config_.buffers || n > BufferPool::kMaxPooledCapacity) return;
+  if (!config_->buffers || n > BufferPool::kMaxPooledCapacity) return;
   std::string& output = scratch().out;
-  config_.buffers->give_back(std::move(output));
-  output = config_.buffers->take(std::max(n, kFirstOutputCapacity));
+  config_->buffers->give_back(std::move(output));
+  output = config_->buffers->take(std::max(n, kFirstOutputCapacity));
 }
 
 bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1) {
   if (close_sent_) return false;  // §5.5.1: no data frames after a close frame
   const Opcode first = text ? Opcode::text : Opcode::binary;
   PerMessageDeflate* deflate;
-  if (!rsv1 && config_.deflate.should_compress(len) &&
-      (deflate = config_.deflate.get(config_.deflate_streams))) {
+  if (!rsv1 && deflate_.should_compress(len) &&
+      (deflate = deflate_.get(config_->deflate_streams))) {
     // The compressed payload is assembled in a pooled buffer, then framed (and fragmented)
     // like any payload, RSV1 on its first frame (RFC 7692 §6).
-    std::string compressed = config_.buffers ? config_.buffers->take(len / 2 + 64) : std::string();
+    std::string compressed = config_->buffers ? config_->buffers->take(len / 2 + 64) : std::string();
     const bool ok = deflate->compress(data, len, compressed);
     if (ok) write_message(first, reinterpret_cast<const std::uint8_t*>(compressed.data()),
                           compressed.size(), true);
-    if (config_.buffers) config_.buffers->give_back(std::move(compressed));
+    if (config_->buffers) config_->buffers->give_back(std::move(compressed));
     if (ok) return true;
   }
   write_message(first, data, len, rsv1);
@@ -491,7 +493,7 @@ bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len
 }
 
 void Protocol::write_message(Opcode first, const std::uint8_t* data, std::size_t len, bool rsv1) {
-  const std::size_t frag = config_.max_fragment_bytes_per_frame;
+  const std::size_t frag = config_->max_fragment_bytes_per_frame;
   if (frag == 0 || len <= frag) {
     write_frame(first, true, data, len, rsv1);
     return;
@@ -506,14 +508,14 @@ void Protocol::write_message(Opcode first, const std::uint8_t* data, std::size_t
 
 bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t len) {
   if (close_sent_) return false;
-  const std::size_t frag = config_.max_fragment_bytes_per_frame;
+  const std::size_t frag = config_->max_fragment_bytes_per_frame;
   if (frag != 0 && len > frag) return false;
-  if (config_.deflate && config_.deflate.should_compress(len)) return false;
+  if (deflate_ && deflate_.should_compress(len)) return false;
   const Opcode opcode = text ? Opcode::text : Opcode::binary;
   std::uint8_t header[kMaxFrameHeader];
   std::size_t hlen;
-  if (config_.role == Role::client) {
-    const std::array<std::uint8_t, 4> key = config_.mask_keys->next();
+  if (config_->role == Role::client) {
+    const std::array<std::uint8_t, 4> key = config_->mask_keys->next();
     hlen = encode_frame_header(header, opcode, true, len, key.data(), false);
     if (len != 0) apply_mask(payload, len, key, 0);
   } else {
@@ -524,10 +526,10 @@ bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t
 }
 
 bool Protocol::sends_plain_frame(std::size_t len) const {
-  if (close_sent_ || config_.role != Role::server) return false;
-  const std::size_t frag = config_.max_fragment_bytes_per_frame;
+  if (close_sent_ || config_->role != Role::server) return false;
+  const std::size_t frag = config_->max_fragment_bytes_per_frame;
   if (frag != 0 && len > frag) return false;
-  return !config_.deflate.should_compress(len);
+  return !deflate_.should_compress(len);
 }
 
 bool Protocol::send_encoded(std::string_view frames) {

@@ -11,6 +11,7 @@
 
 #include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/frame.h"
+#include "wsp/protocol/interned.h"
 #include "wsp/protocol/mask_key_source.h"
 #include "wsp/protocol/permessage_deflate.h"
 #include "wsp/protocol/utf8.h"
@@ -47,6 +48,8 @@ struct ProtocolConfig {
   BufferPool* buffers = nullptr;
   // Masking keys, required for the client role (the constructor throws without them).
   MaskKeySource* mask_keys = nullptr;
+
+  bool operator==(const ProtocolConfig&) const = default;
 };
 
 enum class ProtocolEventType : std::uint8_t { none, message, ping, pong, close };
@@ -150,9 +153,9 @@ class Protocol {
            heap_capacity(scratch_->out);
   }
   // permessage-deflate on this connection (empty when not negotiated).
-  const DeflateSlot& deflate() const { return config_.deflate; }
+  const DeflateSlot& deflate() const { return deflate_; }
   // The pool given in the config (null when none).
-  BufferPool* buffers() const { return config_.buffers; }
+  BufferPool* buffers() const { return config_->buffers; }
   // Lets the caller hand back a consumed payload's capacity for the next message.
   void give_back_buffer(std::string&& buffer);
 
@@ -180,7 +183,9 @@ class Protocol {
   }
   void take_output_buffer(std::size_t n);
 
-  ProtocolConfig config_;
+  DeflateSlot deflate_;
+  // The config without its deflate slot, stored once for every Protocol configured alike.
+  Interned<ProtocolConfig> config_;
 
   // Frame parser state.
   Stage stage_ = Stage::header;

@@ -969,3 +969,12 @@ TEST_CASE("past 256 shared frames waiting, a connection copies the next ones int
   t.settle();
   CHECK(t.ours->written() == expected);
 }
+
+TEST_CASE("connections with equal limits share one copy of them") {
+  Harness a({.inbound_buffer_size = 1234});
+  Harness b({.inbound_buffer_size = 1234});
+  Harness c({.inbound_buffer_size = 4321});
+  CHECK(&a.c().limits() == &b.c().limits());
+  CHECK(&a.c().limits() != &c.c().limits());
+  CHECK(c.c().limits().inbound_buffer_size == 4321);
+}

@@ -1,0 +1,65 @@
+// Interned<T>: equal values share one copy, counted; the copy goes with its last reference.
+#include <catch2/catch.hpp>
+
+#include <utility>
+
+#include "tests/wsp/protocol/wire.h"
+#include "wsp/protocol/interned.h"
+#include "wsp/protocol/protocol.h"
+
+using namespace wsp;
+using namespace wsp::test;
+
+namespace {
+
+struct Limits {
+  int size = 0;
+  bool operator==(const Limits&) const = default;
+};
+
+}  // namespace
+
+TEST_CASE("equal values share one copy until the last reference goes") {
+  REQUIRE(Interned<Limits>::distinct_values() == 0);
+  {
+    Interned<Limits> a(Limits{1});
+    Interned<Limits> b(Limits{1});
+    Interned<Limits> c(Limits{2});
+    CHECK(&*a == &*b);
+    CHECK(&*a != &*c);
+    CHECK(a->size == 1);
+    CHECK(c->size == 2);
+    CHECK(Interned<Limits>::distinct_values() == 2);
+    {
+      Interned<Limits> copy = c;
+      Interned<Limits> moved = std::move(copy);
+      CHECK(&*moved == &*c);
+    }
+    c = a;  // the last reference to 2 goes
+    CHECK(&*c == &*a);
+    CHECK(Interned<Limits>::distinct_values() == 1);
+    Interned<Limits> d(Limits{2});  // made again
+    CHECK(d->size == 2);
+    CHECK(Interned<Limits>::distinct_values() == 2);
+  }
+  CHECK(Interned<Limits>::distinct_values() == 0);
+}
+
+TEST_CASE("protocols configured alike hold one shared config; their deflate slots stay their own") {
+  const std::size_t before = Interned<ProtocolConfig>::distinct_values();
+  {
+    Protocol a = make(Role::server);
+    Protocol b = make(Role::server);
+    CHECK(Interned<ProtocolConfig>::distinct_values() == before + 1);
+    Protocol c = make(Role::server, 1000);
+    CHECK(Interned<ProtocolConfig>::distinct_values() == before + 2);
+
+    ProtocolConfig deflating = config_for(Role::server);
+    deflating.deflate = DeflateSlot(DeflateConfig{});
+    Protocol d(std::move(deflating));
+    CHECK(d.deflate().negotiated());
+    CHECK_FALSE(a.deflate().negotiated());
+    CHECK(Interned<ProtocolConfig>::distinct_values() == before + 2);  // a's, without the slot
+  }
+  CHECK(Interned<ProtocolConfig>::distinct_values() == before);
+}

@@ -23,12 +23,13 @@ const std::error_category& wsp_category() {
   return category;
 }
 
-WebSocket::WebSocket(std::unique_ptr<Connection> connection, std::string selected_protocol,
-                     std::string requested_url, HeaderList request_headers)
-    : connection_(std::move(connection)), requested_url_(std::move(requested_url)) {
-  if (!selected_protocol.empty() || !request_headers.empty()) {
+WebSocket::WebSocket(WebSocketParts parts)
+    : connection_(std::move(parts.stream), parts.role, parts.limits, std::move(parts.leftover),
+                  parts.deflate),
+      requested_url_(std::move(parts.requested_url)) {
+  if (!parts.selected_protocol.empty() || !parts.request_headers.empty()) {
     rarely_set_ = std::make_unique<RarelySet>(
-        RarelySet{std::move(selected_protocol), std::move(request_headers)});
+        RarelySet{std::move(parts.selected_protocol), std::move(parts.request_headers)});
   }
 }
 
@@ -87,12 +88,12 @@ std::coroutine_handle<> WebSocket::SendOp::await_suspend(std::coroutine_handle<>
 
 io::Task<void> WebSocket::close(int code, std::string_view reason) {
   // A code or reason the RFC forbids queues nothing: the connection stays as it was.
-  if (!connection_->close(code, reason) && connection_->state() == Connection::State::open) {
+  if (!connection_.close(code, reason) && connection_.state() == Connection::State::open) {
     co_return;
   }
-  while (connection_->state() != Connection::State::closed) {
-    connection_->readable().reset();
-    co_await connection_->readable().wait();
+  while (connection_.state() != Connection::State::closed) {
+    connection_.readable().reset();
+    co_await connection_.readable().wait();
   }
 }
 
@@ -109,13 +110,17 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
     co_return make_error_code(opened.refusal_status ? Errc::handshake_refused
                                                     : Errc::handshake_failed);
   }
-  auto connection = std::make_unique<Connection>(
-      std::move(opened.stream), role, limits, std::move(opened.leftover),
-      opened.deflate ? &*opened.deflate : nullptr);
   HeaderList headers;
   if (keep_request_headers) headers = std::move(opened.request_headers);
-  co_return std::make_unique<WebSocket>(std::move(connection), std::move(opened.selected_protocol),
-                                        std::move(opened.requested_url), std::move(headers));
+  co_return std::make_unique<WebSocket>(WebSocketParts{
+      .stream = std::move(opened.stream),
+      .role = role,
+      .limits = limits,
+      .leftover = std::move(opened.leftover),
+      .deflate = opened.deflate ? &*opened.deflate : nullptr,
+      .selected_protocol = std::move(opened.selected_protocol),
+      .requested_url = std::move(opened.requested_url),
+      .request_headers = std::move(headers)});
 }
 
 }  // namespace

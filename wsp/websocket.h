@@ -90,10 +90,23 @@ struct Received {
   std::string close_reason;
 };
 
+// What a WebSocket is made of: the stream after its opening handshake, and what the
+// handshake agreed.
+struct WebSocketParts {
+  std::unique_ptr<io::ByteStream> stream;
+  Role role = Role::server;
+  ConnectionLimits limits;
+  std::string leftover;  // bytes that came after the handshake: the first frames
+  const DeflateConfig* deflate = nullptr;  // permessage-deflate, when negotiated
+  std::string selected_protocol;
+  std::string requested_url;
+  HeaderList request_headers;
+};
+
 class WebSocket {
  public:
-  WebSocket(std::unique_ptr<Connection> connection, std::string selected_protocol,
-            std::string requested_url, HeaderList request_headers);
+  // The connection is part of the WebSocket (one allocation for both).
+  explicit WebSocket(WebSocketParts parts);
 
   // The next message, or the close once every message before it was taken. An awaitable,
   // not a Task: a message already queued is returned without suspending or allocating.
@@ -119,7 +132,7 @@ class WebSocket {
     Connection* connection_;
     io::Event::Waiter waiter_;
   };
-  ReceiveOp receive() { return ReceiveOp(*connection_); }
+  ReceiveOp receive() { return ReceiveOp(connection_); }
   // Queues a message; suspends while the outbound queue is full (back-pressure) and fails
   // only when the connection is closing/closed, the message can never fit, or text is not
   // UTF-8. An awaitable, not a Task: when there is room the message is queued without
@@ -163,31 +176,31 @@ class WebSocket {
     Errc failure_{};          // 0 once sent
     io::Task<void> waiting_;  // only while the queue is full
   };
-  SendOp send(std::string_view data, bool text) { return SendOp(*connection_, data, text); }
+  SendOp send(std::string_view data, bool text) { return SendOp(connection_, data, text); }
   // The same for a message given away: large ones are written without a copy.
-  SendOp send(std::string&& data, bool text) { return SendOp(*connection_, std::move(data), text); }
+  SendOp send(std::string&& data, bool text) { return SendOp(connection_, std::move(data), text); }
   SendOp send_text(std::string_view text) { return send(text, true); }
   SendOp send_binary(std::string_view data) { return send(data, false); }
   // Queues a message without suspending (for wsp::MessageHandler and other code outside a
   // coroutine): empty on success, else Errc::no_room when the queue is full (nothing queued,
   // `data` untouched), or the error send() would give.
   std::error_code send_now(std::string_view data, bool text) {
-    return error_of(queue(*connection_, data, text));
+    return error_of(queue(connection_, data, text));
   }
   std::error_code send_now(std::string&& data, bool text) {
-    return error_of(queue(*connection_, std::move(data), text));
+    return error_of(queue(connection_, std::move(data), text));
   }
   // Starts the close handshake and waits until it is over (or close_timeout drops it).
   io::Task<void> close(int code = 1000, std::string_view reason = {});
   // Optional: returns a received message's buffer for reuse by the next message.
-  void recycle(std::string&& buffer) { connection_->recycle(std::move(buffer)); }
+  void recycle(std::string&& buffer) { connection_.recycle(std::move(buffer)); }
   // Drops the connection without a close frame.
-  void abort() { connection_->abort(); }
+  void abort() { connection_.abort(); }
 
-  Connection& connection() { return *connection_; }
-  bool is_open() const { return connection_->state() == Connection::State::open; }
-  int close_code() const { return connection_->close_code(); }
-  std::string close_reason() const { return connection_->close_reason(); }
+  Connection& connection() { return connection_; }
+  bool is_open() const { return connection_.state() == Connection::State::open; }
+  int close_code() const { return connection_.close_code(); }
+  std::string close_reason() const { return connection_.close_reason(); }
   const std::string& selected_protocol() const;
   const std::string& requested_url() const { return requested_url_; }
   const HeaderList& request_headers() const;
@@ -204,7 +217,7 @@ class WebSocket {
     std::string selected_protocol;
     HeaderList request_headers;
   };
-  std::unique_ptr<Connection> connection_;
+  Connection connection_;
   std::string requested_url_;
   std::unique_ptr<RarelySet> rarely_set_;
 };

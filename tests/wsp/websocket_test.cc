@@ -112,10 +112,11 @@ Task<std::unique_ptr<wsp::WebSocket>> connect_recording(Reactor& reactor, std::s
   REQUIRE(opened.ok);
   auto stream = std::make_unique<RecordingStream>(std::move(opened.stream));
   *recorder = stream.get();
-  auto connection = std::make_unique<wsp::Connection>(std::move(stream), wsp::Role::client, limits,
-                                                      std::move(opened.leftover));
-  co_return std::make_unique<wsp::WebSocket>(std::move(connection), std::string(), std::move(url),
-                                             wsp::HeaderList{});
+  co_return std::make_unique<wsp::WebSocket>(wsp::WebSocketParts{.stream = std::move(stream),
+                                                                .role = wsp::Role::client,
+                                                                .limits = limits,
+                                                                .leftover = std::move(opened.leftover),
+                                                                .requested_url = std::move(url)});
 }
 
 

@@ -74,15 +74,23 @@ struct Harness {
   MemoryStream* ours = nullptr;
   std::unique_ptr<MemoryStream> peer;
   std::unique_ptr<Connection> connection;
+  std::unique_ptr<wsp::WebSocket> socket;  // instead, for the coroutine face (Face::websocket)
 
+  enum class Face { connection, websocket };
   explicit Harness(ConnectionLimits limits = {}, MemoryStream::Options our_end = {},
-                   Role role = Role::server, std::string leftover = {}) {
+                   Role role = Role::server, std::string leftover = {},
+                   Face face = Face::connection) {
     auto [a, b] = MemoryStream::pair(reactor, std::move(our_end));
     ours = a.get();
     peer = std::move(b);
-    connection = std::make_unique<Connection>(std::move(a), role, limits, std::move(leftover));
+    if (face == Face::websocket) {
+      socket = std::make_unique<wsp::WebSocket>(wsp::WebSocketParts{
+          .stream = std::move(a), .role = role, .limits = limits, .leftover = std::move(leftover)});
+    } else {
+      connection = std::make_unique<Connection>(std::move(a), role, limits, std::move(leftover));
+    }
   }
-  Connection& c() { return *connection; }
+  Connection& c() { return connection ? *connection : socket->connection(); }
 
   void settle() { REQUIRE(io::test::settle(reactor)); }
   // The peer sends `bytes`; the connection has read them when this returns.
@@ -316,8 +324,8 @@ TEST_CASE("a full outbound queue refuses with too_many_queued") {
 }
 
 TEST_CASE("the coroutine face's send suspends while the outbound buffer is full and resumes once written") {
-  Harness t({.outbound_buffer_size = 10});
-  wsp::WebSocket ws(std::move(t.connection), "", "", {});
+  Harness t({.outbound_buffer_size = 10}, {}, Role::server, {}, Harness::Face::websocket);
+  wsp::WebSocket& ws = *t.socket;
   t.ours->hold_writes();
   std::vector<std::string> log;
   auto sender = [&]() -> io::Task<void> {
@@ -339,8 +347,8 @@ TEST_CASE("the coroutine face's send suspends while the outbound buffer is full 
 }
 
 TEST_CASE("the coroutine face fails a message larger than outbound_buffer_size at once") {
-  Harness t({.outbound_buffer_size = 10});
-  wsp::WebSocket ws(std::move(t.connection), "", "", {});
+  Harness t({.outbound_buffer_size = 10}, {}, Role::server, {}, Harness::Face::websocket);
+  wsp::WebSocket& ws = *t.socket;
   std::error_code error;
   auto sender = [&]() -> io::Task<void> {
     auto sent = co_await ws.send_binary(std::string(11, 'x'));
@@ -832,8 +840,8 @@ TEST_CASE("a client connection masks every frame it sends and reads unmasked fra
 }
 
 TEST_CASE("the coroutine face receives the messages in order, then the close with its code") {
-  Harness t;
-  wsp::WebSocket ws(std::move(t.connection), "", "", {});
+  Harness t({}, {}, Role::server, {}, Harness::Face::websocket);
+  wsp::WebSocket& ws = *t.socket;
   std::vector<std::string> log;
   auto receiver = [&]() -> io::Task<void> {
     for (;;) {

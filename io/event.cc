@@ -3,12 +3,12 @@
 namespace io {
 
 Event::~Event() {
-  for (Waiter* w = waiters_; w; w = w->next_) w->event_ = nullptr;
+  for (Waiter* w = waiters(); w; w = w->next_) w->event_ = nullptr;
 }
 
 void Event::wake_waiters() {
-  Waiter* w = waiters_;
-  waiters_ = nullptr;
+  Waiter* w = waiters();
+  set_waiters(nullptr);
   while (w) {
     Waiter* next = w->next_;
     w->waiting_ = false;
@@ -21,9 +21,9 @@ void Event::wake_waiters() {
 void Event::Waiter::await_suspend(std::coroutine_handle<> h) {
   node_.waiter = h;
   waiting_ = true;
-  next_ = event_->waiters_;
+  next_ = event_->waiters();
   if (next_) next_->prev_ = this;
-  event_->waiters_ = this;
+  event_->set_waiters(this);
 }
 
 Event::Waiter::~Waiter() {
@@ -31,7 +31,7 @@ Event::Waiter::~Waiter() {
   if (prev_) {
     prev_->next_ = next_;
   } else {
-    event_->waiters_ = next_;
+    event_->set_waiters(next_);
   }
   if (next_) next_->prev_ = prev_;
 }

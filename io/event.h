@@ -2,6 +2,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 
 #include "io/ready_list.h"
 #include "io/reactor.h"
@@ -18,11 +19,11 @@ class Event {
   ~Event();
 
   void set() {
-    set_ = true;
-    if (waiters_) wake_waiters();  // inline: set once per message received, rarely awaited
+    word_ |= kSet;
+    if (waiters()) wake_waiters();  // inline: set once per message received, rarely awaited
   }
-  void reset() { set_ = false; }
-  bool is_set() const { return set_; }
+  void reset() { word_ &= ~kSet; }
+  bool is_set() const { return word_ & kSet; }
 
   class Waiter {
    public:
@@ -30,7 +31,7 @@ class Event {
     Waiter(const Waiter&) = delete;
     Waiter& operator=(const Waiter&) = delete;
     ~Waiter();
-    bool await_ready() const noexcept { return event_ && event_->set_; }
+    bool await_ready() const noexcept { return event_ && event_->is_set(); }
     void await_suspend(std::coroutine_handle<> h);
     void await_resume() const noexcept {}
 
@@ -46,10 +47,15 @@ class Event {
 
  private:
   void wake_waiters();
+  Waiter* waiters() const { return reinterpret_cast<Waiter*>(word_ & ~kSet); }
+  void set_waiters(Waiter* first) { word_ = reinterpret_cast<std::uintptr_t>(first) | (word_ & kSet); }
 
   Reactor* reactor_;
-  bool set_ = false;
-  Waiter* waiters_ = nullptr;
+  // The first waiter, and in the low bit whether the event is set: thousands of connections
+  // hold two events each, so an event is two words.
+  static constexpr std::uintptr_t kSet = 1;
+  static_assert(alignof(Waiter) > kSet);
+  std::uintptr_t word_ = 0;
 };
 
 }  // namespace io

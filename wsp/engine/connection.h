@@ -241,7 +241,15 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
   io::Event writable_;
 
-  io::Reactor::TaskId heartbeat_ = 0, close_timer_ = 0, ending_ = 0;
+  // The connection's own tasks, made with the first (heartbeats, or the closing handshake).
+  struct Tasks {
+    io::Reactor::TaskId heartbeat = 0, close_timer = 0, ending = 0;
+  };
+  Tasks& tasks() {
+    if (!tasks_) tasks_ = std::make_unique<Tasks>();
+    return *tasks_;
+  }
+  std::unique_ptr<Tasks> tasks_;
   ConnectionObserver* observer_ = nullptr;
   ConnectionListener* listener_ = nullptr;
 };

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "io/buffer_ring.h"
@@ -43,15 +44,44 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
     std::uint16_t buffer;      // ring buffer id when from_ring
     bool from_ring;
   };
+  // Chunks reaped and not delivered yet: usually one a turn, kept inline; more go to a vector
+  // made for them, so an idle connection allocates nothing here.
+  class PendingChunks {
+   public:
+    bool empty() const { return !has_first_; }
+    void push(const Chunk& chunk) {
+      if (!has_first_) {
+        first_ = chunk;
+        has_first_ = true;
+        return;
+      }
+      if (!rest_) rest_ = std::make_unique<std::vector<Chunk>>();
+      rest_->push_back(chunk);
+    }
+    // Empties this, returning what it held.
+    PendingChunks take() { return std::exchange(*this, PendingChunks()); }
+    template <typename F>
+    void for_each(F&& f) const {
+      if (has_first_) f(first_);
+      if (rest_) {
+        for (const Chunk& c : *rest_) f(c);
+      }
+    }
+
+   private:
+    Chunk first_{};
+    std::unique_ptr<std::vector<Chunk>> rest_;
+    bool has_first_ = false;
+  };
 
   TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket), ring(r.buffer_ring()) {}
   ~TcpPushIo() {
     if (destroyed_flag) *destroyed_flag = true;
     if (receiver()->in_flight()) reactor.cancel_and_wait(receiver());
     if (sender()->in_flight()) reactor.cancel_and_wait(sender());
-    for (const Chunk& c : chunks) {
+    chunks.for_each([this](const Chunk& c) {
       if (c.from_ring) ring->release(c.buffer);
-    }
+    });
   }
 
   Completion* receiver() { return static_cast<TcpReceiveCompletion*>(this); }
@@ -85,9 +115,9 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
       // Taken now, in completion order: with incremental consumption that order says where
       // in the buffer the bytes are.
       auto bytes = ring->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
-      chunks.push_back({bytes.data(), result, id, true});
+      chunks.push({bytes.data(), result, id, true});
     } else {
-      chunks.push_back({own_buffer.get(), result, 0, false});
+      chunks.push({own_buffer.get(), result, 0, false});
     }
     due_delivery = true;
     reactor.schedule(&work_node);
@@ -115,13 +145,11 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
     bool destroyed = false;
     destroyed_flag = &destroyed;
     BufferRing* buffers = ring;
-    std::vector<Chunk> batch;
-    batch.swap(chunks);
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const Chunk& c = batch[i];
+    const PendingChunks batch = chunks.take();
+    batch.for_each([&](const Chunk& c) {
       if (destroyed || ended) {
         if (c.from_ring) buffers->release(c.buffer);
-        continue;
+        return;
       }
       if (c.result > 0) {
         bool more = handler->on_received({c.data, static_cast<std::size_t>(c.result)});
@@ -132,7 +160,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
         ended = true;
         handler->on_receive_end(c.result == 0 ? std::error_code{} : errno_code(-c.result));
       }
-    }
+    });
     if (destroyed) return;
     destroyed_flag = nullptr;
     arm();
@@ -213,7 +241,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
   int write_result = 0;  // beside fd: no padding (thousands of idle connections)
   BufferRing* ring;
   ReceiveHandler* handler = nullptr;
-  std::vector<Chunk> chunks;  // reaped, not delivered yet (freed by each delivery)
+  PendingChunks chunks;
   static constexpr std::size_t kOwnBufferSize = 16 * 1024;
   // A write of several large pieces (given-away messages) goes out one ~64 KiB sendmsg at a
   // time, the rest as after a short write. One sendmsg of 4 x 64 KiB overran the loopback

@@ -190,21 +190,26 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
   void start_write(std::span<const iovec> buffers, WriteHandler& h) {
     sending = std::make_unique<Sending>();
     sending->handler = &h;
-    sending->iov.assign(buffers.begin(), buffers.end());
+    if (buffers.size() == 1) {
+      sending->one = buffers[0];
+      sending->pieces = {&sending->one, 1};
+    } else {
+      sending->many.assign(buffers.begin(), buffers.end());
+      sending->pieces = sending->many;
+    }
     submit_send();
   }
   void submit_send() {
     io_uring_sqe* sqe = reactor.get_sqe();
-    std::vector<iovec>& iov = sending->iov;
-    const std::size_t next = sending->next;
-    if (iov.size() - next == 1) {
+    const std::span<iovec> left = sending->pieces.subspan(sending->next);
+    if (left.size() == 1) {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
-      io_uring_prep_send(sqe, fd, iov[next].iov_base, iov[next].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
+      io_uring_prep_send(sqe, fd, left[0].iov_base, left[0].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
     } else {
       msghdr& message = sending->message;
       message = msghdr{};
-      message.msg_iov = iov.data() + next;
-      message.msg_iovlen = pieces_for_one_send(std::span(iov).subspan(next), kEnoughForOneSend);
+      message.msg_iov = left.data();
+      message.msg_iovlen = pieces_for_one_send(left, kEnoughForOneSend);
       io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL | MSG_WAITALL);
     }
     reactor.submit_tracked(sqe, sender());
@@ -217,12 +222,12 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
       return;
     }
     auto left = static_cast<std::size_t>(result);
-    std::vector<iovec>& iov = sending->iov;
+    const std::span<iovec> pieces = sending->pieces;
     std::size_t& next = sending->next;
-    while (next < iov.size() && left >= iov[next].iov_len) left -= iov[next++].iov_len;
-    if (next < iov.size()) {
-      iov[next].iov_base = static_cast<char*>(iov[next].iov_base) + left;
-      iov[next].iov_len -= left;
+    while (next < pieces.size() && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
+    if (next < pieces.size()) {
+      pieces[next].iov_base = static_cast<char*>(pieces[next].iov_base) + left;
+      pieces[next].iov_len -= left;
       submit_send();  // a short write: send the rest
       return;
     }
@@ -258,9 +263,12 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
   bool* destroyed_flag = nullptr;  // set while a handler runs (it may destroy this object)
 
   // A write in progress, made by start_write and freed as it ends: an idle connection holds none.
+  // The caller's list is copied (it need not outlive the call): a one-piece list inline.
   struct Sending {
     WriteHandler* handler = nullptr;
-    std::vector<iovec> iov;
+    std::span<iovec> pieces;  // `one` or `many`
+    iovec one{};
+    std::vector<iovec> many;
     std::size_t next = 0;  // the first piece not fully sent
     msghdr message{};      // for scatter-gather writes
   };

@@ -12,6 +12,7 @@
 
 #include "io/buffer_ring.h"
 #include "io/byte_stream.h"
+#include "io/frame_pool.h"
 #include "io/log.h"
 #include "io/reactor.h"
 
@@ -264,7 +265,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
 
   // A write in progress, made by start_write and freed as it ends: an idle connection holds none.
   // The caller's list is copied (it need not outlive the call): a one-piece list inline.
-  struct Sending {
+  struct Sending : frame_pool::Pooled {
     WriteHandler* handler = nullptr;
     std::span<iovec> pieces;  // `one` or `many`
     iovec one{};

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "io/frame_pool.h"
+
 namespace wsp {
 
 template <typename T>
@@ -38,8 +40,8 @@ class Fifo {
  private:
   // Room for a burst of a few messages without growing (a client pipelining 16 grows it once).
   static constexpr std::size_t kFirstCapacity = 8;
-  struct Storage {
-    std::vector<T> items;
+  struct Storage : io::frame_pool::Pooled {
+    std::vector<T, io::frame_pool::Allocator<T>> items;
     std::size_t head = 0;  // items before it were taken
   };
   std::unique_ptr<Storage> storage_;

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "io/frame_pool.h"
 #include "wsp/engine/shared_frame.h"
 #include "wsp/protocol/buffer_pool.h"
 #include "wsp/protocol/protocol.h"
@@ -127,7 +128,7 @@ class OutboundQueue {
     SharedFrameRef shared;  // instead of `data`: a whole frame, header included
   };
   // A write in progress: made by start_write(), freed by written().
-  struct Write {
+  struct Write : io::frame_pool::Pooled {
     std::string output;
     std::size_t count = 0, bytes = 0;  // what it takes off the queue
     std::vector<Piece> pieces;         // the given-away payloads and shared frames in it

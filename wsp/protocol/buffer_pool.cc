@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <new>
 #include <vector>
 
 namespace wsp {
@@ -17,6 +18,8 @@ constexpr std::size_t kSmallClassBytes = 128 * 1024;
 constexpr std::size_t kLargeClassBytes = 1024 * 1024;
 // How many of a class's most recently pooled buffers take() looks at for one large enough.
 constexpr std::size_t kSearched = 4;
+// Blocks kept: one per connection of a busy reactor turn (a block is about 100 bytes).
+constexpr std::size_t kMaxBlocks = 1024;
 
 unsigned size_class(std::size_t capacity) { return std::bit_width(capacity) - 1; }
 
@@ -73,6 +76,31 @@ void BufferPool::keep_or_free(std::string&& buffer) {
     }
   }
   std::string().swap(buffer);  // too large, or the class is full: freed here
+}
+
+void* BufferPool::take_block(std::size_t size) {
+  if (block_size_ == 0) {
+    block_size_ = size;
+    blocks_.reserve(kMaxBlocks);  // give_back_block() never allocates
+  }
+  if (size == block_size_ && !blocks_.empty()) {
+    void* block = blocks_.back();
+    blocks_.pop_back();
+    return block;
+  }
+  return ::operator new(size);
+}
+
+void BufferPool::give_back_block(void* block, std::size_t size) noexcept {
+  if (size == block_size_ && blocks_.size() < kMaxBlocks) {
+    blocks_.push_back(block);
+    return;
+  }
+  ::operator delete(block, size);
+}
+
+BufferPool::~BufferPool() {
+  for (void* block : blocks_) ::operator delete(block, block_size_);
 }
 
 std::size_t BufferPool::pooled() const {

@@ -40,6 +40,19 @@ class BufferPool {
   // Buffers held (for tests).
   std::size_t pooled() const;
 
+  // Blocks of one size, for state made and freed around every message (a Protocol's buffers'
+  // holder): kept, up to a bound, for the next take_block() of that size; other sizes are
+  // plain allocations.
+  void* take_block(std::size_t size);
+  void give_back_block(void* block, std::size_t size) noexcept;
+  // Blocks held (for tests).
+  std::size_t pooled_blocks() const { return blocks_.size(); }
+
+  BufferPool() = default;
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+  ~BufferPool();
+
  private:
   // Class k holds capacities in [2^k, 2^(k+1)), from 64 bytes (std::string keeps up to 15
   // inline; smaller ones are not worth pooling) to kMaxPooledCapacity.
@@ -53,6 +66,8 @@ class BufferPool {
   Bucket& bucket(unsigned size_class) { return classes_[size_class - kSmallestClass]; }
 
   std::array<Bucket, kLargestClass - kSmallestClass + 1> classes_;
+  std::size_t block_size_ = 0;  // set by the first take_block()
+  std::vector<void*> blocks_;
 };
 
 }  // namespace wsp

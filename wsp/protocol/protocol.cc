@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 #include <stdexcept>
 #include <utility>
 
@@ -82,6 +83,23 @@ void Protocol::take_output(std::string& into) {
   drop_idle_scratch();
 }
 
+void Protocol::make_scratch() {
+  void* block = config_->buffers ? config_->buffers->take_block(sizeof(Scratch))
+                                 : ::operator new(sizeof(Scratch));
+  scratch_ = new (block) Scratch();
+}
+
+void Protocol::drop_scratch() {
+  if (!scratch_) return;
+  scratch_->~Scratch();
+  if (config_->buffers) {
+    config_->buffers->give_back_block(scratch_, sizeof(Scratch));
+  } else {
+    ::operator delete(scratch_, sizeof(Scratch));
+  }
+  scratch_ = nullptr;
+}
+
 void Protocol::drop_idle_scratch() {
   // Kept: a message being reassembled, a control payload being read or the peer's close
   // frame, output not taken, a buffer handed back for the next message.
@@ -91,7 +109,7 @@ void Protocol::drop_idle_scratch() {
     return;
   }
   if (config_->buffers && heap_capacity(s.out) != 0) config_->buffers->give_back(std::move(s.out));
-  scratch_.reset();
+  drop_scratch();
 }
 
 // ---- Receiving --------------------------------------------------------------------------

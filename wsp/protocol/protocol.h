@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <memory>
 #include <string>
 #include <string_view>
 
@@ -73,6 +72,9 @@ class Protocol {
   enum class CloseHandshake : std::uint8_t { none, sent, done };
 
   explicit Protocol(ProtocolConfig config);
+  Protocol(const Protocol&) = delete;
+  Protocol& operator=(const Protocol&) = delete;
+  ~Protocol() { drop_scratch(); }
 
   // Parses received bytes, split anywhere. Stops right after one complete event so the caller
   // can apply back-pressure: returns how many bytes were consumed and sets `out` (type none
@@ -216,11 +218,13 @@ class Protocol {
     std::size_t out_offset = 0;
   };
   Scratch& scratch() {
-    if (!scratch_) scratch_ = std::make_unique<Scratch>();
+    if (!scratch_) make_scratch();
     return *scratch_;
   }
+  void make_scratch();  // from the config's pool when there is one: made and freed per message
+  void drop_scratch();
   void drop_idle_scratch();
-  std::unique_ptr<Scratch> scratch_;
+  Scratch* scratch_ = nullptr;
 
   // Close handshake.
   bool close_sent_ = false;

@@ -121,3 +121,33 @@ TEST_CASE("the protocol serializes into a written output buffer given back") {
   CHECK(p.pending_output().data() == storage);
   CHECK(p.pending_output_size() == 102);
 }
+
+TEST_CASE("blocks of the first size asked for are kept for the next take; other sizes are not") {
+  BufferPool pool;
+  void* a = pool.take_block(104);
+  pool.give_back_block(a, 104);
+  CHECK(pool.take_block(104) == a);  // the same block again
+  void* other = pool.take_block(64);
+  pool.give_back_block(other, 64);  // freed, not kept
+  void* b = pool.take_block(104);
+  CHECK(b != a);  // a is still out
+  pool.give_back_block(a, 104);
+  pool.give_back_block(b, 104);
+}
+
+TEST_CASE("a protocol with a pool takes its buffers' holder from it and gives it back when idle") {
+  BufferPool pool;
+  ProtocolConfig config = config_for(Role::server);
+  config.buffers = &pool;
+  Protocol p(std::move(config));
+  CHECK(pool.pooled_blocks() == 0);
+  REQUIRE(p.send_message(true, reinterpret_cast<const std::uint8_t*>("hi"), 2));
+  std::string output;
+  p.take_output(output);
+  CHECK(p.buffer_capacity() == 0);
+  CHECK(pool.pooled_blocks() == 1);  // given back once idle
+  REQUIRE(p.send_message(true, reinterpret_cast<const std::uint8_t*>("ho"), 2));
+  CHECK(pool.pooled_blocks() == 0);  // taken again
+  p.take_output(output);
+  CHECK(pool.pooled_blocks() == 1);
+}

@@ -93,14 +93,14 @@ struct Received {
 // What a WebSocket is made of: the stream after its opening handshake, and what the
 // handshake agreed.
 struct WebSocketParts {
-  std::unique_ptr<io::ByteStream> stream;
+  std::unique_ptr<io::ByteStream> stream{};
   Role role = Role::server;
-  ConnectionLimits limits;
-  std::string leftover;  // bytes that came after the handshake: the first frames
+  ConnectionLimits limits{};
+  std::string leftover{};  // bytes that came after the handshake: the first frames
   const DeflateConfig* deflate = nullptr;  // permessage-deflate, when negotiated
-  std::string selected_protocol;
-  std::string requested_url;
-  HeaderList request_headers;
+  std::string selected_protocol{};
+  std::string requested_url{};
+  HeaderList request_headers{};
 };
 
 class WebSocket {

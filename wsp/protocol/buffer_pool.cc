@@ -96,11 +96,11 @@ void BufferPool::give_back_block(void* block, std::size_t size) noexcept {
     blocks_.push_back(block);
     return;
   }
-  ::operator delete(block, size);
+  ::operator delete(block);
 }
 
 BufferPool::~BufferPool() {
-  for (void* block : blocks_) ::operator delete(block, block_size_);
+  for (void* block : blocks_) ::operator delete(block);
 }
 
 std::size_t BufferPool::pooled() const {

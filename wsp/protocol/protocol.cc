@@ -95,7 +95,7 @@ void Protocol::drop_scratch() {
   if (config_->buffers) {
     config_->buffers->give_back_block(scratch_, sizeof(Scratch));
   } else {
-    ::operator delete(scratch_, sizeof(Scratch));
+    ::operator delete(scratch_);
   }
   scratch_ = nullptr;
 }

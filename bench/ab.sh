@@ -11,12 +11,23 @@
 # WORKLOAD: w1 (64 conns x 16 in flight x 64 B), w2 (64 x 1 x 64 B), w3 (8 x 4 x 64 KiB),
 # w4 (1,000 x 1 x 512 B text), or the referee's own options ("-c 1000 -p 1 -s 16384").
 # SECS (default 4) is the measured window of each run.
+#
+# WORKLOAD idle measures memory instead: tools/idle_connections opens CONNECTIONS (default
+# 10000) idle connections and reports whole-process RSS over the idle process per connection;
+# IDLE_ARGS adds its flags (e.g. "--messages 4": each connection echoes 4 messages first).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 referee="${WSP_SHARED_BENCH:-$here/../../shared/bench}/build/referee"
-[ -x "$referee" ] || { echo "build the referee: make -C ../shared/bench" >&2; exit 2; }
-workload=${1:?workload w1..w4}; rounds=${2:?rounds}; shift 2
+workload=${1:?workload w1..w4 or idle}; rounds=${2:?rounds}; shift 2
+if [ "$workload" = idle ]; then
+  (cd "$here/.." && bazel build --config=opt //tools:idle_connections >&2)
+  idle_tool="$(cd "$here/.." && bazel info --config=opt bazel-bin 2>/dev/null)/tools/idle_connections"
+  ulimit -n 20000
+else
+  [ -x "$referee" ] || { echo "build the referee: make -C ../shared/bench" >&2; exit 2; }
+fi
 case "$workload" in
+  idle) ;;
   w1) load="-c 64 -p 16 -s 64" ;;
   w2) load="-c 64 -p 1 -s 64" ;;
   w3) load="-c 8 -p 4 -s 65536" ;;
@@ -36,6 +47,14 @@ for _ in $(seq "$rounds"); do
     taskset -c 0 ${command//\{port\}/$port} >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 100); do ss -ltn | grep -q ":$port " && break; sleep 0.05; done
+    if [ "$workload" = idle ]; then
+      # shellcheck disable=SC2086
+      line=$("$idle_tool" --pid "$pid" --url "ws://127.0.0.1:$port/" \
+               --connections "${CONNECTIONS:-10000}" ${IDLE_ARGS:-} | grep '^result')
+      kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
+      echo "$name ${line#result }" >> "$results"
+      continue
+    fi
     idle=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
     # shellcheck disable=SC2086
     line=$(taskset -c 1 "$referee" $load -d "${SECS:-4}" -w 1 --server-pid "$pid" "127.0.0.1:$port" 2>/dev/null)
@@ -51,6 +70,9 @@ rows = {}
 for line in open(sys.argv[1]):
     name, *fields = line.split()
     kv = dict(f.split("=", 1) for f in fields if "=" in f)
+    if "bytes_per_connection" in kv:  # WORKLOAD idle
+        rows.setdefault(name, []).append(int(kv["bytes_per_connection"]))
+        continue
     msgs, cpu = float(kv["msgs_per_s"]), float(kv["srv_cpu_pct"])
     rows.setdefault(name, []).append(
         (msgs, cpu * 1e4 / msgs if msgs else float("nan"), int(kv["peak_kb"]) - int(kv["idle_kb"])))
@@ -58,6 +80,10 @@ for server in sys.argv[2:]:
     name = server.split("=", 1)[0]
     runs = rows.get(name, [])
     if not runs:
+        continue
+    if isinstance(runs[0], int):
+        print(f"{name}: {min(runs):,}-{max(runs):,} bytes per idle connection"
+              f"  (runs: {', '.join(f'{r:,}' for r in runs)})")
         continue
     med = [statistics.median(r[i] for r in runs) for i in range(3)]
     print(f"{name}: {med[0]:,.0f} msgs/s, {med[1]:.2f} us/msg, peak RSS +{med[2]/1024:.2f} MiB"

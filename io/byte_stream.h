@@ -59,7 +59,9 @@ class ByteStream {
   // Push-style I/O, completion-driven with no task of its own (TCP: a multishot receive into
   // the reactor's buffer ring and a plain sendmsg; TLS: the same, through its engine). Use it
   // or the pull calls above, not both at once (shutdown() excepted).
-  // Starts delivering received data to `handler` until the end of the stream.
+  // Starts delivering received data to `handler` until the end of the stream. Called again, it
+  // hands the stream to another handler: receiving resumes (after a pause too), and an end that
+  // an earlier handler was given is given to this one as well.
   virtual void start_receiving(ReceiveHandler& handler) = 0;
   virtual void resume_receiving() = 0;
   // Writes all of `buffers` (the memory they point to stays valid until then; the list itself

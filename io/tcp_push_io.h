@@ -159,12 +159,25 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
       } else {
         if (c.from_ring) buffers->release(c.buffer);
         ended = true;
+        end_errno = static_cast<std::int16_t>(-c.result);
         handler->on_receive_end(c.result == 0 ? std::error_code{} : errno_code(-c.result));
       }
     });
     if (destroyed) return;
     destroyed_flag = nullptr;
     arm();
+  }
+
+  // A handler takes over (or the first one starts): receiving resumes for it. An end already
+  // delivered to an earlier handler (one that stopped at a protocol boundary, such as a
+  // server opening at the request's head) is delivered to this one too.
+  void start(ReceiveHandler& h) {
+    handler = &h;
+    if (ended) {
+      ended = false;
+      chunks.push({nullptr, -end_errno, 0, false});
+    }
+    resume();
   }
 
   void pause() {
@@ -261,6 +274,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
   bool paused = false;
   bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
   bool ended = false;
+  std::int16_t end_errno = 0;  // how the stream ended (0: orderly), beside the flags: no padding
   bool* destroyed_flag = nullptr;  // set while a handler runs (it may destroy this object)
 
   // A write in progress, made by start_write and freed as it ends: an idle connection holds none.

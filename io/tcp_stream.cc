@@ -123,11 +123,7 @@ TcpPushIo& TcpStream::push_io() {
   return *push_;
 }
 
-void TcpStream::start_receiving(ReceiveHandler& handler) {
-  TcpPushIo& io = push_io();
-  io.handler = &handler;
-  io.arm();
-}
+void TcpStream::start_receiving(ReceiveHandler& handler) { push_io().start(handler); }
 
 void TcpStream::resume_receiving() {
   if (push_) push_->resume();

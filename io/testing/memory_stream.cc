@@ -124,7 +124,8 @@ void MemoryStream::start_receiving(ReceiveHandler& handler) {
   receiver_ = &handler;
   paused_ = false;
   io_stopped_ = false;
-  if (!receive_ended_) reactor_.schedule(&deliver_node_);
+  end_again_ = receive_ended_;
+  reactor_.schedule(&deliver_node_);
 }
 
 void MemoryStream::resume_receiving() {
@@ -140,11 +141,17 @@ void MemoryStream::deliver() {
   // nothing of `this` is touched afterwards. Each read's bytes are the handler's own copy.
   bool destroyed = false;
   destroyed_flag_ = &destroyed;
+  if (end_again_ && receiver_) {
+    end_again_ = false;
+    receiver_->on_receive_end(end_error_);
+    if (destroyed) return;
+  }
   while (receiver_ && (!paused_ || late_left_ > 0) && !receive_ended_) {
     std::optional<Read> read = next_read(kAll);
     if (!read) break;
     if (paused_) --late_left_;
     if (read->error || read->data.empty()) {
+      end_error_ = read->error;
       receiver_->on_receive_end(read->error);
       if (destroyed) return;
       break;

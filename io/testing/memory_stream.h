@@ -179,6 +179,8 @@ class MemoryStream final : public ByteStream {
   std::optional<std::errc> reset_;  // fail_next_read
   bool peer_ended_ = false;
   bool receive_ended_ = false;
+  bool end_again_ = false;       // a new handler is owed the end an earlier one was given
+  std::error_code end_error_;    // that end
   bool shut_down_ = false;
   bool closed_ = false;
   bool io_stopped_ = false;

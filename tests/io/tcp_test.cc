@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -563,4 +564,62 @@ TEST_CASE("a push write of three 64 KiB frames goes out in three sendmsg calls, 
   CHECK(received.size() == expected.size());
   CHECK(received == expected);
   client.stop_io();
+}
+
+namespace {
+
+// Takes the first chunk and pauses, as a server opening does at the end of the request's head;
+// then whatever still comes before the pause takes effect.
+struct FirstChunkTaker final : io::ReceiveHandler {
+  std::string bytes;
+  int chunks = 0;
+  bool ended = false;
+  bool on_received(std::span<const std::uint8_t> data) override {
+    bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+    ++chunks;
+    return false;
+  }
+  void on_receive_end(std::error_code) override { ended = true; }
+};
+
+}  // namespace
+
+TEST_CASE("start_receiving again hands a paused stream over: the new handler gets the rest and the end, also an end the first was given") {
+  Reactor reactor;
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  std::optional<TcpStream> client, server;
+  auto open = [&]() -> Task<void> {
+    auto c = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
+    auto s = co_await listener->accept();
+    REQUIRE(c);
+    REQUIRE(s);
+    client = std::move(*c);
+    server = std::move(*s);
+  };
+  reactor.sync_wait(open());
+  // Both sends and the end are in the socket before the first receive: they may come in one
+  // batch, so the first handler may be given the second part and the end after it paused.
+  auto send = [&]() -> Task<void> {
+    bool ok = bool(co_await client->send_all(bytes("head")));
+    REQUIRE(ok);
+    ok = bool(co_await client->send_all(bytes("frames")));
+    REQUIRE(ok);
+    ok = bool(co_await client->shutdown());
+    REQUIRE(ok);
+  };
+  reactor.sync_wait(send());
+  FirstChunkTaker first;
+  server->start_receiving(first);
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (first.chunks == 0 && std::chrono::steady_clock::now() < deadline) reactor.run_once(10ms);
+  REQUIRE(first.chunks >= 1);
+  for (int i = 0; i < 10; ++i) reactor.run_once(5ms);  // anything late reaches `first`
+  Collector second;
+  server->start_receiving(second);
+  while (!second.ended && std::chrono::steady_clock::now() < deadline) reactor.run_once(10ms);
+  CHECK(first.bytes + second.bytes == "headframes");
+  CHECK(second.ended);
+  CHECK_FALSE(second.error);
+  server->stop_io();
 }

@@ -20,6 +20,7 @@
 #include "io/tcp_listener.h"
 #include "io/tcp_stream.h"
 #include "tests/skip.h"
+#include "tests/wsp/raw_peer.h"
 #include "wsp/engine/connection.h"
 #include "wsp/engine/opening.h"
 #include "wsp/protocol/url.h"
@@ -420,6 +421,44 @@ TEST_CASE("a received close is reported by receive() after the messages before i
     CHECK(end.close_reason == "the end");
   };
   reactor.sync_wait(client());
+}
+
+TEST_CASE("a request, a message and the client's end in one write: the server reads the message, then the end (not closed cleanly: -1)") {
+  Reactor reactor;
+  auto listener = io::TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  // Written whole before the server accepts: the opening reads the head, and the frame and
+  // the end after it are the connection's.
+  raw_peer::Socket client = raw_peer::Socket::connect_to("127.0.0.1", listener->local_port());
+  REQUIRE(client.valid());
+  REQUIRE(client.write_all(std::string(raw_peer::kUpgradeRequest) + raw_peer::frame(0x1, true, "hi")));
+  REQUIRE(::shutdown(client.fd(), SHUT_WR) == 0);
+  wsp::WebSocket* opened = nullptr;
+  auto server = [&]() -> Task<void> {
+    auto tcp = co_await listener->accept();
+    REQUIRE(tcp);
+    auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(*tcp)));
+    REQUIRE(ws);
+    opened = ws->get();
+    wsp::Received message = co_await (*ws)->receive();
+    CHECK_FALSE(message.closed);
+    CHECK(message.data == "hi");
+    wsp::Received end = co_await (*ws)->receive();
+    CHECK(end.closed);
+    CHECK(end.close_code == -1);
+  };
+  // Bounded: an end the server missed would leave it waiting; after 10 s the server drops the
+  // connection (which also ends it, so the flag tells).
+  bool gave_up = false;
+  auto watchdog = [&]() -> Task<void> {
+    co_await io::sleep_for(reactor, 10s);
+    gave_up = true;
+    if (opened) opened->abort();
+  };
+  const auto watchdog_id = reactor.spawn(watchdog());
+  reactor.sync_wait(server());
+  reactor.cancel(watchdog_id);
+  CHECK_FALSE(gave_up);
 }
 
 TEST_CASE("8,000 concurrent connections through the coroutine API in one process") {

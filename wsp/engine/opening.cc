@@ -84,13 +84,116 @@ std::unique_ptr<Opening> Opening::client_over(std::unique_ptr<io::ByteStream> st
   return opening;
 }
 
+// Reads the request as the stream delivers it (from the reactor's receive ring: nothing is
+// buffered for a connection whose request has not arrived) and writes the answer. Once the
+// head is read, receiving pauses: what came after it is the connection's (leftover), and the
+// stream goes on, with the rest, to the connection's own handler.
+class Opening::ServerRequest final : private io::ReceiveHandler, private io::WriteHandler {
+ public:
+  ServerRequest(Opening& opening, std::unique_ptr<io::ByteStream> stream,
+                const ServerOpeningOptions& options)
+      : opening_(opening),
+        stream_(std::move(stream)),
+        handshake_(ServerHandshakeOptions{
+            .supported_protocols = options.supported_protocols,
+            .extra_response_headers = options.extra_response_headers,
+            .tls = options.tls,
+            .require_protocol_match = options.require_protocol_match,
+            .deflate = options.deflate,
+        }) {}
+
+  void start() { stream_->start_receiving(*this); }
+
+ private:
+  bool on_received(std::span<const std::uint8_t> data) override {
+    if (head_read_) {
+      // Arrived before the pause took effect: frames for the connection.
+      opening_.result_.leftover.append(reinterpret_cast<const char*>(data.data()), data.size());
+      return false;
+    }
+    std::size_t consumed = 0;
+    switch (handshake_.feed(data.data(), data.size(), consumed)) {
+      case HandshakeStatus::incomplete:
+        return true;
+      case HandshakeStatus::done:
+        head_read_ = true;
+        opening_.result_.leftover.assign(reinterpret_cast<const char*>(data.data()) + consumed,
+                                         data.size() - consumed);
+        answer();
+        return false;
+      case HandshakeStatus::failed:
+        head_read_ = true;
+        if (handshake_.http_status() < 400) {
+          opening_.fail(handshake_.error());  // destroys this
+          return false;
+        }
+        // wsp answers a bad request with its HTTP error and the reason before closing (the
+        // reference just drops the socket).
+        answer();
+        return false;
+    }
+    return false;
+  }
+
+  void on_receive_end(std::error_code error) override {
+    // After the head, the end is the connection's: the stream delivers it again to the
+    // connection's handler.
+    if (head_read_) return;
+    handshake_.end_of_stream();
+    opening_.fail(error ? "connection error during the handshake: " + error.message()
+                        : handshake_.error());  // destroys this
+  }
+
+  // The 101, or the refusal.
+  void answer() {
+    answer_ = handshake_.response();
+    iovec part{answer_.data(), answer_.size()};
+    stream_->start_write({&part, 1}, *this);
+  }
+
+  void on_written(std::error_code error) override {
+    OpenedStream& result = opening_.result_;
+    if (const int code = handshake_.http_status(); code >= 400) {
+      // Refused and answered: the stream lingers on its own until the client closes.
+      if (!error) {
+        stream_->stop_io();
+        opening_.reactor_.spawn(linger(std::move(stream_)));
+      }
+      result.refusal_status = code;
+      opening_.fail("handshake refused with " + std::to_string(code) + " " +
+                    http_reason_phrase(code) + ": " + handshake_.error());  // destroys this
+      return;
+    }
+    if (error) {
+      opening_.fail("cannot send the handshake response: " + error.message());  // destroys this
+      return;
+    }
+    result.ok = true;
+    result.selected_protocol = handshake_.selected_protocol();
+    result.requested_url = handshake_.requested_url();
+    result.request_headers = handshake_.take_headers();
+    result.deflate = handshake_.deflate();
+    result.stream = std::move(stream_);
+    opening_.complete();  // destroys this
+  }
+
+  Opening& opening_;
+  std::unique_ptr<io::ByteStream> stream_;
+  ServerHandshake handshake_;
+  std::string answer_;  // the response while it is written
+  bool head_read_ = false;
+};
+
 std::unique_ptr<Opening> Opening::server(std::unique_ptr<io::ByteStream> stream,
                                          ServerOpeningOptions options) {
   std::unique_ptr<Opening> opening(new Opening(stream->reactor()));
-  auto timeout = options.timeout;
-  opening->start(opening->run_server(std::move(stream), std::move(options)), timeout);
+  opening->start_watchdog(options.timeout);
+  opening->server_request_ = std::make_unique<ServerRequest>(*opening, std::move(stream), options);
+  opening->server_request_->start();
   return opening;
 }
+
+Opening::Opening(io::Reactor& reactor) : reactor_(reactor), finished_(reactor) {}
 
 Opening::~Opening() {
   if (work_) reactor_.cancel(work_);
@@ -99,6 +202,10 @@ Opening::~Opening() {
 
 void Opening::start(io::Task<void> work, std::chrono::milliseconds timeout) {
   work_ = reactor_.spawn(std::move(work));
+  start_watchdog(timeout);
+}
+
+void Opening::start_watchdog(std::chrono::milliseconds timeout) {
   if (timeout.count() > 0) watchdog_ = reactor_.spawn(watchdog(timeout));
 }
 
@@ -114,6 +221,7 @@ io::Task<void> Opening::watchdog(std::chrono::milliseconds timeout) {
 void Opening::complete() {
   done_ = true;
   work_ = 0;
+  server_request_.reset();
   if (watchdog_) reactor_.cancel(std::exchange(watchdog_, 0));
   finished_.set();
 }
@@ -194,46 +302,6 @@ io::Task<void> Opening::run_upgrade(std::unique_ptr<io::ByteStream> stream, WebS
   }
   result_.ok = true;
   result_.selected_protocol = handshake.selected_protocol();
-  result_.deflate = handshake.deflate();
-  result_.stream = std::move(stream);
-  complete();
-}
-
-io::Task<void> Opening::run_server(std::unique_ptr<io::ByteStream> stream,
-                                   ServerOpeningOptions options) {
-  ServerHandshake handshake(ServerHandshakeOptions{
-      .supported_protocols = options.supported_protocols,
-      .extra_response_headers = options.extra_response_headers,
-      .tls = options.tls,
-      .require_protocol_match = options.require_protocol_match,
-      .deflate = options.deflate,
-  });
-  std::string error;
-  HandshakeStatus status = co_await read_handshake(*stream, handshake, result_.leftover, error);
-  if (status == HandshakeStatus::failed && handshake.http_status() >= 400) {
-    // wsp answers a bad request with its HTTP error and the reason before closing (the
-    // reference just drops the socket).
-    const int code = handshake.http_status();
-    auto sent = co_await write_text(*stream, handshake.response());
-    if (sent) reactor_.spawn(linger(std::move(stream)));
-    result_.refusal_status = code;
-    fail("handshake refused with " + std::to_string(code) + " " + http_reason_phrase(code) + ": " +
-         handshake.error());
-    co_return;
-  }
-  if (status != HandshakeStatus::done) {
-    fail(error.empty() ? handshake.error() : error);
-    co_return;
-  }
-  auto sent = co_await write_text(*stream, handshake.response());
-  if (!sent) {
-    fail("cannot send the handshake response: " + sent.error().message());
-    co_return;
-  }
-  result_.ok = true;
-  result_.selected_protocol = handshake.selected_protocol();
-  result_.requested_url = handshake.requested_url();
-  result_.request_headers = handshake.headers();
   result_.deflate = handshake.deflate();
   result_.stream = std::move(stream);
   complete();

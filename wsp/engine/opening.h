@@ -1,7 +1,9 @@
 // Opening: the part of a connection before it is a WebSocket: resolve, TCP connect, TLS, and
-// the HTTP upgrade (client), or reading the upgrade request and answering it (server). It runs
-// as a task on the reactor with a deadline (handshake_timeout); both faces start one and take
-// the result: the coroutine face awaits finished(), the poll() façade checks done().
+// the HTTP upgrade (client), or reading the upgrade request and answering it (server). The
+// client side runs as a task on the reactor; the server side is driven by the stream's push
+// I/O, with no task of its own (a burst of accepted connections holds no coroutine frames while
+// their requests arrive). Both have a deadline (handshake_timeout); both faces start one and
+// take the result: the coroutine face awaits finished(), the poll() façade checks done().
 #pragma once
 
 #include <chrono>
@@ -73,12 +75,13 @@ class Opening {
   OpenedStream& result() { return result_; }
 
  private:
-  explicit Opening(io::Reactor& reactor) : reactor_(reactor), finished_(reactor) {}
+  explicit Opening(io::Reactor& reactor);
+  class ServerRequest;  // the server side: reads the request, writes the answer
   void start(io::Task<void> work, std::chrono::milliseconds timeout);
+  void start_watchdog(std::chrono::milliseconds timeout);
   io::Task<void> run_client(WebSocketUrl url, ClientOpeningOptions options);
   io::Task<void> run_upgrade(std::unique_ptr<io::ByteStream> stream, WebSocketUrl url,
                              ClientOpeningOptions options);
-  io::Task<void> run_server(std::unique_ptr<io::ByteStream> stream, ServerOpeningOptions options);
   io::Task<void> watchdog(std::chrono::milliseconds timeout);
   void complete();
   void fail(std::string reason);
@@ -88,6 +91,7 @@ class Opening {
   OpenedStream result_;
   bool done_ = false;
   io::Reactor::TaskId work_ = 0, watchdog_ = 0;
+  std::unique_ptr<ServerRequest> server_request_;
 };
 
 }  // namespace wsp

@@ -400,6 +400,7 @@ HandshakeStatus ServerHandshake::validate() {
 std::string ServerHandshake::response() const {
   std::string out;
   if (status_ == HandshakeStatus::incomplete || http_status_ == 0) return out;
+  out.reserve(256);  // a 101 without extras in one allocation
   append_line(out, "HTTP/1.1 " + std::to_string(http_status_) + " " +
                        http_reason_phrase(http_status_));
   if (status_ == HandshakeStatus::done) {

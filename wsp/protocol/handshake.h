@@ -129,6 +129,8 @@ class ServerHandshake {
   // Case-insensitive; repeated fields joined with ", "; empty when absent.
   std::string header(std::string_view name) const;
   const HeaderList& headers() const { return head_.fields(); }
+  // The request's header fields, moved out (headers() is empty afterwards).
+  HeaderList take_headers() { return head_.take_fields(); }
   std::string selected_protocol() const { return selected_protocol_; }
   // What permessage-deflate does on this connection, once done (nullopt: not negotiated).
   const std::optional<DeflateConfig>& deflate() const { return deflate_; }

@@ -1,5 +1,6 @@
 #include "wsp/protocol/http_header_block.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace wsp {
@@ -64,6 +65,9 @@ bool has_token(std::string_view list, std::string_view token) {
 HttpHeaderBlock::Status HttpHeaderBlock::feed(const std::uint8_t* data, std::size_t len,
                                               std::size_t& consumed) {
   consumed = 0;
+  // One allocation for a typical head (a few hundred bytes) rather than a string doubling
+  // from 15: each step would leave a hole in the heap of a server accepting a burst.
+  if (buf_.capacity() < kTypicalHeadBytes) buf_.reserve(std::min(max_bytes_, kTypicalHeadBytes));
   while (consumed < len) {
     if (buf_.size() >= max_bytes_) return Status::too_large;
     const char c = static_cast<char>(data[consumed++]);
@@ -89,6 +93,8 @@ bool HttpHeaderBlock::parse(std::string& error, bool& too_many) {
   }
   start_line_.assign(first);
   fields_.clear();
+  // Room for every line at once (at most one more than there are fields).
+  fields_.reserve(std::min<std::size_t>(std::count(rest.begin(), rest.end(), '\n'), max_fields_ + 1));
   for (;;) {
     const std::string_view line = next_line(rest);
     if (line.empty()) break;

@@ -35,12 +35,14 @@ class HttpHeaderBlock {
 
   std::string_view start_line() const { return start_line_; }
   const HeaderList& fields() const { return fields_; }
+  HeaderList take_fields() { return std::move(fields_); }
   // All values of the field (case-insensitive name) joined with ", " (RFC 7230 §3.2.2);
   // std::nullopt when absent.
   std::optional<std::string> get(std::string_view name) const;
   std::size_t count(std::string_view name) const;
 
  private:
+  static constexpr std::size_t kTypicalHeadBytes = 512;
   std::size_t max_bytes_;
   std::size_t max_fields_;
   std::string buf_;

@@ -213,7 +213,8 @@ io::Task<void> Opening::watchdog(std::chrono::milliseconds timeout) {
   co_await io::sleep_for(reactor_, timeout);
   watchdog_ = 0;
   if (done_) co_return;
-  // Cancelling the work destroys its frame, which cancels its I/O and closes its stream.
+  // Cancelling the client's work destroys its frame, which cancels its I/O and closes its
+  // stream; fail() drops the server's request state, with its stream, the same way.
   if (work_) reactor_.cancel(std::exchange(work_, 0));
   fail("handshake timed out");
 }

@@ -26,7 +26,7 @@ const std::error_category& wsp_category() {
 WebSocket::WebSocket(WebSocketParts parts)
     : connection_(std::move(parts.stream), parts.role, parts.limits, std::move(parts.leftover),
                   parts.deflate),
-      requested_url_(std::move(parts.requested_url)) {
+      requested_url_(parts.requested_url) {
   if (!parts.selected_protocol.empty() || !parts.request_headers.empty()) {
     rarely_set_ = std::make_unique<RarelySet>(
         RarelySet{std::move(parts.selected_protocol), std::move(parts.request_headers)});

@@ -20,6 +20,7 @@
 #include "io/result.h"
 #include "wsp/engine/connection.h"
 #include "wsp/engine/opening.h"
+#include "wsp/protocol/interned.h"
 
 namespace wsp {
 
@@ -202,7 +203,7 @@ class WebSocket {
   int close_code() const { return connection_.close_code(); }
   std::string close_reason() const { return connection_.close_reason(); }
   const std::string& selected_protocol() const;
-  const std::string& requested_url() const { return requested_url_; }
+  const std::string& requested_url() const { return *requested_url_; }
   const HeaderList& request_headers() const;
 
  private:
@@ -218,7 +219,9 @@ class WebSocket {
     HeaderList request_headers;
   };
   Connection connection_;
-  std::string requested_url_;
+  // The URLs of a server's connections are mostly a few distinct ones (each path), and every
+  // client of a load generator has the same: one shared copy each.
+  Interned<std::string> requested_url_;
   std::unique_ptr<RarelySet> rarely_set_;
 };
 

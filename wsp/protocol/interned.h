@@ -4,13 +4,17 @@
 //
 // The copies live in a process-wide table per type, guarded by a mutex (taken only when a
 // reference is made or dropped, never to read), and freed when the last reference goes. T
-// needs operator==; the table is searched linearly, as a process holds only a few distinct
-// settings at a time.
+// needs operator==. A type with std::hash (a requested URL: one per distinct path, maybe one
+// per connection) is found by hash; others (settings: a process holds a few distinct ones at a
+// time) by a linear search.
 #pragma once
 
+#include <concepts>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -22,7 +26,7 @@ class Interned {
   explicit Interned(const T& value) : entry_(acquire(value)) {}
   Interned(const Interned& other) : entry_(other.entry_) {
     std::lock_guard lock(table().mutex);
-    ++entry_->uses;
+    ++entry_->second;
   }
   Interned(Interned&& other) noexcept : entry_(std::exchange(other.entry_, nullptr)) {}
   Interned& operator=(Interned other) noexcept {
@@ -33,8 +37,8 @@ class Interned {
     if (entry_) release(entry_);
   }
 
-  const T& operator*() const { return entry_->value; }
-  const T* operator->() const { return &entry_->value; }
+  const T& operator*() const { return entry_->first; }
+  const T* operator->() const { return &entry_->first; }
 
   // Distinct values referenced now (for tests).
   static std::size_t distinct_values() {
@@ -43,13 +47,16 @@ class Interned {
   }
 
  private:
-  struct Entry {
-    T value;
-    std::size_t uses;
+  static constexpr bool kHashed = requires(const T& v) {
+    { std::hash<T>{}(v) } -> std::convertible_to<std::size_t>;
   };
+  using Entry = std::pair<const T, std::size_t>;  // the value and its references
+  // A map's entries keep their addresses when it grows; so do the vector's (each its own).
+  using Entries = std::conditional_t<kHashed, std::unordered_map<T, std::size_t>,
+                                     std::vector<std::unique_ptr<Entry>>>;
   struct Table {
     std::mutex mutex;
-    std::vector<std::unique_ptr<Entry>> entries;
+    Entries entries;
   };
   // Never destroyed: a reference may be dropped during static destruction.
   static Table& table() {
@@ -59,24 +66,34 @@ class Interned {
   static Entry* acquire(const T& value) {
     Table& t = table();
     std::lock_guard lock(t.mutex);
-    for (const std::unique_ptr<Entry>& e : t.entries) {
-      if (e->value == value) {
-        ++e->uses;
-        return e.get();
+    if constexpr (kHashed) {
+      Entry& entry = *t.entries.try_emplace(value, 0).first;
+      ++entry.second;
+      return &entry;
+    } else {
+      for (const std::unique_ptr<Entry>& e : t.entries) {
+        if (e->first == value) {
+          ++e->second;
+          return e.get();
+        }
       }
+      t.entries.push_back(std::make_unique<Entry>(value, 1));
+      return t.entries.back().get();
     }
-    t.entries.push_back(std::make_unique<Entry>(Entry{value, 1}));
-    return t.entries.back().get();
   }
   static void release(Entry* entry) {
     Table& t = table();
     std::lock_guard lock(t.mutex);
-    if (--entry->uses != 0) return;
-    for (std::size_t i = 0; i < t.entries.size(); ++i) {
-      if (t.entries[i].get() == entry) {
-        t.entries[i] = std::move(t.entries.back());
-        t.entries.pop_back();
-        return;
+    if (--entry->second != 0) return;
+    if constexpr (kHashed) {
+      t.entries.erase(t.entries.find(entry->first));
+    } else {
+      for (std::size_t i = 0; i < t.entries.size(); ++i) {
+        if (t.entries[i].get() == entry) {
+          t.entries[i] = std::move(t.entries.back());
+          t.entries.pop_back();
+          return;
+        }
       }
     }
   }

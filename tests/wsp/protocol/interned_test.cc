@@ -1,7 +1,9 @@
 // Interned<T>: equal values share one copy, counted; the copy goes with its last reference.
 #include <catch2/catch.hpp>
 
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "tests/wsp/protocol/wire.h"
 #include "wsp/protocol/interned.h"
@@ -43,6 +45,23 @@ TEST_CASE("equal values share one copy until the last reference goes") {
     CHECK(Interned<Limits>::distinct_values() == 2);
   }
   CHECK(Interned<Limits>::distinct_values() == 0);
+}
+
+TEST_CASE("strings are found by hash: 1,000 distinct ones, each shared by its equals, all freed with their references") {
+  REQUIRE(Interned<std::string>::distinct_values() == 0);
+  {
+    std::vector<Interned<std::string>> urls;
+    for (int round = 0; round < 2; ++round) {
+      for (int i = 0; i < 1000; ++i) urls.emplace_back("ws://127.0.0.1:9001/room/" + std::to_string(i));
+    }
+    CHECK(Interned<std::string>::distinct_values() == 1000);
+    CHECK(&*urls[7] == &*urls[1007]);
+    CHECK(*urls[1007] == "ws://127.0.0.1:9001/room/7");
+    urls.erase(urls.begin(), urls.begin() + 1000);  // one reference to each is left
+    CHECK(Interned<std::string>::distinct_values() == 1000);
+    CHECK(*urls[7] == "ws://127.0.0.1:9001/room/7");
+  }
+  CHECK(Interned<std::string>::distinct_values() == 0);
 }
 
 TEST_CASE("protocols configured alike hold one shared config; their deflate slots stay their own") {

@@ -13,13 +13,13 @@ void Event::wake_waiters() {
     Waiter* next = w->next_;
     w->waiting_ = false;
     w->next_ = w->prev_ = nullptr;
-    reactor_->make_ready(&w->node_, w->node_.waiter);
+    reactor_->make_ready(&w->node_, w->node_.waiter());
     w = next;
   }
 }
 
 void Event::Waiter::await_suspend(std::coroutine_handle<> h) {
-  node_.waiter = h;
+  node_.set_waiter(h);
   waiting_ = true;
   next_ = event_->waiters();
   if (next_) next_->prev_ = this;

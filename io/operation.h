@@ -26,14 +26,14 @@ class Operation : public Completion {
   void on_complete(int result, std::uint32_t flags) override {
     result_ = result;
     flags_ = flags;
-    reactor_->make_ready(&node_, node_.waiter);
+    reactor_->make_ready(&node_, node_.waiter());
   }
 
  protected:
   // Submits `sqe` for this operation, linked to a timeout when `timeout` is positive.
   template <typename Prepare>
   void submit(std::coroutine_handle<> waiter, Prepare&& prepare, Duration timeout) {
-    node_.waiter = waiter;
+    node_.set_waiter(waiter);
     has_timeout_ = timeout.count() > 0;
     if (has_timeout_) reactor_->reserve_sqes(2);
     io_uring_sqe* sqe = reactor_->get_sqe();
@@ -55,7 +55,7 @@ class Operation : public Completion {
   Reactor& reactor() const { return *reactor_; }
   // For an operation completed by something other than the kernel (on_complete from user
   // space): the coroutine that on_complete readies.
-  void set_waiter(std::coroutine_handle<> waiter) { node_.waiter = waiter; }
+  void set_waiter(std::coroutine_handle<> waiter) { node_.set_waiter(waiter); }
 
  private:
   Reactor* reactor_;

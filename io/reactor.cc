@@ -199,7 +199,7 @@ void Reactor::submit_tracked(io_uring_sqe* sqe, Completion* c) {
 }
 
 void Reactor::make_ready(ReadyNode* node, std::coroutine_handle<> h) {
-  node->waiter = h;
+  node->set_waiter(h);
   if (!node->linked()) ready_.push_back(node);
 }
 
@@ -379,13 +379,7 @@ void Reactor::run_ready() {
   for (int round = 0; round < kRounds && !ready_.empty(); ++round) {
     ReadyList batch;
     while (ReadyNode* n = ready_.pop_front()) batch.push_back(n);
-    while (ReadyNode* n = batch.pop_front()) {
-      if (n->callback) {
-        n->callback(n);
-      } else {
-        n->waiter.resume();
-      }
-    }
+    while (ReadyNode* n = batch.pop_front()) n->run();
   }
 }
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <coroutine>
+#include <cstdint>
 
 namespace io {
 
@@ -14,16 +15,33 @@ class ReadyNode {
   ReadyNode& operator=(const ReadyNode&) = delete;
   ~ReadyNode() { unlink(); }
 
-  std::coroutine_handle<> waiter;
-  // When set, the loop calls this instead of resuming `waiter` (completion-driven objects
-  // schedule their work this way, so it runs after reaping, never inside it).
-  void (*callback)(ReadyNode*) = nullptr;
+  // What the loop does with the node: resume a coroutine, or call a function (completion-driven
+  // objects schedule their work this way, so it runs after reaping, never inside it). The
+  // function is named through a Callback object, which, unlike a function, is aligned.
+  struct Callback {
+    void (*call)(ReadyNode*);
+  };
+  void set_waiter(std::coroutine_handle<> h) { target_ = reinterpret_cast<std::uintptr_t>(h.address()); }
+  std::coroutine_handle<> waiter() const {
+    return std::coroutine_handle<>::from_address(reinterpret_cast<void*>(target_));
+  }
+  void set_callback(const Callback& callback) {
+    target_ = reinterpret_cast<std::uintptr_t>(&callback) | kCallbackTag;
+  }
+  void run() {
+    if (target_ & kCallbackTag) reinterpret_cast<const Callback*>(target_ & ~kCallbackTag)->call(this);
+    else waiter().resume();
+  }
   bool linked() const { return prev_ != nullptr; }
   void unlink();
 
  private:
   friend class Reactor;
   friend class ReadyList;
+  // One word for either: a coroutine frame's address and a Callback's are both even, and the
+  // low bit tells them apart (thousands of idle connections hold a few nodes each).
+  static constexpr std::uintptr_t kCallbackTag = 1;
+  std::uintptr_t target_ = 0;
   ReadyNode* prev_ = nullptr;
   ReadyNode* next_ = nullptr;
 };
@@ -32,14 +50,13 @@ class ReadyNode {
 template <typename Owner, void (Owner::*Method)()>
 class CallbackNode : public ReadyNode {
  public:
-  explicit CallbackNode(Owner* owner) : owner_(owner) {
-    callback = [](ReadyNode* n) {
-      auto* self = static_cast<CallbackNode*>(n);
-      (self->owner_->*Method)();
-    };
-  }
+  explicit CallbackNode(Owner* owner) : owner_(owner) { set_callback(kCall); }
 
  private:
+  static constexpr Callback kCall{[](ReadyNode* n) {
+    auto* self = static_cast<CallbackNode*>(n);
+    (self->owner_->*Method)();
+  }};
   Owner* owner_;
 };
 

@@ -27,9 +27,10 @@ namespace wsp {
 class MessageHandler : private ConnectionListener {
  public:
   MessageHandler() {
-    callback = [](io::ReadyNode* n) {
+    static constexpr Callback kDispatch{[](io::ReadyNode* n) {
       static_cast<MessageHandler*>(static_cast<ConnectionListener*>(n))->dispatch();
-    };
+    }};
+    set_callback(kDispatch);
   }
   MessageHandler(const MessageHandler&) = delete;
   MessageHandler& operator=(const MessageHandler&) = delete;

@@ -371,3 +371,39 @@ TEST_CASE("submissions are batched: many operations, one io_uring_enter per turn
   while (done < 50) reactor.run_once(100ms);
   CHECK(done == 50);
 }
+
+namespace {
+
+int callback_calls = 0;
+constexpr io::ReadyNode::Callback kCount{[](io::ReadyNode*) { ++callback_calls; }};
+
+// Suspends into `node` (a coroutine waiter) and counts its resumptions.
+struct ParkIn {
+  io::ReadyNode& node;
+  bool await_ready() const { return false; }
+  void await_suspend(std::coroutine_handle<> h) { node.set_waiter(h); }
+  void await_resume() const {}
+};
+
+}  // namespace
+
+TEST_CASE("a ready node holds a coroutine or a callback in one word: the one set last runs") {
+  io::ReadyNode node;
+  int resumed = 0;
+  auto parked = [&]() -> Task<void> {
+    for (;;) {
+      co_await ParkIn{node};
+      ++resumed;
+    }
+  };
+  Reactor reactor;
+  const auto id = reactor.spawn(parked());
+  reactor.run_once(0ms);  // started: parked in the node
+  node.run();
+  CHECK(resumed == 1);
+  node.set_callback(kCount);
+  node.run();
+  CHECK(callback_calls == 1);
+  CHECK(resumed == 1);
+  reactor.cancel(id);
+}

@@ -44,16 +44,17 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
     int result;                // bytes, 0 at EOF, -errno
     std::uint16_t buffer;      // ring buffer id when from_ring
     bool from_ring;
+    bool held = false;         // for PendingChunks: in the padding, no flag of its own
   };
   // Chunks reaped and not delivered yet: usually one a turn, kept inline; more go to a vector
   // made for them, so an idle connection allocates nothing here.
   class PendingChunks {
    public:
-    bool empty() const { return !has_first_; }
+    bool empty() const { return !first_.held; }
     void push(const Chunk& chunk) {
-      if (!has_first_) {
+      if (!first_.held) {
         first_ = chunk;
-        has_first_ = true;
+        first_.held = true;
         return;
       }
       if (!rest_) rest_ = std::make_unique<std::vector<Chunk>>();
@@ -63,16 +64,15 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
     PendingChunks take() { return std::exchange(*this, PendingChunks()); }
     template <typename F>
     void for_each(F&& f) const {
-      if (has_first_) f(first_);
+      if (first_.held) f(first_);
       if (rest_) {
         for (const Chunk& c : *rest_) f(c);
       }
     }
 
    private:
-    Chunk first_{};
+    Chunk first_{};  // its `held` says whether there is one
     std::unique_ptr<std::vector<Chunk>> rest_;
-    bool has_first_ = false;
   };
 
   TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket), ring(r.buffer_ring()) {}

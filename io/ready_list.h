@@ -17,7 +17,8 @@ class ReadyNode {
 
   // What the loop does with the node: resume a coroutine, or call a function (completion-driven
   // objects schedule their work this way, so it runs after reaping, never inside it). The
-  // function is named through a Callback object, which, unlike a function, is aligned.
+  // function is named through a Callback object, which, unlike a function, is aligned; it must
+  // outlive the node (a static, as CallbackNode's).
   struct Callback {
     void (*call)(ReadyNode*);
   };

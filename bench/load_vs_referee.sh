@@ -16,7 +16,10 @@
 # attempt of each): the machine's speed drifts between minutes, so the figure is the median of
 # the pairs' ratios wsp-load / referee (the goal: at most 2/3), over the pairs where both runs
 # were clean when there are at least 3 such, else over all pairs. A server above 90% of its
-# core in a pair's runs saturated first: the table says so.
+# core in a pair's runs saturated first: the table says so. Each generator's kernel share
+# (system over user + system time, getrusage of the child) gives the "kernel floor": wsp-load's
+# kernel time alone over the referee's whole CPU per message, the ratio no change to
+# wsp-load's own code can go below.
 #
 #   bench/load_vs_referee.sh                      # REPS=5 SECS=5 WARMUP=1 SERVERS="wsp uws"
 #   REPS=3 WORKLOADS="w1 w2" SERVERS=wsp bench/load_vs_referee.sh
@@ -40,7 +43,7 @@ out="$out_dir/load-vs-referee-$(date +%Y%m%d-%H%M%S).tsv"
 
 exec /usr/bin/python3 - "$shared/build/referee" "$out_dir/echo_server.opt" \
   "$out_dir/wsp-load.opt" "$out" "$shared/build/uws_server" <<'PY'
-import os, re, statistics, subprocess, sys, time
+import os, re, resource, statistics, subprocess, sys, time
 
 referee, wsp_server, load, out, uws_server = sys.argv[1:6]
 REPS = int(os.environ.get("REPS", 5)); SECS = os.environ.get("SECS", "5")
@@ -112,9 +115,11 @@ def run(server, gen, w):
                                          for a in command(gen, w)]
         skip = {os.getpid(), srv.pid}
         u0, s0, t0 = user_cpu(skip), proc_cpu(srv.pid), time.time()
+        c0 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the generator is the only child reaped
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         skip.add(p.pid)
         stdout, stderr = p.communicate(timeout=float(SECS) + 90)
+        c1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         u1, s1 = user_cpu(skip), proc_cpu(srv.pid)
     finally:
         srv.terminate()
@@ -122,10 +127,13 @@ def run(server, gen, w):
         except subprocess.TimeoutExpired: srv.kill(); srv.wait()
     # CPU seconds other user processes used during the run (children reaped meanwhile included).
     other = sum(max(0.0, v - u0.get(pid, 0.0)) for pid, v in u1.items())
-    return p.returncode, stdout, stderr, other, time.time() - t0
+    # The generator's share of its CPU spent in the kernel (whole run, getrusage of the child).
+    user, system = c1.ru_utime - c0.ru_utime, c1.ru_stime - c0.ru_stime
+    kernel_share = system / (user + system) if user + system > 0 else float("nan")
+    return p.returncode, stdout, stderr, other, time.time() - t0, kernel_share
 
 rows = []
-cols = "rep workload server generator attempt clean quiet_wait_s rc msgs_per_s gen_cpu_pct gen_us_per_msg srv_cpu_pct srv_us_per_msg other_cpu_pct errors"
+cols = "rep workload server generator attempt clean quiet_wait_s rc msgs_per_s gen_cpu_pct gen_us_per_msg srv_cpu_pct srv_us_per_msg other_cpu_pct errors gen_kernel_share"
 with open(out, "w") as f: f.write("\t".join(cols.split()) + "\n")
 with open(out + ".meta", "w") as f:
     f.write(f"# {time.strftime('%Y-%m-%dT%H:%M:%S')} kernel={os.uname().release} nproc={os.cpu_count()}\n")
@@ -137,7 +145,7 @@ with open(out + ".meta", "w") as f:
 def measure(server, gen, w):  # one row: the last attempt, repeated while not clean
     for attempt in range(RETRIES + 1):
         waited = quiet()
-        rc, stdout, stderr, other_s, elapsed = run(server, gen, w)
+        rc, stdout, stderr, other_s, elapsed, kernel_share = run(server, gen, w)
         other = 100 * other_s / elapsed
         if gen == "referee":
             kv = dict(re.findall(r"(\w+)=(\S+)", stdout))
@@ -156,7 +164,7 @@ def measure(server, gen, w):  # one row: the last attempt, repeated while not cl
         sus = 1e4 * spct / mps if mps > 0 else float("nan")
         clean = int(other <= OTHER_MAX and rc == 0)
         row = [rep, w, server, gen, attempt, clean, f"{waited:.0f}", rc, f"{mps:.0f}", f"{gpct:.1f}",
-               f"{gus:.3f}", f"{spct:.1f}", f"{sus:.3f}", f"{other:.1f}", errors]
+               f"{gus:.3f}", f"{spct:.1f}", f"{sus:.3f}", f"{other:.1f}", errors, f"{kernel_share:.3f}"]
         with open(out, "a") as f: f.write("\t".join(map(str, row)) + "\n")
         print("\t".join(map(str, row)), file=sys.stderr, flush=True)
         rows.append(row)
@@ -169,10 +177,12 @@ for rep in range(1, REPS + 1):
             for gen in GENERATORS: measure(server, gen, w)
 
 # Columns of a row.
-W, SRV, GEN, CLEAN, RC, MPS, GEN_PCT, GEN_US, SRV_PCT = 1, 2, 3, 5, 7, 8, 9, 10, 11
+W, SRV, GEN, CLEAN, RC, MPS, GEN_PCT, GEN_US, SRV_PCT, KERNEL = 1, 2, 3, 5, 7, 8, 9, 10, 11, 15
 print(f"\nwrote {out}\n")
-print("| server | workload | referee us/msg | generator us/msg | ratio (median of pairs) | pairs under 2/3 | referee msgs/s | generator msgs/s | server CPU % (ref / wsp-load) | saturated first | pairs |")
-print("|---|---|---|---|---|---|---|---|---|---|---|")
+# "kernel floor": the generator's kernel time alone over the referee's whole CPU per message,
+# the ratio it would have if its own user-space code cost nothing.
+print("| server | workload | referee us/msg | generator us/msg | ratio (median of pairs) | kernel floor | kernel share (referee / generator) | pairs under 2/3 | referee msgs/s | generator msgs/s | server CPU % (ref / wsp-load) | saturated first | pairs |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for server, w, gen in ((s, w, g) for s in SERVERS for w in WORKLOADS for g in GENERATORS[1:]):
         pairs = []
         for rep in range(1, REPS + 1):
@@ -187,6 +197,7 @@ for server, w, gen in ((s, w, g) for s in SERVERS for w in WORKLOADS for g in GE
         med = lambda k, i: statistics.median(float(p[k][i]) for p in used)
         ratios = [float(p[1][GEN_US]) / float(p[0][GEN_US]) for p in used]
         under = sum(1 for x in ratios if x <= 2 / 3)
+        floor = statistics.median(r * float(p[1][KERNEL]) for r, p in zip(ratios, used))
         # A side above 90% of its core set the pace (the referee's own figure is ref_cpu_pct).
         saturated = []
         if med(0, SRV_PCT) > 90 or med(1, SRV_PCT) > 90: saturated.append("server")
@@ -194,7 +205,8 @@ for server, w, gen in ((s, w, g) for s in SERVERS for w in WORKLOADS for g in GE
         if med(1, GEN_PCT) > 90: saturated.append("generator")
         note = f"{len(used)} {'clean' if used is clean else 'all (fewer than 3 clean)'}"
         print(f"| {server} | {w} | {med(0, GEN_US):.3f} | {gen}: {med(1, GEN_US):.3f} | **{statistics.median(ratios):.2f}** "
-              f"({min(ratios):.2f}-{max(ratios):.2f}) | {under} of {len(used)} | {med(0, MPS):,.0f} | "
+              f"({min(ratios):.2f}-{max(ratios):.2f}) | {floor:.2f} | {med(0, KERNEL):.0%} / {med(1, KERNEL):.0%} | "
+              f"{under} of {len(used)} | {med(0, MPS):,.0f} | "
               f"{med(1, MPS):,.0f} | {med(0, SRV_PCT):.0f} / {med(1, SRV_PCT):.0f} | "
               f"{' and '.join(saturated) or 'neither'} | {note} |")
 PY

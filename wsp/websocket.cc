@@ -101,8 +101,7 @@ namespace {
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<Opening> opening,
                                                                 Role role, ConnectionLimits limits,
-                                                                std::string* failure_reason,
-                                                                bool keep_request_headers) {
+                                                                std::string* failure_reason) {
   if (!opening->done()) co_await opening->finished().wait();
   OpenedStream& opened = opening->result();
   if (!opened.ok) {
@@ -110,8 +109,6 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
     co_return make_error_code(opened.refusal_status ? Errc::handshake_refused
                                                     : Errc::handshake_failed);
   }
-  HeaderList headers;
-  if (keep_request_headers) headers = std::move(opened.request_headers);
   co_return std::make_unique<WebSocket>(WebSocketParts{
       .stream = std::move(opened.stream),
       .role = role,
@@ -120,7 +117,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
       .deflate = opened.deflate ? &*opened.deflate : nullptr,
       .selected_protocol = std::move(opened.selected_protocol),
       .requested_url = std::move(opened.requested_url),
-      .request_headers = std::move(headers)});
+      .request_headers = std::move(opened.request_headers)});
 }
 
 }  // namespace
@@ -146,7 +143,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, s
                                      .deflate = std::move(options.deflate),
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::client, options.limits,
-                                    options.failure_reason, false);
+                                    options.failure_reason);
   co_return ws;
 }
 
@@ -166,7 +163,7 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(std::unique_ptr<io::Byt
                                           .timeout = options.handshake_timeout,
                                       });
   auto ws = co_await finish_opening(std::move(opening), Role::client, options.limits,
-                                    options.failure_reason, false);
+                                    options.failure_reason);
   co_return ws;
 }
 
@@ -185,9 +182,10 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::Byte
                                      .timeout = options.handshake_timeout,
                                      .require_protocol_match = options.require_protocol_match,
                                      .deflate = std::move(options.deflate),
+                                     .keep_request_headers = options.keep_request_headers,
                                  });
   auto ws = co_await finish_opening(std::move(opening), Role::server, options.limits,
-                                    options.failure_reason, options.keep_request_headers);
+                                    options.failure_reason);
   co_return ws;
 }
 

@@ -100,7 +100,8 @@ class Opening::ServerRequest final : private io::ReceiveHandler, private io::Wri
             .tls = options.tls,
             .require_protocol_match = options.require_protocol_match,
             .deflate = options.deflate,
-        }) {}
+        }),
+        keep_request_headers_(options.keep_request_headers) {}
 
   void start() { stream_->start_receiving(*this); }
 
@@ -171,7 +172,8 @@ class Opening::ServerRequest final : private io::ReceiveHandler, private io::Wri
     result.ok = true;
     result.selected_protocol = handshake_.selected_protocol();
     result.requested_url = handshake_.requested_url();
-    result.request_headers = handshake_.take_headers();
+    // Copied out of the request only when wanted: a field each, for the connection's life.
+    if (keep_request_headers_) result.request_headers = handshake_.take_headers();
     result.deflate = handshake_.deflate();
     result.stream = std::move(stream_);
     opening_.complete();  // destroys this
@@ -182,6 +184,7 @@ class Opening::ServerRequest final : private io::ReceiveHandler, private io::Wri
   ServerHandshake handshake_;
   std::string answer_;  // the response while it is written
   bool head_read_ = false;
+  bool keep_request_headers_;
 };
 
 std::unique_ptr<Opening> Opening::server(std::unique_ptr<io::ByteStream> stream,

@@ -39,6 +39,7 @@ struct ServerOpeningOptions {
   std::chrono::milliseconds timeout{10000};
   bool require_protocol_match = false;  // ServerHandshakeOptions::require_protocol_match
   DeflateOptions deflate{};  // which permessage-deflate offers to accept (off: none)
+  bool keep_request_headers = true;  // false: OpenedStream::request_headers stays empty
 };
 
 // What a finished opening leaves behind.

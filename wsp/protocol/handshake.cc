@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <optional>
 #include <utility>
 
@@ -97,14 +98,23 @@ const char* http_reason_phrase(int status) {
   }
 }
 
-std::string compute_accept_key(std::string_view client_key) {
+AcceptKey accept_key_of(std::string_view client_key) {
   SHA_CTX ctx;
   SHA1_Init(&ctx);
   SHA1_Update(&ctx, client_key.data(), client_key.size());
   SHA1_Update(&ctx, kGuid.data(), kGuid.size());
   std::uint8_t digest[SHA_DIGEST_LENGTH];
   SHA1_Final(digest, &ctx);
-  return base64_encode(digest, sizeof digest);
+  char text[AcceptKey().size() + 1];  // and the NUL the encoder writes
+  base64_encode_to(digest, sizeof digest, text);
+  AcceptKey key;
+  std::memcpy(key.data(), text, key.size());
+  return key;
+}
+
+std::string compute_accept_key(std::string_view client_key) {
+  const AcceptKey key = accept_key_of(client_key);
+  return std::string(key.data(), key.size());
 }
 
 std::string make_client_key() {
@@ -352,46 +362,44 @@ HandshakeStatus ServerHandshake::validate() {
     return fail(400, "HTTP version older than 1.1");
   // §4.2.1 items 2-6.
   if (head_.count("Host") != 1) return fail(400, "missing or repeated Host header");
-  const auto upgrade = head_.get("Upgrade");
-  if (!upgrade || !has_token(*upgrade, "websocket"))
-    return fail(400, "missing \"Upgrade: websocket\"");
-  const auto connection = head_.get("Connection");
-  if (!connection || !has_token(*connection, "upgrade"))
+  // Read in place: only a repeated field is joined (into `joined`), so a request allocates
+  // nothing here.
+  std::string joined;
+  if (!head_.has_token_in("Upgrade", "websocket")) return fail(400, "missing \"Upgrade: websocket\"");
+  if (!head_.has_token_in("Connection", "upgrade"))
     return fail(400, "Connection header lacks the \"upgrade\" token");
-  const auto key = head_.get("Sec-WebSocket-Key");
-  const auto decoded = key ? base64_decode(*key) : std::nullopt;
-  if (head_.count("Sec-WebSocket-Key") != 1 || !decoded || decoded->size() != 16)
+  const auto key = head_.value("Sec-WebSocket-Key", joined);
+  if (!key || head_.count("Sec-WebSocket-Key") != 1 || !base64_decodes_to_size(*key, 16))
     return fail(400, "missing or malformed Sec-WebSocket-Key");
-  const auto version = head_.get("Sec-WebSocket-Version");
+  const auto version = head_.value("Sec-WebSocket-Version", joined);
   if (!version) return fail(400, "missing Sec-WebSocket-Version");
   if (*version != "13")  // §4.4
     return fail(426, "unsupported Sec-WebSocket-Version: offered " + printable(*version, 20) +
                          ", supported 13");
   // Subprotocol: the first of the client's list that we support (§4.2.2 item 5.4). Without
   // one the answer names none (§4.2.2: the client then decides), unless a match is required.
-  const auto offered = split_list(head_.get("Sec-WebSocket-Protocol").value_or(""));
   const auto& supported = options_.supported_protocols;
-  for (const std::string& p : offered) {
-    if (std::find(supported.begin(), supported.end(), p) != supported.end()) {
-      selected_protocol_ = p;
-      break;
-    }
-  }
+  const std::string_view offered = head_.value("Sec-WebSocket-Protocol", joined).value_or("");
+  find_in_list(offered, [&](std::string_view p) {
+    if (std::find(supported.begin(), supported.end(), p) == supported.end()) return false;
+    selected_protocol_.assign(p);
+    return true;
+  });
   if (selected_protocol_.empty() && options_.require_protocol_match &&
       !(offered.empty() && supported.empty()))
-    return fail(400, "no common subprotocol: offered " + list_text(offered) + ", supported " +
-                         list_text(supported));
+    return fail(400, "no common subprotocol: offered " + list_text(split_list(offered)) +
+                         ", supported " + list_text(supported));
   // RFC 7692 §5: the first permessage-deflate offer we can accept; a malformed header or
   // offer is declined, never fatal.
   if (options_.deflate.mode != DeflateOptions::Mode::off) {
-    if (const auto requested = head_.get("Sec-WebSocket-Extensions")) {
+    if (const auto requested = head_.value("Sec-WebSocket-Extensions", joined)) {
       deflate_ = accept_deflate_offer(parse_extensions(*requested), options_.deflate, extensions_);
     }
   }
 
-  target_.assign(target);
-  host_ = *head_.get("Host");
-  accept_ = compute_accept_key(*key);
+  target_ = target;
+  host_ = *head_.value("Host", joined);  // counted once above: a view of the head
+  accept_ = accept_key_of(*key);
   http_status_ = 101;
   status_ = HandshakeStatus::done;
   return status_;
@@ -401,12 +409,12 @@ std::string ServerHandshake::response() const {
   std::string out;
   if (status_ == HandshakeStatus::incomplete || http_status_ == 0) return out;
   out.reserve(256);  // a 101 without extras in one allocation
-  append_line(out, "HTTP/1.1 " + std::to_string(http_status_) + " " +
-                       http_reason_phrase(http_status_));
+  out.append("HTTP/1.1 ").append(std::to_string(http_status_)).append(" ");
+  append_line(out, http_reason_phrase(http_status_));
   if (status_ == HandshakeStatus::done) {
     append_line(out, "Upgrade: websocket");
     append_line(out, "Connection: Upgrade");
-    append_line(out, "Sec-WebSocket-Accept: ", accept_);
+    append_line(out, "Sec-WebSocket-Accept: ", std::string_view(accept_.data(), accept_.size()));
     if (!selected_protocol_.empty()) append_line(out, "Sec-WebSocket-Protocol: ", selected_protocol_);
     if (!extensions_.empty()) append_line(out, "Sec-WebSocket-Extensions: ", extensions_);
     for (const std::string& line : options_.extra_response_headers)
@@ -431,7 +439,8 @@ std::string ServerHandshake::requested_url() const {
   const std::string_view scheme = options_.tls ? "wss://" : "ws://";
   std::string url;
   url.reserve(scheme.size() + host_.size() + target_.size());
-  return url.append(scheme).append(host_).append(target_);
+  url.append(scheme).append(host_).append(target_);
+  return url;
 }
 
 std::string ServerHandshake::header(std::string_view name) const {

@@ -1,6 +1,7 @@
 // The WebSocket opening handshake (RFC 6455 §4), sans-IO: requests and responses as bytes.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -15,6 +16,9 @@ namespace wsp {
 
 // base64(SHA-1(client_key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")), RFC 6455 §4.2.2.
 std::string compute_accept_key(std::string_view client_key);
+// The same in place: the 28 base64 characters of a SHA-1 digest.
+using AcceptKey = std::array<char, 28>;
+AcceptKey accept_key_of(std::string_view client_key);
 // 16 random bytes (BoringSSL RAND_bytes), base64: a Sec-WebSocket-Key (§4.1).
 std::string make_client_key();
 
@@ -105,6 +109,12 @@ struct ServerHandshakeOptions {
 class ServerHandshake {
  public:
   explicit ServerHandshake(ServerHandshakeOptions options);
+  // Not copied: target and host are views of this handshake's own head. A move keeps them
+  // (the head is always on the heap: HttpHeaderBlock reserves it).
+  ServerHandshake(const ServerHandshake&) = delete;
+  ServerHandshake& operator=(const ServerHandshake&) = delete;
+  ServerHandshake(ServerHandshake&&) = default;
+  ServerHandshake& operator=(ServerHandshake&&) = default;
 
   // Reads the client's request; same contract as ClientHandshake::feed.
   HandshakeStatus feed(const std::uint8_t* data, std::size_t len, std::size_t& consumed);
@@ -123,8 +133,8 @@ class ServerHandshake {
   // offered chat, supported none").
   std::string error() const { return error_; }
 
-  std::string request_target() const { return target_; }
-  std::string host() const { return host_; }
+  std::string request_target() const { return std::string(target_); }
+  std::string host() const { return std::string(host_); }
   std::string requested_url() const;  // ws:// or wss:// + Host + target
   // Case-insensitive; repeated fields joined with ", "; empty when absent.
   std::string header(std::string_view name) const;
@@ -146,9 +156,9 @@ class ServerHandshake {
   HandshakeStatus status_ = HandshakeStatus::incomplete;
   int http_status_ = 0;
   std::string error_;
-  std::string target_;
-  std::string host_;
-  std::string accept_;
+  std::string_view target_;  // views of the request's head, kept in head_
+  std::string_view host_;
+  AcceptKey accept_{};
   std::string selected_protocol_;
   std::string extensions_;
   std::optional<DeflateConfig> deflate_;

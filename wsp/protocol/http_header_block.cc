@@ -8,12 +8,6 @@ namespace {
 
 inline char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c; }
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 bool is_tchar(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
   if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
@@ -31,6 +25,12 @@ std::string_view next_line(std::string_view& rest) {
 
 }  // namespace
 
+std::string_view trim_blanks(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i)
@@ -47,19 +47,15 @@ bool is_token(std::string_view s) {
 
 std::vector<std::string> split_list(std::string_view list) {
   std::vector<std::string> out;
-  while (!list.empty()) {
-    const std::size_t comma = list.find(',');
-    const std::string_view item = trim(list.substr(0, comma));
-    if (!item.empty()) out.emplace_back(item);
-    list.remove_prefix(comma == std::string_view::npos ? list.size() : comma + 1);
-  }
+  find_in_list(list, [&](std::string_view item) {
+    out.emplace_back(item);
+    return false;
+  });
   return out;
 }
 
 bool has_token(std::string_view list, std::string_view token) {
-  for (const std::string& item : split_list(list))
-    if (iequals(item, token)) return true;
-  return false;
+  return find_in_list(list, [&](std::string_view item) { return iequals(item, token); });
 }
 
 HttpHeaderBlock::Status HttpHeaderBlock::feed(const std::uint8_t* data, std::size_t len,
@@ -91,10 +87,12 @@ bool HttpHeaderBlock::parse(std::string& error, bool& too_many) {
     error = "stray CR in the start line";
     return false;
   }
-  start_line_.assign(first);
+  start_line_ = span_of(first);
+  spans_.clear();
   fields_.clear();
+  fields_made_ = false;
   // Room for every line at once (at most one more than there are fields).
-  fields_.reserve(std::min<std::size_t>(std::count(rest.begin(), rest.end(), '\n'), max_fields_ + 1));
+  spans_.reserve(std::min<std::size_t>(std::count(rest.begin(), rest.end(), '\n'), max_fields_ + 1));
   for (;;) {
     const std::string_view line = next_line(rest);
     if (line.empty()) break;
@@ -113,40 +111,74 @@ bool HttpHeaderBlock::parse(std::string& error, bool& too_many) {
       error = "malformed header name";
       return false;
     }
-    const std::string_view value = trim(line.substr(colon + 1));
+    const std::string_view value = trim_blanks(line.substr(colon + 1));
     for (unsigned char c : value) {
       if ((c < 0x20 && c != '\t') || c == 0x7F) {
         error = "control character in a header value";
         return false;
       }
     }
-    if (fields_.size() == max_fields_) {
+    if (spans_.size() == max_fields_) {
       error = "too many header fields";
       too_many = true;
       return false;
     }
-    fields_.emplace_back(std::string(name), std::string(value));
+    spans_.emplace_back(span_of(name), span_of(value));
   }
   return true;
 }
 
-std::optional<std::string> HttpHeaderBlock::get(std::string_view name) const {
-  std::optional<std::string> out;
-  for (const auto& [n, v] : fields_) {
-    if (!iequals(n, name)) continue;
-    if (out) {
-      out->append(", ");
-      out->append(v);
-    } else {
-      out = v;
-    }
+const HeaderList& HttpHeaderBlock::fields() const {
+  if (!fields_made_) {
+    fields_.reserve(spans_.size());
+    for (const auto& [name, value] : spans_) fields_.emplace_back(view(name), view(value));
+    fields_made_ = true;
   }
-  return out;
+  return fields_;
+}
+
+HeaderList HttpHeaderBlock::take_fields() {
+  fields();
+  fields_made_ = false;
+  spans_.clear();
+  return std::move(fields_);
+}
+
+std::optional<std::string_view> HttpHeaderBlock::value(std::string_view name,
+                                                      std::string& joined) const {
+  std::optional<std::string_view> found;
+  bool repeated = false;
+  for (const auto& [n, v] : spans_) {
+    if (!iequals(view(n), name)) continue;
+    if (!found) {
+      found = view(v);
+      continue;
+    }
+    if (!repeated) joined.assign(*found);
+    repeated = true;
+    joined.append(", ").append(view(v));
+  }
+  if (repeated) found = joined;
+  return found;
+}
+
+std::optional<std::string> HttpHeaderBlock::get(std::string_view name) const {
+  std::string joined;
+  const auto found = value(name, joined);
+  if (!found) return std::nullopt;
+  return std::string(*found);
+}
+
+bool HttpHeaderBlock::has_token_in(std::string_view name, std::string_view token) const {
+  for (const auto& [n, v] : spans_) {
+    if (iequals(view(n), name) && has_token(view(v), token)) return true;
+  }
+  return false;
 }
 
 std::size_t HttpHeaderBlock::count(std::string_view name) const {
   std::size_t n = 0;
-  for (const auto& field : fields_) n += iequals(field.first, name);
+  for (const auto& field : spans_) n += iequals(view(field.first), name);
   return n;
 }
 

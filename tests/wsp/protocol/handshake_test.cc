@@ -363,6 +363,54 @@ TEST_CASE("repeated headers are joined with a comma, names case-insensitive") {
   CHECK(h.headers().size() == 7);
 }
 
+TEST_CASE("the server reads its fields in place: repeats, moves and taking the fields out") {
+  SECTION("an Upgrade or Connection token in a repeated field counts") {
+    ServerHandshake h({});
+    CHECK(feed(h, "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: h2c\r\nUpgrade: WebSocket\r\n"
+                  "Connection: keep-alive\r\nConnection: upgrade\r\nSec-WebSocket-Key: " +
+                  kRfcKey + "\r\nSec-WebSocket-Version: 13\r\n\r\n") == HandshakeStatus::done);
+  }
+  SECTION("a repeated version is the joined list, refused with 426") {
+    ServerHandshake h({});
+    CHECK(feed(h, request("Sec-WebSocket-Version: 13\r\n")) == HandshakeStatus::failed);
+    CHECK(h.http_status() == 426);
+    CHECK(h.error() == "unsupported Sec-WebSocket-Version: offered 13, 13, supported 13");
+  }
+  SECTION("a key that is not base64 of 16 bytes, or repeated, is refused with 400") {
+    for (const std::string& key : std::vector<std::string>{"AAAAAAAAAAAAAAAAAAAAAAAA", "dGhlIHNhbXBsZSBub25jZQ!=",
+                                  "dGhlIHNhbXBsZSBub25jZQ", kRfcKey + "\r\nSec-WebSocket-Key: " + kRfcKey}) {
+      ServerHandshake h({});
+      INFO(key);
+      CHECK(feed(h, "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    "Sec-WebSocket-Key: " + key + "\r\nSec-WebSocket-Version: 13\r\n\r\n") ==
+            HandshakeStatus::failed);
+      CHECK(h.http_status() == 400);
+      CHECK(h.error() == "missing or malformed Sec-WebSocket-Key");
+    }
+  }
+  SECTION("a moved handshake keeps its target and host") {
+    ServerHandshake h({});
+    CHECK(feed(h, request()) == HandshakeStatus::done);
+    ServerHandshake moved(std::move(h));
+    CHECK(moved.request_target() == "/chat?x=1");
+    CHECK(moved.host() == "server.example.com");
+    CHECK(moved.requested_url() == "ws://server.example.com/chat?x=1");
+  }
+  SECTION("the fields taken out are the request's, and none are left") {
+    ServerHandshake h({});
+    CHECK(feed(h, request("X-Long-Header-Name: a value longer than fifteen bytes\r\n")) ==
+          HandshakeStatus::done);
+    CHECK(h.headers().size() == 6);
+    const HeaderList taken = h.take_headers();
+    REQUIRE(taken.size() == 6);
+    CHECK(taken[4] == std::pair<std::string, std::string>("Sec-WebSocket-Version", "13"));
+    CHECK(taken[5] == std::pair<std::string, std::string>("X-Long-Header-Name",
+                                                          "a value longer than fifteen bytes"));
+    CHECK(h.headers().empty());
+    CHECK(h.header("Host").empty());
+  }
+}
+
 TEST_CASE("the server selects the first of the client's protocols that it supports") {
   ServerHandshake h({{"b", "c"}, {}, false});
   CHECK(feed(h, request("Sec-WebSocket-Protocol: a, c\r\nSec-WebSocket-Protocol: b\r\n")) ==

@@ -251,18 +251,17 @@ HandshakeStatus ClientHandshake::validate() {
     }
     return refused();
   }
-  // §4.1 client requirements 2-6.
-  const auto upgrade = head_.get("Upgrade");
-  if (!upgrade || !has_token(*upgrade, "websocket"))
-    return fail("response lacks \"Upgrade: websocket\"");
-  const auto connection = head_.get("Connection");
-  if (!connection || !has_token(*connection, "upgrade"))
+  // §4.1 client requirements 2-6, read in place as the server does.
+  if (!head_.has_token_in("Upgrade", "websocket")) return fail("response lacks \"Upgrade: websocket\"");
+  if (!head_.has_token_in("Connection", "upgrade"))
     return fail("response Connection header lacks the \"upgrade\" token");
-  const auto accept = head_.get("Sec-WebSocket-Accept");
-  if (!accept || *accept != compute_accept_key(key_))
+  std::string joined;
+  const auto accept = head_.value("Sec-WebSocket-Accept", joined);
+  const AcceptKey expected = accept_key_of(key_);
+  if (!accept || *accept != std::string_view(expected.data(), expected.size()))
     return fail("Sec-WebSocket-Accept does not match the key sent");
   if (std::string error; !check_extensions(error)) return fail(std::move(error));
-  const auto protocol = head_.get("Sec-WebSocket-Protocol");
+  const auto protocol = head_.value("Sec-WebSocket-Protocol", joined);
   if (protocol) {
     const auto& offered = options_.protocols;
     if (std::find(offered.begin(), offered.end(), *protocol) == offered.end())
@@ -278,7 +277,8 @@ HandshakeStatus ClientHandshake::validate() {
 // RFC 6455 §4.1 item 5 and RFC 7692 §7.1: every extension in the answer must be one we
 // offered, each at most once, with parameters consistent with an offer.
 bool ClientHandshake::check_extensions(std::string& error) {
-  const auto header = head_.get("Sec-WebSocket-Extensions");
+  std::string joined;
+  const auto header = head_.value("Sec-WebSocket-Extensions", joined);
   if (!header) return true;
   std::size_t malformed = 0;
   const std::vector<Extension> accepted = parse_extensions(*header, &malformed);

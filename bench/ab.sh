@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Alternated runs of echo servers on one workload of the shared referee, for A/B comparisons
 # on a noisy machine (server on CPU 0, referee on CPU 1, servers taking turns each round).
-# Prints per server the median msgs/s, server CPU microseconds per message and peak RSS
-# above the idle process, with every run's figures.
+# Prints per server the median msgs/s, server CPU microseconds per message (with the share the
+# kernel took, from the server's utime and stime over the run, and that share in microseconds)
+# and peak RSS above the idle process, with every run's figures.
 #
 #   bench/ab.sh WORKLOAD ROUNDS "NAME=COMMAND" ...      (COMMAND: {port} is replaced)
 #   bench/ab.sh w3 5 "wsp=bazel-bin/examples/echo_server --port {port}" \
@@ -56,9 +57,12 @@ for _ in $(seq "$rounds"); do
       continue
     fi
     idle=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+    read -r user0 system0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
     # shellcheck disable=SC2086
     line=$(taskset -c 1 "$referee" $load -d "${SECS:-4}" -w 1 --server-pid "$pid" "127.0.0.1:$port" 2>/dev/null)
     peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    read -r user1 system1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    line="$line user_ticks=$((user1 - user0)) system_ticks=$((system1 - system0))"
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""
     echo "$name $line idle_kb=$idle peak_kb=$peak" >> "$results"
   done
@@ -74,8 +78,10 @@ for line in open(sys.argv[1]):
         rows.setdefault(name, []).append(int(kv["bytes_per_connection"]))
         continue
     msgs, cpu = float(kv["msgs_per_s"]), float(kv["srv_cpu_pct"])
+    user, system = int(kv["user_ticks"]), int(kv["system_ticks"])
     rows.setdefault(name, []).append(
-        (msgs, cpu * 1e4 / msgs if msgs else float("nan"), int(kv["peak_kb"]) - int(kv["idle_kb"])))
+        (msgs, cpu * 1e4 / msgs if msgs else float("nan"), int(kv["peak_kb"]) - int(kv["idle_kb"]),
+         system / (user + system) if user + system else float("nan")))
 for server in sys.argv[2:]:
     name = server.split("=", 1)[0]
     runs = rows.get(name, [])
@@ -85,7 +91,9 @@ for server in sys.argv[2:]:
         print(f"{name}: {min(runs):,}-{max(runs):,} bytes per idle connection"
               f"  (runs: {', '.join(f'{r:,}' for r in runs)})")
         continue
-    med = [statistics.median(r[i] for r in runs) for i in range(3)]
-    print(f"{name}: {med[0]:,.0f} msgs/s, {med[1]:.2f} us/msg, peak RSS +{med[2]/1024:.2f} MiB"
+    med = [statistics.median(r[i] for r in runs) for i in range(4)]
+    # The kernel's part of the server's CPU per message: what no user-space change can remove.
+    print(f"{name}: {med[0]:,.0f} msgs/s, {med[1]:.2f} us/msg ({med[3]:.0%} in the kernel, "
+          f"{med[1] * med[3]:.2f} us), peak RSS +{med[2]/1024:.2f} MiB"
           f"  (runs: {', '.join(f'{r[0]:,.0f}/{r[1]:.2f}/{r[2]}' for r in runs)})")
 PY

@@ -40,6 +40,19 @@ namespace {
 using testing_support::read_exactly;
 using testing_support::run_until;
 
+// Opens `n` connections to `listener`, each client with the server side it was accepted as.
+Task<void> connect_pairs(Reactor& reactor, TcpListener& listener, int n, std::vector<TcpStream>& clients,
+                         std::vector<TcpStream>& servers) {
+  for (int i = 0; i < n; ++i) {
+    auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener.local_port());
+    auto server = co_await listener.accept();
+    REQUIRE(client);
+    REQUIRE(server);
+    clients.push_back(std::move(*client));
+    servers.push_back(std::move(*server));
+  }
+}
+
 // How many threads of this process have `name` (/proc/self/task/TID/comm).
 std::size_t threads_named(const std::string& name) {
   std::size_t n = 0;
@@ -224,14 +237,7 @@ TEST_CASE("half-closing 32 streams makes no io_uring worker thread; every peer r
     REQUIRE(listener);
     auto body = [&]() -> Task<void> {
       std::vector<TcpStream> clients, servers;
-      for (int i = 0; i < 32; ++i) {
-        auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
-        auto server = co_await listener->accept();
-        REQUIRE(client);
-        REQUIRE(server);
-        clients.push_back(std::move(*client));
-        servers.push_back(std::move(*server));
-      }
+      co_await connect_pairs(reactor, *listener, 32, clients, servers);
       for (TcpStream& c : clients) {
         auto shut = co_await c.shutdown();
         REQUIRE(shut);
@@ -456,17 +462,7 @@ RingOutcome receive_through_ring(Reactor::Options options) {
   REQUIRE(listener);
   std::vector<TcpStream> clients, servers;
   std::vector<std::string> sent;
-  auto open_all = [&]() -> Task<void> {
-    for (int i = 0; i < kConnections; ++i) {
-      auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
-      auto server = co_await listener->accept();
-      REQUIRE(client);
-      REQUIRE(server);
-      clients.push_back(std::move(*client));
-      servers.push_back(std::move(*server));
-    }
-  };
-  reactor.sync_wait(open_all());
+  reactor.sync_wait(connect_pairs(reactor, *listener, kConnections, clients, servers));
   auto send_all = [&]() -> Task<void> {
     for (int i = 0; i < kConnections; ++i) {
       sent.push_back(pattern(i, 20000 + static_cast<std::size_t>(i) * 977));

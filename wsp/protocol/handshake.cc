@@ -380,13 +380,15 @@ HandshakeStatus ServerHandshake::validate() {
   // one the answer names none (§4.2.2: the client then decides), unless a match is required.
   const auto& supported = options_.supported_protocols;
   const std::string_view offered = head_.value("Sec-WebSocket-Protocol", joined).value_or("");
+  bool offers_any = false;  // a list of only commas and blanks offers none
   find_in_list(offered, [&](std::string_view p) {
+    offers_any = true;
     if (std::find(supported.begin(), supported.end(), p) == supported.end()) return false;
     selected_protocol_.assign(p);
     return true;
   });
   if (selected_protocol_.empty() && options_.require_protocol_match &&
-      !(offered.empty() && supported.empty()))
+      !(!offers_any && supported.empty()))
     return fail(400, "no common subprotocol: offered " + list_text(split_list(offered)) +
                          ", supported " + list_text(supported));
   // RFC 7692 §5: the first permessage-deflate offer we can accept; a malformed header or

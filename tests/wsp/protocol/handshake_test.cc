@@ -455,6 +455,15 @@ TEST_CASE("requiring a match, a client offering no subprotocol fails when the se
   CHECK(h.error() == "no common subprotocol: offered none, supported b");
 }
 
+TEST_CASE("requiring a match, a list of only commas offers nothing: accepted by a server with none") {
+  ServerHandshake h(requiring({}));
+  CHECK(feed(h, request("Sec-WebSocket-Protocol: , ,\r\n")) == HandshakeStatus::done);
+  CHECK(h.selected_protocol().empty());
+  ServerHandshake with_one(requiring({"b"}));
+  CHECK(feed(with_one, request("Sec-WebSocket-Protocol: ,\r\n")) == HandshakeStatus::failed);
+  CHECK(with_one.error() == "no common subprotocol: offered none, supported b");
+}
+
 TEST_CASE("requiring a match, a server without subprotocols refuses a client that offers some") {
   ServerHandshake h(requiring({}));
   CHECK(feed(h, request("Sec-WebSocket-Protocol: chat\r\n")) == HandshakeStatus::failed);

@@ -25,6 +25,7 @@
 #include "io/tcp_listener.h"
 #include "io/tcp_push_io.h"
 #include "io/tcp_stream.h"
+#include "tests/refusing_port.h"
 #include "tests/skip.h"
 #include "tests/stream_testing.h"
 
@@ -168,13 +169,8 @@ TEST_CASE("an unresolvable name fails with an error, not an exception") {
 
 TEST_CASE("connecting to a closed port fails with ECONNREFUSED") {
   Reactor reactor;
-  std::uint16_t port;
-  {
-    auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
-    REQUIRE(listener);
-    port = listener->local_port();
-  }
-  auto stream = reactor.sync_wait(TcpStream::connect(reactor, "127.0.0.1", port));
+  testing_support::RefusingPort refusing;
+  auto stream = reactor.sync_wait(TcpStream::connect(reactor, "127.0.0.1", refusing.port()));
   REQUIRE_FALSE(stream);
   CHECK(stream.error() == io::errno_code(ECONNREFUSED));
 }

@@ -11,6 +11,7 @@
 #include "redis/bridge.h"
 #include "redis/connection.h"
 #include "tests/redis/redis_server.h"
+#include "tests/refusing_port.h"
 #include "tests/stream_testing.h"
 
 using namespace std::chrono_literals;
@@ -152,7 +153,8 @@ TEST_CASE("kill -9 of Redis: the outbox keeps the newest messages up to its limi
 
 TEST_CASE("the outbox is bounded in bytes too, and a message larger than all of it is kept alone") {
   io::Reactor reactor;
-  redis::BridgeOptions options = options_for(RedisServer::free_port());  // nothing listens
+  testing_support::RefusingPort nothing_listens;
+  redis::BridgeOptions options = options_for(nothing_listens.port());
   // A payload is 16 (origin) + 1 + 1 (t/b) + 1 (topic length "1") + 1 (':') + 1 (topic) + 100.
   options.outbox_bytes = 350;
   Server a(reactor, options);

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/refusing_port.h"
 #include "tests/tools/tool_process.h"
 
 using namespace tool_test;
@@ -94,18 +95,10 @@ TEST_CASE("soak counts handshakes refused in time by their reason and fails the 
 }
 
 TEST_CASE("soak counts a refused connect by its reason and fails the run") {
-  // A port nothing listens on: bound, never listening.
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof a;
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &length) == 0);
-  Output out = run({runfile("tools/soak"), "--port", std::to_string(ntohs(a.sin_port)), "--connections",
+  testing_support::RefusingPort refusing;
+  Output out = run({runfile("tools/soak"), "--port", std::to_string(refusing.port()), "--connections",
                     "1", "--seconds", "1"},
                    60s);
-  ::close(fd);
   INFO(out.text());
   CHECK(out.text().find("errors: connect=") != std::string::npos);
   CHECK(out.text().find("errors: connect=0 ") == std::string::npos);

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/refusing_port.h"
 #include "tests/tools/tool_process.h"
 
 using namespace tool_test;
@@ -54,10 +55,8 @@ TEST_CASE("wsp-cat's exit status comes from the server's close code") {
 }
 
 TEST_CASE("wsp-cat without a server, with a bad URL or a bad flag says so in one line") {
-  Server gone = echo_server();
-  const std::string url = gone.url();
-  gone.process.signal(SIGKILL);
-  gone.process.wait(10s);
+  testing_support::RefusingPort refusing;
+  const std::string url = "ws://127.0.0.1:" + std::to_string(refusing.port()) + "/";
   Output refused = run_shell(cat() + " " + url + " < /dev/null", 30s);
   CHECK(refused.status == 1);
   REQUIRE(refused.lines.size() == 1);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/refusing_port.h"
 #include "tests/tls/test_certs.h"
 #include "tests/tools/tool_process.h"
 
@@ -78,11 +79,8 @@ TEST_CASE("wsp-load refuses a bad value or a URL that is not ws:// or wss:// wit
 }
 
 TEST_CASE("wsp-load against a port nobody listens on says so and exits with status 3") {
-  // A port that was free a moment ago: bind, read it, close.
-  Server gone = echo_server();
-  const std::string url = gone.url();
-  gone.process.signal(SIGKILL);
-  gone.process.wait(10s);
+  testing_support::RefusingPort refusing;
+  const std::string url = "ws://127.0.0.1:" + std::to_string(refusing.port()) + "/";
   Output out = run_load(url, {"--connections", "3", "--duration", "1"}, 30s);
   CHECK(out.status == 3);
   CHECK_THAT(out.text(), Catch::Contains("wsp-load: no connection could be opened: cannot connect "

@@ -15,6 +15,7 @@
 #include "io/frame_pool.h"
 #include "io/log.h"
 #include "io/reactor.h"
+#include "io/slab.h"
 
 namespace io {
 
@@ -38,7 +39,7 @@ struct TcpSendCompletion : Completion {
   void on_complete(int result, std::uint32_t flags) final;
 };
 
-struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion {
+struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocated {
   struct Chunk {
     const std::uint8_t* data;  // in the ring's buffer, or own_buffer
     int result;                // bytes, 0 at EOF, -errno

@@ -16,6 +16,7 @@
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/result.h"
+#include "io/slab.h"
 #include "io/socket_address.h"
 #include "io/task.h"
 
@@ -23,7 +24,7 @@ namespace io {
 
 struct TcpPushIo;
 
-class TcpStream final : public ByteStream {
+class TcpStream final : public ByteStream, public slab::Allocated {
  public:
   TcpStream();
   TcpStream(Reactor& reactor, FileDescriptor fd);

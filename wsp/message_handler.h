@@ -19,12 +19,13 @@
 #include <memory>
 
 #include "io/ready_list.h"
+#include "io/slab.h"
 #include "wsp/websocket.h"
 
 namespace wsp {
 
 // The node the connection schedules is the handler itself (no pointer back to it).
-class MessageHandler : private ConnectionListener {
+class MessageHandler : public io::slab::Allocated, private ConnectionListener {
  public:
   MessageHandler() {
     static constexpr Callback kDispatch{[](io::ReadyNode* n) {

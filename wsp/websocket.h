@@ -18,6 +18,7 @@
 #include "io/event.h"
 #include "io/reactor.h"
 #include "io/result.h"
+#include "io/slab.h"
 #include "wsp/engine/connection.h"
 #include "wsp/engine/opening.h"
 #include "wsp/protocol/interned.h"
@@ -104,7 +105,7 @@ struct WebSocketParts {
   HeaderList request_headers{};
 };
 
-class WebSocket {
+class WebSocket : public io::slab::Allocated {
  public:
   // The connection is part of the WebSocket (one allocation for both).
   explicit WebSocket(WebSocketParts parts);

@@ -1,12 +1,16 @@
-// What an idle connection's objects cost: sizeof of each per-connection component, and the
-// chunk glibc's malloc gives it (size + 8-byte header, rounded up to 16, at least 32). The
+// What an idle connection's objects cost: sizeof of each per-connection component, and what
+// holds it: a slot of io::slab (the size rounded up to 16, no header) for the classes derived
+// from io::slab::Allocated, else the chunk glibc's malloc gives it (size + 8-byte header,
+// rounded up to 16, at least 32). The
 // coroutine frames are not here: their size is only known to the compiler (docs/perf.md,
 // "Memory per idle connection", has them, measured by counting frame allocations).
 //
 //   bazel run --config=opt //bench:memory_layout
 #include <cstdio>
+#include <type_traits>
 
 #include "io/event.h"
+#include "io/slab.h"
 #include "io/tcp_push_io.h"
 #include "io/tcp_stream.h"
 #include "wsp/engine/connection.h"
@@ -24,6 +28,8 @@ std::size_t malloc_chunk(std::size_t size) {
   return chunk < 32 ? 32 : chunk;
 }
 
+std::size_t slab_slot(std::size_t size) { return (size + 15) / 16 * 16; }
+
 // `where`: null for an object allocated on its own, else what holds it.
 void row(const char* name, std::size_t size, const char* where = nullptr) {
   if (!where) {
@@ -33,10 +39,19 @@ void row(const char* name, std::size_t size, const char* where = nullptr) {
   }
 }
 
+template <typename T>
+void row_of(const char* name) {
+  if constexpr (std::is_base_of_v<io::slab::Allocated, T>) {
+    std::printf("%-34s %5zu B   slab slot    %5zu B\n", name, sizeof(T), slab_slot(sizeof(T)));
+  } else {
+    row(name, sizeof(T));
+  }
+}
+
 }  // namespace
 
 int main() {
-  row("wsp::WebSocket", sizeof(wsp::WebSocket));
+  row_of<wsp::WebSocket>("wsp::WebSocket");
   row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
   row("wsp::Connection", sizeof(wsp::Connection));
   row("  wsp::Protocol", sizeof(wsp::Protocol), "the Connection");
@@ -45,9 +60,9 @@ int main() {
   row("  wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
   row("  limits (wsp::Interned<ConnectionLimits>)", sizeof(wsp::Interned<wsp::ConnectionLimits>), "the Connection");
   row("  io::Event (x2)", sizeof(io::Event), "the Connection");
-  row("io::TcpStream", sizeof(io::TcpStream));
-  row("io::TcpPushIo", sizeof(io::TcpPushIo));
-  row("wsp::MessageHandler (base of a handler)", sizeof(wsp::MessageHandler));
+  row_of<io::TcpStream>("io::TcpStream");
+  row_of<io::TcpPushIo>("io::TcpPushIo");
+  row_of<wsp::MessageHandler>("wsp::MessageHandler (base of a handler)");
   row("wsp::WebSocket::ReceiveOp", sizeof(wsp::WebSocket::ReceiveOp), "a coroutine echo loop's frame");
   row("wsp::WebSocket::SendOp", sizeof(wsp::WebSocket::SendOp), "a coroutine echo loop's frame");
   row("wsp::Received", sizeof(wsp::Received), "a coroutine echo loop's frame");

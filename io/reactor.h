@@ -170,6 +170,8 @@ class Reactor {
   // The provided-buffer ring shared by receives on this reactor, made on first use; null when
   // the kernel refuses it (receives then use their own buffers).
   BufferRing* buffer_ring();
+  // The same once buffer_ring() has been called: no check, for the receive path.
+  BufferRing* buffer_ring_made() const { return buffer_ring_.get(); }
   // Cancels `c` and reaps until its final CQE has arrived. Other completions reaped meanwhile
   // are queued as usual; no coroutine is resumed from here.
   void cancel_and_wait(Completion* c);

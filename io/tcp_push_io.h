@@ -76,13 +76,13 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
     std::unique_ptr<std::vector<Chunk>> rest_;
   };
 
-  TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket), ring(r.buffer_ring()) {}
+  TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket) { r.buffer_ring(); }
   ~TcpPushIo() {
     if (destroyed_flag) *destroyed_flag = true;
     if (receiver()->in_flight()) reactor.cancel_and_wait(receiver());
     if (sender()->in_flight()) reactor.cancel_and_wait(sender());
     chunks.for_each([this](const Chunk& c) {
-      if (c.from_ring) ring->release(c.buffer);
+      if (c.from_ring) ring()->release(c.buffer);
     });
   }
 
@@ -93,7 +93,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
     if (receiver()->in_flight() || ended || paused) return;
     cancel_requested = false;
     io_uring_sqe* sqe = reactor.get_sqe();
-    if (ring) {
+    if (ring()) {
       io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
       sqe->flags |= IOSQE_BUFFER_SELECT;
       sqe->buf_group = BufferRing::kGroup;
@@ -108,7 +108,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
     if (result == -ENOBUFS) {
       // The ring ran dry; the receive is re-armed once delivery has returned buffers.
       ++reactor.stats().receive_buffer_shortages;
-      ring->ran_dry();
+      ring()->ran_dry();
     } else if (result == -ECANCELED && cancel_requested) {
       // Stopped on purpose (back-pressure); re-armed on resume.
       cancel_requested = false;
@@ -116,7 +116,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
       auto id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
       // Taken now, in completion order: with incremental consumption that order says where
       // in the buffer the bytes are.
-      auto bytes = ring->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
+      auto bytes = ring()->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
       chunks.push({bytes.data(), result, id, true});
     } else {
       chunks.push({own_buffer.get(), result, 0, false});
@@ -146,7 +146,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
     // tells, so nothing of `this` is touched afterwards.
     bool destroyed = false;
     destroyed_flag = &destroyed;
-    BufferRing* buffers = ring;
+    BufferRing* buffers = ring();
     const PendingChunks batch = chunks.take();
     batch.for_each([&](const Chunk& c) {
       if (destroyed || ended) {
@@ -184,7 +184,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
   void pause() {
     if (paused) return;
     paused = true;
-    if (receiver()->in_flight() && ring && !cancel_requested) {
+    if (receiver()->in_flight() && ring() && !cancel_requested) {
       cancel_requested = true;
       io_uring_sqe* sqe = reactor.get_sqe();
       io_uring_prep_cancel(sqe, receiver(), 0);
@@ -259,7 +259,8 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
   Reactor& reactor;
   int fd;
   int write_result = 0;  // beside fd: no padding (thousands of idle connections)
-  BufferRing* ring;
+  // The reactor's, read through it rather than held: 8 bytes fewer per connection.
+  BufferRing* ring() const { return reactor.buffer_ring_made(); }
   ReceiveHandler* handler = nullptr;
   PendingChunks chunks;
   static constexpr std::size_t kOwnBufferSize = 16 * 1024;

@@ -233,7 +233,7 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
     }
   }
   close_received_ = true;
-  received_close_code_ = code;
+  received_close_code_ = static_cast<std::int16_t>(code);  // valid: at most 4999
   if (config_->answer_close_at_once) write_close_answer();
   // §5.5.1: nothing the peer sends after its close frame counts.
   stage_ = Stage::stopped;
@@ -448,7 +448,7 @@ std::string Protocol::received_close_reason() const {
 
 void Protocol::fail(int code, const char* reason) {
   // §7.1.7: send a close frame with the matching code, then stop reading.
-  failed_code_ = code;
+  failed_code_ = static_cast<std::int16_t>(code);  // one of close_code's
   failure_reason_ = reason;
   if (config_->answer_close_at_once) write_close_answer();
   stage_ = Stage::stopped;

@@ -229,8 +229,9 @@ class Protocol {
   // Close handshake.
   bool close_sent_ = false;
   bool close_received_ = false;
-  int received_close_code_ = -1;
-  int failed_code_ = 0;
+  // Close codes are below 5000: 16 bits keep an idle connection's Protocol in 88 bytes.
+  std::int16_t received_close_code_ = -1;
+  std::int16_t failed_code_ = 0;
   const char* failure_reason_ = "";
 };
 

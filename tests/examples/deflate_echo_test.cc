@@ -19,6 +19,7 @@
 
 #include "io/reactor.h"
 #include "tests/interop/child_process.h"
+#include "tests/ports.h"
 #include "tests/interop/drive.h"
 #include "wsp/websocket.h"
 
@@ -95,18 +96,6 @@ std::string test_data(bool binary, std::size_t size, int seed) {
   return s;
 }
 
-// A port that was free a moment ago (demo.sh takes its port from WSP_DEMO_PORT).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 // One connection offering `set`, echoing every size; returns "" or what went wrong.
 std::string run_case(int port, const OfferSet& set, bool binary) {
@@ -185,7 +174,7 @@ TEST_CASE("the chat server with --deflate shared negotiates with python-websocke
 }
 
 TEST_CASE("the demo with --deflate shared prints the compression ratio it saw and exits 0") {
-  setenv("WSP_DEMO_PORT", std::to_string(free_port()).c_str(), 1);
+  setenv("WSP_DEMO_PORT", std::to_string(testing_support::port_for_a_child()).c_str(), 1);
   ChildProcess demo({example("demo"), "--deflate", "shared"});
   const std::vector<std::string> lines = demo.read_all(60s);
   CAPTURE(lines);

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tests/interop/child_process.h"
+#include "tests/ports.h"
 
 using namespace std::chrono_literals;
 using interop::ChildProcess;
@@ -244,25 +245,8 @@ TEST_CASE("the chat server sends a message from one python-websockets client to 
   CHECK(server.process.wait(10s) == std::optional<int>(0));
 }
 
-namespace {
-
-// A port that was free a moment ago (demo.sh takes its port from WSP_DEMO_PORT).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  socklen_t length = sizeof address;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  close(fd);
-  return ntohs(address.sin_port);
-}
-
-}  // namespace
-
 TEST_CASE("the demo runs the echo server and the demo client and exits 0") {
-  setenv("WSP_DEMO_PORT", std::to_string(free_port()).c_str(), 1);
+  setenv("WSP_DEMO_PORT", std::to_string(testing_support::port_for_a_child()).c_str(), 1);
   ChildProcess demo({example("demo")});
   Lines lines = demo.read_all(60s);
   CAPTURE(lines);

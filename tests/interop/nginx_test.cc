@@ -20,6 +20,7 @@
 #include "tests/interop/child_process.h"
 #include "tests/interop/drive.h"
 #include "tests/interop/real_peers.h"
+#include "tests/ports.h"
 #include "wsp/websocket.h"
 #include "wsp/websocket_peer.h"
 
@@ -29,21 +30,6 @@ using interop::ChildProcess;
 using Lines = std::vector<std::string>;
 
 namespace {
-
-// A port the OS considers free on 127.0.0.1 now (bound, read, released for nginx to take).
-int free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-            getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  close(fd);
-  REQUIRE(ok);
-  return ntohs(address.sin_port);
-}
 
 bool accepts_connections(int port) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -75,7 +61,7 @@ struct Nginx {
     std::string pattern = std::string(base ? base : "/tmp") + "/nginx.XXXXXX";
     REQUIRE(mkdtemp(pattern.data()) != nullptr);
     dir = pattern;
-    port = free_port();
+    port = testing_support::port_for_a_child();
     std::ofstream(dir + "/nginx.conf") << R"(worker_processes 1;
 master_process off;
 pid )" << dir << R"(/nginx.pid;

@@ -25,7 +25,7 @@
 #include "io/tcp_listener.h"
 #include "io/tcp_push_io.h"
 #include "io/tcp_stream.h"
-#include "tests/refusing_port.h"
+#include "tests/ports.h"
 #include "tests/skip.h"
 #include "tests/stream_testing.h"
 

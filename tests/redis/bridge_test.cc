@@ -11,7 +11,7 @@
 #include "redis/bridge.h"
 #include "redis/connection.h"
 #include "tests/redis/redis_server.h"
-#include "tests/refusing_port.h"
+#include "tests/ports.h"
 #include "tests/stream_testing.h"
 
 using namespace std::chrono_literals;

@@ -1,5 +1,5 @@
 // A redis-server of the test's own (Debian's /usr/bin/redis-server): on 127.0.0.1, on a port
-// free when it starts, with no persistence (nothing written to disk, nothing loaded at a
+// free when it starts (port_for_a_child), with no persistence (nothing written to disk, nothing loaded at a
 // restart), stopped with the test object. kill() is `kill -9`; start() again brings it back on
 // the same port, empty, as a restarted Redis is. It also dies with the test process
 // (PR_SET_PDEATHSIG), so a test that crashes leaves no Redis behind.
@@ -20,11 +20,13 @@
 #include <string>
 #include <thread>
 
+#include "tests/ports.h"
+
 namespace testing_support {
 
 class RedisServer {
  public:
-  RedisServer() : port_(free_port()) { start(); }
+  RedisServer() : port_(port_for_a_child()) { start(); }
   ~RedisServer() {
     if (running()) kill();
   }
@@ -55,21 +57,6 @@ class RedisServer {
     }
     if (output_ >= 0) ::close(output_);
     output_ = -1;
-  }
-
-  // A port nothing listens on now.
-  static std::uint16_t free_port() {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof address;
-    if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-        ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-      throw std::runtime_error("no free port");
-    }
-    ::close(fd);
-    return ntohs(address.sin_port);
   }
 
  private:

@@ -15,7 +15,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/refusing_port.h"
+#include "tests/ports.h"
 #include "tests/tools/tool_process.h"
 
 using namespace tool_test;

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/refusing_port.h"
+#include "tests/ports.h"
 #include "tests/tools/tool_process.h"
 
 using namespace tool_test;

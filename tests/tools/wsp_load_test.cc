@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/refusing_port.h"
+#include "tests/ports.h"
 #include "tests/tls/test_certs.h"
 #include "tests/tools/tool_process.h"
 

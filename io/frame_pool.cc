@@ -3,8 +3,6 @@
 #include <array>
 #include <new>
 
-#include "io/slab.h"
-
 namespace io::frame_pool {
 namespace {
 
@@ -26,30 +24,15 @@ struct FreeNode {
   FreeNode* next;
 };
 
-// A pooled size goes to the slab when it fits there: the frames a connection keeps while it
-// waits (its receive loop) then sit in pages of their own, away from the holes the handshake
-// leaves in the heap.
-void* fresh(std::size_t size) {
-#ifndef WSP_SANITIZED
-  if (size <= slab::kLargestSlabbed) return slab::allocate(size);
-#endif
-  return ::operator new(size);
-}
-void release(void* p, std::size_t size) noexcept {
-#ifndef WSP_SANITIZED
-  if (size <= slab::kLargestSlabbed) return slab::deallocate(p, size);
-#endif
-  ::operator delete(p);
-}
-
 struct Pool {
   std::array<FreeNode*, kClasses> heads{};
   std::array<std::size_t, kClasses> counts{};
   ~Pool() {
-    for (std::size_t c = 0; c < kClasses; ++c) {
-      while (FreeNode* head = heads[c]) {
-        heads[c] = head->next;
-        release(head, (c + 1) * kGranule);
+    for (auto*& head : heads) {
+      while (head) {
+        FreeNode* next = head->next;
+        ::operator delete(head);
+        head = next;
       }
     }
   }
@@ -69,7 +52,7 @@ void* allocate(std::size_t size) {
       --pool.counts[c];
       return node;
     }
-    return fresh((c + 1) * kGranule);
+    return ::operator new((c + 1) * kGranule);
   }
   return ::operator new(size);
 }
@@ -83,7 +66,6 @@ void deallocate(void* p, std::size_t size) noexcept {
     ++pool.counts[c];
     return;
   }
-  if (c < kClasses) return release(p, (c + 1) * kGranule);
   ::operator delete(p);
 }
 

@@ -1,10 +1,12 @@
 #include "io/reactor.h"
 
+#include <malloc.h>
 #include <signal.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -396,10 +398,28 @@ void Reactor::turn(bool may_block, std::optional<Duration> timeout) {
   in_turn_ = true;
   run_ready();
   flush_outbox();  // this turn's posts leave with this turn's submission
-  submit_and_reap(may_block && ready_.empty() && (in_flight_ > 0 || waits_for_posts_), timeout);
+  const bool blocks = may_block && ready_.empty() && (in_flight_ > 0 || waits_for_posts_);
+  if (blocks && heap_trim_due_) timeout = trim_heap_or_wait(timeout);
+  submit_and_reap(blocks, timeout);
   run_ready();
   flush_outbox();
   in_turn_ = false;
+}
+
+void Reactor::trim_heap_when_quiet() {
+  if (options_.heap_trim_after.count() <= 0) return;
+  heap_trim_due_ = true;
+  last_transient_work_ = std::chrono::steady_clock::now();
+}
+
+std::optional<Duration> Reactor::trim_heap_or_wait(std::optional<Duration> timeout) {
+  const Duration quiet = std::chrono::steady_clock::now() - last_transient_work_;
+  const Duration left = options_.heap_trim_after - quiet;
+  if (left.count() > 0) return timeout ? std::min(*timeout, left) : left;
+  ::malloc_trim(0);
+  ++stats_.heap_trims;
+  heap_trim_due_ = false;
+  return timeout;
 }
 
 void Reactor::run() {

@@ -103,6 +103,8 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
                                                                 Role role, ConnectionLimits limits,
                                                                 std::string* failure_reason) {
   if (!opening->done()) co_await opening->finished().wait();
+  // What the handshake allocated is freed by the time this task ends.
+  if (io::Reactor* reactor = io::Reactor::current_if_any()) reactor->trim_heap_when_quiet();
   OpenedStream& opened = opening->result();
   if (!opened.ok) {
     if (failure_reason) *failure_reason = opened.error;

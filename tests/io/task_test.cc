@@ -307,6 +307,44 @@ TEST_CASE("run_once with a timeout returns after the timeout when nothing comple
   CHECK(std::chrono::steady_clock::now() - start >= 25ms);
 }
 
+TEST_CASE("after trim_heap_when_quiet, a blocking turn waits only until the trim is due; it trims once") {
+  Reactor::Options options;
+  options.heap_trim_after = 30ms;
+  Reactor reactor(options);
+  SocketPair pair;
+  std::uint8_t buffer[16];
+  auto never_completes = [&]() -> Task<void> {
+    co_await io::uring_op(reactor, [&](io_uring_sqe* sqe) {
+      io_uring_prep_recv(sqe, pair.fds[0], buffer, sizeof buffer, 0);
+    });
+  };
+  reactor.spawn(never_completes());
+  reactor.poll();
+  reactor.trim_heap_when_quiet();
+  const auto start = std::chrono::steady_clock::now();
+  // Nothing completes: the turn ends because the trim comes due, not after 10 s.
+  CHECK(reactor.run_once(10s));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(waited >= 30ms);
+  CHECK(waited < 10s);
+  CHECK(reactor.stats().heap_trims == 0);
+  // The next turn that would block trims first.
+  CHECK(reactor.run_once(10ms));
+  CHECK(reactor.stats().heap_trims == 1);
+  // No new request: a later quiet turn trims nothing.
+  CHECK(reactor.run_once(40ms));
+  CHECK(reactor.stats().heap_trims == 1);
+}
+
+TEST_CASE("with heap_trim_after 0 the reactor never trims the heap") {
+  Reactor::Options options;
+  options.heap_trim_after = 0ms;
+  Reactor reactor(options);
+  reactor.trim_heap_when_quiet();
+  reactor.sync_wait([&]() -> Task<void> { co_await io::sleep_for(reactor, 20ms); }());
+  CHECK(reactor.stats().heap_trims == 0);
+}
+
 TEST_CASE("stop() ends run() even with work pending") {
   Reactor reactor;
   SocketPair pair;

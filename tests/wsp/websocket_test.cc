@@ -373,6 +373,30 @@ TEST_CASE("wsp::accept with require_protocol_match refuses with 400, and both si
         "superchat");
 }
 
+TEST_CASE("finished handshakes ask the reactor to give the heap back once it is quiet: one trim after a burst") {
+  Reactor::Options options;
+  options.heap_trim_after = 20ms;
+  Reactor reactor(options);
+  EchoServer server(reactor);
+  server.start(16);
+  std::vector<std::unique_ptr<wsp::WebSocket>> clients;
+  reactor.sync_wait([&]() -> Task<void> {
+    for (int i = 0; i < 16; ++i) {
+      auto ws = co_await wsp::connect(reactor, server.url());
+      if (ws) clients.push_back(std::move(*ws));
+    }
+  }());
+  REQUIRE(clients.size() == 16);
+  CHECK(server.served == 16);
+  CHECK(reactor.stats().heap_trims == 0);  // no quiet turn yet: every turn had work
+  // The connections stay open and idle; the first turn that would block 20 ms after the last
+  // handshake trims.
+  reactor.sync_wait([&]() -> Task<void> { co_await io::sleep_for(reactor, 100ms); }());
+  CHECK(reactor.stats().heap_trims == 1);
+  reactor.sync_wait([&]() -> Task<void> { co_await io::sleep_for(reactor, 50ms); }());
+  CHECK(reactor.stats().heap_trims == 1);
+}
+
 TEST_CASE("connect over a stream the caller connected runs only the WebSocket handshake on it") {
   Reactor reactor;
   EchoServer server(reactor);

@@ -1,6 +1,7 @@
 #include "io/buffer_ring.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -87,6 +88,33 @@ std::span<const std::uint8_t> BufferRing::take(std::uint16_t id, std::size_t len
 void BufferRing::release(std::uint16_t id) {
   Slot& slot = slots_[id];
   if (--slot.pieces == 0 && slot.kernel_done) give_to_kernel(id);
+}
+
+std::size_t BufferRing::give_back_unused_memory() {
+  // In runs of neighbouring buffers: one madvise each.
+  std::size_t given = 0;
+  unsigned id = 0;
+  while (id < circulating_) {
+    if (slots_[id].pieces != 0) {
+      ++id;
+      continue;
+    }
+    const unsigned first = id;
+    while (id < circulating_ && slots_[id].pieces == 0) ++id;
+    const std::size_t bytes = static_cast<std::size_t>(id - first) * buffer_size_;
+    if (::madvise(memory_ + static_cast<std::size_t>(first) * buffer_size_, bytes, MADV_DONTNEED) == 0) {
+      given += bytes;
+    }
+  }
+  return given;
+}
+
+std::size_t BufferRing::resident_bytes() const {
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::vector<unsigned char> pages((memory_bytes_ + page - 1) / page);
+  if (::mincore(memory_, memory_bytes_, pages.data()) != 0) return 0;
+  return page * static_cast<std::size_t>(std::count_if(pages.begin(), pages.end(),
+                                                       [](unsigned char p) { return p & 1; }));
 }
 
 void BufferRing::give_to_kernel(std::uint16_t id) {

@@ -48,6 +48,16 @@ class BufferRing {
   // Buffers the kernel may fill (given to it so far, whether filled or not).
   unsigned buffers() const { return circulating_; }
 
+  // Gives back to the system the pages of every buffer that holds nothing undelivered
+  // (MADV_DONTNEED: they read as zeros and cost nothing until data lands there again); a
+  // stream of small messages walks through the whole ring, so an idle server would otherwise
+  // keep all of it resident. Only while the kernel cannot write into the ring: with
+  // DEFER_TASKRUN receives complete only inside this thread's io_uring_enter. Returns the
+  // bytes given back.
+  std::size_t give_back_unused_memory();
+  // Bytes of the buffers resident now (mincore).
+  std::size_t resident_bytes() const;
+
   bool incremental() const { return incremental_; }
   std::size_t buffer_size() const { return buffer_size_; }
 

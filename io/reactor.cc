@@ -417,6 +417,8 @@ std::optional<Duration> Reactor::trim_heap_or_wait(std::optional<Duration> timeo
   const Duration left = options_.heap_trim_after - quiet;
   if (left.count() > 0) return timeout ? std::min(*timeout, left) : left;
   ::malloc_trim(0);
+  // Between two io_uring_enter calls, with DEFER_TASKRUN, no receive can write into the ring.
+  if (buffer_ring_ && defer_taskrun_) buffer_ring_->give_back_unused_memory();
   ++stats_.heap_trims;
   heap_trim_due_ = false;
   return timeout;

@@ -59,7 +59,7 @@ struct ReactorStats {
   std::uint64_t posts_run = 0;          // posted work run on this reactor
   std::uint64_t bells_by_msg_ring = 0;  // doorbells this reactor sent through its ring
   std::uint64_t bells_by_eventfd = 0;   // doorbells this reactor's thread wrote to an eventfd
-  std::uint64_t heap_trims = 0;         // malloc_trim calls after a quiet period (see below)
+  std::uint64_t heap_trims = 0;         // heap (and ring) trims after a quiet period (see below)
 };
 
 // Work handed to a reactor by post(), from any thread. Exactly one of run() (on the target's
@@ -104,7 +104,8 @@ class Reactor {
     unsigned batch_completions = 0;
     std::chrono::microseconds batch_wait{0};
     // After trim_heap_when_quiet(), once the reactor has had nothing to do for this long it
-    // gives the heap's free pages back to the system (malloc_trim). 0: never.
+    // gives the heap's free pages back to the system (malloc_trim), and the receive ring's
+    // unused ones. 0: never.
     std::chrono::milliseconds heap_trim_after{250};
   };
   Reactor();
@@ -193,7 +194,8 @@ class Reactor {
   // frames). A burst of them leaves the heap grown and mostly free, its pages resident though
   // nothing is in them: about 1 MB after a few hundred handshakes at once, whether 256 or
   // 10,000 connections stay open. The next time the reactor would block after
-  // Options::heap_trim_after without such work, it returns them with malloc_trim.
+  // Options::heap_trim_after without such work, it returns them with malloc_trim, and the
+  // pages of the receive ring's buffers that hold nothing undelivered (with DEFER_TASKRUN).
   void trim_heap_when_quiet();
   // Drives the loop until `done`; false if the task can never finish (waits with no work left).
   bool drive_until(const bool& done) {
@@ -205,6 +207,8 @@ class Reactor {
   }
   io_uring* ring() { return &ring_; }
   const char* setup_mode() const { return setup_mode_; }
+  // Whether completions are handled only inside this thread's io_uring_enter (DEFER_TASKRUN).
+  bool defers_task_work() const { return defer_taskrun_; }
   // Whether blocking turns wait for batches (Options::batch_*, and the kernel allows it).
   bool batches_waits() const { return batch_waits_; }
 

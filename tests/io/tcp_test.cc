@@ -535,6 +535,52 @@ TEST_CASE("the reactor's receive ring consumes buffers incrementally where the k
   CHECK(ring->buffers() == 4);  // more only when a burst finds it empty
 }
 
+TEST_CASE("after a quiet period the receive ring's pages go back to the system; later receives read every byte") {
+  Reactor::Options options;
+  options.heap_trim_after = 10ms;
+  Reactor reactor(options);
+  io::BufferRing* ring = reactor.buffer_ring();
+  REQUIRE(ring);
+  if (!reactor.defers_task_work()) WSP_SKIP("no DEFER_TASKRUN here: the ring is never given back");
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  constexpr int kConnections = 4;
+  std::vector<TcpStream> clients, servers;
+  reactor.sync_wait(connect_pairs(reactor, *listener, kConnections, clients, servers));
+  std::vector<Collector> collectors(kConnections);
+  for (int i = 0; i < kConnections; ++i) servers[i].start_receiving(collectors[i]);
+  std::vector<std::string> expected(kConnections);
+  // Each round sends 100,000 bytes per connection: 400 KB through the 512 KiB ring.
+  auto send_round = [&](int round) {
+    reactor.sync_wait([&]() -> Task<void> {
+      for (int i = 0; i < kConnections; ++i) {
+        const std::string data = pattern(i + 10 * round, 100000);
+        expected[i] += data;
+        auto sent = co_await clients[i].send_all({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+        REQUIRE(sent);
+      }
+    }());
+    auto received_all = [&] {
+      for (int i = 0; i < kConnections; ++i) {
+        if (collectors[i].bytes.size() < expected[i].size()) return false;
+      }
+      return true;
+    };
+    for (int turn = 0; turn < 1000 && !received_all(); ++turn) reactor.run_once(100ms);
+    for (int i = 0; i < kConnections; ++i) CHECK(collectors[i].bytes == expected[i]);
+  };
+  send_round(0);
+  CHECK(ring->resident_bytes() >= 256 * 1024);
+  reactor.trim_heap_when_quiet();
+  CHECK(reactor.run_once(10s));   // returns when the trim comes due
+  CHECK(reactor.run_once(10ms));  // trims before it waits
+  CHECK(reactor.stats().heap_trims == 1);
+  CHECK(ring->resident_bytes() == 0);  // every piece was delivered: nothing kept
+  send_round(1);                       // the same buffers, zero pages now: the bytes are right
+  CHECK(ring->resident_bytes() > 0);
+  for (TcpStream& s : servers) s.stop_io();
+}
+
 // --- push-style writes ----------------------------------------------------------------------
 
 TEST_CASE("one sendmsg takes pieces until they hold the wanted bytes, at least one piece") {

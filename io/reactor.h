@@ -191,7 +191,7 @@ class Reactor {
   const ReactorStats& stats() const { return stats_; }
   ReactorStats& stats() { return stats_; }
   // Work whose allocations are all freed by now has just ended (a handshake: its buffers and
-  // frames). A burst of them leaves the heap grown and mostly free, its pages resident though
+  // frames), or a burst of receives found the ring empty. A burst of them leaves the heap grown and mostly free, its pages resident though
   // nothing is in them: about 1 MB after a few hundred handshakes at once, whether 256 or
   // 10,000 connections stay open. The next time the reactor would block after
   // Options::heap_trim_after without such work, it returns them with malloc_trim, and the

@@ -109,6 +109,8 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
       // The ring ran dry; the receive is re-armed once delivery has returned buffers.
       ++reactor.stats().receive_buffer_shortages;
       ring()->ran_dry();
+      // A burst walks through the ring (and may grow it): its pages go back once it is over.
+      reactor.trim_heap_when_quiet();
     } else if (result == -ECANCELED && cancel_requested) {
       // Stopped on purpose (back-pressure); re-armed on resume.
       cancel_requested = false;

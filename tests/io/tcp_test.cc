@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <fstream>
@@ -578,6 +579,46 @@ TEST_CASE("after a quiet period the receive ring's pages go back to the system; 
   CHECK(ring->resident_bytes() == 0);  // every piece was delivered: nothing kept
   send_round(1);                       // the same buffers, zero pages now: the bytes are right
   CHECK(ring->resident_bytes() > 0);
+  for (TcpStream& s : servers) s.stop_io();
+}
+
+TEST_CASE("a burst that runs the receive ring dry gives the ring's pages back once it is over") {
+  Reactor::Options options;
+  options.heap_trim_after = 10ms;
+  options.receive_buffers_at_start = 1;
+  options.receive_buffers = 4;
+  options.receive_buffer_size = 64 * 1024;
+  Reactor reactor(options);
+  io::BufferRing* ring = reactor.buffer_ring();
+  REQUIRE(ring);
+  if (!reactor.defers_task_work()) WSP_SKIP("no DEFER_TASKRUN here: the ring is never given back");
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  std::vector<TcpStream> clients, servers;
+  reactor.sync_wait(connect_pairs(reactor, *listener, 8, clients, servers));
+  // Every socket full before receiving starts: far more than one 64 KiB buffer.
+  const std::string data = pattern(1, 150000);
+  reactor.sync_wait([&]() -> Task<void> {
+    for (TcpStream& c : clients) {
+      auto sent = co_await c.send_all({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
+      REQUIRE(sent);
+    }
+  }());
+  std::vector<Collector> collectors(servers.size());
+  for (std::size_t i = 0; i < servers.size(); ++i) servers[i].start_receiving(collectors[i]);
+  auto received_all = [&] {
+    return std::all_of(collectors.begin(), collectors.end(),
+                       [&](const Collector& c) { return c.bytes.size() >= data.size(); });
+  };
+  for (int turn = 0; turn < 1000 && !received_all(); ++turn) reactor.run_once(100ms);
+  REQUIRE(received_all());
+  for (const Collector& c : collectors) CHECK(c.bytes == data);
+  REQUIRE(reactor.stats().receive_buffer_shortages > 0);
+  CHECK(ring->resident_bytes() > 0);
+  CHECK(reactor.run_once(10s));   // returns when the trim comes due
+  CHECK(reactor.run_once(10ms));  // trims before it waits
+  CHECK(reactor.stats().heap_trims == 1);
+  CHECK(ring->resident_bytes() == 0);
   for (TcpStream& s : servers) s.stop_io();
 }
 

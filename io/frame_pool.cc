@@ -27,15 +27,16 @@ struct FreeNode {
 struct Pool {
   std::array<FreeNode*, kClasses> heads{};
   std::array<std::size_t, kClasses> counts{};
-  ~Pool() {
-    for (auto*& head : heads) {
-      while (head) {
-        FreeNode* next = head->next;
+  void release() noexcept {
+    for (std::size_t c = 0; c < kClasses; ++c) {
+      while (FreeNode* head = heads[c]) {
+        heads[c] = head->next;
         ::operator delete(head);
-        head = next;
       }
+      counts[c] = 0;
     }
   }
+  ~Pool() { release(); }
 };
 
 thread_local Pool pool;
@@ -56,6 +57,8 @@ void* allocate(std::size_t size) {
   }
   return ::operator new(size);
 }
+
+void release_cached() noexcept { pool.release(); }
 
 void deallocate(void* p, std::size_t size) noexcept {
   std::size_t c = size_class(size);

@@ -9,6 +9,9 @@ namespace io::frame_pool {
 
 void* allocate(std::size_t size);
 void deallocate(void* p, std::size_t size) noexcept;
+// Frees this thread's cached frames: after a burst they are scattered through the heap and
+// keep its pages resident (the reactor's quiet-period trim calls this before malloc_trim).
+void release_cached() noexcept;
 
 // A base that gives a class these free lists: for small state made and freed on every write
 // or delivery (not polymorphic: the size freed is the static type's).

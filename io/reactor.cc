@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "io/buffer_ring.h"
+#include "io/frame_pool.h"
 #include "io/log.h"
 #include "io/manual_clock.h"
 
@@ -406,6 +407,15 @@ void Reactor::turn(bool may_block, std::optional<Duration> timeout) {
   in_turn_ = false;
 }
 
+namespace {
+std::vector<void (*)()>& heap_trim_hooks() {
+  static std::vector<void (*)()> hooks;
+  return hooks;
+}
+}  // namespace
+
+void add_heap_trim_hook(void (*release_caches)()) { heap_trim_hooks().push_back(release_caches); }
+
 void Reactor::trim_heap_when_quiet() {
   if (options_.heap_trim_after.count() <= 0) return;
   heap_trim_due_ = true;
@@ -416,6 +426,8 @@ std::optional<Duration> Reactor::trim_heap_or_wait(std::optional<Duration> timeo
   const Duration quiet = std::chrono::steady_clock::now() - last_transient_work_;
   const Duration left = options_.heap_trim_after - quiet;
   if (left.count() > 0) return timeout ? std::min(*timeout, left) : left;
+  for (auto release_caches : heap_trim_hooks()) release_caches();
+  frame_pool::release_cached();
   ::malloc_trim(0);
   // Between two io_uring_enter calls, with DEFER_TASKRUN, no receive can write into the ring.
   if (buffer_ring_ && defer_taskrun_) buffer_ring_->give_back_unused_memory();

@@ -78,6 +78,11 @@ class PostedWork {
   PostedWork* next_posted_ = nullptr;
 };
 
+// Registers a function the quiet-period trim (Reactor::trim_heap_when_quiet) calls on the
+// reactor's thread before malloc_trim: per-thread caches of the layers above free what a burst
+// left in them. Register once, before reactors run (at static initialization).
+void add_heap_trim_hook(void (*release_caches)());
+
 class Reactor {
  public:
   struct Options {

@@ -23,6 +23,7 @@
 #include "tests/wsp/raw_peer.h"
 #include "wsp/engine/connection.h"
 #include "wsp/engine/opening.h"
+#include "wsp/engine/per_thread.h"
 #include "wsp/protocol/url.h"
 #include "wsp/websocket.h"
 
@@ -388,11 +389,21 @@ TEST_CASE("finished handshakes ask the reactor to give the heap back once it is 
   }());
   REQUIRE(clients.size() == 16);
   CHECK(server.served == 16);
+  reactor.sync_wait([&]() -> Task<void> {
+    for (auto& ws : clients) {
+      auto sent = co_await ws->send_binary(std::string(200, 'x'));
+      REQUIRE(sent);
+      wsp::Received echoed = co_await ws->receive();
+      CHECK(echoed.data == std::string(200, 'x'));
+    }
+  }());
+  CHECK(wsp::thread_buffer_pool().pooled() > 0);  // the echoes' buffers, kept for reuse
   CHECK(reactor.stats().heap_trims == 0);  // no quiet turn yet: every turn had work
   // The connections stay open and idle; the first turn that would block 20 ms after the last
-  // handshake trims.
+  // handshake trims, and empties this thread's buffer pool first (its trim hook).
   reactor.sync_wait([&]() -> Task<void> { co_await io::sleep_for(reactor, 100ms); }());
   CHECK(reactor.stats().heap_trims == 1);
+  CHECK(wsp::thread_buffer_pool().pooled() == 0);
   reactor.sync_wait([&]() -> Task<void> { co_await io::sleep_for(reactor, 50ms); }());
   CHECK(reactor.stats().heap_trims == 1);
 }

@@ -99,8 +99,12 @@ void BufferPool::give_back_block(void* block, std::size_t size) noexcept {
   ::operator delete(block);
 }
 
-BufferPool::~BufferPool() {
+BufferPool::~BufferPool() { release_all(); }
+
+void BufferPool::release_all() noexcept {
+  for (Bucket& buffers : classes_) Bucket().swap(buffers);
   for (void* block : blocks_) ::operator delete(block);
+  std::vector<void*>().swap(blocks_);
 }
 
 std::size_t BufferPool::pooled() const {

@@ -39,6 +39,9 @@ class BufferPool {
   }
   // Buffers held (for tests).
   std::size_t pooled() const;
+  // Frees every buffer and block held: once a burst is over (the reactor's quiet-period trim),
+  // what the pool kept for it would otherwise stay resident.
+  void release_all() noexcept;
 
   // Blocks of one size, for state made and freed around every message (a Protocol's buffers'
   // holder): kept, up to a bound, for the next take_block() of that size; other sizes are

@@ -135,6 +135,23 @@ TEST_CASE("blocks of the first size asked for are kept for the next take; other 
   pool.give_back_block(b, 104);
 }
 
+TEST_CASE("release_all frees every buffer and block the pool holds; it keeps working after") {
+  BufferPool pool;
+  pool.give_back(pool.take(100));
+  pool.give_back(pool.take(70000));
+  void* block = pool.take_block(104);
+  pool.give_back_block(block, 104);
+  CHECK(pool.pooled() == 2);
+  CHECK(pool.pooled_blocks() == 1);
+  pool.release_all();
+  CHECK(pool.pooled() == 0);
+  CHECK(pool.pooled_blocks() == 0);
+  std::string again = pool.take(100);
+  CHECK(again.capacity() >= 100);
+  pool.give_back(std::move(again));
+  CHECK(pool.pooled() == 1);
+}
+
 TEST_CASE("a protocol with a pool takes its buffers' holder from it and gives it back when idle") {
   BufferPool pool;
   ProtocolConfig config = config_for(Role::server);

@@ -196,11 +196,13 @@ class Reactor {
   const ReactorStats& stats() const { return stats_; }
   ReactorStats& stats() { return stats_; }
   // Work whose allocations are all freed by now has just ended (a handshake: its buffers and
-  // frames), or a burst of receives found the ring empty. A burst of them leaves the heap grown and mostly free, its pages resident though
-  // nothing is in them: about 1 MB after a few hundred handshakes at once, whether 256 or
-  // 10,000 connections stay open. The next time the reactor would block after
-  // Options::heap_trim_after without such work, it returns them with malloc_trim, and the
-  // pages of the receive ring's buffers that hold nothing undelivered (with DEFER_TASKRUN).
+  // frames), or a burst of receives found the ring empty. A burst of handshakes leaves the
+  // heap grown and mostly free, its pages resident though nothing is in them: about 1 MB
+  // after a few hundred at once, whether 256 or 10,000 connections stay open. The next time
+  // the reactor would block, once Options::heap_trim_after passed without such work, it
+  // empties the thread's caches (the frame pool, add_heap_trim_hook's), returns the heap's
+  // free pages with malloc_trim, and the pages of the receive ring's buffers that hold
+  // nothing undelivered (with DEFER_TASKRUN).
   void trim_heap_when_quiet();
   // Drives the loop until `done`; false if the task can never finish (waits with no work left).
   bool drive_until(const bool& done) {

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <string>
 #include <thread>
@@ -536,50 +537,81 @@ TEST_CASE("the reactor's receive ring consumes buffers incrementally where the k
   CHECK(ring->buffers() == 4);  // more only when a burst finds it empty
 }
 
-TEST_CASE("after a quiet period the receive ring's pages go back to the system; later receives read every byte") {
-  Reactor::Options options;
-  options.heap_trim_after = 10ms;
-  Reactor reactor(options);
-  io::BufferRing* ring = reactor.buffer_ring();
-  REQUIRE(ring);
-  if (!reactor.defers_task_work()) WSP_SKIP("no DEFER_TASKRUN here: the ring is never given back");
-  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
-  REQUIRE(listener);
-  constexpr int kConnections = 4;
+namespace {
+
+// Connected pairs on a reactor whose receive ring the tests below watch: each server end
+// delivers into its collector once receiving() starts.
+struct RingPairs {
+  Reactor reactor;
   std::vector<TcpStream> clients, servers;
-  reactor.sync_wait(connect_pairs(reactor, *listener, kConnections, clients, servers));
-  std::vector<Collector> collectors(kConnections);
-  for (int i = 0; i < kConnections; ++i) servers[i].start_receiving(collectors[i]);
-  std::vector<std::string> expected(kConnections);
-  // Each round sends 100,000 bytes per connection: 400 KB through the 512 KiB ring.
-  auto send_round = [&](int round) {
+  std::vector<Collector> collectors;
+  std::vector<std::string> sent;  // all each client sent so far
+
+  RingPairs(Reactor::Options options, int n) : reactor(options), collectors(n), sent(n) {
+    REQUIRE(reactor.buffer_ring());
+    auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+    REQUIRE(listener);
+    reactor.sync_wait(connect_pairs(reactor, *listener, n, clients, servers));
+  }
+  ~RingPairs() {
+    for (TcpStream& s : servers) s.stop_io();
+  }
+  io::BufferRing& ring() { return *reactor.buffer_ring_made(); }
+
+  void start_receiving() {
+    for (std::size_t i = 0; i < servers.size(); ++i) servers[i].start_receiving(collectors[i]);
+  }
+  // Client i sends data(i).
+  void send(const std::function<std::string(int)>& data) {
     reactor.sync_wait([&]() -> Task<void> {
-      for (int i = 0; i < kConnections; ++i) {
-        const std::string data = pattern(i + 10 * round, 100000);
-        expected[i] += data;
-        auto sent = co_await clients[i].send_all({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
-        REQUIRE(sent);
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        const std::string bytes = data(static_cast<int>(i));
+        sent[i] += bytes;
+        auto ok = co_await clients[i].send_all({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+        REQUIRE(ok);
       }
     }());
+  }
+  // Turns the reactor until every collector holds what its client sent (bounded), and checks it.
+  void collect_all() {
     auto received_all = [&] {
-      for (int i = 0; i < kConnections; ++i) {
-        if (collectors[i].bytes.size() < expected[i].size()) return false;
+      for (std::size_t i = 0; i < collectors.size(); ++i) {
+        if (collectors[i].bytes.size() < sent[i].size()) return false;
       }
       return true;
     };
     for (int turn = 0; turn < 1000 && !received_all(); ++turn) reactor.run_once(100ms);
-    for (int i = 0; i < kConnections; ++i) CHECK(collectors[i].bytes == expected[i]);
-  };
-  send_round(0);
-  CHECK(ring->resident_bytes() >= 256 * 1024);
-  reactor.trim_heap_when_quiet();
-  CHECK(reactor.run_once(10s));   // returns when the trim comes due
-  CHECK(reactor.run_once(10ms));  // trims before it waits
-  CHECK(reactor.stats().heap_trims == 1);
-  CHECK(ring->resident_bytes() == 0);  // every piece was delivered: nothing kept
-  send_round(1);                       // the same buffers, zero pages now: the bytes are right
-  CHECK(ring->resident_bytes() > 0);
-  for (TcpStream& s : servers) s.stop_io();
+    for (std::size_t i = 0; i < collectors.size(); ++i) CHECK(collectors[i].bytes == sent[i]);
+  }
+  // With nothing more to do, the first turn returns when the quiet-period trim comes due (not
+  // after 10 s), and the next one trims before it waits.
+  void run_until_trimmed() {
+    const std::uint64_t before = reactor.stats().heap_trims;
+    CHECK(reactor.run_once(10s));
+    CHECK(reactor.run_once(10ms));
+    CHECK(reactor.stats().heap_trims == before + 1);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("after a quiet period the receive ring's pages go back to the system; later receives read every byte") {
+  Reactor::Options options;
+  options.heap_trim_after = 10ms;
+  RingPairs pairs(options, 4);
+  if (!pairs.reactor.defers_task_work()) WSP_SKIP("no DEFER_TASKRUN here: the ring is never given back");
+  pairs.start_receiving();
+  // Each round sends 100,000 bytes per connection: 400 KB through the 512 KiB ring.
+  pairs.send([](int i) { return pattern(i, 100000); });
+  pairs.collect_all();
+  CHECK(pairs.ring().resident_bytes() >= 256 * 1024);
+  pairs.reactor.trim_heap_when_quiet();
+  pairs.run_until_trimmed();
+  CHECK(pairs.ring().resident_bytes() == 0);  // every piece was delivered: nothing kept
+  // The same buffers, zero pages now: the bytes are right.
+  pairs.send([](int i) { return pattern(i + 10, 100000); });
+  pairs.collect_all();
+  CHECK(pairs.ring().resident_bytes() > 0);
 }
 
 TEST_CASE("a burst that runs the receive ring dry gives the ring's pages back once it is over") {
@@ -588,38 +620,16 @@ TEST_CASE("a burst that runs the receive ring dry gives the ring's pages back on
   options.receive_buffers_at_start = 1;
   options.receive_buffers = 4;
   options.receive_buffer_size = 64 * 1024;
-  Reactor reactor(options);
-  io::BufferRing* ring = reactor.buffer_ring();
-  REQUIRE(ring);
-  if (!reactor.defers_task_work()) WSP_SKIP("no DEFER_TASKRUN here: the ring is never given back");
-  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
-  REQUIRE(listener);
-  std::vector<TcpStream> clients, servers;
-  reactor.sync_wait(connect_pairs(reactor, *listener, 8, clients, servers));
+  RingPairs pairs(options, 8);
+  if (!pairs.reactor.defers_task_work()) WSP_SKIP("no DEFER_TASKRUN here: the ring is never given back");
   // Every socket full before receiving starts: far more than one 64 KiB buffer.
-  const std::string data = pattern(1, 150000);
-  reactor.sync_wait([&]() -> Task<void> {
-    for (TcpStream& c : clients) {
-      auto sent = co_await c.send_all({reinterpret_cast<const std::uint8_t*>(data.data()), data.size()});
-      REQUIRE(sent);
-    }
-  }());
-  std::vector<Collector> collectors(servers.size());
-  for (std::size_t i = 0; i < servers.size(); ++i) servers[i].start_receiving(collectors[i]);
-  auto received_all = [&] {
-    return std::all_of(collectors.begin(), collectors.end(),
-                       [&](const Collector& c) { return c.bytes.size() >= data.size(); });
-  };
-  for (int turn = 0; turn < 1000 && !received_all(); ++turn) reactor.run_once(100ms);
-  REQUIRE(received_all());
-  for (const Collector& c : collectors) CHECK(c.bytes == data);
-  REQUIRE(reactor.stats().receive_buffer_shortages > 0);
-  CHECK(ring->resident_bytes() > 0);
-  CHECK(reactor.run_once(10s));   // returns when the trim comes due
-  CHECK(reactor.run_once(10ms));  // trims before it waits
-  CHECK(reactor.stats().heap_trims == 1);
-  CHECK(ring->resident_bytes() == 0);
-  for (TcpStream& s : servers) s.stop_io();
+  pairs.send([](int) { return pattern(1, 150000); });
+  pairs.start_receiving();
+  pairs.collect_all();
+  REQUIRE(pairs.reactor.stats().receive_buffer_shortages > 0);
+  CHECK(pairs.ring().resident_bytes() > 0);
+  pairs.run_until_trimmed();  // no call of trim_heap_when_quiet: the shortages asked for it
+  CHECK(pairs.ring().resident_bytes() == 0);
 }
 
 // --- push-style writes ----------------------------------------------------------------------

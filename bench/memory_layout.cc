@@ -1,5 +1,5 @@
 // What an idle connection's objects cost: sizeof of each per-connection component, and what
-// holds it: a slot of io::slab (the size rounded up to 16, no header) for the classes derived
+// holds it: a slot of io::slab (the size rounded up to 8, no header) for the classes derived
 // from io::slab::Allocated, else the chunk glibc's malloc gives it (size + 8-byte header,
 // rounded up to 16, at least 32). The
 // coroutine frames are not here: their size is only known to the compiler (docs/perf.md,
@@ -28,7 +28,7 @@ std::size_t malloc_chunk(std::size_t size) {
   return chunk < 32 ? 32 : chunk;
 }
 
-std::size_t slab_slot(std::size_t size) { return (size + 15) / 16 * 16; }
+std::size_t slab_slot(std::size_t size) { return (size + 7) / 8 * 8; }
 
 // `where`: null for an object allocated on its own, else what holds it.
 void row(const char* name, std::size_t size, const char* where = nullptr) {

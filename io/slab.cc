@@ -11,7 +11,10 @@ namespace io::slab {
 namespace {
 
 constexpr std::size_t kPageSize = 64 * 1024;
-constexpr std::size_t kGranule = 16;  // every slot is aligned for any object
+// Slot k of a class sits at kFirstSlot + k * size: an object's size is a multiple of its
+// alignment, so 8-byte classes still align an object needing 16 (its size is a multiple of
+// 16), and an object of 264 bytes takes 264, not 272.
+constexpr std::size_t kGranule = 8;
 constexpr std::size_t kClasses = kLargestSlabbed / kGranule;
 
 struct FreeSlot {

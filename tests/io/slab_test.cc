@@ -27,18 +27,18 @@ struct Derived final : Base {
 
 TEST_CASE("slab slots are distinct, aligned, fill whole pages, and the pages go back when freed") {
   const std::size_t before = io::slab::pages_held();
-  constexpr std::size_t kSize = 312;  // a WebSocket: the 320-byte class, 204 slots a page
+  constexpr std::size_t kSize = 312;  // the 312-byte class: 209 slots a page
   std::vector<void*> slots;
   std::set<std::uintptr_t> pages;
   for (int i = 0; i < 1000; ++i) {
     void* p = io::slab::allocate(kSize);
     std::memset(p, i & 0xff, kSize);
-    REQUIRE(reinterpret_cast<std::uintptr_t>(p) % 16 == 0);
+    REQUIRE(reinterpret_cast<std::uintptr_t>(p) % 8 == 0);
     slots.push_back(p);
     pages.insert(reinterpret_cast<std::uintptr_t>(p) & ~(kPage - 1));
   }
   CHECK(std::set<void*>(slots.begin(), slots.end()).size() == 1000);
-  CHECK(pages.size() == 5);  // ceil(1000 / 204)
+  CHECK(pages.size() == 5);  // ceil(1000 / 209)
   CHECK(io::slab::pages_held() >= before + 4);  // one may have been the class's kept page
   for (std::size_t i = 0; i < slots.size(); ++i) {
     CHECK(static_cast<unsigned char*>(slots[i])[kSize - 1] == (i & 0xff));  // no overlap
@@ -47,12 +47,30 @@ TEST_CASE("slab slots are distinct, aligned, fill whole pages, and the pages go 
   CHECK(io::slab::pages_held() <= before + 1);  // the one empty page kept for the class
 }
 
+TEST_CASE("slab classes step by 8 bytes, and a size that is a multiple of 16 gets 16-aligned slots") {
+  std::vector<void*> eights, sixteens;
+  for (int i = 0; i < 300; ++i) {
+    eights.push_back(io::slab::allocate(264));     // a class of its own, not 272's
+    sixteens.push_back(io::slab::allocate(272));
+    CHECK(reinterpret_cast<std::uintptr_t>(sixteens.back()) % 16 == 0);
+  }
+  // Neighbours in a page are one slot apart (300 slots span two pages: one pair is not).
+  int one_slot_apart = 0;
+  for (int i = 1; i < 300; ++i) {
+    one_slot_apart += reinterpret_cast<std::uintptr_t>(eights[i]) -
+                          reinterpret_cast<std::uintptr_t>(eights[i - 1]) == 264;
+  }
+  CHECK(one_slot_apart >= 297);
+  for (void* p : eights) io::slab::deallocate(p, 264);
+  for (void* p : sixteens) io::slab::deallocate(p, 272);
+}
+
 TEST_CASE("a freed slab slot is the next one handed out; sizes above the largest go to the heap") {
   void* a = io::slab::allocate(100);
   io::slab::deallocate(a, 100);
-  void* b = io::slab::allocate(112);  // the same 112-byte class
+  void* b = io::slab::allocate(104);  // the same 104-byte class
   CHECK(b == a);
-  io::slab::deallocate(b, 112);
+  io::slab::deallocate(b, 104);
 
   const std::size_t before = io::slab::pages_held();
   void* large = io::slab::allocate(io::slab::kLargestSlabbed + 1);

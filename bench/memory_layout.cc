@@ -59,7 +59,7 @@ int main() {
   row("  wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection");
   row("  wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
   row("  limits (wsp::Interned<ConnectionLimits>)", sizeof(wsp::Interned<wsp::ConnectionLimits>), "the Connection");
-  row("  io::Event (x2)", sizeof(io::Event), "the Connection");
+  row("  io::Signal (x2)", sizeof(io::Signal), "the Connection");
   row_of<io::TcpStream>("io::TcpStream");
   row_of<io::TcpPushIo>("io::TcpPushIo");
   row_of<wsp::MessageHandler>("wsp::MessageHandler (base of a handler)");

@@ -132,7 +132,7 @@ class WebSocket : public io::slab::Allocated {
       return connection_->has_message() || connection_->state() == Connection::State::closed;
     }
     Connection* connection_;
-    io::Event::Waiter waiter_;
+    io::Signal::Waiter waiter_;
   };
   ReceiveOp receive() { return ReceiveOp(connection_); }
   // Queues a message; suspends while the outbound queue is full (back-pressure) and fails

@@ -30,9 +30,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
                                .deflate_streams = deflate ? &thread_deflate_streams() : nullptr,
                                .buffers = &thread_buffer_pool(),
                                .mask_keys = &thread_mask_keys()}),
-      limits_(limits),
-      readable_(reactor_),
-      writable_(reactor_) {
+      limits_(limits) {
   // Bytes that came with the handshake are frames: parse them first.
   if (!leftover.empty()) {
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());

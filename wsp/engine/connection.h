@@ -111,7 +111,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   void recycle(std::string&& buffer);
   // Set when a message arrives and when the connection has ended (state closed): the two
   // things a receiver waits for.
-  io::Event& readable() { return readable_; }
+  io::Signal& readable() { return readable_; }
 
   // --- sending (non-blocking; the coroutine face suspends on writable() instead)
   SendResult send(bool text, std::string_view data);
@@ -129,7 +129,7 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   std::size_t buffered_amount() const { return outbound_.bytes(); }
   std::size_t queued_outbound() const { return outbound_.count(); }
   // Set whenever queued output was written.
-  io::Event& writable() { return writable_; }
+  io::Signal& writable() { return writable_; }
   // A callback node scheduled on this reactor whenever readable() is set (or writable(), if
   // it wants_writable), and at once when a message waits or the connection has ended (null:
   // none). How a wsp::MessageHandler is called without a task waiting on the events.
@@ -201,8 +201,8 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   void end_of_stream(std::error_code error);
   void output_added();
   // Sets `event` and tells the listener that wants to know.
-  void signal(io::Event& event) {
-    event.set();
+  void signal(io::Signal& event) {
+    event.set(reactor_);
     if (listener_ && (&event == &readable_ || listener_->wants_writable)) reactor_.schedule(listener_);
   }
   void flush();
@@ -235,11 +235,11 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
     std::error_code error;
   };
   std::unique_ptr<Overflow> overflow_;
-  io::Event readable_;
+  io::Signal readable_;
 
   OutboundQueue outbound_;
   io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
-  io::Event writable_;
+  io::Signal writable_;
 
   // The connection's own tasks, made with the first (heartbeats, or the closing handshake).
   struct Tasks {

@@ -61,6 +61,20 @@ class CallbackNode : public ReadyNode {
   Owner* owner_;
 };
 
+// The same as a base of Owner, for objects kept by the thousand (a connection's): the owner is
+// the node, with no pointer back. Calls owner->run_ready(); an Owner that keeps it private
+// befriends ReadyBase<Owner>.
+template <typename Owner>
+class ReadyBase : public ReadyNode {
+ protected:
+  ReadyBase() { set_callback(kCall); }
+
+ private:
+  static constexpr Callback kCall{[](ReadyNode* n) {
+    static_cast<Owner*>(static_cast<ReadyBase*>(n))->run_ready();
+  }};
+};
+
 class ReadyList {
  public:
   ReadyList() { head_.prev_ = head_.next_ = &head_; }

@@ -39,7 +39,7 @@ struct TcpSendCompletion : Completion {
   void on_complete(int result, std::uint32_t flags) final;
 };
 
-struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocated {
+struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpPushIo>, slab::Allocated {
   struct Chunk {
     const std::uint8_t* data;  // in the ring's buffer, or own_buffer
     int result;                // bytes, 0 at EOF, -errno
@@ -124,11 +124,12 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
       chunks.push({own_buffer.get(), result, 0, false});
     }
     due_delivery = true;
-    reactor.schedule(&work_node);
+    reactor.schedule(work_node());
   }
 
-  // The one ready-list entry for both kinds of work (a node is 40 bytes a connection).
-  void run_due_work() {
+  // The one ready-list entry for both kinds of work: this object itself (a base, no pointer).
+  ReadyNode* work_node() { return this; }
+  void run_ready() {
     if (due_write_end) {
       due_write_end = false;
       bool destroyed = false;
@@ -198,7 +199,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
     paused = false;
     if (!chunks.empty()) {
       due_delivery = true;
-      reactor.schedule(&work_node);
+      reactor.schedule(work_node());
     } else {
       arm();
     }
@@ -235,7 +236,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
     if (result <= 0) {
       write_result = result < 0 ? result : -EPIPE;
       due_write_end = true;
-      reactor.schedule(&work_node);
+      reactor.schedule(work_node());
       return;
     }
     auto left = static_cast<std::size_t>(result);
@@ -250,7 +251,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
     }
     write_result = 0;
     due_write_end = true;
-    reactor.schedule(&work_node);
+    reactor.schedule(work_node());
   }
   void written() {
     WriteHandler* write_handler = sending->handler;
@@ -272,7 +273,6 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, slab::Allocate
   // the server spent 35 us per message against 25.6 with this cap (docs/perf.md).
   static constexpr std::size_t kEnoughForOneSend = 64 * 1024;
   std::unique_ptr<std::uint8_t[]> own_buffer;  // only without a buffer ring
-  CallbackNode<TcpPushIo, &TcpPushIo::run_due_work> work_node{this};
   bool due_delivery = false;
   bool due_write_end = false;
   bool paused = false;

@@ -203,7 +203,7 @@ void Connection::end_of_stream(std::error_code error) {
 
 // --- sending -----------------------------------------------------------------------------
 
-void Connection::output_added() { reactor_.schedule(&flush_node_); }
+void Connection::output_added() { reactor_.schedule(this); }
 
 SendResult Connection::can_send(std::size_t size) const {
   if (state() != State::open) return SendResult::not_open;

@@ -84,7 +84,9 @@ class ConnectionListener : public io::ReadyNode {
   Connection* connection_ = nullptr;
 };
 
-class Connection final : private io::ReceiveHandler, private io::WriteHandler {
+class Connection final : private io::ReceiveHandler,
+                         private io::WriteHandler,
+                         private io::ReadyBase<Connection> {
  public:
   // What the application sees: open until our close frame is queued; closing while the closing
   // handshake finishes; closed once the stream is shut. Derived from the protocol's closing
@@ -205,6 +207,10 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
     event.set(reactor_);
     if (listener_ && (&event == &readable_ || listener_->wants_writable)) reactor_.schedule(listener_);
   }
+  // Writes what the protocol serialized: scheduled (the connection is its own ready node) once
+  // per turn in which output was added.
+  friend class io::ReadyBase<Connection>;
+  void run_ready() { flush(); }
   void flush();
   io::Task<void> heartbeat_loop();
   io::Task<void> close_timer();
@@ -238,7 +244,6 @@ class Connection final : private io::ReceiveHandler, private io::WriteHandler {
   io::Signal readable_;
 
   OutboundQueue outbound_;
-  io::CallbackNode<Connection, &Connection::flush> flush_node_{this};
   io::Signal writable_;
 
   // The connection's own tasks, made with the first (heartbeats, or the closing handshake).

@@ -12,6 +12,7 @@
 
 #include "io/buffer_ring.h"
 #include "io/byte_stream.h"
+#include "io/destruction_watch.h"
 #include "io/frame_pool.h"
 #include "io/log.h"
 #include "io/reactor.h"
@@ -78,7 +79,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
 
   TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket) { r.buffer_ring(); }
   ~TcpPushIo() {
-    if (destroyed_flag) *destroyed_flag = true;
+    DestructionWatch::destroying(this);
     if (receiver()->in_flight()) reactor.cancel_and_wait(receiver());
     if (sender()->in_flight()) reactor.cancel_and_wait(sender());
     chunks.for_each([this](const Chunk& c) {
@@ -132,11 +133,9 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
   void run_ready() {
     if (due_write_end) {
       due_write_end = false;
-      bool destroyed = false;
-      destroyed_flag = &destroyed;
+      DestructionWatch watch(this);
       written();  // the handler may destroy this object
-      if (destroyed) return;
-      destroyed_flag = nullptr;
+      if (watch.destroyed()) return;
     }
     if (due_delivery) {
       due_delivery = false;
@@ -145,21 +144,20 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
   }
 
   void deliver() {
-    // The handler may destroy this object (it closes the stream): a flag on our own stack
-    // tells, so nothing of `this` is touched afterwards.
-    bool destroyed = false;
-    destroyed_flag = &destroyed;
+    // The handler may destroy this object (it closes the stream): then nothing of `this` is
+    // touched afterwards.
+    DestructionWatch watch(this);
     BufferRing* buffers = ring();
     const PendingChunks batch = chunks.take();
     batch.for_each([&](const Chunk& c) {
-      if (destroyed || ended) {
+      if (watch.destroyed() || ended) {
         if (c.from_ring) buffers->release(c.buffer);
         return;
       }
       if (c.result > 0) {
         bool more = handler->on_received({c.data, static_cast<std::size_t>(c.result)});
         if (c.from_ring) buffers->release(c.buffer);
-        if (!destroyed && !more) pause();
+        if (!watch.destroyed() && !more) pause();
       } else {
         if (c.from_ring) buffers->release(c.buffer);
         ended = true;
@@ -167,8 +165,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
         handler->on_receive_end(c.result == 0 ? std::error_code{} : errno_code(-c.result));
       }
     });
-    if (destroyed) return;
-    destroyed_flag = nullptr;
+    if (watch.destroyed()) return;
     arm();
   }
 
@@ -279,7 +276,6 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
   bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
   bool ended = false;
   std::int16_t end_errno = 0;  // how the stream ended (0: orderly), beside the flags: no padding
-  bool* destroyed_flag = nullptr;  // set while a handler runs (it may destroy this object)
 
   // A write in progress, made by start_write and freed as it ends: an idle connection holds none.
   // The caller's list is copied (it need not outlive the call): a one-piece list inline.

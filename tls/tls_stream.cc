@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstring>
 
+#include "io/destruction_watch.h"
+
 namespace tls {
 
 namespace {
@@ -34,7 +36,7 @@ TlsStream::TlsStream(io::TcpStream tcp, std::unique_ptr<TlsEngine> engine)
     : tcp_(std::move(tcp)), engine_(std::move(engine)), flushed_(tcp_.reactor()) {}
 
 TlsStream::~TlsStream() {
-  if (destroyed_flag_) *destroyed_flag_ = true;
+  io::DestructionWatch::destroying(this);
   tcp_.stop_io();  // the kernel is done with wire_ before it goes
 }
 
@@ -306,13 +308,11 @@ bool TlsStream::deliver(std::span<const std::uint8_t> ciphertext) {
     // Reading may have produced records (a KeyUpdate answer, RFC 8446 §4.6.3).
     if (engine_->has_output()) send_output();
     if (r.state == TlsEngine::ReadState::data) {
-      bool destroyed = false;
-      destroyed_flag_ = &destroyed;
+      io::DestructionWatch watch(this);
       if (!own) memory.plaintext_in_use = true;
       bool more = receiver_->on_received({plaintext, r.bytes});
       if (!own) memory.plaintext_in_use = false;
-      if (destroyed) return false;
-      destroyed_flag_ = nullptr;
+      if (watch.destroyed()) return false;
       if (!more) receive_paused_ = true;
       continue;
     }
@@ -338,10 +338,7 @@ bool TlsStream::deliver(std::span<const std::uint8_t> ciphertext) {
 
 void TlsStream::end_receiving(std::error_code error) {
   receive_ended_ = true;
-  bool destroyed = false;
-  destroyed_flag_ = &destroyed;
-  receiver_->on_receive_end(error);
-  if (!destroyed) destroyed_flag_ = nullptr;
+  receiver_->on_receive_end(error);  // may destroy this stream: nothing of it is touched after
 }
 
 void TlsStream::start_write(std::span<const iovec> buffers, io::WriteHandler& handler) {
@@ -418,11 +415,9 @@ void TlsStream::on_written(std::error_code error) {
 
 bool TlsStream::finish_write(std::error_code error) {
   io::WriteHandler* handler = std::exchange(writer_, nullptr);
-  bool destroyed = false;
-  destroyed_flag_ = &destroyed;
+  io::DestructionWatch watch(this);
   handler->on_written(error);
-  if (destroyed) return false;
-  destroyed_flag_ = nullptr;
+  if (watch.destroyed()) return false;
   // Records the engine made meanwhile (a KeyUpdate answer) unless the handler's next write
   // took them along.
   if (!error) send_output();

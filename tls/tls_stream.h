@@ -144,7 +144,6 @@ class TlsStream final : public io::ByteStream,
   bool wire_ends_write_ = false;      // ... and holds the end of writer_'s write
   bool due_delivery_ = false;
   bool due_write_end_ = false;
-  bool* destroyed_flag_ = nullptr;    // set while a handler runs (it may destroy this object)
   io::CallbackNode<TlsStream, &TlsStream::run_due_work> work_node_{this};
 };
 

@@ -1,9 +1,11 @@
 #include "wsp/message_handler.h"
 
+#include "io/destruction_watch.h"
+
 namespace wsp {
 
 MessageHandler::~MessageHandler() {
-  if (destroyed_) *destroyed_ = true;
+  io::DestructionWatch::destroying(this);
   detach();
 }
 
@@ -22,8 +24,7 @@ void MessageHandler::detach() {
 }
 
 void MessageHandler::dispatch() {
-  bool destroyed = false;
-  destroyed_ = &destroyed;
+  io::DestructionWatch watch(this);  // on_message() may destroy the handler
   while (connection()) {
     Connection& conn = ws_->connection();
     Received* message = held_.get();
@@ -42,7 +43,7 @@ void MessageHandler::dispatch() {
     }
     const bool last = message->closed;
     const bool taken = on_message(*ws_, *message);
-    if (destroyed) return;
+    if (watch.destroyed()) return;
     if (last) {
       detach();
       break;
@@ -54,7 +55,6 @@ void MessageHandler::dispatch() {
     }
     held_.reset();
   }
-  destroyed_ = nullptr;
 }
 
 }  // namespace wsp

@@ -55,7 +55,6 @@ class MessageHandler : public io::slab::Allocated, private ConnectionListener {
 
   WebSocket* ws_ = nullptr;  // valid while connection() is set
   std::unique_ptr<Received> held_;  // made only when on_message() returned false
-  bool* destroyed_ = nullptr;       // set by the destructor while dispatch() runs
 };
 
 }  // namespace wsp

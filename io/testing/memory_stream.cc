@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "io/destruction_watch.h"
 #include "io/operation.h"
 
 namespace io::test {
@@ -69,7 +70,7 @@ std::pair<std::unique_ptr<MemoryStream>, std::unique_ptr<MemoryStream>> MemorySt
 }
 
 MemoryStream::~MemoryStream() {
-  if (destroyed_flag_) *destroyed_flag_ = true;
+  DestructionWatch::destroying(this);
   close();
   if (peer_) peer_->peer_ = nullptr;
 }
@@ -137,14 +138,13 @@ void MemoryStream::resume_receiving() {
 }
 
 void MemoryStream::deliver() {
-  // The handler may destroy this end (its owner closes it): a flag on our own stack tells, so
-  // nothing of `this` is touched afterwards. Each read's bytes are the handler's own copy.
-  bool destroyed = false;
-  destroyed_flag_ = &destroyed;
+  // The handler may destroy this end (its owner closes it): then nothing of `this` is touched
+  // afterwards. Each read's bytes are the handler's own copy.
+  DestructionWatch watch(this);
   if (end_again_ && receiver_) {
     end_again_ = false;
     receiver_->on_receive_end(end_error_);
-    if (destroyed) return;
+    if (watch.destroyed()) return;
   }
   while (receiver_ && (!paused_ || late_left_ > 0) && !receive_ended_) {
     std::optional<Read> read = next_read(kAll);
@@ -153,12 +153,12 @@ void MemoryStream::deliver() {
     if (read->error || read->data.empty()) {
       end_error_ = read->error;
       receiver_->on_receive_end(read->error);
-      if (destroyed) return;
+      if (watch.destroyed()) return;
       break;
     }
     const bool more = receiver_->on_received(
         {reinterpret_cast<const std::uint8_t*>(read->data.data()), read->data.size()});
-    if (destroyed) return;
+    if (watch.destroyed()) return;
     if (!more && receiver_) {
       ++stats_.pauses;
       if (!paused_) late_left_ = options_.late_reads;
@@ -166,7 +166,6 @@ void MemoryStream::deliver() {
     }
   }
   late_left_ = 0;  // only what waited when the handler paused comes late
-  destroyed_flag_ = nullptr;
 }
 
 Task<Result<std::size_t>> MemoryStream::read_some(std::span<std::uint8_t> buffer) {

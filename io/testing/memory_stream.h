@@ -201,7 +201,6 @@ class MemoryStream final : public ByteStream {
 
   std::string written_;
   std::vector<std::vector<iovec>> write_calls_;
-  bool* destroyed_flag_ = nullptr;  // set while a handler runs (it may destroy this end)
 };
 
 // Runs non-blocking turns of `reactor` while anything is ready or in flight; false if that

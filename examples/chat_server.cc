@@ -115,9 +115,9 @@ std::string room_of(const std::string& url) {
 // An open member, called by the reactor with each message it sends; deletes itself at its
 // close. Its subscription ends with its connection.
 struct Member final : wsp::MessageHandler, wsp::ShardConnections::Node {
-  Member(Shard& s, std::unique_ptr<wsp::WebSocket> w)
-      : shard(s), ws(std::move(w)), room(room_of(ws->requested_url())) {
-    shard.connections.opened(*this, *ws);
+  Member(Shard& s, std::unique_ptr<wsp::WebSocket> socket)
+      : shard(s), room(room_of(socket->requested_url())) {
+    shard.connections.opened(*this, std::move(socket));
     Chat& chat = shard.chat;
     chat.pubsub->subscribe(ws->connection(), room);
     if (chat.options.notices) {
@@ -131,8 +131,7 @@ struct Member final : wsp::MessageHandler, wsp::ShardConnections::Node {
       if (chat.options.notices) {
         chat.pubsub->publish(room, "* someone left (" + std::to_string(chat.resize(room, -1)) + " here)", true);
       }
-      shard.connections.ended(*this);
-      delete this;
+      delete this;  // with the WebSocket its node holds
       return true;
     }
     if (message.text) chat.pubsub->publish(room, message.data, true);
@@ -141,7 +140,6 @@ struct Member final : wsp::MessageHandler, wsp::ShardConnections::Node {
   }
 
   Shard& shard;
-  std::unique_ptr<wsp::WebSocket> ws;
   const std::string room;
 };
 

@@ -96,14 +96,14 @@ io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::T
 
 // One per open connection (the default style), called by the reactor with each message. While
 // the output is full the message is held back (and receiving pauses) until the next write.
+// The node it is holds the WebSocket; deleting the handler ends the connection.
 struct EchoHandler final : wsp::MessageHandler, wsp::ShardConnections::Node {
-  EchoHandler(Server& s, std::unique_ptr<wsp::WebSocket> w) : server(s), ws(std::move(w)) {
-    server.connections.opened(*this, *ws);
+  EchoHandler(Server& server, std::unique_ptr<wsp::WebSocket> socket) {
+    server.connections.opened(*this, std::move(socket));
     attach(*ws);
   }
   bool on_message(wsp::WebSocket& socket, wsp::Received& message) override {
     if (message.closed) {
-      server.connections.ended(*this);
       delete this;
       return true;
     }
@@ -111,25 +111,22 @@ struct EchoHandler final : wsp::MessageHandler, wsp::ShardConnections::Node {
     // dropped and the close follows.
     return socket.send_now(std::move(message.data), message.text) != wsp::Errc::no_room;
   }
-
-  Server& server;
-  std::unique_ptr<wsp::WebSocket> ws;
 };
 
 // --style coroutine: one per open connection, for its whole life: its frame holds little more
 // than the socket, the message in hand and the two awaitables.
-io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> ws) {
+io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> socket) {
   wsp::ShardConnections::Node self;
-  server.connections.opened(self, *ws);
+  server.connections.opened(self, std::move(socket));
+  wsp::WebSocket& ws = *self.ws;
   for (;;) {
-    wsp::Received message = co_await ws->receive();
+    wsp::Received message = co_await ws.receive();
     if (message.closed) break;
     // Given away: a large message is written from its own buffer, which then receives the
     // next message (no copy, no allocation per message).
-    auto sent = co_await ws->send(std::move(message.data), message.text);
+    auto sent = co_await ws.send(std::move(message.data), message.text);
     if (!sent) break;
   }
-  server.connections.ended(self);
 }
 
 // The handshake, then the echo loop in a task of its own: this frame (the accepted socket,

@@ -11,13 +11,11 @@ MessageHandler::~MessageHandler() {
 
 void MessageHandler::attach(WebSocket& ws) {
   detach();
-  ws_ = &ws;
   ws.connection().set_listener(this);
 }
 
 void MessageHandler::detach() {
   if (Connection* c = connection()) c->set_listener(nullptr);
-  ws_ = nullptr;
   unlink();
   wants_writable = false;
   held_.reset();
@@ -26,7 +24,7 @@ void MessageHandler::detach() {
 void MessageHandler::dispatch() {
   io::DestructionWatch watch(this);  // on_message() may destroy the handler
   while (connection()) {
-    Connection& conn = ws_->connection();
+    Connection& conn = *connection();
     Received* message = held_.get();
     Received next;
     if (!message) {
@@ -42,7 +40,7 @@ void MessageHandler::dispatch() {
       message = &next;
     }
     const bool last = message->closed;
-    const bool taken = on_message(*ws_, *message);
+    const bool taken = on_message(WebSocket::of(conn), *message);
     if (watch.destroyed()) return;
     if (last) {
       detach();

@@ -53,7 +53,6 @@ class MessageHandler : public io::slab::Allocated, private ConnectionListener {
  private:
   void dispatch();
 
-  WebSocket* ws_ = nullptr;  // valid while connection() is set
   std::unique_ptr<Received> held_;  // made only when on_message() returned false
 };
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 
 #include "io/operation.h"
 #include "io/reactor.h"
@@ -16,31 +17,50 @@ namespace wsp {
 
 class ShardConnections {
  public:
-  // Links an open connection through a node in its own coroutine frame: tracking allocates
-  // nothing.
-  struct Node {
-    WebSocket* ws = nullptr;
-    Node* prev = nullptr;
-    Node* next = nullptr;
+  ShardConnections() { open_.prev_ = open_.next_ = &open_; }
+  ShardConnections(const ShardConnections&) = delete;
+  ShardConnections& operator=(const ShardConnections&) = delete;
+  ~ShardConnections() {
+    while (Node* node = first_open()) node->unlink();
+  }
+
+  // An open connection: owns its WebSocket, and is linked while open. It lives in what serves
+  // the connection (a handler, a coroutine frame): tracking allocates nothing, and destroying
+  // the node (with its WebSocket) is how a connection ends here.
+  class Node {
+   public:
+    Node() = default;
+    Node(const Node&) = delete;
+    Node& operator=(const Node&) = delete;
+    ~Node() { unlink(); }
+
+    std::unique_ptr<WebSocket> ws;
+
+   private:
+    friend class ShardConnections;
+    void unlink() {
+      if (!prev_) return;
+      prev_->next_ = next_;
+      next_->prev_ = prev_;
+      prev_ = next_ = nullptr;
+    }
+    Node* prev_ = nullptr;  // a circle through ShardConnections' own node: no head to update
+    Node* next_ = nullptr;
   };
 
   // A connection was accepted: its handshake starts.
-  void accepted() { ++live_; }
+  void accepted() { ++opening_; }
   // Its handshake failed: it never opens.
-  void refused() { --live_; }
-  // It opened; `node` stays linked until ended().
-  void opened(Node& node, WebSocket& ws) {
-    node.ws = &ws;
-    node.next = open_;
-    if (open_) open_->prev = &node;
-    open_ = &node;
-    if (stopping_) ws.connection().close(1001, kShuttingDown);
-  }
-  // It ended (after opened()).
-  void ended(Node& node) {
-    (node.prev ? node.prev->next : open_) = node.next;
-    if (node.next) node.next->prev = node.prev;
-    --live_;
+  void refused() { --opening_; }
+  // It opened: `node` takes the WebSocket and stays linked until destroyed.
+  void opened(Node& node, std::unique_ptr<WebSocket> ws) {
+    --opening_;
+    node.ws = std::move(ws);
+    node.prev_ = &open_;
+    node.next_ = open_.next_;
+    open_.next_->prev_ = &node;
+    open_.next_ = &node;
+    if (stopping_) node.ws->connection().close(1001, kShuttingDown);
   }
 
   // Unlinks every connection still open, handing its node to `f` (which may destroy it): for
@@ -48,8 +68,8 @@ class ShardConnections {
   // coroutine frames the reactor destroys.
   template <typename F>
   void release_open(F f) {
-    while (Node* node = open_) {
-      ended(*node);
+    while (Node* node = first_open()) {
+      node->unlink();
       f(*node);
     }
   }
@@ -58,17 +78,19 @@ class ShardConnections {
   // once all of them ended (each within its close_timeout), or after `limit`.
   io::Task<void> close_all(io::Reactor& reactor, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     stopping_ = true;
-    for (Node* n = open_; n; n = n->next) n->ws->connection().close(1001, kShuttingDown);
+    for (Node* n = open_.next_; n != &open_; n = n->next_) n->ws->connection().close(1001, kShuttingDown);
     const auto deadline = std::chrono::steady_clock::now() + limit;
-    while (live_ > 0 && std::chrono::steady_clock::now() < deadline) {
+    while ((opening_ > 0 || first_open()) && std::chrono::steady_clock::now() < deadline) {
       co_await io::sleep_for(reactor, std::chrono::milliseconds(20));
     }
   }
 
  private:
   static constexpr const char* kShuttingDown = "server shutting down";
-  Node* open_ = nullptr;
-  long live_ = 0;  // accepted and not yet ended
+  Node* first_open() { return open_.next_ == &open_ ? nullptr : open_.next_; }
+
+  Node open_;  // the circle's own node: holds no connection
+  long opening_ = 0;  // accepted, not yet opened or refused
   bool stopping_ = false;
 };
 

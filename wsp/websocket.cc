@@ -24,8 +24,8 @@ const std::error_category& wsp_category() {
 }
 
 WebSocket::WebSocket(WebSocketParts parts)
-    : connection_(std::move(parts.stream), parts.role, parts.limits, std::move(parts.leftover),
-                  parts.deflate),
+    : Connection(std::move(parts.stream), parts.role, parts.limits, std::move(parts.leftover),
+                 parts.deflate),
       requested_url_(parts.requested_url) {
   if (!parts.selected_protocol.empty() || !parts.request_headers.empty()) {
     rarely_set_ = std::make_unique<RarelySet>(
@@ -88,12 +88,12 @@ std::coroutine_handle<> WebSocket::SendOp::await_suspend(std::coroutine_handle<>
 
 io::Task<void> WebSocket::close(int code, std::string_view reason) {
   // A code or reason the RFC forbids queues nothing: the connection stays as it was.
-  if (!connection_.close(code, reason) && connection_.state() == Connection::State::open) {
+  if (!Connection::close(code, reason) && state() == Connection::State::open) {
     co_return;
   }
-  while (connection_.state() != Connection::State::closed) {
-    connection_.readable().reset();
-    co_await connection_.readable().wait();
+  while (state() != Connection::State::closed) {
+    readable().reset();
+    co_await readable().wait();
   }
 }
 

@@ -105,10 +105,13 @@ struct WebSocketParts {
   HeaderList request_headers{};
 };
 
-class WebSocket : public io::slab::Allocated {
+// The connection is a base of the WebSocket (one allocation for both, and WebSocket::of()
+// finds the WebSocket of a connection with no pointer kept).
+class WebSocket : public io::slab::Allocated, private Connection {
  public:
-  // The connection is part of the WebSocket (one allocation for both).
   explicit WebSocket(WebSocketParts parts);
+  // The WebSocket a connection is part of (`connection` must be one's).
+  static WebSocket& of(Connection& connection) { return static_cast<WebSocket&>(connection); }
 
   // The next message, or the close once every message before it was taken. An awaitable,
   // not a Task: a message already queued is returned without suspending or allocating.
@@ -134,7 +137,7 @@ class WebSocket : public io::slab::Allocated {
     Connection* connection_;
     io::Signal::Waiter waiter_;
   };
-  ReceiveOp receive() { return ReceiveOp(connection_); }
+  ReceiveOp receive() { return ReceiveOp(*this); }
   // Queues a message; suspends while the outbound queue is full (back-pressure) and fails
   // only when the connection is closing/closed, the message can never fit, or text is not
   // UTF-8. An awaitable, not a Task: when there is room the message is queued without
@@ -178,31 +181,31 @@ class WebSocket : public io::slab::Allocated {
     Errc failure_{};          // 0 once sent
     io::Task<void> waiting_;  // only while the queue is full
   };
-  SendOp send(std::string_view data, bool text) { return SendOp(connection_, data, text); }
+  SendOp send(std::string_view data, bool text) { return SendOp(*this, data, text); }
   // The same for a message given away: large ones are written without a copy.
-  SendOp send(std::string&& data, bool text) { return SendOp(connection_, std::move(data), text); }
+  SendOp send(std::string&& data, bool text) { return SendOp(*this, std::move(data), text); }
   SendOp send_text(std::string_view text) { return send(text, true); }
   SendOp send_binary(std::string_view data) { return send(data, false); }
   // Queues a message without suspending (for wsp::MessageHandler and other code outside a
   // coroutine): empty on success, else Errc::no_room when the queue is full (nothing queued,
   // `data` untouched), or the error send() would give.
   std::error_code send_now(std::string_view data, bool text) {
-    return error_of(queue(connection_, data, text));
+    return error_of(queue(*this, data, text));
   }
   std::error_code send_now(std::string&& data, bool text) {
-    return error_of(queue(connection_, std::move(data), text));
+    return error_of(queue(*this, std::move(data), text));
   }
   // Starts the close handshake and waits until it is over (or close_timeout drops it).
   io::Task<void> close(int code = 1000, std::string_view reason = {});
   // Optional: returns a received message's buffer for reuse by the next message.
-  void recycle(std::string&& buffer) { connection_.recycle(std::move(buffer)); }
+  void recycle(std::string&& buffer) { Connection::recycle(std::move(buffer)); }
   // Drops the connection without a close frame.
-  void abort() { connection_.abort(); }
+  void abort() { Connection::abort(); }
 
-  Connection& connection() { return connection_; }
-  bool is_open() const { return connection_.state() == Connection::State::open; }
-  int close_code() const { return connection_.close_code(); }
-  std::string close_reason() const { return connection_.close_reason(); }
+  Connection& connection() { return *this; }
+  bool is_open() const { return state() == Connection::State::open; }
+  int close_code() const { return Connection::close_code(); }
+  std::string close_reason() const { return Connection::close_reason(); }
   const std::string& selected_protocol() const;
   const std::string& requested_url() const { return *requested_url_; }
   const HeaderList& request_headers() const;
@@ -219,7 +222,6 @@ class WebSocket : public io::slab::Allocated {
     std::string selected_protocol;
     HeaderList request_headers;
   };
-  Connection connection_;
   // The URLs of a server's connections are mostly a few distinct ones (each path), and every
   // client of a load generator has the same: one shared copy each.
   Interned<std::string> requested_url_;

@@ -84,7 +84,7 @@ class ConnectionListener : public io::ReadyNode {
   Connection* connection_ = nullptr;
 };
 
-class Connection final : private io::ReceiveHandler,
+class Connection : private io::ReceiveHandler,
                          private io::WriteHandler,
                          private io::ReadyBase<Connection> {
  public:

@@ -40,14 +40,14 @@ struct EchoShard final : io::ServerShard {
       co_return;
     }
     wsp::ShardConnections::Node self;
-    open.opened(self, **ws);
+    open.opened(self, std::move(*ws));
+    wsp::WebSocket& socket = *self.ws;
     for (;;) {
-      wsp::Received m = co_await (*ws)->receive();
+      wsp::Received m = co_await socket.receive();
       if (m.closed) break;
-      auto sent = co_await (*ws)->send(std::move(m.data), m.text);
+      auto sent = co_await socket.send(std::move(m.data), m.text);
       if (!sent) break;
     }
-    open.ended(self);
   }
 
   io::Reactor& reactor;

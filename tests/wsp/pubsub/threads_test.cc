@@ -44,21 +44,21 @@ struct RoomShard final : io::ServerShard {
       co_return;
     }
     wsp::ShardConnections::Node self;
-    open.opened(self, **ws);
-    const std::string url = (*ws)->requested_url();
+    open.opened(self, std::move(*ws));
+    wsp::WebSocket& socket = *self.ws;
+    const std::string url = socket.requested_url();
     const std::string room = url.substr(url.rfind('/') + 1);
-    pubsub.subscribe((*ws)->connection(), room);
-    (*ws)->connection().send(true, std::string_view("welcome"));  // subscribed from here on
+    pubsub.subscribe(socket.connection(), room);
+    socket.connection().send(true, std::string_view("welcome"));  // subscribed from here on
     for (;;) {
-      wsp::Received m = co_await (*ws)->receive();
+      wsp::Received m = co_await socket.receive();
       if (m.closed) break;
       if (m.text) {
         pubsub.publish(room, m.data, true);
-      } else if (!co_await (*ws)->send(std::move(m.data), false)) {
+      } else if (!co_await socket.send(std::move(m.data), false)) {
         break;
       }
     }
-    open.ended(self);
   }
 
   io::Reactor& reactor;

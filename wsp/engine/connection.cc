@@ -41,7 +41,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
   }
   receiving_paused_ = stalled();
   stream_->start_receiving(*this);
-  if (limits_->heartbeat_interval > 0) tasks().heartbeat = reactor_.spawn(heartbeat_loop());
+  if (limits_->heartbeat_interval > 0) occasional().heartbeat = reactor_.spawn(heartbeat_loop());
 }
 
 Connection::~Connection() {
@@ -113,8 +113,8 @@ bool Connection::output_backlogged() const {
 }
 
 void Connection::closing_progress() {
-  if (limits_->close_timeout.count() > 0 && !(tasks_ && tasks_->close_timer) && !ended_) {
-    tasks().close_timer = reactor_.spawn(close_timer());
+  if (limits_->close_timeout.count() > 0 && !(occasional_ && occasional_->close_timer) && !ended_) {
+    occasional().close_timer = reactor_.spawn(close_timer());
   }
   // The answer waits until the application took the messages before it; then it goes after
   // the replies the application makes in this turn (the flush runs after them).
@@ -235,8 +235,8 @@ void Connection::flush() {
   if (protocol_.pending_output_size() == 0 && !outbound_.has_pieces()) {
     // Both close frames have passed (or ours answered a protocol error): end our direction
     // in order (TLS close_notify, TCP FIN), then close.
-    if (protocol_.close_handshake() == Protocol::CloseHandshake::done && !(tasks_ && tasks_->ending)) {
-      tasks().ending = reactor_.spawn(graceful_end());
+    if (protocol_.close_handshake() == Protocol::CloseHandshake::done && !(occasional_ && occasional_->ending)) {
+      occasional().ending = reactor_.spawn(graceful_end());
     }
     return;
   }
@@ -286,7 +286,7 @@ SendResult Connection::send_shared(const SharedFrameRef& frame) {
 io::Task<void> Connection::graceful_end() {
   auto ended = co_await stream_->shutdown();
   if (!ended) WSP_LOG_DEBUG("orderly shutdown failed: %s", ended.error().message().c_str());
-  finish(tasks_->ending);
+  finish(occasional_->ending);
 }
 
 void Connection::on_written(std::error_code error) {
@@ -326,7 +326,7 @@ io::Task<void> Connection::close_timer() {
   co_await io::sleep_for(reactor_, limits_->close_timeout);
   WSP_LOG_DEBUG("close handshake timed out; dropping the connection");
   aborted_ = true;
-  finish(tasks_->close_timer);
+  finish(occasional_->close_timer);
 }
 
 io::Task<void> Connection::heartbeat_loop() {
@@ -338,7 +338,7 @@ io::Task<void> Connection::heartbeat_loop() {
     if (awaiting_pong_) {
       WSP_LOG_DEBUG("no pong within the heartbeat interval; dropping the connection");
       aborted_ = true;
-      finish(tasks_->heartbeat);
+      finish(occasional_->heartbeat);
       co_return;
     }
     if (protocol_.send_ping({})) {
@@ -355,9 +355,10 @@ void Connection::abort() {
 }
 
 void Connection::finish(io::Reactor::TaskId self) {
-  if (std::unique_ptr<Tasks> tasks = std::move(tasks_)) {
-    for (io::Reactor::TaskId id : {tasks->heartbeat, tasks->close_timer, tasks->ending}) {
-      if (id && id != self) reactor_.cancel(id);
+  if (occasional_) {
+    for (io::Reactor::TaskId* id : {&occasional_->heartbeat, &occasional_->close_timer, &occasional_->ending}) {
+      if (*id && *id != self) reactor_.cancel(*id);
+      *id = 0;
     }
   }
   if (ended_) return;
@@ -366,7 +367,11 @@ void Connection::finish(io::Reactor::TaskId self) {
     stream_->stop_io();
     stream_->close();
   }
-  if (ConnectionObserver* observer = std::exchange(observer_, nullptr)) observer->connection_ended(*this);
+  if (occasional_) {
+    if (ConnectionObserver* observer = std::exchange(occasional_->observer, nullptr)) {
+      observer->connection_ended(*this);
+    }
+  }
   signal(readable_);
   signal(writable_);
 }

@@ -169,8 +169,10 @@ class Connection : private io::ReceiveHandler,
   }
 
   // One observer (null: none); not told when set on a connection already ended.
-  void set_observer(ConnectionObserver* observer) { observer_ = observer; }
-  ConnectionObserver* observer() const { return observer_; }
+  void set_observer(ConnectionObserver* observer) {
+    if (observer || occasional_) occasional().observer = observer;
+  }
+  ConnectionObserver* observer() const { return occasional_ ? occasional_->observer : nullptr; }
 
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }
@@ -246,16 +248,17 @@ class Connection : private io::ReceiveHandler,
   OutboundQueue outbound_;
   io::Signal writable_;
 
-  // The connection's own tasks, made with the first (heartbeats, or the closing handshake).
-  struct Tasks {
+  // Made on first need: the connection's own tasks (heartbeats, the closing handshake) and its
+  // observer (publish/subscribe). An idle connection without heartbeats holds none.
+  struct Occasional {
     io::Reactor::TaskId heartbeat = 0, close_timer = 0, ending = 0;
+    ConnectionObserver* observer = nullptr;
   };
-  Tasks& tasks() {
-    if (!tasks_) tasks_ = std::make_unique<Tasks>();
-    return *tasks_;
+  Occasional& occasional() {
+    if (!occasional_) occasional_ = std::make_unique<Occasional>();
+    return *occasional_;
   }
-  std::unique_ptr<Tasks> tasks_;
-  ConnectionObserver* observer_ = nullptr;
+  std::unique_ptr<Occasional> occasional_;
   ConnectionListener* listener_ = nullptr;
 };
 

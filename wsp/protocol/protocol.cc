@@ -20,10 +20,6 @@ constexpr std::size_t kMaxReserve = 1 << 20;
 // Room for a few small frames, so a burst of small sends rarely grows the output buffer.
 constexpr std::size_t kFirstOutputCapacity = 512;
 
-constexpr const char* kProtocolError = "Protocol error";
-constexpr const char* kInvalidPayload = "Invalid frame payload data";
-constexpr const char* kMessageTooBig = "Message too big";
-constexpr const char* kInternalError = "Internal error";
 
 // A compressed message may be a little larger than it inflates to (stored blocks cost 5 bytes
 // per 64 KiB, plus a few bytes per message): its wire size may pass the limit by this much;
@@ -152,7 +148,7 @@ bool Protocol::start_frame(const std::uint8_t* h) {
     p = 10;
     // §5.2: the most significant bit of a 64-bit length must be 0.
     if (len >> 63) {
-      fail(close_code::protocol_error, kProtocolError);
+      fail(close_code::protocol_error);
       return false;
     }
   }
@@ -170,7 +166,7 @@ bool Protocol::start_frame(const std::uint8_t* h) {
   const std::uint64_t limit = compressed && deflate_ ? compressed_limit(config_->max_message_size)
                                                             : config_->max_message_size;
   if (config_->max_message_size != 0 && (len > limit || have + len > limit)) {
-    fail(close_code::message_too_big, kMessageTooBig);
+    fail(close_code::message_too_big);
     return false;
   }
   if (frame_opcode_ != Opcode::continuation) {
@@ -206,7 +202,7 @@ bool Protocol::consume_payload(const std::uint8_t* data, std::size_t n) {
   frame_done_ += n;
   // §8.1: a text message may be failed as soon as its bytes cannot become valid UTF-8.
   if (!control && message_text_ && !message_compressed_ && !utf8_.feed(p, n)) {
-    fail(close_code::invalid_payload, kInvalidPayload);
+    fail(close_code::invalid_payload);
     return false;
   }
   return true;
@@ -217,18 +213,18 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
   std::string_view reason;
   const std::string& payload = scratch().control;
   if (payload.size() == 1) {
-    fail(close_code::protocol_error, kProtocolError);  // §5.5.1: a code is 2 bytes
+    fail(close_code::protocol_error);  // §5.5.1: a code is 2 bytes
     return false;
   }
   if (payload.size() >= 2) {
     code = (static_cast<std::uint8_t>(payload[0]) << 8) | static_cast<std::uint8_t>(payload[1]);
     if (!is_valid_received_close_code(code)) {
-      fail(close_code::protocol_error, kProtocolError);  // §7.4.1
+      fail(close_code::protocol_error);  // §7.4.1
       return false;
     }
     reason = std::string_view(payload).substr(2);
     if (!is_valid_utf8(reason)) {
-      fail(close_code::invalid_payload, kInvalidPayload);  // §5.5.1: the reason is UTF-8
+      fail(close_code::invalid_payload);  // §5.5.1: the reason is UTF-8
       return false;
     }
   }
@@ -272,7 +268,7 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
   if (!frame_fin_) return false;
   if (message_compressed_ && deflate_) return inflate_message(out);
   if (message_text_ && !message_compressed_ && !utf8_.complete()) {
-    fail(close_code::invalid_payload, kInvalidPayload);  // ends inside a code point
+    fail(close_code::invalid_payload);  // ends inside a code point
     return false;
   }
   in_message_ = false;
@@ -293,7 +289,7 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
   in_message_ = false;
   PerMessageDeflate* deflate = deflate_.get(config_->deflate_streams);
   if (!deflate) {
-    fail(close_code::internal_error, kInternalError);
+    fail(close_code::internal_error);
     return false;
   }
   std::string& message = scratch().message;
@@ -301,13 +297,13 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
     case PerMessageDeflate::InflateResult::ok:
       break;
     case PerMessageDeflate::InflateResult::too_big:
-      fail(close_code::message_too_big, kMessageTooBig);
+      fail(close_code::message_too_big);
       return false;
     case PerMessageDeflate::InflateResult::invalid:
-      fail(close_code::invalid_payload, kInvalidPayload);
+      fail(close_code::invalid_payload);
       return false;
     case PerMessageDeflate::InflateResult::no_memory:
-      fail(close_code::internal_error, kInternalError);
+      fail(close_code::internal_error);
       return false;
   }
   // The compressed bytes are spent: their buffer goes back to the pool rather than staying
@@ -319,7 +315,7 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
   }
   if (message_text_ && !is_valid_utf8(out.payload)) {
     out.payload.clear();
-    fail(close_code::invalid_payload, kInvalidPayload);
+    fail(close_code::invalid_payload);
     return false;
   }
   out.type = ProtocolEventType::message;
@@ -368,7 +364,7 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
   }
   if (op == 1 && !is_valid_utf8(payload)) {
     payload.clear();
-    fail(close_code::invalid_payload, kInvalidPayload);  // §8.1
+    fail(close_code::invalid_payload);  // §8.1
     return len;
   }
   out.type = ProtocolEventType::message;
@@ -397,7 +393,7 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
       if (header_have_ == 0 && len - pos >= 2 && len - pos >= header_size(data[pos + 1])) {
         // Fast path: the whole header is in this buffer, parse it in place.
         if (!check_first_two_bytes(data[pos], data[pos + 1])) {
-          fail(close_code::protocol_error, kProtocolError);
+          fail(close_code::protocol_error);
           return len;
         }
         h = data + pos;
@@ -408,7 +404,7 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
           if (header_have_ == 2) {
             // Reject a bad frame on its first two bytes, before the rest arrives.
             if (!check_first_two_bytes(header_[0], header_[1])) {
-              fail(close_code::protocol_error, kProtocolError);
+              fail(close_code::protocol_error);
               return len;
             }
             header_need_ = header_size(header_[1]);
@@ -446,10 +442,19 @@ std::string Protocol::received_close_reason() const {
   return scratch_->control.substr(2);
 }
 
-void Protocol::fail(int code, const char* reason) {
+const char* Protocol::failure_reason() const {
+  switch (failed_code_) {
+    case close_code::protocol_error: return "Protocol error";
+    case close_code::invalid_payload: return "Invalid frame payload data";
+    case close_code::message_too_big: return "Message too big";
+    case close_code::internal_error: return "Internal error";
+    default: return "";
+  }
+}
+
+void Protocol::fail(int code) {
   // §7.1.7: send a close frame with the matching code, then stop reading.
   failed_code_ = static_cast<std::int16_t>(code);  // one of close_code's
-  failure_reason_ = reason;
   if (config_->answer_close_at_once) write_close_answer();
   stage_ = Stage::stopped;
   in_message_ = false;
@@ -587,7 +592,7 @@ void Protocol::write_close(int code, std::string_view reason) {
 void Protocol::write_close_answer() {
   if (!close_answer_pending()) return;
   if (failed_code_ != 0) {
-    write_close(failed_code_, failure_reason_);
+    write_close(failed_code_, failure_reason());
     return;
   }
   // §5.5.1: answer with a close frame, typically echoing the status code received; 1005 is

@@ -145,7 +145,7 @@ class Protocol {
   // The code of the close frame we queued because the peer broke the protocol
   // (1002, 1007, 1009), 0 when none; and the reason sent with it ("" when none).
   int failed_code() const { return failed_code_; }
-  const char* failure_reason() const { return failure_reason_; }
+  const char* failure_reason() const;  // said by the code: one reason per code
 
   // Heap bytes of the buffers held now: the message being assembled, a control frame's
   // payload, output not taken yet, and their holder. 0 when idle.
@@ -173,7 +173,7 @@ class Protocol {
   bool finish_close_frame(ProtocolEvent& out);
   bool inflate_message(ProtocolEvent& out);
   void write_message(Opcode first, const std::uint8_t* data, std::size_t len, bool rsv1);
-  void fail(int code, const char* reason);
+  void fail(int code);  // with the reason failure_reason() gives the code
   void write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                    bool rsv1);
   void write_close(int code, std::string_view reason);
@@ -232,7 +232,6 @@ class Protocol {
   // Close codes are below 5000: 16 bits keep an idle connection's Protocol in 88 bytes.
   std::int16_t received_close_code_ = -1;
   std::int16_t failed_code_ = 0;
-  const char* failure_reason_ = "";
 };
 
 }  // namespace wsp

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <stdexcept>
@@ -416,6 +417,20 @@ std::vector<void (*)()>& heap_trim_hooks() {
 
 void add_heap_trim_hook(void (*release_caches)()) { heap_trim_hooks().push_back(release_caches); }
 
+void empty_malloc_thread_cache() {
+  // glibc's cache (tcache): 7 chunks by default for each chunk size from 32 to 1,040 bytes.
+  // A malloc of each size takes the cached chunk first.
+  constexpr std::size_t kSmallestChunk = 32, kLargestChunk = 1040, kStep = 16, kPerSize = 7;
+  std::vector<void*> taken;
+  taken.reserve((kLargestChunk - kSmallestChunk) / kStep * kPerSize + kPerSize);
+  for (std::size_t chunk = kSmallestChunk; chunk <= kLargestChunk; chunk += kStep) {
+    for (std::size_t i = 0; i < kPerSize; ++i) taken.push_back(std::malloc(chunk - 8));
+  }
+  std::thread([&taken] {
+    for (void* p : taken) std::free(p);
+  }).join();
+}
+
 void Reactor::trim_heap_when_quiet() {
   if (options_.heap_trim_after.count() <= 0) return;
   heap_trim_due_ = true;
@@ -428,6 +443,7 @@ std::optional<Duration> Reactor::trim_heap_or_wait(std::optional<Duration> timeo
   if (left.count() > 0) return timeout ? std::min(*timeout, left) : left;
   for (auto release_caches : heap_trim_hooks()) release_caches();
   frame_pool::release_cached();
+  empty_malloc_thread_cache();
   ::malloc_trim(0);
   // Between two io_uring_enter calls, with DEFER_TASKRUN, no receive can write into the ring.
   if (buffer_ring_ && defer_taskrun_) buffer_ring_->give_back_unused_memory();

@@ -83,6 +83,14 @@ class PostedWork {
 // left in them. Register once, before reactors run (at static initialization).
 void add_heap_trim_hook(void (*release_caches)());
 
+// Hands the chunks glibc's malloc keeps cached for this thread (up to 7 of each size to 1 KiB)
+// back to the heap, where malloc_trim can return their pages. The cache cannot be emptied
+// directly: its chunks are taken out with a malloc of each size and freed on a short-lived
+// thread, whose own cache glibc empties into the heap as it exits. After a burst of
+// handshakes those chunks are scattered through the heap and kept about 40 bytes per idle
+// connection resident at 10,000 (docs/perf.md). Part of the quiet-period trim.
+void empty_malloc_thread_cache();
+
 class Reactor {
  public:
   struct Options {
@@ -200,9 +208,9 @@ class Reactor {
   // heap grown and mostly free, its pages resident though nothing is in them: about 1 MB
   // after a few hundred at once, whether 256 or 10,000 connections stay open. The next time
   // the reactor would block, once Options::heap_trim_after passed without such work, it
-  // empties the thread's caches (the frame pool, add_heap_trim_hook's), returns the heap's
-  // free pages with malloc_trim, and the pages of the receive ring's buffers that hold
-  // nothing undelivered (with DEFER_TASKRUN).
+  // empties the thread's caches (the frame pool, add_heap_trim_hook's, malloc's own), returns
+  // the heap's free pages with malloc_trim, and the pages of the receive ring's buffers that
+  // hold nothing undelivered (with DEFER_TASKRUN).
   void trim_heap_when_quiet();
   // Drives the loop until `done`; false if the task can never finish (waits with no work left).
   bool drive_until(const bool& done) {

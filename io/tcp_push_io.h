@@ -13,6 +13,7 @@
 #include "io/buffer_ring.h"
 #include "io/byte_stream.h"
 #include "io/destruction_watch.h"
+#include "io/file_descriptor.h"
 #include "io/frame_pool.h"
 #include "io/log.h"
 #include "io/reactor.h"
@@ -28,9 +29,10 @@ inline std::size_t pieces_for_one_send(std::span<const iovec> pieces, std::size_
   return count;
 }
 
-// Receives with one multishot recv whose buffers the kernel takes from the reactor's ring, and
-// sends with sendmsg. Completions only record and schedule; the handlers run from the ready
-// list, where they may even destroy this object.
+// A TcpStream's socket, with its push-style I/O: receives with one multishot recv whose
+// buffers the kernel takes from the reactor's ring, and sends with sendmsg. Completions only
+// record and schedule; the handlers run from the ready list, where they may even destroy this
+// object. The stream holds it by pointer, so moving a stream leaves it in place.
 //
 // The two completions are bases rather than members, so neither needs a pointer back.
 struct TcpReceiveCompletion : Completion {
@@ -77,14 +79,24 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
     std::unique_ptr<std::vector<Chunk>> rest_;
   };
 
-  TcpPushIo(Reactor& r, int socket) : reactor(r), fd(socket) { r.buffer_ring(); }
-  ~TcpPushIo() {
+  TcpPushIo(Reactor& r, FileDescriptor s) : reactor(r), socket(std::move(s)) {}
+  ~TcpPushIo() { stop(); }  // the socket is closed after: no I/O on it is in flight
+
+  // Ends the push-style I/O (the socket stays open): operations in flight are cancelled and
+  // waited for, undelivered bytes dropped. A call out of this object under way when a handler
+  // stops it (or destroys it) returns without touching it.
+  void stop() {
     DestructionWatch::destroying(this);
     if (receiver()->in_flight()) reactor.cancel_and_wait(receiver());
     if (sender()->in_flight()) reactor.cancel_and_wait(sender());
-    chunks.for_each([this](const Chunk& c) {
+    chunks.take().for_each([this](const Chunk& c) {
       if (c.from_ring) ring()->release(c.buffer);
     });
+    work_node()->unlink();
+    handler = nullptr;
+    own_buffer.reset();
+    sending.reset();
+    due_delivery = due_write_end = paused = cancel_requested = ended = false;
   }
 
   Completion* receiver() { return static_cast<TcpReceiveCompletion*>(this); }
@@ -95,12 +107,12 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
     cancel_requested = false;
     io_uring_sqe* sqe = reactor.get_sqe();
     if (ring()) {
-      io_uring_prep_recv_multishot(sqe, fd, nullptr, 0, 0);
+      io_uring_prep_recv_multishot(sqe, socket.get(), nullptr, 0, 0);
       sqe->flags |= IOSQE_BUFFER_SELECT;
       sqe->buf_group = BufferRing::kGroup;
     } else {
       if (!own_buffer) own_buffer = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
-      io_uring_prep_recv(sqe, fd, own_buffer.get(), kOwnBufferSize, 0);
+      io_uring_prep_recv(sqe, socket.get(), own_buffer.get(), kOwnBufferSize, 0);
     }
     reactor.submit_tracked(sqe, receiver());
   }
@@ -173,6 +185,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
   // delivered to an earlier handler (one that stopped at a protocol boundary, such as a
   // server opening at the request's head) is delivered to this one too.
   void start(ReceiveHandler& h) {
+    reactor.buffer_ring();  // made on the reactor's first push receive
     handler = &h;
     if (ended) {
       ended = false;
@@ -219,13 +232,13 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
     const std::span<iovec> left = sending->pieces.subspan(sending->next);
     if (left.size() == 1) {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
-      io_uring_prep_send(sqe, fd, left[0].iov_base, left[0].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
+      io_uring_prep_send(sqe, socket.get(), left[0].iov_base, left[0].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
     } else {
       msghdr& message = sending->message;
       message = msghdr{};
       message.msg_iov = left.data();
       message.msg_iovlen = pieces_for_one_send(left, kEnoughForOneSend);
-      io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL | MSG_WAITALL);
+      io_uring_prep_sendmsg(sqe, socket.get(), &message, MSG_NOSIGNAL | MSG_WAITALL);
     }
     reactor.submit_tracked(sqe, sender());
   }
@@ -257,8 +270,8 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
   }
 
   Reactor& reactor;
-  int fd;
-  int write_result = 0;  // beside fd: no padding (thousands of idle connections)
+  FileDescriptor socket;
+  int write_result = 0;  // beside the socket: no padding (thousands of idle connections)
   // The reactor's, read through it rather than held: 8 bytes fewer per connection.
   BufferRing* ring() const { return reactor.buffer_ring_made(); }
   ReceiveHandler* handler = nullptr;

@@ -18,9 +18,14 @@ TcpStream::TcpStream(TcpStream&&) noexcept = default;
 TcpStream& TcpStream::operator=(TcpStream&&) noexcept = default;
 TcpStream::~TcpStream() = default;
 
-TcpStream::TcpStream(Reactor& reactor, FileDescriptor fd) : reactor_(&reactor), fd_(std::move(fd)) {
-  set_socket_option(fd_.get(), IPPROTO_TCP, TCP_NODELAY, 1);
+TcpStream::TcpStream(Reactor& reactor, FileDescriptor fd)
+    : socket_(std::make_unique<TcpPushIo>(reactor, std::move(fd))) {
+  set_socket_option(this->fd(), IPPROTO_TCP, TCP_NODELAY, 1);
 }
+
+bool TcpStream::is_open() const { return socket_ && socket_->socket; }
+int TcpStream::fd() const { return socket_ ? socket_->socket.get() : -1; }
+Reactor& TcpStream::reactor() { return socket_->reactor; }
 
 Task<Result<TcpStream>> TcpStream::connect(Reactor& reactor, SocketAddress address,
                                            Duration timeout, std::optional<SocketAddress> local) {
@@ -69,7 +74,7 @@ Task<Result<void>> TcpStream::write_all(std::span<const iovec> buffers) {
       msghdr message{};
       message.msg_iov = cursor;
       message.msg_iovlen = count;
-      int n = co_await uring_op(*reactor_, [fd = fd_.get(), &message](io_uring_sqe* sqe) {
+      int n = co_await uring_op(reactor(), [fd = fd(), &message](io_uring_sqe* sqe) {
         io_uring_prep_sendmsg(sqe, fd, &message, MSG_NOSIGNAL | MSG_WAITALL);
       });
       if (n < 0) co_return errno_code(-n);
@@ -107,51 +112,49 @@ Task<Result<void>> TcpStream::shutdown() {
   // A direct call, not IORING_OP_SHUTDOWN: TCP's SHUT_WR only queues a FIN and never blocks,
   // while io_uring always hands that op to an io-wq worker thread, whose completions a
   // waiting reactor was seen to miss (a server stopping under load hung in io_uring_enter).
-  if (::shutdown(fd_.get(), SHUT_WR) != 0) co_return errno_code(errno);
+  if (::shutdown(fd(), SHUT_WR) != 0) co_return errno_code(errno);
   co_return Result<void>{};
 }
 
 void TcpStream::close() {
+  if (!is_open()) return;
   // shutdown() first: closing the descriptor alone does not end receives the ring holds.
-  if (fd_) ::shutdown(fd_.get(), SHUT_RDWR);
-  push_.reset();
-  fd_.reset();
+  ::shutdown(fd(), SHUT_RDWR);
+  socket_->stop();
+  socket_->socket.reset();
 }
 
-TcpPushIo& TcpStream::push_io() {
-  if (!push_) push_ = std::make_unique<TcpPushIo>(*reactor_, fd_.get());
-  return *push_;
-}
-
-void TcpStream::start_receiving(ReceiveHandler& handler) { push_io().start(handler); }
+void TcpStream::start_receiving(ReceiveHandler& handler) { socket_->start(handler); }
 
 void TcpStream::resume_receiving() {
-  if (push_) push_->resume();
+  if (socket_->handler) socket_->resume();
 }
 
 void TcpStream::start_write(std::span<const iovec> buffers, WriteHandler& handler) {
-  push_io().start_write(buffers, handler);
+  socket_->start_write(buffers, handler);
 }
 
-void TcpStream::stop_io() { push_.reset(); }
+void TcpStream::stop_io() {
+  if (socket_) socket_->stop();
+}
 
 Result<SocketAddress> TcpStream::local_address() const {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return errno_code(errno);
+  if (::getsockname(fd(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return errno_code(errno);
   return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
 Result<SocketAddress> TcpStream::remote_address() const {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
-  if (::getpeername(fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return errno_code(errno);
+  if (::getpeername(fd(), reinterpret_cast<sockaddr*>(&ss), &len) != 0) return errno_code(errno);
   return SocketAddress::from_sockaddr(reinterpret_cast<sockaddr*>(&ss), len);
 }
 
 Result<void> TcpStream::set_no_delay(bool enabled) {
   int value = enabled ? 1 : 0;
-  if (::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) != 0) {
+  if (::setsockopt(fd(), IPPROTO_TCP, TCP_NODELAY, &value, sizeof value) != 0) {
     return errno_code(errno);
   }
   return {};

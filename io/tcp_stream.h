@@ -41,19 +41,19 @@ class TcpStream final : public ByteStream, public slab::Allocated {
   static Task<Result<TcpStream>> connect(Reactor& reactor, std::string host, std::uint16_t port,
                                          Duration timeout = Duration::zero());
 
-  bool is_open() const { return bool(fd_); }
-  int fd() const { return fd_.get(); }
-  Reactor& reactor() override { return *reactor_; }
+  bool is_open() const;
+  int fd() const;
+  Reactor& reactor() override;
 
   // Awaitables returning the CQE result (bytes, 0 at EOF, or -errno). `timeout` bounds the
   // single operation through a linked timeout (-ETIMEDOUT when it fires).
   auto recv(std::span<std::uint8_t> buffer, Duration timeout = Duration::zero()) {
-    return uring_op(*reactor_, [fd = fd_.get(), buffer](io_uring_sqe* sqe) {
+    return uring_op(reactor(), [fd = fd(), buffer](io_uring_sqe* sqe) {
       io_uring_prep_recv(sqe, fd, buffer.data(), buffer.size(), 0);
     }, timeout);
   }
   auto send(std::span<const std::uint8_t> data, Duration timeout = Duration::zero()) {
-    return uring_op(*reactor_, [fd = fd_.get(), data](io_uring_sqe* sqe) {
+    return uring_op(reactor(), [fd = fd(), data](io_uring_sqe* sqe) {
       io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_NOSIGNAL);
     }, timeout);
   }
@@ -80,11 +80,9 @@ class TcpStream final : public ByteStream, public slab::Allocated {
   Result<void> set_no_delay(bool enabled);
 
  private:
-  TcpPushIo& push_io();
-
-  Reactor* reactor_ = nullptr;
-  FileDescriptor fd_;
-  std::unique_ptr<TcpPushIo> push_;  // declared last: destroyed (its I/O cancelled) before fd_
+  // The socket and its push-style state, one allocation (thousands of idle connections); kept
+  // after close(), so reactor() stays valid.
+  std::unique_ptr<TcpPushIo> socket_;
 };
 
 }  // namespace io

@@ -52,7 +52,7 @@ void pin_to_cpu(int cpu) {
 
 // The reactor's fast path, as the WebSocket Connection uses it: a multishot receive into the
 // shared buffer ring, and one sendmsg of everything received meanwhile.
-class UringEcho final : io::ReceiveHandler, io::WriteHandler {
+class UringEcho final : io::StreamHandler {
  public:
   explicit UringEcho(io::TcpStream stream) : stream_(std::move(stream)) { stream_.start_receiving(*this); }
   bool done() const { return done_; }

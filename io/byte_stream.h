@@ -17,26 +17,22 @@ namespace io {
 class Reactor;
 class TcpStream;
 
-// Push-style receiving, for engines that react to data rather than wait for it. Calls come from
-// the reactor's ready list, never from inside completion reaping.
-class ReceiveHandler {
+// What push-style I/O calls (ByteStream::start_receiving, start_write), for engines that react
+// to data rather than wait for it. Calls come from the reactor's ready list, never from inside
+// completion reaping. One interface for both directions: its implementers are connections,
+// thousands at once, and each polymorphic base costs each of them a vtable pointer.
+class StreamHandler {
  public:
   // Bytes arrived; the handler consumes them all (copying what it keeps). Returning false
   // pauses receiving (the socket is not read: TCP back-pressure) until resume_receiving().
   virtual bool on_received(std::span<const std::uint8_t> data) = 0;
   // The stream ended: an orderly end of stream (empty error) or a failure.
   virtual void on_receive_end(std::error_code error) = 0;
-
- protected:
-  ~ReceiveHandler() = default;
-};
-
-class WriteHandler {
- public:
+  // The write start_write() began is over: every byte written (empty error) or a failure.
   virtual void on_written(std::error_code error) = 0;
 
  protected:
-  ~WriteHandler() = default;
+  ~StreamHandler() = default;
 };
 
 class ByteStream {
@@ -62,11 +58,11 @@ class ByteStream {
   // Starts delivering received data to `handler` until the end of the stream. Called again, it
   // hands the stream to another handler: receiving resumes (after a pause too), and an end that
   // an earlier handler was given is given to this one as well.
-  virtual void start_receiving(ReceiveHandler& handler) = 0;
+  virtual void start_receiving(StreamHandler& handler) = 0;
   virtual void resume_receiving() = 0;
   // Writes all of `buffers` (the memory they point to stays valid until then; the list itself
   // need not), then calls `handler` from the reactor's ready list. One write at a time.
-  virtual void start_write(std::span<const iovec> buffers, WriteHandler& handler) = 0;
+  virtual void start_write(std::span<const iovec> buffers, StreamHandler& handler) = 0;
   // Stops the push-style machinery (pending calls are dropped); before close() or destruction.
   // May be called from inside a handler's call.
   virtual void stop_io() = 0;

@@ -184,7 +184,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
   // A handler takes over (or the first one starts): receiving resumes for it. An end already
   // delivered to an earlier handler (one that stopped at a protocol boundary, such as a
   // server opening at the request's head) is delivered to this one too.
-  void start(ReceiveHandler& h) {
+  void start(StreamHandler& h) {
     reactor.buffer_ring();  // made on the reactor's first push receive
     handler = &h;
     if (ended) {
@@ -215,7 +215,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
     }
   }
 
-  void start_write(std::span<const iovec> buffers, WriteHandler& h) {
+  void start_write(std::span<const iovec> buffers, StreamHandler& h) {
     sending = std::make_unique<Sending>();
     sending->handler = &h;
     if (buffers.size() == 1) {
@@ -264,7 +264,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
     reactor.schedule(work_node());
   }
   void written() {
-    WriteHandler* write_handler = sending->handler;
+    StreamHandler* write_handler = sending->handler;
     sending.reset();  // first: the handler may start the next write
     write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
   }
@@ -274,7 +274,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
   int write_result = 0;  // beside the socket: no padding (thousands of idle connections)
   // The reactor's, read through it rather than held: 8 bytes fewer per connection.
   BufferRing* ring() const { return reactor.buffer_ring_made(); }
-  ReceiveHandler* handler = nullptr;
+  StreamHandler* handler = nullptr;
   PendingChunks chunks;
   static constexpr std::size_t kOwnBufferSize = 16 * 1024;
   // A write of several large pieces (given-away messages) goes out one ~64 KiB sendmsg at a
@@ -293,7 +293,7 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
   // A write in progress, made by start_write and freed as it ends: an idle connection holds none.
   // The caller's list is copied (it need not outlive the call): a one-piece list inline.
   struct Sending : frame_pool::Pooled {
-    WriteHandler* handler = nullptr;
+    StreamHandler* handler = nullptr;
     std::span<iovec> pieces;  // `one` or `many`
     iovec one{};
     std::vector<iovec> many;

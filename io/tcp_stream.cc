@@ -124,13 +124,13 @@ void TcpStream::close() {
   socket_->socket.reset();
 }
 
-void TcpStream::start_receiving(ReceiveHandler& handler) { socket_->start(handler); }
+void TcpStream::start_receiving(StreamHandler& handler) { socket_->start(handler); }
 
 void TcpStream::resume_receiving() {
   if (socket_->handler) socket_->resume();
 }
 
-void TcpStream::start_write(std::span<const iovec> buffers, WriteHandler& handler) {
+void TcpStream::start_write(std::span<const iovec> buffers, StreamHandler& handler) {
   socket_->start_write(buffers, handler);
 }
 

@@ -70,9 +70,9 @@ class TcpStream final : public ByteStream, public slab::Allocated {
   TcpStream* tcp() override { return this; }
   // Push-style I/O: a multishot receive into the reactor's buffer ring (an idle connection
   // holds no receive buffer) and sendmsg straight from the caller's buffers.
-  void start_receiving(ReceiveHandler& handler) override;
+  void start_receiving(StreamHandler& handler) override;
   void resume_receiving() override;
-  void start_write(std::span<const iovec> buffers, WriteHandler& handler) override;
+  void start_write(std::span<const iovec> buffers, StreamHandler& handler) override;
   void stop_io() override;
 
   Result<SocketAddress> local_address() const;

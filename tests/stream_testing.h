@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 
@@ -12,6 +14,25 @@
 #include "io/task.h"
 
 namespace testing_support {
+
+// Bases for handlers of one direction of push-style I/O: the other direction's calls never
+// come, as the test starts none; one that did is a bug, and stops the test loudly.
+struct ReceiveOnly : io::StreamHandler {
+  void on_written(std::error_code) override {
+    std::fprintf(stderr, "ReceiveOnly handler: on_written called, but it started no write\n");
+    std::abort();
+  }
+};
+struct WriteOnly : io::StreamHandler {
+  bool on_received(std::span<const std::uint8_t>) override { unexpected("on_received"); }
+  void on_receive_end(std::error_code) override { unexpected("on_receive_end"); }
+
+ private:
+  [[noreturn]] static void unexpected(const char* call) {
+    std::fprintf(stderr, "WriteOnly handler: %s called, but it started no receive\n", call);
+    std::abort();
+  }
+};
 
 // Reads until `size` bytes arrived or the stream ended (or failed); what arrived.
 inline io::Task<std::string> read_exactly(io::ByteStream& stream, std::size_t size) {

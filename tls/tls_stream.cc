@@ -16,7 +16,7 @@ constexpr std::size_t kFlushThreshold = 256 * 1024;
 // Ciphertext read per receive: several full records.
 constexpr std::size_t kReceiveChunk = 128 * 1024;
 
-// Per-thread scratch memory, a record each: plaintext on its way to a ReceiveHandler, and small
+// Per-thread scratch memory, a record each: plaintext on its way to a StreamHandler, and small
 // pieces being gathered into one record. Both are used up within one synchronous call (the handler
 // consumes what it is given; sealing ends with the gathered record sealed), so the streams of
 // a thread share them and an idle stream holds neither.
@@ -256,7 +256,7 @@ void TlsStream::close() {
 
 // --- push I/O ----------------------------------------------------------------------------
 
-void TlsStream::start_receiving(io::ReceiveHandler& handler) {
+void TlsStream::start_receiving(io::StreamHandler& handler) {
   receiver_ = &handler;
   receive_paused_ = false;
   receive_ended_ = false;
@@ -341,7 +341,7 @@ void TlsStream::end_receiving(std::error_code error) {
   receiver_->on_receive_end(error);  // may destroy this stream: nothing of it is touched after
 }
 
-void TlsStream::start_write(std::span<const iovec> buffers, io::WriteHandler& handler) {
+void TlsStream::start_write(std::span<const iovec> buffers, io::StreamHandler& handler) {
   writer_ = &handler;
   std::error_code refused;
   if (write_error_) {
@@ -414,7 +414,7 @@ void TlsStream::on_written(std::error_code error) {
 }
 
 bool TlsStream::finish_write(std::error_code error) {
-  io::WriteHandler* handler = std::exchange(writer_, nullptr);
+  io::StreamHandler* handler = std::exchange(writer_, nullptr);
   io::DestructionWatch watch(this);
   handler->on_written(error);
   if (watch.destroyed()) return false;

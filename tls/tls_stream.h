@@ -11,10 +11,10 @@
 // - Push (start_receiving, start_write), on top of the TcpStream's own push I/O and with no
 //   task of its own: a ciphertext chunk pushed in by TCP is decrypted where it lies (in the
 //   reactor's receive ring) and handed on in the same ready-list call, a record's plaintext per
-//   ReceiveHandler call. A handler that returns false pauses it and the TCP receive; what
+//   on_received call. A handler that returns false pauses it and the TCP receive; what
 //   arrived meanwhile waits in the engine until resume_receiving. A write is sealed into full
 //   16 KiB records (small pieces gathered into one record), once each, and sent with one TCP
-//   write per batch of up to 256 KiB; the WriteHandler hears of it from the ready list once
+//   write per batch of up to 256 KiB; the handler hears of it (on_written) from the ready list once
 //   the last record is on the wire. What the engine must send while reading (a KeyUpdate
 //   answer) follows the write in flight, in order. shutdown() works after push I/O.
 //
@@ -47,9 +47,7 @@
 
 namespace tls {
 
-class TlsStream final : public io::ByteStream,
-                        private io::ReceiveHandler,  // for tcp_'s push I/O
-                        private io::WriteHandler {
+class TlsStream final : public io::ByteStream, private io::StreamHandler {  // for tcp_'s push I/O
  public:
   // Connects (client side) over `tcp` and completes the handshake within `handshake_timeout`
   // (zero: no limit). On failure `*error` (if given) gets the readable reason.
@@ -76,9 +74,9 @@ class TlsStream final : public io::ByteStream,
   void close() override;
   io::Reactor& reactor() override { return tcp_.reactor(); }
   io::TcpStream* tcp() override { return &tcp_; }
-  void start_receiving(io::ReceiveHandler& handler) override;
+  void start_receiving(io::StreamHandler& handler) override;
   void resume_receiving() override;
-  void start_write(std::span<const iovec> buffers, io::WriteHandler& handler) override;
+  void start_write(std::span<const iovec> buffers, io::StreamHandler& handler) override;
   void stop_io() override;
 
   // TLS 1.3: updates our keys and asks the peer to update its own (RFC 8446 §4.6.3); the
@@ -129,8 +127,8 @@ class TlsStream final : public io::ByteStream,
   io::Event flushed_;      // a send ended (pull or push)
   std::vector<std::uint8_t> wire_;  // records being sent (swapped with the engine's output)
 
-  io::ReceiveHandler* receiver_ = nullptr;
-  io::WriteHandler* writer_ = nullptr;
+  io::StreamHandler* receiver_ = nullptr;
+  io::StreamHandler* writer_ = nullptr;
   std::span<const iovec> write_rest_;  // plaintext of writer_'s write not sealed yet
   std::size_t write_offset_ = 0;       // bytes of write_rest_[0] already sealed
   std::vector<iovec> write_iovecs_;    // the rest of a write too large for one batch

@@ -121,7 +121,7 @@ std::optional<MemoryStream::Read> MemoryStream::next_read(std::size_t limit) {
   return read;
 }
 
-void MemoryStream::start_receiving(ReceiveHandler& handler) {
+void MemoryStream::start_receiving(StreamHandler& handler) {
   receiver_ = &handler;
   paused_ = false;
   io_stopped_ = false;
@@ -207,7 +207,7 @@ std::error_code MemoryStream::write_step(std::vector<iovec>& iov, std::size_t& n
   return {};
 }
 
-void MemoryStream::start_write(std::span<const iovec> buffers, WriteHandler& handler) {
+void MemoryStream::start_write(std::span<const iovec> buffers, StreamHandler& handler) {
   ++stats_.writes;
   write_calls_.emplace_back(buffers.begin(), buffers.end());
   write_handler_ = &handler;
@@ -224,7 +224,7 @@ void MemoryStream::run_write() {
     reactor_.schedule(&write_node_);  // the next step on the next pass of the ready list
     return;
   }
-  WriteHandler* handler = std::exchange(write_handler_, nullptr);
+  StreamHandler* handler = std::exchange(write_handler_, nullptr);
   handler->on_written(error);  // may destroy this end: nothing of it is touched after
 }
 

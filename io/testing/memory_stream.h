@@ -114,9 +114,9 @@ class MemoryStream final : public ByteStream {
   Reactor& reactor() override { return reactor_; }
   TcpStream* tcp() override { return nullptr; }
   // ByteStream, push style.
-  void start_receiving(ReceiveHandler& handler) override;
+  void start_receiving(StreamHandler& handler) override;
   void resume_receiving() override;
-  void start_write(std::span<const iovec> buffers, WriteHandler& handler) override;
+  void start_write(std::span<const iovec> buffers, StreamHandler& handler) override;
   void stop_io() override;
 
   // --- for the test
@@ -187,13 +187,13 @@ class MemoryStream final : public ByteStream {
   bool writes_held_ = false;
   std::optional<std::error_code> write_failed_;
 
-  ReceiveHandler* receiver_ = nullptr;
+  StreamHandler* receiver_ = nullptr;
   bool paused_ = false;
   std::size_t late_left_ = 0;  // late reads still to deliver while paused
   CallbackNode<MemoryStream, &MemoryStream::deliver> deliver_node_{this};
   Event arrived_;  // for read_some
 
-  WriteHandler* write_handler_ = nullptr;
+  StreamHandler* write_handler_ = nullptr;
   std::vector<iovec> write_iov_;
   std::size_t write_next_ = 0;
   CallbackNode<MemoryStream, &MemoryStream::run_write> write_node_{this};

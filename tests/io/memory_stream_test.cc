@@ -9,6 +9,7 @@
 
 #include "io/reactor.h"
 #include "io/testing/memory_stream.h"
+#include "tests/stream_testing.h"
 
 using io::Reactor;
 using io::Task;
@@ -19,7 +20,7 @@ using io::test::settle;
 namespace {
 
 // Records what a receive handler is told; after the `pause_at`th read it returns false.
-struct Receiver final : io::ReceiveHandler {
+struct Receiver final : testing_support::ReceiveOnly {
   std::vector<std::string> reads;
   bool ended = false;
   std::error_code end_error;
@@ -42,7 +43,7 @@ struct Receiver final : io::ReceiveHandler {
   }
 };
 
-struct Writer final : io::WriteHandler {
+struct Writer final : testing_support::WriteOnly {
   int calls = 0;
   std::error_code error;
   void on_written(std::error_code e) override {

@@ -426,7 +426,7 @@ TEST_CASE("a connect with a deadline to a black hole times out with ETIMEDOUT") 
 namespace {
 
 // Collects what the push-style receive delivers.
-struct Collector final : io::ReceiveHandler {
+struct Collector final : testing_support::ReceiveOnly {
   std::string bytes;
   bool ended = false;
   std::error_code error;
@@ -649,7 +649,7 @@ TEST_CASE("one sendmsg takes pieces until they hold the wanted bytes, at least o
 
 namespace {
 
-struct WriteDone final : io::WriteHandler {
+struct WriteDone final : testing_support::WriteOnly {
   bool done = false;
   std::error_code error;
   void on_written(std::error_code e) override {
@@ -711,7 +711,7 @@ namespace {
 
 // Takes the first chunk and pauses, as a server opening does at the end of the request's head;
 // then whatever still comes before the pause takes effect.
-struct FirstChunkTaker final : io::ReceiveHandler {
+struct FirstChunkTaker final : testing_support::ReceiveOnly {
   std::string bytes;
   int chunks = 0;
   bool ended = false;

@@ -105,7 +105,7 @@ struct Pair {
   }
 };
 
-struct Receiver final : io::ReceiveHandler {
+struct Receiver final : testing_support::ReceiveOnly {
   std::string data;
   std::vector<std::size_t> chunks;
   bool pause = false;   // return false from every call
@@ -129,7 +129,7 @@ struct Receiver final : io::ReceiveHandler {
   }
 };
 
-struct Writer final : io::WriteHandler {
+struct Writer final : testing_support::WriteOnly {
   int calls = 0;
   std::error_code error;
   std::function<void()> hook;  // runs inside on_written

@@ -88,9 +88,9 @@ class RecordingStream final : public io::ByteStream {
   void close() override { inner_->close(); }
   io::Reactor& reactor() override { return inner_->reactor(); }
   io::TcpStream* tcp() override { return inner_->tcp(); }
-  void start_receiving(io::ReceiveHandler& handler) override { inner_->start_receiving(handler); }
+  void start_receiving(io::StreamHandler& handler) override { inner_->start_receiving(handler); }
   void resume_receiving() override { inner_->resume_receiving(); }
-  void start_write(std::span<const iovec> buffers, io::WriteHandler& handler) override {
+  void start_write(std::span<const iovec> buffers, io::StreamHandler& handler) override {
     pieces_.insert(pieces_.end(), buffers.begin(), buffers.end());
     inner_->start_write(buffers, handler);
   }

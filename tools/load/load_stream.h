@@ -22,7 +22,7 @@
 
 namespace wsp_load {
 
-class LoadStream final : private io::ReceiveHandler, private io::WriteHandler {
+class LoadStream final : private io::StreamHandler {
  public:
   // What the worker is told, always from the reactor's ready list: a received chunk, which it
   // reads with feed() (one call per chunk; the per-message calls are inlined in the worker),

@@ -84,9 +84,7 @@ class ConnectionListener : public io::ReadyNode {
   Connection* connection_ = nullptr;
 };
 
-class Connection : private io::ReceiveHandler,
-                         private io::WriteHandler,
-                         private io::ReadyBase<Connection> {
+class Connection : private io::StreamHandler, private io::ReadyBase<Connection> {
  public:
   // What the application sees: open until our close frame is queued; closing while the closing
   // handshake finishes; closed once the stream is shut. Derived from the protocol's closing
@@ -179,7 +177,7 @@ class Connection : private io::ReceiveHandler,
   const ConnectionLimits& limits() const { return *limits_; }
 
  private:
-  // io::ReceiveHandler, io::WriteHandler
+  // io::StreamHandler
   bool on_received(std::span<const std::uint8_t> data) override;
   void on_receive_end(std::error_code error) override;
   void on_written(std::error_code error) override;

@@ -88,7 +88,7 @@ std::unique_ptr<Opening> Opening::client_over(std::unique_ptr<io::ByteStream> st
 // buffered for a connection whose request has not arrived) and writes the answer. Once the
 // head is read, receiving pauses: what came after it is the connection's (leftover), and the
 // stream goes on, with the rest, to the connection's own handler.
-class Opening::ServerRequest final : private io::ReceiveHandler, private io::WriteHandler {
+class Opening::ServerRequest final : private io::StreamHandler {
  public:
   ServerRequest(Opening& opening, std::unique_ptr<io::ByteStream> stream,
                 const ServerOpeningOptions& options)

@@ -17,7 +17,6 @@ void MessageHandler::attach(WebSocket& ws) {
 void MessageHandler::detach() {
   if (Connection* c = connection()) c->set_listener(nullptr);
   unlink();
-  wants_writable = false;
   held_.reset();
 }
 
@@ -46,7 +45,7 @@ void MessageHandler::dispatch() {
       detach();
       break;
     }
-    wants_writable = !taken;
+    conn.set_listener_wants_writable(!taken);
     if (!taken) {
       if (!held_) held_ = std::make_unique<Received>(std::move(next));
       break;  // called again by the next write or the end

@@ -55,6 +55,7 @@ void Connection::set_listener(ConnectionListener* listener) {
     listener_->connection_ = nullptr;
   }
   listener_ = listener;
+  listener_wants_writable_ = false;
   if (!listener_) return;
   listener_->connection_ = this;
   if (has_message() || ended_) reactor_.schedule(listener_);

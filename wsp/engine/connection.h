@@ -76,8 +76,6 @@ class ConnectionObserver {
 class ConnectionListener : public io::ReadyNode {
  public:
   Connection* connection() const { return connection_; }
-  // Whether writes wake it too (a message waits for room); messages and the end always do.
-  bool wants_writable = false;
 
  private:
   friend class Connection;
@@ -130,10 +128,14 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   std::size_t queued_outbound() const { return outbound_.count(); }
   // Set whenever queued output was written.
   io::Signal& writable() { return writable_; }
-  // A callback node scheduled on this reactor whenever readable() is set (or writable(), if
-  // it wants_writable), and at once when a message waits or the connection has ended (null:
-  // none). How a wsp::MessageHandler is called without a task waiting on the events.
+  // A callback node scheduled on this reactor whenever readable() is set (or writable(), while
+  // set_listener_wants_writable), and at once when a message waits or the connection has
+  // ended (null: none). How a wsp::MessageHandler is called without a task waiting on the
+  // events. Setting a listener clears wants_writable.
   void set_listener(ConnectionListener* listener);
+  // Whether writes wake the listener too (a message waits for room); messages and the end
+  // always do.
+  void set_listener_wants_writable(bool wants) { listener_wants_writable_ = wants; }
 
   // --- closing
   // Queues a close frame (code -1: empty payload). False for a code or reason the RFC forbids
@@ -205,7 +207,7 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // Sets `event` and tells the listener that wants to know.
   void signal(io::Signal& event) {
     event.set(reactor_);
-    if (listener_ && (&event == &readable_ || listener_->wants_writable)) reactor_.schedule(listener_);
+    if (listener_ && (&event == &readable_ || listener_wants_writable_)) reactor_.schedule(listener_);
   }
   // Writes what the protocol serialized: scheduled (the connection is its own ready node) once
   // per turn in which output was added.
@@ -229,6 +231,7 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool awaiting_pong_ = false;
   bool answer_due_ = false;  // the next flush writes the owed close frame first
   bool backlogged_ = false;  // too much owed output (pongs) waits unwritten
+  bool listener_wants_writable_ = false;
 
   InboundQueue inbound_;
   // A parsed message waiting for room in the inbound queue (made only then).

@@ -17,6 +17,7 @@
 #include "wsp/engine/inbound_queue.h"
 #include "wsp/engine/outbound_queue.h"
 #include "wsp/message_handler.h"
+#include "wsp/shard_connections.h"
 #include "wsp/protocol/protocol.h"
 #include "wsp/websocket.h"
 #include "wsp/websocket_peer.h"
@@ -52,17 +53,18 @@ void row_of(const char* name) {
 
 int main() {
   row_of<wsp::WebSocket>("wsp::WebSocket");
+  row("  wsp::Connection", sizeof(wsp::Connection), "the WebSocket: its base");
+  row("    wsp::Protocol", sizeof(wsp::Protocol), "the Connection");
+  row("    wsp::ProtocolEvent (a held message)", sizeof(wsp::ProtocolEvent), "the Connection, made only when the inbound queue is full");
+  row("    wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection");
+  row("    wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
+  row("    limits (wsp::Interned<ConnectionLimits>)", sizeof(wsp::Interned<wsp::ConnectionLimits>), "the Connection");
+  row("    io::Signal (x2)", sizeof(io::Signal), "the Connection");
   row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
-  row("wsp::Connection", sizeof(wsp::Connection));
-  row("  wsp::Protocol", sizeof(wsp::Protocol), "the Connection");
-  row("  wsp::ProtocolEvent (a held message)", sizeof(wsp::ProtocolEvent), "the Connection, made only when the inbound queue is full");
-  row("  wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection");
-  row("  wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
-  row("  limits (wsp::Interned<ConnectionLimits>)", sizeof(wsp::Interned<wsp::ConnectionLimits>), "the Connection");
-  row("  io::Signal (x2)", sizeof(io::Signal), "the Connection");
   row_of<io::TcpStream>("io::TcpStream");
   row_of<io::TcpPushIo>("io::TcpPushIo");
   row_of<wsp::MessageHandler>("wsp::MessageHandler (base of a handler)");
+  row("wsp::ShardConnections::Node", sizeof(wsp::ShardConnections::Node), "a server's handler or coroutine frame");
   row("wsp::WebSocket::ReceiveOp", sizeof(wsp::WebSocket::ReceiveOp), "a coroutine echo loop's frame");
   row("wsp::WebSocket::SendOp", sizeof(wsp::WebSocket::SendOp), "a coroutine echo loop's frame");
   row("wsp::Received", sizeof(wsp::Received), "a coroutine echo loop's frame");

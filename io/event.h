@@ -21,8 +21,9 @@ class Signal {
   ~Signal();
 
   void set(Reactor& reactor) {
+    // Inline: set once per message received, and rarely awaited.
     word_ |= kSet;
-    if (waiters()) wake_waiters(reactor);  // inline: set once per message received, rarely awaited
+    if (waiters()) wake_waiters(reactor);
   }
   void reset() { word_ &= ~kSet; }
   bool is_set() const { return word_ & kSet; }

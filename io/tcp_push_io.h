@@ -42,7 +42,10 @@ struct TcpSendCompletion : Completion {
   void on_complete(int result, std::uint32_t flags) final;
 };
 
-struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpPushIo>, slab::Allocated {
+struct TcpPushIo final : TcpReceiveCompletion,
+                         TcpSendCompletion,
+                         ReadyBase<TcpPushIo>,
+                         slab::Allocated {
   struct Chunk {
     const std::uint8_t* data;  // in the ring's buffer, or own_buffer
     int result;                // bytes, 0 at EOF, -errno
@@ -232,7 +235,8 @@ struct TcpPushIo final : TcpReceiveCompletion, TcpSendCompletion, ReadyBase<TcpP
     const std::span<iovec> left = sending->pieces.subspan(sending->next);
     if (left.size() == 1) {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
-      io_uring_prep_send(sqe, socket.get(), left[0].iov_base, left[0].iov_len, MSG_NOSIGNAL | MSG_WAITALL);
+      io_uring_prep_send(sqe, socket.get(), left[0].iov_base, left[0].iov_len,
+                         MSG_NOSIGNAL | MSG_WAITALL);
     } else {
       msghdr& message = sending->message;
       message = msghdr{};

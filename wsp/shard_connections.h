@@ -78,7 +78,9 @@ class ShardConnections {
   // once all of them ended (each within its close_timeout), or after `limit`.
   io::Task<void> close_all(io::Reactor& reactor, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     stopping_ = true;
-    for (Node* n = open_.next_; n != &open_; n = n->next_) n->ws->connection().close(1001, kShuttingDown);
+    for (Node* n = open_.next_; n != &open_; n = n->next_) {
+      n->ws->connection().close(1001, kShuttingDown);
+    }
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while ((opening_ > 0 || first_open()) && std::chrono::steady_clock::now() < deadline) {
       co_await io::sleep_for(reactor, std::chrono::milliseconds(20));

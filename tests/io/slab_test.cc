@@ -47,7 +47,7 @@ TEST_CASE("slab slots are distinct, aligned, fill whole pages, and the pages go 
   CHECK(io::slab::pages_held() <= before + 1);  // the one empty page kept for the class
 }
 
-TEST_CASE("slab classes step by 8 bytes, and a size that is a multiple of 16 gets 16-aligned slots") {
+TEST_CASE("slab classes step by 8 bytes; a size that is a multiple of 16 gets 16-aligned slots") {
   std::vector<void*> eights, sixteens;
   for (int i = 0; i < 300; ++i) {
     eights.push_back(io::slab::allocate(264));     // a class of its own, not 272's

@@ -236,7 +236,8 @@ void Connection::flush() {
   if (protocol_.pending_output_size() == 0 && !outbound_.has_pieces()) {
     // Both close frames have passed (or ours answered a protocol error): end our direction
     // in order (TLS close_notify, TCP FIN), then close.
-    if (protocol_.close_handshake() == Protocol::CloseHandshake::done && !(occasional_ && occasional_->ending)) {
+    if (protocol_.close_handshake() == Protocol::CloseHandshake::done &&
+        !(occasional_ && occasional_->ending)) {
       occasional().ending = reactor_.spawn(graceful_end());
     }
     return;
@@ -357,7 +358,8 @@ void Connection::abort() {
 
 void Connection::finish(io::Reactor::TaskId self) {
   if (occasional_) {
-    for (io::Reactor::TaskId* id : {&occasional_->heartbeat, &occasional_->close_timer, &occasional_->ending}) {
+    Occasional& o = *occasional_;
+    for (io::Reactor::TaskId* id : {&o.heartbeat, &o.close_timer, &o.ending}) {
       if (*id && *id != self) reactor_.cancel(*id);
       *id = 0;
     }

@@ -207,7 +207,9 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // Sets `event` and tells the listener that wants to know.
   void signal(io::Signal& event) {
     event.set(reactor_);
-    if (listener_ && (&event == &readable_ || listener_wants_writable_)) reactor_.schedule(listener_);
+    if (listener_ && (&event == &readable_ || listener_wants_writable_)) {
+      reactor_.schedule(listener_);
+    }
   }
   // Writes what the protocol serialized: scheduled (the connection is its own ready node) once
   // per turn in which output was added.

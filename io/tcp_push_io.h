@@ -42,9 +42,11 @@ struct TcpSendCompletion : Completion {
   void on_complete(int result, std::uint32_t flags) final;
 };
 
-struct TcpPushIo final : TcpReceiveCompletion,
+// The completions are the last bases so that the flags, declared first, fill the tail padding
+// of the last one (a Completion is a vtable pointer and one flag).
+struct TcpPushIo final : ReadyBase<TcpPushIo>,
+                         TcpReceiveCompletion,
                          TcpSendCompletion,
-                         ReadyBase<TcpPushIo>,
                          slab::Allocated {
   struct Chunk {
     const std::uint8_t* data;  // in the ring's buffer, or own_buffer
@@ -273,6 +275,12 @@ struct TcpPushIo final : TcpReceiveCompletion,
     write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
   }
 
+  bool due_delivery = false;
+  bool due_write_end = false;
+  bool paused = false;
+  bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
+  bool ended = false;
+  std::int16_t end_errno = 0;  // how the stream ended (0: orderly), beside the flags: no padding
   Reactor& reactor;
   FileDescriptor socket;
   int write_result = 0;  // beside the socket: no padding (thousands of idle connections)
@@ -287,12 +295,6 @@ struct TcpPushIo final : TcpReceiveCompletion,
   // the server spent 35 us per message against 25.6 with this cap (docs/perf.md).
   static constexpr std::size_t kEnoughForOneSend = 64 * 1024;
   std::unique_ptr<std::uint8_t[]> own_buffer;  // only without a buffer ring
-  bool due_delivery = false;
-  bool due_write_end = false;
-  bool paused = false;
-  bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
-  bool ended = false;
-  std::int16_t end_errno = 0;  // how the stream ended (0: orderly), beside the flags: no padding
 
   // A write in progress, made by start_write and freed as it ends: an idle connection holds none.
   // The caller's list is copied (it need not outlive the call): a one-piece list inline.

@@ -35,8 +35,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
   if (!leftover.empty()) {
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());
     if (used < leftover.size()) {
-      overflow_ = std::make_unique<Overflow>();
-      overflow_->bytes.assign(leftover, used);
+      backlog().overflow.emplace().bytes.assign(leftover, used);
     }
   }
   receiving_paused_ = stalled();
@@ -67,7 +66,7 @@ void Connection::deliver(ProtocolEvent& event) {
   switch (event.type) {
     case ProtocolEventType::message:
       if (inbound_full(event.payload.size())) {
-        held_ = std::make_unique<ProtocolEvent>(std::move(event));
+        backlog().held.emplace(std::move(event));
         break;
       }
       inbound_.push(std::move(event.payload), event.text);
@@ -85,9 +84,10 @@ void Connection::deliver(ProtocolEvent& event) {
 }
 
 void Connection::deliver_held() {
-  if (inbound_full(held_->payload.size())) return;
-  inbound_.push(std::move(held_->payload), held_->text);
-  held_.reset();
+  ProtocolEvent& message = *held();
+  if (inbound_full(message.payload.size())) return;
+  inbound_.push(std::move(message.payload), message.text);
+  drop_held();
   signal(readable_);
 }
 
@@ -119,7 +119,7 @@ void Connection::closing_progress() {
   }
   // The answer waits until the application took the messages before it; then it goes after
   // the replies the application makes in this turn (the flush runs after them).
-  if (protocol_.close_answer_pending() && inbound_.empty() && !held_ && !answer_due_) {
+  if (protocol_.close_answer_pending() && inbound_.empty() && !held() && !answer_due_) {
     answer_due_ = true;
     output_added();
   }
@@ -127,31 +127,30 @@ void Connection::closing_progress() {
 
 bool Connection::on_received(std::span<const std::uint8_t> data) {
   if (ended_) return false;
-  if (stalled() || overflow_) {
+  if (stalled() || overflow()) {
     // Receiving was paused but the kernel had more on its way: keep it for later.
-    if (!overflow_) overflow_ = std::make_unique<Overflow>();
-    overflow_->bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+    if (!overflow()) backlog().overflow.emplace();
+    overflow()->bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
     if (!stalled()) drain_overflow();
     return !stalled();
   }
   std::size_t used = parse(data.data(), data.size());
   if (used < data.size() && stalled()) {
-    overflow_ = std::make_unique<Overflow>();
-    overflow_->bytes.assign(reinterpret_cast<const char*>(data.data()) + used, data.size() - used);
+    backlog().overflow.emplace().bytes.assign(reinterpret_cast<const char*>(data.data()) + used, data.size() - used);
   }
   receiving_paused_ = stalled();
   return !stalled();
 }
 
 void Connection::drain_overflow() {
-  if (overflow_) {
-    std::string& bytes = overflow_->bytes;
+  if (Overflow* waiting = overflow()) {
+    std::string& bytes = waiting->bytes;
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
     bytes.erase(0, used);
     if (stalled() || ended_) return;
-    const bool stream_ended = overflow_->stream_ended;
-    const std::error_code error = overflow_->error;
-    overflow_.reset();
+    const bool stream_ended = waiting->stream_ended;
+    const std::error_code error = waiting->error;
+    drop_overflow();
     if (stream_ended) {
       end_of_stream(error);
       return;
@@ -171,9 +170,9 @@ void Connection::recycle(std::string&& buffer) {
 
 bool Connection::pop_message(std::string& data) {
   const bool text = inbound_.pop(data);
-  if (held_) {
+  if (held()) {
     deliver_held();
-    if (!held_) drain_overflow();
+    if (!held()) drain_overflow();
   }
   if (inbound_.empty() && protocol_.close_answer_pending()) closing_progress();
   return text;
@@ -181,9 +180,10 @@ bool Connection::pop_message(std::string& data) {
 
 void Connection::on_receive_end(std::error_code error) {
   if (ended_) return;
-  if (overflow_) {  // bytes before the end wait to be parsed: the end comes after them
-    overflow_->stream_ended = true;
-    overflow_->error = error;
+  // Bytes before the end wait to be parsed: the end comes after them.
+  if (Overflow* waiting = overflow()) {
+    waiting->stream_ended = true;
+    waiting->error = error;
     return;
   }
   end_of_stream(error);

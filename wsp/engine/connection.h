@@ -16,6 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -164,8 +165,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // idle: buffers go back to the thread's pool between messages.
   std::size_t buffer_capacity() const {
     return protocol_.buffer_capacity() + outbound_.buffer_capacity() +
-           (held_ ? heap_capacity(held_->payload) : 0) +
-           (overflow_ ? heap_capacity(overflow_->bytes) : 0);
+           (held() ? heap_capacity(held()->payload) : 0) +
+           (overflow() ? heap_capacity(overflow()->bytes) : 0);
   }
 
   // One observer (null: none); not told when set on a connection already ended.
@@ -186,10 +187,10 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
 
   // Parses `data` until it is used up or the inbound queue is full; returns what was used.
   std::size_t parse(const std::uint8_t* data, std::size_t size);
-  // Parses what waits in `overflow_` after the queue got room; resumes receiving when done.
+  // Parses what waits in overflow() after the queue got room; resumes receiving when done.
   void drain_overflow();
   // Receiving waits: for room in the inbound queue, or for the peer to read what we owe it.
-  bool stalled() const { return held_ || backlogged_; }
+  bool stalled() const { return held() || backlogged_; }
   bool output_backlogged() const;
   bool inbound_full(std::size_t next_size) const {
     return inbound_.full_for(next_size, limits_->inbound_buffer_size, limits_->max_queued_packets);
@@ -236,16 +237,37 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool listener_wants_writable_ = false;
 
   InboundQueue inbound_;
-  // A parsed message waiting for room in the inbound queue (made only then).
-  std::unique_ptr<ProtocolEvent> held_;
-  // Received bytes not parsed yet because the queue was full (made only then), and the end
-  // of the stream if it came after them.
+  // Received bytes not parsed yet because the queue was full, and the end of the stream if it
+  // came after them.
   struct Overflow {
     std::string bytes;
     bool stream_ended = false;
     std::error_code error;
   };
-  std::unique_ptr<Overflow> overflow_;
+  // What back-pressure holds, made only then: a parsed message waiting for room in the inbound
+  // queue, the bytes received after it.
+  struct Backlog {
+    std::optional<ProtocolEvent> held;
+    std::optional<Overflow> overflow;
+  };
+  ProtocolEvent* held() const { return backlog_ && backlog_->held ? &*backlog_->held : nullptr; }
+  Overflow* overflow() const {
+    return backlog_ && backlog_->overflow ? &*backlog_->overflow : nullptr;
+  }
+  Backlog& backlog() {
+    if (!backlog_) backlog_ = std::make_unique<Backlog>();
+    return *backlog_;
+  }
+  // Drops the held message or the overflow: the backlog goes with the last of them.
+  void drop_held() {
+    backlog_->held.reset();
+    if (!backlog_->overflow) backlog_.reset();
+  }
+  void drop_overflow() {
+    backlog_->overflow.reset();
+    if (!backlog_->held) backlog_.reset();
+  }
+  std::unique_ptr<Backlog> backlog_;
   io::Signal readable_;
 
   OutboundQueue outbound_;

@@ -83,6 +83,23 @@ class ConnectionListener : public io::ReadyNode {
   Connection* connection_ = nullptr;
 };
 
+// What back-pressure holds in a Connection, made only then (at namespace scope: clang cannot
+// default-construct a nested struct with member initializers inside its incomplete class).
+namespace connection_backlog {
+// Received bytes not parsed yet because the queue was full, and the end of the stream if it
+// came after them.
+struct Overflow {
+  std::string bytes;
+  bool stream_ended = false;
+  std::error_code error;
+};
+// A parsed message waiting for room in the inbound queue, and the bytes received after it.
+struct Backlog {
+  std::optional<ProtocolEvent> held;
+  std::optional<Overflow> overflow;
+};
+}  // namespace connection_backlog
+
 class Connection : private io::StreamHandler, private io::ReadyBase<Connection> {
  public:
   // What the application sees: open until our close frame is queued; closing while the closing
@@ -237,19 +254,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool listener_wants_writable_ = false;
 
   InboundQueue inbound_;
-  // Received bytes not parsed yet because the queue was full, and the end of the stream if it
-  // came after them.
-  struct Overflow {
-    std::string bytes;
-    bool stream_ended = false;
-    std::error_code error;
-  };
-  // What back-pressure holds, made only then: a parsed message waiting for room in the inbound
-  // queue, the bytes received after it.
-  struct Backlog {
-    std::optional<ProtocolEvent> held;
-    std::optional<Overflow> overflow;
-  };
+  using Overflow = connection_backlog::Overflow;
+  using Backlog = connection_backlog::Backlog;
   ProtocolEvent* held() const { return backlog_ && backlog_->held ? &*backlog_->held : nullptr; }
   Overflow* overflow() const {
     return backlog_ && backlog_->overflow ? &*backlog_->overflow : nullptr;

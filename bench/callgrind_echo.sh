@@ -4,6 +4,8 @@
 # kernel's share, about three quarters of the server's time, is not counted).
 #
 #   bench/callgrind_echo.sh [SERVER_BINARY]    # default: the opt build of //examples:echo_server
+#   KEEP_PROFILE=/tmp/echo.callgrind bench/callgrind_echo.sh    # keeps the profile for
+#                                                  # callgrind_annotate --inclusive=yes FILE
 #
 # The server runs under valgrind pinned to CPU 0 while the referee (../shared/bench) loads it
 # with w1 for 4 s (64 connections x 16 in flight x 64 B); messages = all the referee echoed,
@@ -50,3 +52,4 @@ instructions="$(sed -n 's/^summary: *//p' "$work/out")"
 [ -n "$messages" ] && [ -n "$instructions" ] || { cat "$work/referee.err" >&2; exit 1; }
 echo "messages $messages, user-space instructions $instructions," \
   "per message $((instructions / messages))"
+if [ -n "${KEEP_PROFILE:-}" ]; then cp "$work/out" "$KEEP_PROFILE"; fi

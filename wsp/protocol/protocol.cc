@@ -97,9 +97,8 @@ void Protocol::drop_scratch() {
 }
 
 void Protocol::drop_idle_scratch() {
-  // Kept: a message being reassembled, a control payload being read or the peer's close
-  // frame, output not taken, a buffer handed back for the next message.
-  if (!scratch_ || in_message_ || close_received_) return;
+  // Kept: a frame or message being read, a control payload or the peer's close frame, output not taken, a buffer handed back for the next message.
+  if (!scratch_ || !scratch_->frame.at_boundary() || close_received_) return;
   Scratch& s = *scratch_;
   if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty() || !s.out.empty()) {
     return;
@@ -123,8 +122,8 @@ bool Protocol::check_first_two_bytes(std::uint8_t b0, std::uint8_t b1) {
     if (!fin) return false;                          // §5.5: control frames are not fragmented
     if ((b1 & 0x7F) > kMaxControlPayload) return false;  // §5.5: payload <= 125
   } else if (op == 0) {
-    if (!in_message_) return false;  // §5.4: continuation without a started message
-  } else if (in_message_) {
+    if (!in_message()) return false;  // §5.4: continuation without a started message
+  } else if (in_message()) {
     return false;  // §5.4: a new data message while one is still open
   }
   // §5.1: a server closes on an unmasked frame, a client on a masked one.
@@ -134,9 +133,10 @@ bool Protocol::check_first_two_bytes(std::uint8_t b0, std::uint8_t b1) {
 }
 
 bool Protocol::start_frame(const std::uint8_t* h) {
-  frame_fin_ = h[0] & 0x80;
-  frame_opcode_ = static_cast<Opcode>(h[0] & 0x0F);
-  frame_masked_ = h[1] & 0x80;
+  Frame& f = frame();
+  f.fin = h[0] & 0x80;
+  f.opcode = static_cast<Opcode>(h[0] & 0x0F);
+  f.masked = h[1] & 0x80;
   std::uint64_t len = h[1] & 0x7F;
   std::size_t p = 2;
   if (len == 126) {
@@ -152,29 +152,29 @@ bool Protocol::start_frame(const std::uint8_t* h) {
       return false;
     }
   }
-  if (frame_masked_) std::memcpy(frame_key_, h + p, 4);
-  frame_len_ = len;
-  frame_done_ = 0;
+  if (f.masked) std::memcpy(f.key, h + p, 4);
+  f.len = len;
+  f.done = 0;
 
-  if (is_control(frame_opcode_)) {
+  if (is_control(f.opcode)) {
     scratch().control.clear();
     return true;
   }
   std::string& message = scratch().message;
   const std::size_t have = message.size();
-  const bool compressed = frame_opcode_ == Opcode::continuation ? message_compressed_ : (h[0] & 0x40);
+  const bool compressed = f.opcode == Opcode::continuation ? f.message_compressed : (h[0] & 0x40);
   const std::uint64_t limit = compressed && deflate_ ? compressed_limit(config_->max_message_size)
                                                             : config_->max_message_size;
   if (config_->max_message_size != 0 && (len > limit || have + len > limit)) {
     fail(close_code::message_too_big);
     return false;
   }
-  if (frame_opcode_ != Opcode::continuation) {
-    in_message_ = true;
-    message_text_ = frame_opcode_ == Opcode::text;
-    message_compressed_ = h[0] & 0x40;
+  if (f.opcode != Opcode::continuation) {
+    f.in_message = true;
+    f.message_text = f.opcode == Opcode::text;
+    f.message_compressed = h[0] & 0x40;
     message.clear();
-    utf8_.reset();
+    f.utf8.reset();
   }
   // A compressed message gets RFC 7692's 4-byte tail appended before it is inflated.
   const std::uint64_t want = have + len + (compressed && deflate_ ? 4 : 0);
@@ -190,18 +190,18 @@ bool Protocol::start_frame(const std::uint8_t* h) {
 }
 
 bool Protocol::consume_payload(const std::uint8_t* data, std::size_t n) {
-  const bool control = is_control(frame_opcode_);
+  Frame& f = frame();
+  const bool control = is_control(f.opcode);
   std::string& dst = control ? scratch().control : scratch().message;
   const std::size_t at = dst.size();
   dst.append(reinterpret_cast<const char*>(data), n);
   auto* p = reinterpret_cast<std::uint8_t*>(dst.data()) + at;
-  if (frame_masked_) {
-    apply_mask(p, n, {frame_key_[0], frame_key_[1], frame_key_[2], frame_key_[3]},
-               static_cast<std::size_t>(frame_done_ & 3));
+  if (f.masked) {
+    apply_mask(p, n, {f.key[0], f.key[1], f.key[2], f.key[3]}, static_cast<std::size_t>(f.done & 3));
   }
-  frame_done_ += n;
+  f.done += n;
   // §8.1: a text message may be failed as soon as its bytes cannot become valid UTF-8.
-  if (!control && message_text_ && !message_compressed_ && !utf8_.feed(p, n)) {
+  if (!control && f.message_text && !f.message_compressed && !f.utf8.feed(p, n)) {
     fail(close_code::invalid_payload);
     return false;
   }
@@ -232,8 +232,8 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
   received_close_code_ = static_cast<std::int16_t>(code);  // valid: at most 4999
   if (config_->answer_close_at_once) write_close_answer();
   // §5.5.1: nothing the peer sends after its close frame counts.
-  stage_ = Stage::stopped;
-  in_message_ = false;
+  stopped_ = true;
+  frame() = Frame();
   std::string().swap(scratch().message);
   out.type = ProtocolEventType::close;
   out.close_code = code;
@@ -242,8 +242,9 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
 }
 
 bool Protocol::finish_frame(ProtocolEvent& out) {
-  stage_ = Stage::header;
-  switch (frame_opcode_) {
+  Frame& f = frame();
+  f.stage = Frame::Stage::header;
+  switch (f.opcode) {
     case Opcode::ping: {
       std::string& payload = scratch().control;
       // §5.5.2: answer with a pong carrying the same data, unless we are closing (§5.5.1).
@@ -265,16 +266,16 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
     default:
       break;
   }
-  if (!frame_fin_) return false;
-  if (message_compressed_ && deflate_) return inflate_message(out);
-  if (message_text_ && !message_compressed_ && !utf8_.complete()) {
+  if (!f.fin) return false;
+  if (f.message_compressed && deflate_) return inflate_message(out);
+  if (f.message_text && !f.message_compressed && !f.utf8.complete()) {
     fail(close_code::invalid_payload);  // ends inside a code point
     return false;
   }
-  in_message_ = false;
+  f.in_message = false;
   out.type = ProtocolEventType::message;
-  out.text = message_text_;
-  out.compressed = message_compressed_;
+  out.text = f.message_text;
+  out.compressed = f.message_compressed;
   // Swapping hands the message over without a copy and keeps the caller's old buffer for the
   // next message.
   std::string& message = scratch().message;
@@ -286,7 +287,8 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
 // RFC 7692 §7.2.2: the whole compressed message is here; inflate it into the event, bounded
 // by max_message_size, then check text as §8.1 asks of any text message.
 bool Protocol::inflate_message(ProtocolEvent& out) {
-  in_message_ = false;
+  Frame& f = frame();
+  f.in_message = false;
   PerMessageDeflate* deflate = deflate_.get(config_->deflate_streams);
   if (!deflate) {
     fail(close_code::internal_error);
@@ -313,23 +315,23 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
   } else {
     std::string().swap(message);
   }
-  if (message_text_ && !is_valid_utf8(out.payload)) {
+  if (f.message_text && !is_valid_utf8(out.payload)) {
     out.payload.clear();
     fail(close_code::invalid_payload);
     return false;
   }
   out.type = ProtocolEventType::message;
-  out.text = message_text_;
+  out.text = f.message_text;
   return true;
 }
 
-// The common case in one step: a whole unfragmented data frame of at most 64 KiB, RSV bits
-// clear, masked as the role requires, within max_message_size. Returns its length, or 0 for
+// The common case in one step, at a frame boundary: a whole unfragmented data frame of at most
+// 64 KiB, RSV bits clear, masked as the role requires, within max_message_size. Returns its length, or 0 for
 // anything else (the general path parses it, and reports whatever rule it breaks).
 std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
   const std::uint8_t b0 = data[0], b1 = data[1];
   const std::uint8_t op = b0 & 0x0F;
-  if ((b0 & 0xF0) != 0x80 || (op != 1 && op != 2) || in_message_) return 0;
+  if ((b0 & 0xF0) != 0x80 || (op != 1 && op != 2)) return 0;
   const bool masked = b1 & 0x80;
   if (masked != (config_->role == Role::server)) return 0;
   std::size_t size = b1 & 0x7F;
@@ -380,17 +382,18 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
   out.close_code = -1;
   out.close_reason.clear();
 
-  if (stage_ == Stage::header && header_have_ == 0 && len >= 2) {
-    if (std::size_t used = receive_whole_frame(data, len, out)) {
-      return stage_ == Stage::stopped ? len : used;
-    }
+  if (stopped_) return len;
+  if (at_frame_boundary() && len >= 2) {
+    if (std::size_t used = receive_whole_frame(data, len, out)) return stopped_ ? len : used;
   }
   std::size_t pos = 0;
   while (pos < len) {
-    if (stage_ == Stage::stopped) return len;
-    if (stage_ == Stage::header) {
+    if (stopped_) return len;
+    // Looked up again each round: a finished close frame resets it.
+    Frame& f = frame();
+    if (f.stage == Frame::Stage::header) {
       const std::uint8_t* h;
-      if (header_have_ == 0 && len - pos >= 2 && len - pos >= header_size(data[pos + 1])) {
+      if (f.header_have == 0 && len - pos >= 2 && len - pos >= header_size(data[pos + 1])) {
         // Fast path: the whole header is in this buffer, parse it in place.
         if (!check_first_two_bytes(data[pos], data[pos + 1])) {
           fail(close_code::protocol_error);
@@ -399,38 +402,37 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
         h = data + pos;
         pos += header_size(data[pos + 1]);
       } else {
-        while (pos < len && (header_have_ < 2 || header_have_ < header_need_)) {
-          header_[header_have_++] = data[pos++];
-          if (header_have_ == 2) {
+        while (pos < len && (f.header_have < 2 || f.header_have < f.header_need)) {
+          f.header[f.header_have++] = data[pos++];
+          if (f.header_have == 2) {
             // Reject a bad frame on its first two bytes, before the rest arrives.
-            if (!check_first_two_bytes(header_[0], header_[1])) {
+            if (!check_first_two_bytes(f.header[0], f.header[1])) {
               fail(close_code::protocol_error);
               return len;
             }
-            header_need_ = header_size(header_[1]);
+            f.header_need = header_size(f.header[1]);
           }
         }
-        if (header_have_ < 2 || header_have_ < header_need_) return pos;
-        h = header_;
-        header_have_ = 0;
-        header_need_ = 2;
+        if (f.header_have < 2 || f.header_have < f.header_need) return pos;
+        h = f.header;
+        f.header_have = 0;
+        f.header_need = 2;
       }
       if (!start_frame(h)) return len;
-      stage_ = Stage::payload;
-      if (frame_len_ == 0) {
+      f.stage = Frame::Stage::payload;
+      if (f.len == 0) {
         if (finish_frame(out)) return pos;
-        if (stage_ == Stage::stopped) return len;
+        if (stopped_) return len;
         continue;
       }
     }
-    // Stage::payload
-    const std::size_t n =
-        static_cast<std::size_t>(std::min<std::uint64_t>(len - pos, frame_len_ - frame_done_));
+    // Frame::Stage::payload
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(len - pos, f.len - f.done));
     if (!consume_payload(data + pos, n)) return len;
     pos += n;
-    if (frame_done_ == frame_len_) {
+    if (f.done == f.len) {
       if (finish_frame(out)) return pos;
-      if (stage_ == Stage::stopped) return len;
+      if (stopped_) return len;
     }
   }
   return pos;
@@ -456,9 +458,9 @@ void Protocol::fail(int code) {
   // §7.1.7: send a close frame with the matching code, then stop reading.
   failed_code_ = static_cast<std::int16_t>(code);  // one of close_code's
   if (config_->answer_close_at_once) write_close_answer();
-  stage_ = Stage::stopped;
-  in_message_ = false;
+  stopped_ = true;
   if (scratch_) {
+    scratch_->frame = Frame();
     std::string().swap(scratch_->message);  // free the partial message at once
     scratch_->control.clear();
   }

@@ -162,8 +162,6 @@ class Protocol {
   void give_back_buffer(std::string&& buffer);
 
  private:
-  enum class Stage : std::uint8_t { header, payload, stopped };
-
   std::size_t receive_some(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
   std::size_t receive_whole_frame(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
   bool check_first_two_bytes(std::uint8_t b0, std::uint8_t b1);
@@ -189,34 +187,41 @@ class Protocol {
   // The config without its deflate slot, stored once for every Protocol configured alike.
   Interned<ProtocolConfig> config_;
 
-  // Frame parser state.
-  Stage stage_ = Stage::header;
-  std::uint8_t header_[kMaxFrameHeader];
-  std::uint8_t header_have_ = 0;
-  std::uint8_t header_need_ = 2;
-  Opcode frame_opcode_ = Opcode::continuation;
-  bool frame_fin_ = false;
-  bool frame_masked_ = false;
-  std::uint8_t frame_key_[4] = {};
-  std::uint64_t frame_len_ = 0;
-  std::uint64_t frame_done_ = 0;
+  // The frame being read and the data message being reassembled (§5.4). They live in the
+  // scratch: between messages a connection sits at a frame boundary, where all of this is at
+  // its defaults, so an idle connection's Protocol keeps only what outlives a message.
+  struct Frame {
+    enum class Stage : std::uint8_t { header, payload };
+    Stage stage = Stage::header;
+    std::uint8_t header[kMaxFrameHeader];
+    std::uint8_t header_have = 0;
+    std::uint8_t header_need = 2;
+    Opcode opcode = Opcode::continuation;
+    bool fin = false;
+    bool masked = false;
+    std::uint8_t key[4] = {};
+    std::uint64_t len = 0;
+    std::uint64_t done = 0;
+    bool in_message = false;
+    bool message_text = false;
+    bool message_compressed = false;
+    Utf8Validator utf8;
+    bool at_boundary() const { return stage == Stage::header && header_have == 0 && !in_message; }
+  };
 
-  // Data message being reassembled (§5.4).
-  bool in_message_ = false;
-  bool message_text_ = false;
-  bool message_compressed_ = false;
-  Utf8Validator utf8_;
-
-  // The buffers, only while in use: made by the first frame read or written, dropped once
-  // nothing is being read or waits to be taken (drop_idle_scratch), so an idle connection
-  // holds one pointer instead of three strings.
+  // The buffers and the parser state, only while in use: made by the first frame read or
+  // written, dropped once nothing is being read or waits to be taken (drop_idle_scratch).
   struct Scratch {
     std::string message;  // the data message being reassembled
     std::string control;  // payload of the control frame being read (<= 125 bytes); the
                           // peer's close frame stays here once received
     std::string out;      // output
     std::size_t out_offset = 0;
+    Frame frame;
   };
+  Frame& frame() { return scratch().frame; }
+  bool at_frame_boundary() const { return !scratch_ || scratch_->frame.at_boundary(); }
+  bool in_message() const { return scratch_ && scratch_->frame.in_message; }
   Scratch& scratch() {
     if (!scratch_) make_scratch();
     return *scratch_;
@@ -226,10 +231,11 @@ class Protocol {
   void drop_idle_scratch();
   Scratch* scratch_ = nullptr;
 
+  bool stopped_ = false;  // failed, or the peer's close arrived: input is discarded
   // Close handshake.
   bool close_sent_ = false;
   bool close_received_ = false;
-  // Close codes are below 5000: 16 bits keep an idle connection's Protocol in 88 bytes.
+  // Close codes are below 5000: 16 bits each.
   std::int16_t received_close_code_ = -1;
   std::int16_t failed_code_ = 0;
 };

@@ -564,4 +564,18 @@ TEST_CASE("an idle protocol holds no buffers; a partial message, a pong or a rep
   p.take_output(output);
   CHECK(p.buffer_capacity() == 0);
   CHECK(p.pending_output().empty());
+
+  // The parser's state between receives: one byte of a header, then a ping's whole header
+  // without its payload. Each is kept until its frame ends, then nothing is.
+  const std::string ping_frame = from_peer(Role::server, kPing, "xyz");
+  CHECK(feed(p, ping_frame.substr(0, 1)).empty());
+  CHECK(p.buffer_capacity() > 0);
+  CHECK(feed(p, ping_frame.substr(1, 5)).empty());  // the rest of the 6-byte header
+  CHECK(p.buffer_capacity() > 0);
+  const std::vector<ProtocolEvent> split_ping = feed(p, ping_frame.substr(6));
+  REQUIRE(split_ping.size() == 1);
+  CHECK(split_ping[0].type == ProtocolEventType::ping);
+  CHECK(split_ping[0].payload == "xyz");
+  p.take_output(output);
+  CHECK(p.buffer_capacity() == 0);
 }

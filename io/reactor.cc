@@ -382,8 +382,8 @@ void Reactor::run_ready() {
   constexpr int kRounds = 4;
   for (int round = 0; round < kRounds && !ready_.empty(); ++round) {
     ReadyList batch;
-    while (ReadyNode* n = ready_.pop_front()) batch.push_back(n);
-    while (ReadyNode* n = batch.pop_front()) n->run();
+    while (ReadyLink* n = ready_.pop_front()) batch.push_back(n);
+    while (ReadyLink* n = batch.pop_front()) n->run();
   }
 }
 

@@ -181,8 +181,8 @@ class Reactor {
   void reserve_sqes(unsigned count);
   void submit_tracked(io_uring_sqe* sqe, Completion* c);
   void make_ready(ReadyNode* node, std::coroutine_handle<> h);
-  // Queues a callback node (see ReadyNode::callback) to run in this or the next turn.
-  void schedule(ReadyNode* node) {
+  // Queues a callback node or a ReadyBase to run in this or the next turn.
+  void schedule(ReadyLink* node) {
     if (!node->linked()) ready_.push_back(node);
   }
   // The provided-buffer ring shared by receives on this reactor, made on first use; null when

@@ -1,24 +1,49 @@
 #include "io/ready_list.h"
 
+#include <atomic>
+#include <cstdlib>
+
 namespace io {
+namespace {
 
-void ReadyNode::unlink() {
-  if (!prev_) return;
-  prev_->next_ = next_;
-  next_->prev_ = prev_;
-  prev_ = next_ = nullptr;
+std::atomic<ReadyLink::Run> kinds[ReadyLink::kMaxKinds];
+std::atomic<unsigned> kinds_used{1};  // kind 0: ReadyNode
+
+}  // namespace
+
+unsigned ReadyLink::add_kind(Run run) {
+  const unsigned kind = kinds_used.fetch_add(1);
+  if (kind >= kMaxKinds) std::abort();  // more ReadyBase types than the low bits can name
+  kinds[kind].store(run, std::memory_order_release);
+  return kind;
 }
 
-void ReadyList::push_back(ReadyNode* n) {
-  n->prev_ = head_.prev_;
+void ReadyLink::run() {
+  const auto kind = static_cast<unsigned>(prev_ & kKindMask);
+  if (kind == 0) static_cast<ReadyNode*>(this)->run_target();
+  else kinds[kind].load(std::memory_order_acquire)(this);
+}
+
+void ReadyLink::unlink() {
+  ReadyLink* p = prev();
+  if (!p) return;
+  p->next_ = next_;
+  next_->set_prev(p);
+  prev_ &= kKindMask;
+  next_ = nullptr;
+}
+
+void ReadyList::push_back(ReadyLink* n) {
+  ReadyLink* last = head_.prev();
+  n->set_prev(last);
   n->next_ = &head_;
-  head_.prev_->next_ = n;
-  head_.prev_ = n;
+  last->next_ = n;
+  head_.set_prev(n);
 }
 
-ReadyNode* ReadyList::pop_front() {
+ReadyLink* ReadyList::pop_front() {
   if (empty()) return nullptr;
-  ReadyNode* n = head_.next_;
+  ReadyLink* n = head_.next_;
   n->unlink();
   return n;
 }

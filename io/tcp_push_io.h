@@ -146,7 +146,7 @@ struct TcpPushIo final : ReadyBase<TcpPushIo>,
   }
 
   // The one ready-list entry for both kinds of work: this object itself (a base, no pointer).
-  ReadyNode* work_node() { return this; }
+  ReadyLink* work_node() { return this; }
   void run_ready() {
     if (due_write_end) {
       due_write_end = false;

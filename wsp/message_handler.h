@@ -27,12 +27,7 @@ namespace wsp {
 // The node the connection schedules is the handler itself (no pointer back to it).
 class MessageHandler : public io::slab::Allocated, private ConnectionListener {
  public:
-  MessageHandler() {
-    static constexpr Callback kDispatch{[](io::ReadyNode* n) {
-      static_cast<MessageHandler*>(static_cast<ConnectionListener*>(n))->dispatch();
-    }};
-    set_callback(kDispatch);
-  }
+  MessageHandler() : ConnectionListener(dispatch_kind()) {}
   MessageHandler(const MessageHandler&) = delete;
   MessageHandler& operator=(const MessageHandler&) = delete;
   virtual ~MessageHandler();
@@ -51,6 +46,12 @@ class MessageHandler : public io::slab::Allocated, private ConnectionListener {
   virtual bool on_message(WebSocket& ws, Received& message) = 0;
 
  private:
+  static unsigned dispatch_kind() {
+    static const unsigned kind = add_kind([](io::ReadyLink* n) {
+      static_cast<MessageHandler*>(static_cast<ConnectionListener*>(n))->dispatch();
+    });
+    return kind;
+  }
   void dispatch();
 
   std::unique_ptr<Received> held_;  // made only when on_message() returned false

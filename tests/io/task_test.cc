@@ -453,3 +453,44 @@ TEST_CASE("a ready node holds a coroutine or a callback in one word: the one set
   CHECK(resumed == 1);
   reactor.cancel(id);
 }
+
+namespace {
+
+// A ReadyBase owner that records the order it ran in.
+struct Recorder : io::ReadyBase<Recorder> {
+  explicit Recorder(std::vector<int>& log, int id) : log(log), id(id) {}
+  void run_ready() { log.push_back(id); }
+  void forget_last() { log.pop_back(); }
+  std::vector<int>& log;
+  int id;
+};
+
+}  // namespace
+
+TEST_CASE("ReadyBase entries carry no target word and run their owners in order with ready nodes") {
+  static_assert(sizeof(io::ReadyBase<Recorder>) == 2 * sizeof(void*));
+  static_assert(sizeof(io::ReadyNode) == 3 * sizeof(void*));
+  std::vector<int> log;
+  Recorder first(log, 1), second(log, 2);
+  io::CallbackNode<Recorder, &Recorder::forget_last> drop_last(&first);
+  Reactor reactor;
+  reactor.schedule(&first);
+  reactor.schedule(&drop_last);
+  reactor.schedule(&second);
+  reactor.schedule(&first);  // already linked: once
+  CHECK(first.linked());
+  reactor.run_once(0ms);
+  CHECK(log == std::vector<int>{2});  // 1, then the node dropped it, then 2
+  CHECK(!first.linked());
+
+  // Unlinked before its turn (as when its owner goes away), then scheduled again: the entry
+  // keeps its kind through the unlink.
+  reactor.schedule(&second);
+  reactor.schedule(&first);
+  second.unlink();
+  reactor.run_once(0ms);
+  CHECK(log == std::vector<int>{2, 1});
+  reactor.schedule(&second);
+  reactor.run_once(0ms);
+  CHECK(log == std::vector<int>{2, 1, 2});
+}

@@ -74,9 +74,13 @@ class ConnectionObserver {
 // The node a connection schedules for its listener (Connection::set_listener); it names its
 // connection while set, and is unlinked and told (connection() null) when the connection is
 // destroyed.
-class ConnectionListener : public io::ReadyNode {
+class ConnectionListener : public io::ReadyLink {
  public:
   Connection* connection() const { return connection_; }
+
+ protected:
+  // `kind`: what running the node does (io::ReadyLink::add_kind).
+  explicit ConnectionListener(unsigned kind) : ReadyLink(kind) {}
 
  private:
   friend class Connection;

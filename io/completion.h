@@ -2,17 +2,25 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdlib>
 
 namespace io {
 
 class Reactor;
 
-// One request to the kernel. `on_complete` runs for every CQE carrying this address (several
-// for multishot requests); `in_flight` stays true until the final one (no IORING_CQE_F_MORE).
+// One request to the kernel, or two at a time (a socket's receive and its send: one object
+// and one vtable pointer for both). `on_complete` runs for every CQE of the first request
+// (several for multishot requests), `on_second_complete` for the second's, whose user_data the
+// reactor tags; `in_flight` stays true until the request's final CQE (no IORING_CQE_F_MORE).
 class Completion {
  public:
+  enum class Request : std::uint8_t { first, second };
+
   virtual void on_complete(int result, std::uint32_t flags) = 0;
-  bool in_flight() const { return in_flight_; }
+  virtual void on_second_complete(int, std::uint32_t) { std::abort(); }  // never submitted
+  bool in_flight(Request request = Request::first) const {
+    return request == Request::first ? in_flight_ : second_in_flight_;
+  }
 
  protected:
   ~Completion() = default;
@@ -20,6 +28,7 @@ class Completion {
  private:
   friend class Reactor;
   bool in_flight_ = false;
+  bool second_in_flight_ = false;
 };
 
 }  // namespace io

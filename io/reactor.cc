@@ -31,6 +31,8 @@ thread_local std::unique_ptr<Reactor> default_reactor;
 constexpr std::uintptr_t kDoorbell = 1;
 constexpr std::uintptr_t kWakeRead = 3;
 constexpr std::uintptr_t kFailedBellTag = 2;
+// A Completion's second request: its address | kSecondRequestTag.
+constexpr std::uintptr_t kSecondRequestTag = 4;
 constexpr std::uintptr_t kTagMask = 7;
 
 // IORING_FEAT_MIN_TIMEOUT (Linux 6.12), newer than liburing 2.3's headers: the wait argument's
@@ -196,9 +198,14 @@ void Reactor::reserve_sqes(unsigned count) {
   }
 }
 
-void Reactor::submit_tracked(io_uring_sqe* sqe, Completion* c) {
-  io_uring_sqe_set_data(sqe, c);
-  c->in_flight_ = true;
+void* Reactor::user_data(Completion* c, Completion::Request request) {
+  if (request == Completion::Request::first) return c;
+  return reinterpret_cast<void*>(reinterpret_cast<std::uintptr_t>(c) | kSecondRequestTag);
+}
+
+void Reactor::submit_tracked(io_uring_sqe* sqe, Completion* c, Completion::Request request) {
+  io_uring_sqe_set_data(sqe, user_data(c, request));
+  (request == Completion::Request::first ? c->in_flight_ : c->second_in_flight_) = true;
   ++in_flight_;
 }
 
@@ -207,11 +214,11 @@ void Reactor::make_ready(ReadyNode* node, std::coroutine_handle<> h) {
   if (!node->linked()) ready_.push_back(node);
 }
 
-void Reactor::cancel_and_wait(Completion* c) {
+void Reactor::cancel_and_wait(Completion* c, Completion::Request request) {
   io_uring_sqe* sqe = get_sqe();
-  io_uring_prep_cancel(sqe, c, 0);
+  io_uring_prep_cancel(sqe, user_data(c, request), 0);
   io_uring_sqe_set_data(sqe, nullptr);
-  while (c->in_flight_) {
+  while (c->in_flight(request)) {
     int n = io_uring_submit_and_wait(&ring_, 1);
     ++stats_.enter_calls;
     if (n > 0) stats_.sqes_submitted += n;
@@ -313,8 +320,18 @@ void Reactor::reap() {
       // Linked timeouts and cancel requests carry no completion; liburing's own wait timeout
       // (only without IORING_FEAT_EXT_ARG) carries LIBURING_UDATA_TIMEOUT.
       if (!c || reinterpret_cast<std::uintptr_t>(c) == LIBURING_UDATA_TIMEOUT) continue;
-      if (reinterpret_cast<std::uintptr_t>(c) & kTagMask) {
-        handle_tagged_cqe(reinterpret_cast<std::uintptr_t>(c), reaped[i].res);
+      const auto user_data = reinterpret_cast<std::uintptr_t>(c);
+      if ((user_data & kTagMask) == kSecondRequestTag) {
+        c = reinterpret_cast<Completion*>(user_data & ~kTagMask);
+        if (!(reaped[i].flags & IORING_CQE_F_MORE)) {
+          c->second_in_flight_ = false;
+          --in_flight_;
+        }
+        c->on_second_complete(reaped[i].res, reaped[i].flags);
+        continue;
+      }
+      if (user_data & kTagMask) {
+        handle_tagged_cqe(user_data, reaped[i].res);
         continue;
       }
       if (!(reaped[i].flags & IORING_CQE_F_MORE)) {

@@ -179,7 +179,10 @@ class Reactor {
   io_uring_sqe* get_sqe();
   // Two consecutive SQEs for an operation linked to its timeout.
   void reserve_sqes(unsigned count);
-  void submit_tracked(io_uring_sqe* sqe, Completion* c);
+  void submit_tracked(io_uring_sqe* sqe, Completion* c,
+                      Completion::Request request = Completion::Request::first);
+  // The user_data that names `request` of `c` (for a cancel).
+  static void* user_data(Completion* c, Completion::Request request);
   void make_ready(ReadyNode* node, std::coroutine_handle<> h);
   // Queues a callback node or a ReadyBase to run in this or the next turn.
   void schedule(ReadyLink* node) {
@@ -192,7 +195,7 @@ class Reactor {
   BufferRing* buffer_ring_made() const { return buffer_ring_.get(); }
   // Cancels `c` and reaps until its final CQE has arrived. Other completions reaped meanwhile
   // are queued as usual; no coroutine is resumed from here.
-  void cancel_and_wait(Completion* c);
+  void cancel_and_wait(Completion* c, Completion::Request request = Completion::Request::first);
 
   // The clock of sleep_for() when made with Options::manual_clock, else null. Its sleeps are
   // not work for has_work() or run(): only advance_clock() can end them.

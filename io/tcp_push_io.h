@@ -34,20 +34,21 @@ inline std::size_t pieces_for_one_send(std::span<const iovec> pieces, std::size_
 // record and schedule; the handlers run from the ready list, where they may even destroy this
 // object. The stream holds it by pointer, so moving a stream leaves it in place.
 //
-// The two completions are bases rather than members, so neither needs a pointer back.
-struct TcpReceiveCompletion : Completion {
-  void on_complete(int result, std::uint32_t flags) final;
+// The receive is the completion's first request and the send its second: one base, with no
+// pointer back.
+struct TcpPushFlags {
+  bool due_delivery = false;
+  bool due_write_end = false;
+  bool paused = false;
+  bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
+  bool ended = false;
 };
-struct TcpSendCompletion : Completion {
-  void on_complete(int result, std::uint32_t flags) final;
-};
+// The flags are a base placed right after the completion (the primary base: a vtable pointer
+// and two flags), so they fill its padding (thousands of idle connections).
+struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::Allocated {
+  static constexpr Request kReceive = Request::first;
+  static constexpr Request kSend = Request::second;
 
-// The completions are the last bases so that the flags, declared first, fill the tail padding
-// of the last one (a Completion is a vtable pointer and one flag).
-struct TcpPushIo final : ReadyBase<TcpPushIo>,
-                         TcpReceiveCompletion,
-                         TcpSendCompletion,
-                         slab::Allocated {
   struct Chunk {
     const std::uint8_t* data;  // in the ring's buffer, or own_buffer
     int result;                // bytes, 0 at EOF, -errno
@@ -92,8 +93,8 @@ struct TcpPushIo final : ReadyBase<TcpPushIo>,
   // stops it (or destroys it) returns without touching it.
   void stop() {
     DestructionWatch::destroying(this);
-    if (receiver()->in_flight()) reactor.cancel_and_wait(receiver());
-    if (sender()->in_flight()) reactor.cancel_and_wait(sender());
+    if (in_flight(kReceive)) reactor.cancel_and_wait(this, kReceive);
+    if (in_flight(kSend)) reactor.cancel_and_wait(this, kSend);
     chunks.take().for_each([this](const Chunk& c) {
       if (c.from_ring) ring()->release(c.buffer);
     });
@@ -104,11 +105,11 @@ struct TcpPushIo final : ReadyBase<TcpPushIo>,
     due_delivery = due_write_end = paused = cancel_requested = ended = false;
   }
 
-  Completion* receiver() { return static_cast<TcpReceiveCompletion*>(this); }
-  Completion* sender() { return static_cast<TcpSendCompletion*>(this); }
+  void on_complete(int result, std::uint32_t flags) override { received(result, flags); }
+  void on_second_complete(int result, std::uint32_t) override { sent(result); }
 
   void arm() {
-    if (receiver()->in_flight() || ended || paused) return;
+    if (in_flight(kReceive) || ended || paused) return;
     cancel_requested = false;
     io_uring_sqe* sqe = reactor.get_sqe();
     if (ring()) {
@@ -119,7 +120,7 @@ struct TcpPushIo final : ReadyBase<TcpPushIo>,
       if (!own_buffer) own_buffer = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
       io_uring_prep_recv(sqe, socket.get(), own_buffer.get(), kOwnBufferSize, 0);
     }
-    reactor.submit_tracked(sqe, receiver());
+    reactor.submit_tracked(sqe, this, kReceive);
   }
 
   void received(int result, std::uint32_t flags) {
@@ -202,10 +203,10 @@ struct TcpPushIo final : ReadyBase<TcpPushIo>,
   void pause() {
     if (paused) return;
     paused = true;
-    if (receiver()->in_flight() && ring() && !cancel_requested) {
+    if (in_flight(kReceive) && ring() && !cancel_requested) {
       cancel_requested = true;
       io_uring_sqe* sqe = reactor.get_sqe();
-      io_uring_prep_cancel(sqe, receiver(), 0);
+      io_uring_prep_cancel(sqe, Reactor::user_data(this, kReceive), 0);
       io_uring_sqe_set_data(sqe, nullptr);
     }
   }
@@ -246,11 +247,11 @@ struct TcpPushIo final : ReadyBase<TcpPushIo>,
       message.msg_iovlen = pieces_for_one_send(left, kEnoughForOneSend);
       io_uring_prep_sendmsg(sqe, socket.get(), &message, MSG_NOSIGNAL | MSG_WAITALL);
     }
-    reactor.submit_tracked(sqe, sender());
+    reactor.submit_tracked(sqe, this, kSend);
   }
   void sent(int result) {
     if (result <= 0) {
-      write_result = result < 0 ? result : -EPIPE;
+      write_result = static_cast<std::int16_t>(result < 0 ? result : -EPIPE);
       due_write_end = true;
       reactor.schedule(work_node());
       return;
@@ -275,15 +276,11 @@ struct TcpPushIo final : ReadyBase<TcpPushIo>,
     write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
   }
 
-  bool due_delivery = false;
-  bool due_write_end = false;
-  bool paused = false;
-  bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
-  bool ended = false;
-  std::int16_t end_errno = 0;  // how the stream ended (0: orderly), beside the flags: no padding
   Reactor& reactor;
   FileDescriptor socket;
-  int write_result = 0;  // beside the socket: no padding (thousands of idle connections)
+  // Beside the socket, in 16 bits each (errno values are small): no padding.
+  std::int16_t write_result = 0;  // how the last write ended: 0 or -errno
+  std::int16_t end_errno = 0;     // how the stream ended (0: orderly)
   // The reactor's, read through it rather than held: 8 bytes fewer per connection.
   BufferRing* ring() const { return reactor.buffer_ring_made(); }
   StreamHandler* handler = nullptr;
@@ -308,12 +305,5 @@ struct TcpPushIo final : ReadyBase<TcpPushIo>,
   };
   std::unique_ptr<Sending> sending;
 };
-
-inline void TcpReceiveCompletion::on_complete(int result, std::uint32_t flags) {
-  static_cast<TcpPushIo*>(this)->received(result, flags);
-}
-inline void TcpSendCompletion::on_complete(int result, std::uint32_t) {
-  static_cast<TcpPushIo*>(this)->sent(result);
-}
 
 }  // namespace io

@@ -494,3 +494,49 @@ TEST_CASE("ReadyBase entries carry no target word and run their owners in order 
   reactor.run_once(0ms);
   CHECK(log == std::vector<int>{2, 1, 2});
 }
+
+namespace {
+
+// Two requests on one Completion: each CQE reaches the handler of the request it belongs to.
+struct TwoRequests final : io::Completion {
+  std::vector<std::string> seen;
+  void on_complete(int result, std::uint32_t) override { seen.push_back("first " + std::to_string(result)); }
+  void on_second_complete(int result, std::uint32_t) override {
+    seen.push_back("second " + std::to_string(result));
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a completion's second request completes and cancels apart from its first") {
+  Reactor reactor;
+  TwoRequests c;
+  using Request = io::Completion::Request;
+  // The first: a timeout far away; the second: a NOP, done at once.
+  __kernel_timespec far{60, 0};
+  io_uring_sqe* sqe = reactor.get_sqe();
+  io_uring_prep_timeout(sqe, &far, 0, 0);
+  reactor.submit_tracked(sqe, &c, Request::first);
+  sqe = reactor.get_sqe();
+  io_uring_prep_nop(sqe);
+  reactor.submit_tracked(sqe, &c, Request::second);
+  CHECK(c.in_flight(Request::first));
+  CHECK(c.in_flight(Request::second));
+  for (int i = 0; i < 100 && c.in_flight(Request::second); ++i) reactor.run_once(10ms);
+  CHECK(c.seen == std::vector<std::string>{"second 0"});
+  CHECK(c.in_flight(Request::first));
+
+  // A second timeout as the second request, cancelled alone: the first stays in flight.
+  sqe = reactor.get_sqe();
+  io_uring_prep_timeout(sqe, &far, 0, 0);
+  reactor.submit_tracked(sqe, &c, Request::second);
+  reactor.run_once(0ms);
+  reactor.cancel_and_wait(&c, Request::second);
+  CHECK(!c.in_flight(Request::second));
+  CHECK(c.in_flight(Request::first));
+  CHECK(c.seen == std::vector<std::string>{"second 0", "second " + std::to_string(-ECANCELED)});
+
+  reactor.cancel_and_wait(&c, Request::first);
+  CHECK(!c.in_flight(Request::first));
+  CHECK(c.seen.back() == "first " + std::to_string(-ECANCELED));
+}

@@ -260,40 +260,50 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   InboundQueue inbound_;
   using Overflow = connection_backlog::Overflow;
   using Backlog = connection_backlog::Backlog;
-  ProtocolEvent* held() const { return backlog_ && backlog_->held ? &*backlog_->held : nullptr; }
-  Overflow* overflow() const {
-    return backlog_ && backlog_->overflow ? &*backlog_->overflow : nullptr;
-  }
-  Backlog& backlog() {
-    if (!backlog_) backlog_ = std::make_unique<Backlog>();
-    return *backlog_;
-  }
-  // Drops the held message or the overflow: the backlog goes with the last of them.
-  void drop_held() {
-    backlog_->held.reset();
-    if (!backlog_->overflow) backlog_.reset();
-  }
-  void drop_overflow() {
-    backlog_->overflow.reset();
-    if (!backlog_->held) backlog_.reset();
-  }
-  std::unique_ptr<Backlog> backlog_;
   io::Signal readable_;
 
   OutboundQueue outbound_;
   io::Signal writable_;
 
-  // Made on first need: the connection's own tasks (heartbeats, the closing handshake) and its
-  // observer (publish/subscribe). An idle connection without heartbeats holds none.
+  // Made on first need: the connection's own tasks (heartbeats, the closing handshake), its
+  // observer (publish/subscribe) and what back-pressure holds. An idle connection without
+  // heartbeats holds none.
   struct Occasional {
     io::Reactor::TaskId heartbeat = 0, close_timer = 0, ending = 0;
     ConnectionObserver* observer = nullptr;
+    std::unique_ptr<Backlog> backlog;  // only under back-pressure
   };
   Occasional& occasional() {
     if (!occasional_) occasional_ = std::make_unique<Occasional>();
     return *occasional_;
   }
   std::unique_ptr<Occasional> occasional_;
+
+  Backlog* backlog_if_any() const { return occasional_ ? occasional_->backlog.get() : nullptr; }
+  ProtocolEvent* held() const {
+    Backlog* b = backlog_if_any();
+    return b && b->held ? &*b->held : nullptr;
+  }
+  Overflow* overflow() const {
+    Backlog* b = backlog_if_any();
+    return b && b->overflow ? &*b->overflow : nullptr;
+  }
+  Backlog& backlog() {
+    std::unique_ptr<Backlog>& b = occasional().backlog;
+    if (!b) b = std::make_unique<Backlog>();
+    return *b;
+  }
+  // Drops the held message or the overflow: the backlog goes with the last of them.
+  void drop_held() {
+    std::unique_ptr<Backlog>& b = occasional_->backlog;
+    b->held.reset();
+    if (!b->overflow) b.reset();
+  }
+  void drop_overflow() {
+    std::unique_ptr<Backlog>& b = occasional_->backlog;
+    b->overflow.reset();
+    if (!b->held) b.reset();
+  }
   ConnectionListener* listener_ = nullptr;
 };
 

@@ -282,6 +282,7 @@ TEST_CASE("bytes still arriving after receiving paused are kept and parsed once 
   CHECK(popped == texts({"a", "b", "c", "d"}));
   CHECK(t.ours->stats().resumes == 1);
   CHECK_FALSE(t.ours->paused());
+  CHECK(t.c().buffer_capacity() == 0);  // the held message and the late bytes are gone
 }
 
 // --- outbound limits ------------------------------------------------------------------------

@@ -16,11 +16,10 @@ void MessageHandler::attach(WebSocket& ws) {
 
 void MessageHandler::detach() {
   if (Connection* c = connection()) c->set_listener(nullptr);
-  unlink();
   held_.reset();
 }
 
-void MessageHandler::dispatch() {
+void MessageHandler::on_connection_ready() {
   io::DestructionWatch watch(this);  // on_message() may destroy the handler
   while (connection()) {
     Connection& conn = *connection();

@@ -25,9 +25,9 @@
 namespace wsp {
 
 // The node the connection schedules is the handler itself (no pointer back to it).
-class MessageHandler : public io::slab::Allocated, private ConnectionListener {
+class MessageHandler : private ConnectionListener, public io::slab::Allocated {
  public:
-  MessageHandler() : ConnectionListener(dispatch_kind()) {}
+  MessageHandler() = default;
   MessageHandler(const MessageHandler&) = delete;
   MessageHandler& operator=(const MessageHandler&) = delete;
   virtual ~MessageHandler();
@@ -46,13 +46,7 @@ class MessageHandler : public io::slab::Allocated, private ConnectionListener {
   virtual bool on_message(WebSocket& ws, Received& message) = 0;
 
  private:
-  static unsigned dispatch_kind() {
-    static const unsigned kind = add_kind([](io::ReadyLink* n) {
-      static_cast<MessageHandler*>(static_cast<ConnectionListener*>(n))->dispatch();
-    });
-    return kind;
-  }
-  void dispatch();
+  void on_connection_ready() override;  // delivers what waits
 
   std::unique_ptr<Received> held_;  // made only when on_message() returned false
 };

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <utility>
 
+#include "io/destruction_watch.h"
 #include "io/log.h"
 #include "io/operation.h"
 #include "wsp/engine/per_thread.h"
@@ -44,20 +45,18 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
 }
 
 Connection::~Connection() {
+  io::DestructionWatch::destroying(this);
   finish(0);
   set_listener(nullptr);
 }
 
 void Connection::set_listener(ConnectionListener* listener) {
-  if (listener_ && listener_ != listener) {
-    listener_->unlink();
-    listener_->connection_ = nullptr;
-  }
+  if (listener_ && listener_ != listener) listener_->connection_ = nullptr;
   listener_ = listener;
-  listener_wants_writable_ = false;
+  listener_wants_writable_ = listener_due_ = false;
   if (!listener_) return;
   listener_->connection_ = this;
-  if (has_message() || ended_) reactor_.schedule(listener_);
+  if (has_message() || ended_) call_listener_soon();
 }
 
 // --- receiving ---------------------------------------------------------------------------
@@ -205,6 +204,16 @@ void Connection::end_of_stream(std::error_code error) {
 // --- sending -----------------------------------------------------------------------------
 
 void Connection::output_added() { reactor_.schedule(this); }
+
+void Connection::run_ready() {
+  if (listener_due_) {
+    listener_due_ = false;
+    io::DestructionWatch watch(this);
+    listener_->on_connection_ready();
+    if (watch.destroyed()) return;
+  }
+  flush();
+}
 
 SendResult Connection::can_send(std::size_t size) const {
   if (state() != State::open) return SendResult::not_open;

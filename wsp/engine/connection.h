@@ -71,16 +71,19 @@ class ConnectionObserver {
   ~ConnectionObserver() = default;
 };
 
-// The node a connection schedules for its listener (Connection::set_listener); it names its
-// connection while set, and is unlinked and told (connection() null) when the connection is
-// destroyed.
-class ConnectionListener : public io::ReadyLink {
+// What a connection calls from the reactor's ready list when it has news for its listener
+// (Connection::set_listener). It names its connection while set, and is told (connection()
+// null) when the connection is destroyed. The connection's own ready entry carries the call,
+// so a listener holds no entry of its own.
+class ConnectionListener {
  public:
   Connection* connection() const { return connection_; }
 
  protected:
-  // `kind`: what running the node does (io::ReadyLink::add_kind).
-  explicit ConnectionListener(unsigned kind) : ReadyLink(kind) {}
+  ~ConnectionListener() = default;
+  // A message waits, the connection ended, or (while wanted) queued output was written. May
+  // destroy the connection.
+  virtual void on_connection_ready() = 0;
 
  private:
   friend class Connection;
@@ -150,7 +153,7 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   std::size_t queued_outbound() const { return outbound_.count(); }
   // Set whenever queued output was written.
   io::Signal& writable() { return writable_; }
-  // A callback node scheduled on this reactor whenever readable() is set (or writable(), while
+  // Called from this reactor's ready list whenever readable() is set (or writable(), while
   // set_listener_wants_writable), and at once when a message waits or the connection has
   // ended (null: none). How a wsp::MessageHandler is called without a task waiting on the
   // events. Setting a listener clears wants_writable.
@@ -229,14 +232,17 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // Sets `event` and tells the listener that wants to know.
   void signal(io::Signal& event) {
     event.set(reactor_);
-    if (listener_ && (&event == &readable_ || listener_wants_writable_)) {
-      reactor_.schedule(listener_);
-    }
+    if (listener_ && (&event == &readable_ || listener_wants_writable_)) call_listener_soon();
   }
-  // Writes what the protocol serialized: scheduled (the connection is its own ready node) once
-  // per turn in which output was added.
+  void call_listener_soon() {
+    listener_due_ = true;
+    reactor_.schedule(this);
+  }
+  // The connection is its own ready entry: scheduled once per turn in which output was added
+  // (it writes what the protocol serialized) or its listener has news (called first: what it
+  // sends goes out in the same write).
   friend class io::ReadyBase<Connection>;
-  void run_ready() { flush(); }
+  void run_ready();
   void flush();
   io::Task<void> heartbeat_loop();
   io::Task<void> close_timer();
@@ -256,6 +262,7 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool answer_due_ = false;  // the next flush writes the owed close frame first
   bool backlogged_ = false;  // too much owed output (pongs) waits unwritten
   bool listener_wants_writable_ = false;
+  bool listener_due_ = false;
 
   InboundQueue inbound_;
   using Overflow = connection_backlog::Overflow;

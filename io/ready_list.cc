@@ -1,27 +1,21 @@
 #include "io/ready_list.h"
 
-#include <atomic>
 #include <cstdlib>
 
 namespace io {
 namespace {
 
-std::atomic<ReadyLink::Run> kinds[ReadyLink::kMaxKinds];
 std::atomic<unsigned> kinds_used{1};  // kind 0: ReadyNode
 
 }  // namespace
 
+std::atomic<ReadyLink::Run> ReadyLink::kinds_[kMaxKinds];
+
 unsigned ReadyLink::add_kind(Run run) {
   const unsigned kind = kinds_used.fetch_add(1);
   if (kind >= kMaxKinds) std::abort();  // more ReadyBase types than the low bits can name
-  kinds[kind].store(run, std::memory_order_release);
+  kinds_[kind].store(run, std::memory_order_release);
   return kind;
-}
-
-void ReadyLink::run() {
-  const auto kind = static_cast<unsigned>(prev_ & kKindMask);
-  if (kind == 0) static_cast<ReadyNode*>(this)->run_target();
-  else kinds[kind].load(std::memory_order_acquire)(this);
 }
 
 void ReadyLink::unlink() {

@@ -1,6 +1,7 @@
 // The reactor's ready list: coroutines and callbacks queued to run after reaping.
 #pragma once
 
+#include <atomic>
 #include <coroutine>
 #include <cstdint>
 
@@ -19,7 +20,7 @@ class ReadyLink {
 
   bool linked() const { return prev() != nullptr; }
   void unlink();
-  void run();
+  inline void run();
 
   // Registers what running a kind does (at most kMaxKinds - 1 kinds, each once per process:
   // ReadyBase registers its owner type on first use); returns the kind.
@@ -37,6 +38,7 @@ class ReadyLink {
   void set_prev(ReadyLink* p) { prev_ = reinterpret_cast<std::uintptr_t>(p) | (prev_ & kKindMask); }
   std::uintptr_t prev_;  // the previous entry | this entry's kind
   ReadyLink* next_ = nullptr;
+  static std::atomic<Run> kinds_[kMaxKinds];
 };
 
 // A coroutine waiting to be resumed by the loop, or a callback to call.
@@ -70,6 +72,12 @@ class ReadyNode : public ReadyLink {
   static constexpr std::uintptr_t kCallbackTag = 1;
   std::uintptr_t target_ = 0;
 };
+
+void ReadyLink::run() {
+  const auto kind = static_cast<unsigned>(prev_ & kKindMask);
+  if (kind == 0) static_cast<ReadyNode*>(this)->run_target();
+  else kinds_[kind].load(std::memory_order_acquire)(this);
+}
 
 // A ReadyNode that calls `(owner->*Method)()` when the loop reaches it.
 template <typename Owner, void (Owner::*Method)()>

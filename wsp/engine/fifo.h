@@ -1,6 +1,7 @@
 // Fifo<T>: a queue that allocates nothing until used and frees its storage whenever it is
 // drained. libstdc++'s std::deque allocates ~600 bytes on construction, and even an empty
-// vector is 24 bytes: too much for thousands of idle connections; this is one pointer.
+// vector is 24 bytes: too much for thousands of idle connections; this is one pointer. Its
+// storage also keeps a count for the owner (the queued bytes), which is 0 while empty.
 #pragma once
 
 #include <cstddef>
@@ -18,6 +19,9 @@ class Fifo {
   bool empty() const { return !storage_; }
   std::size_t size() const { return storage_ ? storage_->items.size() - storage_->head : 0; }
   T& front() { return storage_->items[storage_->head]; }
+  std::size_t tally() const { return storage_ ? storage_->tally : 0; }
+  // Only while not empty: it goes with the storage.
+  std::size_t& tally() { return storage_->tally; }
   void push_back(T&& value) {
     if (!storage_) {
       storage_ = std::make_unique<Storage>();
@@ -43,6 +47,7 @@ class Fifo {
   struct Storage : io::frame_pool::Pooled {
     std::vector<T, io::frame_pool::Allocator<T>> items;
     std::size_t head = 0;  // items before it were taken
+    std::size_t tally = 0;
   };
   std::unique_ptr<Storage> storage_;
 };

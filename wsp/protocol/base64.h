@@ -1,4 +1,4 @@
-// Base64 (RFC 4648 §4) for the opening handshake keys, on top of BoringSSL.
+// Base64 (RFC 4648 §4) for the opening handshake keys.
 #pragma once
 
 #include <cstddef>

@@ -1,7 +1,6 @@
 #include "wsp/protocol/handshake.h"
 
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -11,6 +10,7 @@
 
 #include "wsp/protocol/base64.h"
 #include "wsp/protocol/extension_header.h"
+#include "wsp/protocol/sha1.h"
 
 namespace wsp {
 namespace {
@@ -99,14 +99,12 @@ const char* http_reason_phrase(int status) {
 }
 
 AcceptKey accept_key_of(std::string_view client_key) {
-  SHA_CTX ctx;
-  SHA1_Init(&ctx);
-  SHA1_Update(&ctx, client_key.data(), client_key.size());
-  SHA1_Update(&ctx, kGuid.data(), kGuid.size());
-  std::uint8_t digest[SHA_DIGEST_LENGTH];
-  SHA1_Final(digest, &ctx);
+  Sha1 sha1;
+  sha1.update(client_key);
+  sha1.update(kGuid);
+  const Sha1::Digest digest = sha1.finish();
   char text[AcceptKey().size() + 1];  // and the NUL the encoder writes
-  base64_encode_to(digest, sizeof digest, text);
+  base64_encode_to(digest.data(), digest.size(), text);
   AcceptKey key;
   std::memcpy(key.data(), text, key.size());
   return key;

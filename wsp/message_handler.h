@@ -24,7 +24,7 @@
 
 namespace wsp {
 
-// The node the connection schedules is the handler itself (no pointer back to it).
+// The connection calls its handler from its own ready-list entry: the handler holds none.
 class MessageHandler : private ConnectionListener, public io::slab::Allocated {
  public:
   MessageHandler() = default;

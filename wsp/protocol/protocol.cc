@@ -97,7 +97,8 @@ void Protocol::drop_scratch() {
 }
 
 void Protocol::drop_idle_scratch() {
-  // Kept: a frame or message being read, a control payload or the peer's close frame, output not taken, a buffer handed back for the next message.
+  // Kept: a frame or message being read, a control payload or the peer's close frame, output
+  // not taken, a buffer handed back for the next message.
   if (!scratch_ || !scratch_->frame.at_boundary() || close_received_) return;
   Scratch& s = *scratch_;
   if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty() || !s.out.empty()) {
@@ -231,10 +232,7 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
   close_received_ = true;
   received_close_code_ = static_cast<std::int16_t>(code);  // valid: at most 4999
   if (config_->answer_close_at_once) write_close_answer();
-  // §5.5.1: nothing the peer sends after its close frame counts.
-  stopped_ = true;
-  frame() = Frame();
-  std::string().swap(scratch().message);
+  stop_reading();  // §5.5.1: nothing the peer sends after its close frame counts
   out.type = ProtocolEventType::close;
   out.close_code = code;
   out.close_reason.assign(reason);
@@ -458,12 +456,15 @@ void Protocol::fail(int code) {
   // §7.1.7: send a close frame with the matching code, then stop reading.
   failed_code_ = static_cast<std::int16_t>(code);  // one of close_code's
   if (config_->answer_close_at_once) write_close_answer();
+  stop_reading();
+  if (scratch_) scratch_->control.clear();
+}
+
+void Protocol::stop_reading() {
   stopped_ = true;
-  if (scratch_) {
-    scratch_->frame = Frame();
-    std::string().swap(scratch_->message);  // free the partial message at once
-    scratch_->control.clear();
-  }
+  if (!scratch_) return;
+  scratch_->frame = Frame();
+  std::string().swap(scratch_->message);  // free the partial message at once
 }
 
 // ---- Sending ----------------------------------------------------------------------------

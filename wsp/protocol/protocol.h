@@ -172,6 +172,8 @@ class Protocol {
   bool inflate_message(ProtocolEvent& out);
   void write_message(Opcode first, const std::uint8_t* data, std::size_t len, bool rsv1);
   void fail(int code);  // with the reason failure_reason() gives the code
+  // Input is discarded from now on: the frame being read and a partial message are dropped.
+  void stop_reading();
   void write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                    bool rsv1);
   void write_close(int code, std::string_view reason);

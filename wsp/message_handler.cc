@@ -1,5 +1,7 @@
 #include "wsp/message_handler.h"
 
+#include <utility>
+
 #include "io/destruction_watch.h"
 
 namespace wsp {
@@ -19,8 +21,53 @@ void MessageHandler::detach() {
   held_.reset();
 }
 
+namespace {
+
+// The handler whose on_message() runs on this thread: a message parsed meanwhile (a nested
+// reactor run) is queued for it, never handed to it inside its own call.
+thread_local const MessageHandler* g_calling = nullptr;
+
+class Calling {
+ public:
+  explicit Calling(const MessageHandler* handler) : outer_(std::exchange(g_calling, handler)) {}
+  ~Calling() { g_calling = outer_; }
+  Calling(const Calling&) = delete;
+  Calling& operator=(const Calling&) = delete;
+
+ private:
+  const MessageHandler* outer_;
+};
+
+}  // namespace
+
+bool MessageHandler::take_parsed_message(std::string& payload, bool text) {
+  if (held_ || g_calling == this) return false;
+  Received message;
+  message.text = text;
+  message.data = std::move(payload);
+  io::DestructionWatch watch(this);  // on_message() may destroy the handler
+  bool taken;
+  {
+    Calling calling(this);
+    taken = on_message(WebSocket::of(*connection()), message);
+  }
+  if (watch.destroyed()) return true;
+  if (!taken) {
+    held_ = std::make_unique<Received>(std::move(message));
+    if (Connection* conn = connection()) conn->set_listener_wants_writable(true);
+    return true;
+  }
+  // A buffer the handler left (an echo copied its message out) takes the next message.
+  if (heap_capacity(message.data) != 0) {
+    message.data.clear();
+    payload = std::move(message.data);
+  }
+  return true;
+}
+
 void MessageHandler::on_connection_ready() {
   io::DestructionWatch watch(this);  // on_message() may destroy the handler
+  Calling calling(this);
   while (connection()) {
     Connection& conn = *connection();
     Received* message = held_.get();
@@ -50,6 +97,8 @@ void MessageHandler::on_connection_ready() {
       break;  // called again by the next write or the end
     }
     held_.reset();
+    // A buffer the handler left goes back to the thread's pool for the next message.
+    if (heap_capacity(next.data) != 0) conn.recycle(std::move(next.data));
   }
 }
 

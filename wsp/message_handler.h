@@ -12,8 +12,11 @@
 //   };
 //   auto* echo = new Echo{...}; echo->attach(*echo->ws);
 //
-// Calls come from the reactor's ready list, never from inside the connection's own parsing,
-// so on_message() may send, close, or destroy the handler (with its WebSocket) at any call.
+// A message that nothing waits before is handed over as soon as it is parsed from what the
+// stream received (no queue); others, the end, and messages held back come from the reactor's
+// ready list. Either way on_message() may send, close, or destroy the handler (with its
+// WebSocket) at any call, and is never called again from inside itself. A buffer left in
+// message.data (send_now() copies small messages and leaves it) takes the next message.
 #pragma once
 
 #include <memory>
@@ -47,6 +50,9 @@ class MessageHandler : private ConnectionListener, public io::slab::Allocated {
 
  private:
   void on_connection_ready() override;  // delivers what waits
+  // A message straight from the stream when nothing waits before it: no queue, and the
+  // buffer the handler leaves takes the next one.
+  bool take_parsed_message(std::string& payload, bool text) override;
 
   std::unique_ptr<Received> held_;  // made only when on_message() returned false
 };

@@ -1,5 +1,6 @@
 #include "wsp/websocket.h"
 
+#include "wsp/engine/per_thread.h"
 
 namespace wsp {
 
@@ -71,6 +72,12 @@ Errc WebSocket::queue(Connection& connection, Data&& data, bool text) {
 }
 template Errc WebSocket::queue(Connection&, std::string_view&, bool);
 template Errc WebSocket::queue(Connection&, std::string&&, bool);
+
+WebSocket::SendOp::~SendOp() {
+  if (!is_owned_) return;
+  if (heap_capacity(owned_) != 0) thread_buffer_pool().give_back(std::move(owned_));
+  owned_.~basic_string();
+}
 
 io::Task<void> WebSocket::SendOp::wait_for_room() {
   do {

@@ -150,9 +150,7 @@ class WebSocket : public io::slab::Allocated, private Connection {
         : connection_(&connection), owned_(std::move(data)), text_(text), is_owned_(true) {}
     SendOp(const SendOp&) = delete;
     SendOp& operator=(const SendOp&) = delete;
-    ~SendOp() {
-      if (is_owned_) owned_.~basic_string();
-    }
+    ~SendOp();  // a buffer the send copied from goes back to the thread's pool
     bool await_ready() { return try_send(); }
     std::coroutine_handle<> await_suspend(std::coroutine_handle<> awaiting);
     io::Result<void> await_resume() {

@@ -189,6 +189,57 @@ TEST_CASE("a MessageHandler deleted while handling a message gets no further cal
   CHECK(server.seen.calls == std::vector<std::string>{"first"});
 }
 
+TEST_CASE("a MessageHandler that aborts its connection while handling a message gets no message received after it, then the end") {
+  Reactor reactor;
+  Server server(reactor);
+  server.decide = [](Handler& h, wsp::Received&) -> std::optional<bool> {
+    h.ws->abort();  // more frames of the same receive wait behind this one
+    return true;
+  };
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    for (const char* text : {"first", "second", "third"}) {
+      CHECK_FALSE((*ws)->send_now(std::string(text), true));
+    }
+    wsp::Received end = co_await (*ws)->receive();
+    CHECK(end.closed);
+    CHECK(end.close_code == -1);
+  };
+  reactor.sync_wait(body());
+  server.run_until_handler_gone();
+  CHECK(server.seen.calls == std::vector<std::string>{"first", "<closed -1 >"});
+}
+
+TEST_CASE("the buffer a MessageHandler leaves in a message it echoed takes the next message") {
+  Reactor reactor;
+  Server server(reactor);
+  std::vector<const char*> buffers;
+  server.decide = [&](Handler&, wsp::Received& m) -> std::optional<bool> {
+    buffers.push_back(m.data.data());
+    return std::nullopt;  // echoed: send_now() copies a small message and leaves its buffer
+  };
+  server.start();
+  constexpr int kMessages = 50;
+  const std::string payload(100, 'p');  // past std::string's inline storage
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    for (int i = 0; i < kMessages; ++i) REQUIRE_FALSE((*ws)->send_now(payload, false));
+    for (int i = 0; i < kMessages; ++i) {
+      wsp::Received echo = co_await (*ws)->receive();
+      REQUIRE_FALSE(echo.closed);
+      CHECK(echo.data == payload);
+    }
+    co_await (*ws)->close(1000, "");
+  };
+  reactor.sync_wait(body());
+  server.run_until_handler_gone();
+  REQUIRE(buffers.size() == std::size_t(kMessages));
+  for (const char* buffer : buffers) CHECK(buffer == buffers.front());
+}
+
 TEST_CASE("detach stops the calls; attach delivers the messages queued meanwhile") {
   Reactor reactor;
   Server server(reactor);

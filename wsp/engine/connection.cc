@@ -90,13 +90,21 @@ void Connection::deliver_held() {
   signal(readable_);
 }
 
-std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
+std::size_t Connection::parse(const std::uint8_t* data, std::size_t size,
+                              io::DestructionWatch* direct) {
   ProtocolEvent event;
   std::size_t at = 0;
   while (at < size && !stalled() && !ended_) {
     std::size_t used = protocol_.receive(data + at, size - at, event);
     at += used;
-    if (event.type != ProtocolEventType::none) deliver(event);
+    if (event.type == ProtocolEventType::message && direct && listener_takes_now() &&
+        listener_->take_parsed_message(event.payload, event.text)) {
+      if (direct->destroyed()) return at;
+      // The listener's buffer, if it left one, takes the next message of this batch.
+      event.type = ProtocolEventType::none;
+    } else if (event.type != ProtocolEventType::none) {
+      deliver(event);
+    }
     if (protocol_.pending_output_size() > 0 ||
         protocol_.close_handshake() == Protocol::CloseHandshake::done) {
       output_added();  // pongs, or the peer answered our close: end in order
@@ -105,6 +113,7 @@ std::size_t Connection::parse(const std::uint8_t* data, std::size_t size) {
     if (used == 0) break;
   }
   if (protocol_.close_answer_pending()) closing_progress();
+  if (heap_capacity(event.payload) != 0) recycle(std::move(event.payload));
   return at;
 }
 
@@ -133,7 +142,9 @@ bool Connection::on_received(std::span<const std::uint8_t> data) {
     if (!stalled()) drain_overflow();
     return !stalled();
   }
-  std::size_t used = parse(data.data(), data.size());
+  io::DestructionWatch watch(this);  // the listener may destroy this connection
+  std::size_t used = parse(data.data(), data.size(), &watch);
+  if (watch.destroyed()) return false;
   if (used < data.size() && stalled()) {
     backlog().overflow.emplace().bytes.assign(reinterpret_cast<const char*>(data.data()) + used, data.size() - used);
   }
@@ -255,19 +266,13 @@ void Connection::flush() {
 }
 
 SendResult Connection::send(bool text, std::string&& data) {
-  if (!outbound_.takes_own_buffer(data.size())) {
-    SendResult copied = send(text, std::string_view(data));
-    if (copied == SendResult::ok) recycle(std::move(data));
-    return copied;
-  }
+  if (!outbound_.takes_own_buffer(data.size())) return send(text, std::string_view(data));
   SendResult verdict = can_send(data.size());
   if (verdict != SendResult::ok) return verdict;
   if (text && !is_valid_utf8(data)) return SendResult::invalid_utf8;
   if (!protocol_.send_message_header(text, reinterpret_cast<std::uint8_t*>(data.data()), data.size())) {
-    // Compressed or fragmented per config: the copying path, and the buffer is free again.
-    SendResult copied = send(text, std::string_view(data));
-    if (copied == SendResult::ok) recycle(std::move(data));
-    return copied;
+    // Compressed or fragmented per config: the copying path.
+    return send(text, std::string_view(data));
   }
   outbound_.queued_owned(data.size(), protocol_.pending_output_size(), std::move(data));
   output_added();

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "io/byte_stream.h"
+#include "io/destruction_watch.h"
 #include "io/event.h"
 #include "io/reactor.h"
 #include "wsp/engine/inbound_queue.h"
@@ -84,6 +85,16 @@ class ConnectionListener {
   // A message waits, the connection ended, or (while wanted) queued output was written. May
   // destroy the connection.
   virtual void on_connection_ready() = 0;
+  // A message just parsed from the stream while none waits before it and this listener does
+  // not want writes (it holds nothing back): taken now (true), or queued for
+  // on_connection_ready() (false, `payload` untouched). A listener that takes it may leave an
+  // empty buffer in `payload` for the next message. Called between frames, never from inside
+  // another of the connection's calls to its listener; may destroy the connection.
+  virtual bool take_parsed_message(std::string& payload, bool text) {
+    (void)payload;
+    (void)text;
+    return false;
+  }
 
  private:
   friend class Connection;
@@ -139,7 +150,9 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // --- sending (non-blocking; the coroutine face suspends on writable() instead)
   SendResult send(bool text, std::string_view data);
   // The same for a message the caller gives away: a large one is written from its own buffer
-  // (no copy into the output; the buffer is recycled for receiving once written).
+  // (no copy into the output; the buffer is recycled for receiving once written). One copied
+  // into the output (small, compressed or fragmented) leaves `data` as it was, for the caller
+  // to reuse: an echo's next message goes into the same buffer.
   SendResult send(bool text, std::string&& data);
   // A frame encoded once for many connections of this reactor (publish/subscribe): written
   // from the shared bytes when this connection sends such frames as they are, else encoded
@@ -210,7 +223,11 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   void on_written(std::error_code error) override;
 
   // Parses `data` until it is used up or the inbound queue is full; returns what was used.
-  std::size_t parse(const std::uint8_t* data, std::size_t size);
+  // With `direct` (bytes straight from the stream), a message nothing waits before goes to
+  // the listener at once (ConnectionListener::take_parsed_message); parsing stops if that
+  // destroyed the connection, which `direct` then tells.
+  std::size_t parse(const std::uint8_t* data, std::size_t size,
+                    io::DestructionWatch* direct = nullptr);
   // Parses what waits in overflow() after the queue got room; resumes receiving when done.
   void drain_overflow();
   // Receiving waits: for room in the inbound queue, or for the peer to read what we owe it.
@@ -221,6 +238,10 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   }
   // Queues a parsed message, or holds it while the queue is full; notes a pong.
   void deliver(ProtocolEvent& event);
+  // Whether a message parsed now may go to the listener at once: nothing waits before it.
+  bool listener_takes_now() const {
+    return listener_ && !listener_wants_writable_ && inbound_.empty() && !held();
+  }
   // Queues the held message once there is room.
   void deliver_held();
   // After the protocol left OPEN (a close sent, received or owed): starts the close timer and

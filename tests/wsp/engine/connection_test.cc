@@ -486,6 +486,9 @@ TEST_CASE("a small message given away is copied into the output") {
   REQUIRE(t.ours->write_calls()[0].size() == 1);
   CHECK(t.ours->write_calls()[0][0].iov_base != small_buffer);
   CHECK(t.ours->written() == from_server(kText, std::string(100, 's')));
+  // Copied, so the caller keeps its buffer and bytes (an echo reuses it for the next message).
+  CHECK(small.data() == small_buffer);
+  CHECK(small == std::string(100, 's'));
 }
 
 // --- sending refused ------------------------------------------------------------------------

@@ -24,8 +24,11 @@ void MessageHandler::detach() {
 namespace {
 
 // The handler whose on_message() runs on this thread: a message parsed meanwhile (a nested
-// reactor run) is queued for it, never handed to it inside its own call.
+// reactor run) is queued, never handed over inside that call.
 thread_local const MessageHandler* g_calling = nullptr;
+// The message handed over as it is parsed, one per thread (never two at once, see above):
+// no strings made and freed per message.
+thread_local Received g_parsed;
 
 class Calling {
  public:
@@ -41,27 +44,28 @@ class Calling {
 }  // namespace
 
 bool MessageHandler::take_parsed_message(std::string& payload, bool text) {
-  if (held_ || g_calling == this) return false;
-  Received message;
+  if (held_ || g_calling) return false;
+  Received& message = g_parsed;
+  message.closed = false;
   message.text = text;
   message.data = std::move(payload);
+  message.close_code = -1;
+  message.close_reason.clear();
   io::DestructionWatch watch(this);  // on_message() may destroy the handler
   bool taken;
   {
     Calling calling(this);
     taken = on_message(WebSocket::of(*connection()), message);
   }
-  if (watch.destroyed()) return true;
-  if (!taken) {
+  if (!taken && !watch.destroyed()) {
     held_ = std::make_unique<Received>(std::move(message));
     if (Connection* conn = connection()) conn->set_listener_wants_writable(true);
     return true;
   }
-  // A buffer the handler left (an echo copied its message out) takes the next message.
-  if (heap_capacity(message.data) != 0) {
-    message.data.clear();
-    payload = std::move(message.data);
-  }
+  // A buffer the handler left (an echo copied its message out) takes the next message: the
+  // thread's message keeps none.
+  message.data.clear();
+  if (heap_capacity(message.data) != 0) payload = std::move(message.data);
   return true;
 }
 

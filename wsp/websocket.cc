@@ -4,25 +4,29 @@
 
 namespace wsp {
 
-const std::error_category& wsp_category() {
-  struct Category final : std::error_category {
-    const char* name() const noexcept override { return "wsp"; }
-    std::string message(int value) const override {
-      switch (static_cast<Errc>(value)) {
-        case Errc::bad_url: return "not a valid ws:// or wss:// URL";
-        case Errc::handshake_failed: return "the WebSocket opening handshake failed";
-        case Errc::closed: return "the WebSocket connection is closing or closed";
-        case Errc::message_too_big: return "message larger than the outbound buffer";
-        case Errc::invalid_utf8: return "text message is not valid UTF-8";
-        case Errc::handshake_refused: return "the WebSocket opening handshake was refused";
-        case Errc::no_room: return "the outbound queue is full";
-      }
-      return "unknown wsp error";
+namespace {
+
+struct Category final : std::error_category {
+  const char* name() const noexcept override { return "wsp"; }
+  std::string message(int value) const override {
+    switch (static_cast<Errc>(value)) {
+      case Errc::bad_url: return "not a valid ws:// or wss:// URL";
+      case Errc::handshake_failed: return "the WebSocket opening handshake failed";
+      case Errc::closed: return "the WebSocket connection is closing or closed";
+      case Errc::message_too_big: return "message larger than the outbound buffer";
+      case Errc::invalid_utf8: return "text message is not valid UTF-8";
+      case Errc::handshake_refused: return "the WebSocket opening handshake was refused";
+      case Errc::no_room: return "the outbound queue is full";
     }
-  };
-  static const Category category;
-  return category;
-}
+    return "unknown wsp error";
+  }
+};
+// Built at compile time: comparing a send's result with an Errc checks no guard.
+constinit const Category category;
+
+}  // namespace
+
+const std::error_category& wsp_category() { return category; }
 
 WebSocket::WebSocket(WebSocketParts parts)
     : Connection(std::move(parts.stream), parts.role, parts.limits, std::move(parts.leftover),

@@ -99,11 +99,11 @@ void Protocol::drop_scratch() {
 void Protocol::drop_idle_scratch() {
   // Kept: a frame or message being read, a control payload or the peer's close frame, output
   // not taken, a buffer handed back for the next message.
-  if (!scratch_ || !scratch_->frame.at_boundary() || close_received_) return;
+  if (!scratch_) return;
   Scratch& s = *scratch_;
-  if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty() || !s.out.empty()) {
-    return;
-  }
+  // Output waiting (an echo's replies) is the usual reason: tested first.
+  if (!s.out.empty() || !s.frame.at_boundary() || close_received_) return;
+  if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty()) return;
   if (config_->buffers && heap_capacity(s.out) != 0) config_->buffers->give_back(std::move(s.out));
   drop_scratch();
 }
@@ -357,10 +357,12 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
       payload.reserve(size);
     }
   }
-  payload.append(reinterpret_cast<const char*>(data + header), size);
   if (masked) {
-    apply_mask(reinterpret_cast<std::uint8_t*>(payload.data()), size,
-               {key[0], key[1], key[2], key[3]});
+    payload.resize(size);  // then copied and unmasked in one pass
+    mask_copy(reinterpret_cast<std::uint8_t*>(payload.data()), data + header, size,
+              {key[0], key[1], key[2], key[3]}, 0);
+  } else {
+    payload.append(reinterpret_cast<const char*>(data + header), size);
   }
   if (op == 1 && !is_valid_utf8(payload)) {
     payload.clear();
@@ -471,25 +473,31 @@ void Protocol::stop_reading() {
 
 void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                            bool rsv1) {
-  std::uint8_t header[kMaxFrameHeader];
-  if (config_->role == Role::client) {
-    // §5.3: a fresh, unpredictable key for every frame.
-    const std::array<std::uint8_t, 4> key = config_->mask_keys->next();
-    const std::size_t hlen = encode_frame_header(header, opcode, fin, len, key.data(), rsv1);
-    reserve_output(hlen + len);
-    std::string& output = scratch().out;
-    const std::size_t at = output.size();
-    output.resize(at + hlen + len);
-    auto* p = reinterpret_cast<std::uint8_t*>(output.data()) + at;
-    std::memcpy(p, header, hlen);
-    if (len != 0) mask_copy(p + hlen, data, len, key, 0);
-  } else {
-    const std::size_t hlen = encode_frame_header(header, opcode, fin, len, nullptr, rsv1);
-    reserve_output(hlen + len);
-    std::string& output = scratch().out;
-    output.append(reinterpret_cast<const char*>(header), hlen);
-    if (len != 0) output.append(reinterpret_cast<const char*>(data), len);
+  if (config_->role == Role::server) {
+    write_unmasked_frame(opcode, fin, data, len, rsv1);
+    return;
   }
+  // §5.3: a fresh, unpredictable key for every frame.
+  const std::array<std::uint8_t, 4> key = config_->mask_keys->next();
+  std::uint8_t header[kMaxFrameHeader];
+  const std::size_t hlen = encode_frame_header(header, opcode, fin, len, key.data(), rsv1);
+  reserve_output(hlen + len);
+  std::string& output = scratch().out;
+  const std::size_t at = output.size();
+  output.resize(at + hlen + len);
+  auto* p = reinterpret_cast<std::uint8_t*>(output.data()) + at;
+  std::memcpy(p, header, hlen);
+  if (len != 0) mask_copy(p + hlen, data, len, key, 0);
+}
+
+void Protocol::write_unmasked_frame(Opcode opcode, bool fin, const std::uint8_t* data,
+                                    std::size_t len, bool rsv1) {
+  std::uint8_t header[kMaxFrameHeader];
+  const std::size_t hlen = encode_frame_header(header, opcode, fin, len, nullptr, rsv1);
+  reserve_output(hlen + len);
+  std::string& output = scratch_->out;  // reserve_output() made the scratch
+  output.append(reinterpret_cast<const char*>(header), hlen);
+  if (len != 0) output.append(reinterpret_cast<const char*>(data), len);
 }
 
 void Protocol::take_output_buffer(std::size_t n) {
@@ -499,7 +507,8 @@ void Protocol::take_output_buffer(std::size_t n) {
   output = config_->buffers->take(std::max(n, kFirstOutputCapacity));
 }
 
-bool Protocol::send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1) {
+bool Protocol::send_message_framed(bool text, const std::uint8_t* data, std::size_t len,
+                                   bool rsv1) {
   if (close_sent_) return false;  // §5.5.1: no data frames after a close frame
   const Opcode first = text ? Opcode::text : Opcode::binary;
   PerMessageDeflate* deflate;
@@ -549,13 +558,6 @@ bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t
   }
   scratch().out.append(reinterpret_cast<const char*>(header), hlen);
   return true;
-}
-
-bool Protocol::sends_plain_frame(std::size_t len) const {
-  if (close_sent_ || config_->role != Role::server) return false;
-  const std::size_t frag = config_->max_fragment_bytes_per_frame;
-  if (frag != 0 && len > frag) return false;
-  return !deflate_.should_compress(len);
 }
 
 bool Protocol::send_encoded(std::string_view frames) {

@@ -89,7 +89,14 @@ class Protocol {
   // Queue one message (fragmented per config; compressed first when deflate is set and the
   // message is at least its min_size bytes). `rsv1`: the payload is already compressed, send it
   // as it is with RSV1 set. False after a close was sent.
-  bool send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1 = false);
+  bool send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1 = false) {
+    // A server's small message is one plain frame: written here, past the general path.
+    if (!rsv1 && sends_plain_frame(len)) {
+      write_unmasked_frame(text ? Opcode::text : Opcode::binary, true, data, len, false);
+      return true;
+    }
+    return send_message_framed(text, data, len, rsv1);
+  }
   // Zero-copy variant for a payload the caller owns: queues only the frame header, and on the
   // client side masks `payload` in place; the caller writes the payload right after the
   // output pending now. False (nothing queued) after a close was sent, when the message
@@ -98,7 +105,12 @@ class Protocol {
   // Whether a data message of `len` bytes would go out as one unmasked frame without
   // compression (a server, no fragmentation or deflate for it, no close sent): then a frame
   // encoded once elsewhere (publish/subscribe) is exactly what send_message() would write.
-  bool sends_plain_frame(std::size_t len) const;
+  bool sends_plain_frame(std::size_t len) const {
+    if (close_sent_ || config_->role != Role::server) return false;
+    const std::size_t frag = config_->max_fragment_bytes_per_frame;
+    if (frag != 0 && len > frag) return false;
+    return !deflate_.should_compress(len);
+  }
   // Queues bytes that are already whole frames, as they are (after sends_plain_frame()).
   bool send_encoded(std::string_view frames);
   // False when the payload exceeds 125 bytes (§5.5) or after a close was sent.
@@ -174,8 +186,11 @@ class Protocol {
   void fail(int code);  // with the reason failure_reason() gives the code
   // Input is discarded from now on: the frame being read and a partial message are dropped.
   void stop_reading();
+  bool send_message_framed(bool text, const std::uint8_t* data, std::size_t len, bool rsv1);
   void write_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                    bool rsv1);
+  void write_unmasked_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
+                            bool rsv1);
   void write_close(int code, std::string_view reason);
   // An empty output buffer too small for `n` bytes is replaced by a pooled one (a written
   // buffer went back to the pool); a fuller one grows as strings do.

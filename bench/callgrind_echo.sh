@@ -6,9 +6,12 @@
 #   bench/callgrind_echo.sh [SERVER_BINARY]    # default: the opt build of //examples:echo_server
 #   KEEP_PROFILE=/tmp/echo.callgrind bench/callgrind_echo.sh    # keeps the profile for
 #                                                  # callgrind_annotate --inclusive=yes FILE
+#   LOAD="-c 1000 -p 1 -s 512 --text" bench/callgrind_echo.sh   # another workload (w4; the
+#                                                  # handshakes count too)
 #
 # The server runs under valgrind pinned to CPU 0 while the referee (../shared/bench) loads it
-# with w1 for 4 s (64 connections x 16 in flight x 64 B); messages = all the referee echoed,
+# with w1 (64 connections x 16 in flight x 64 B; LOAD sets another) for 4 s; messages = all
+# the referee echoed,
 # warm-up and drain included. Needs valgrind (apt-get install valgrind).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -37,7 +40,8 @@ for _ in $(seq 300); do
   sleep 0.2
 done
 ss -ltn | grep -q "127.0.0.1:$port " || { cat "$work/server.log" >&2; exit 1; }
-taskset -c 1 "$shared/build/referee" -c 64 -p 16 -s 64 -d 4 -w 1 "127.0.0.1:$port" \
+# shellcheck disable=SC2086 # LOAD is the referee's options, split on purpose
+taskset -c 1 "$shared/build/referee" ${LOAD:--c 64 -p 16 -s 64} -d 4 -w 1 "127.0.0.1:$port" \
   >"$work/referee.out" 2>"$work/referee.err"
 kill -TERM "$pid"
 for _ in $(seq 100); do

@@ -132,3 +132,19 @@ TEST_CASE("random bytes are judged the same by the SIMD and bytewise validators"
     REQUIRE(is_valid_utf8(s) == is_valid_utf8_bytewise(s));
   }
 }
+
+TEST_CASE("long ASCII runs before a sequence or a bad byte anywhere are judged as bytewise") {
+  // The SIMD pass skips whole 128-byte ASCII blocks: place what follows on every side of their
+  // boundaries.
+  const char* tails[] = {"\xc3\xa9", "\xe2\x82\xac", "\xf0\x9f\x98\x80", "\x80", "\xc0\xaf",
+                         "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82", "\xff", "z"};
+  for (std::size_t ascii = 90; ascii <= 520; ++ascii) {
+    for (const char* tail : tails) {
+      for (std::size_t after : {0, 1, 40, 200}) {
+        const std::string s = std::string(ascii, 'a') + tail + std::string(after, 'b');
+        INFO("ascii " << ascii << " after " << after);
+        REQUIRE(is_valid_utf8(s) == is_valid_utf8_bytewise(s));
+      }
+    }
+  }
+}

@@ -95,14 +95,17 @@ void MessageHandler::on_connection_ready() {
       detach();
       break;
     }
-    conn.set_listener_wants_writable(!taken);
+    // Null once the handler destroyed its WebSocket: `conn` is gone then.
+    Connection* const still = connection();
+    if (!still) break;
+    still->set_listener_wants_writable(!taken);
     if (!taken) {
       if (!held_) held_ = std::make_unique<Received>(std::move(next));
       break;  // called again by the next write or the end
     }
     held_.reset();
     // A buffer the handler left goes back to the thread's pool for the next message.
-    if (heap_capacity(next.data) != 0) conn.recycle(std::move(next.data));
+    if (heap_capacity(next.data) != 0) still->recycle(std::move(next.data));
   }
 }
 

@@ -45,7 +45,8 @@ class MessageHandler : private ConnectionListener, public io::slab::Allocated {
   // A message (message.closed false), or the end of the connection (closed true, with its
   // close_code and close_reason): the last call, after which the handler is detached.
   // Returning false holds the message back, with every later one: on_message() is called with
-  // it again after the connection's next write (when a send found no room) or its end.
+  // it again after the connection's next write (when a send found no room), when another
+  // message arrives, or at its end.
   virtual bool on_message(WebSocket& ws, Received& message) = 0;
 
  private:

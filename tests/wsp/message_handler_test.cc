@@ -213,6 +213,59 @@ TEST_CASE("a MessageHandler that aborts its connection while handling a message 
   CHECK(server.seen.calls == std::vector<std::string>{"first", "<closed -1 >"});
 }
 
+TEST_CASE("a MessageHandler that destroys its WebSocket while handling a held-back message gets no further call") {
+  Reactor reactor;
+  Server server(reactor);
+  int calls_for_a = 0;
+  // "a" is held back once (a marker is sent); when it comes back from the ready list, after
+  // the marker's write, the handler drops its WebSocket and stays.
+  server.decide = [&](Handler& h, wsp::Received& m) -> std::optional<bool> {
+    if (m.data != "a") return std::nullopt;
+    if (++calls_for_a == 1) {
+      CHECK_FALSE(h.ws->send_now(std::string_view("marker"), true));
+      return false;
+    }
+    h.ws.reset();
+    return true;
+  };
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    CHECK_FALSE((*ws)->send_now(std::string("a"), true));
+    wsp::Received first = co_await (*ws)->receive();
+    CHECK(first.data == "marker");
+    wsp::Received end = co_await (*ws)->receive();
+    CHECK(end.closed);
+    CHECK(end.close_code == -1);
+  };
+  reactor.sync_wait(body());
+  CHECK(server.seen.calls == std::vector<std::string>{"a", "a"});
+  CHECK_FALSE(server.seen.destroyed);  // the Server deletes it
+}
+
+TEST_CASE("a MessageHandler that destroys its WebSocket while handling the first message of a receive gets no further call") {
+  Reactor reactor;
+  Server server(reactor);
+  server.decide = [](Handler& h, wsp::Received&) -> std::optional<bool> {
+    h.ws.reset();  // the handler stays; "second" was received with "first"
+    return true;
+  };
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    CHECK_FALSE((*ws)->send_now(std::string("first"), true));
+    CHECK_FALSE((*ws)->send_now(std::string("second"), true));
+    wsp::Received end = co_await (*ws)->receive();
+    CHECK(end.closed);
+    CHECK(end.close_code == -1);
+  };
+  reactor.sync_wait(body());
+  CHECK(server.seen.calls == std::vector<std::string>{"first"});
+  CHECK_FALSE(server.seen.destroyed);  // the Server deletes it
+}
+
 TEST_CASE("the buffer a MessageHandler leaves in a message it echoed takes the next message") {
   Reactor reactor;
   Server server(reactor);

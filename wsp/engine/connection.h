@@ -6,10 +6,10 @@
 // stream (on TCP, a multishot receive from the reactor's buffer ring), parsed by the Protocol
 // and queued as whole messages (or handed straight to a listener that takes them); whatever
 // the Protocol serialized is written once per reactor turn, every pending frame in one write
-// (on TCP one sendmsg, or one per 64 KiB of large given-away messages: see TcpPushIo). Queues are bounded (inbound_buffer_size,
-// outbound_buffer_size, max_queued_packets): a full inbound queue pauses receiving (TCP
-// back-pressure); a full outbound queue refuses or suspends senders. An idle connection holds
-// no receive or send buffer.
+// (on TCP one sendmsg, or one per 64 KiB of large given-away messages: see TcpPushIo). Queues
+// are bounded (inbound_buffer_size, outbound_buffer_size, max_queued_packets): a full inbound
+// queue pauses receiving (TCP back-pressure); a full outbound queue refuses or suspends
+// senders. An idle connection holds no receive or send buffer.
 #pragma once
 
 #include <chrono>

@@ -90,7 +90,8 @@ class Protocol {
   // message is at least its min_size bytes). `rsv1`: the payload is already compressed, send it
   // as it is with RSV1 set. False after a close was sent.
   bool send_message(bool text, const std::uint8_t* data, std::size_t len, bool rsv1 = false) {
-    // A server's small message is one plain frame: written here, past the general path.
+    // A server's message that needs no compression or fragmentation is one plain frame:
+    // written here, past the general path.
     if (!rsv1 && sends_plain_frame(len)) {
       write_unmasked_frame(text ? Opcode::text : Opcode::binary, true, data, len, false);
       return true;

@@ -101,7 +101,7 @@ void MessageHandler::on_connection_ready() {
     still->set_listener_wants_writable(!taken);
     if (!taken) {
       if (!held_) held_ = std::make_unique<Received>(std::move(next));
-      break;  // called again by the next write or the end
+      break;  // offered again after the next write, the next message or the end
     }
     held_.reset();
     // A buffer the handler left goes back to the thread's pool for the next message.

@@ -69,6 +69,9 @@ struct RunPhases {
   std::atomic<std::int64_t> window_end{kNever};  // sending stops here
   std::atomic<int> attempts_done{0};
   std::atomic<int> opened{0};
+  // Fanout: open connections that received anything from the server (a chat server's join
+  // notice): only then is a member known to be subscribed.
+  std::atomic<int> heard_from_server{0};
   // Fanout: how many messages the sender has sent (receivers drain up to it), and whether it
   // has stopped sending (set by thread 0, the sender's, once the window is over).
   std::atomic<std::uint64_t> fanout_sent{0};

@@ -133,6 +133,23 @@ io::Task<void> Worker::lifecycle() {
     co_await io::sleep_for(*reactor_, 2ms);
   const bool fanout = options_.scenario == Scenario::fanout;
   if (fanout) {
+    // A client sees its 101 before the server has subscribed it to the room: the first
+    // broadcast waits until every open member has heard from the server (a chat server tells
+    // a member it joined), while members keep hearing: 100 ms without one more ends the wait
+    // (a server that says nothing of its own).
+    int heard = -1;
+    std::int64_t heard_more_at = now_ns();
+    for (;;) {
+      const int now_heard = phases_.heard_from_server.load(std::memory_order_acquire);
+      if (now_heard >= phases_.opened.load(std::memory_order_acquire)) break;
+      if (now_heard != heard) {
+        heard = now_heard;
+        heard_more_at = now_ns();
+      } else if (now_ns() - heard_more_at >= 100'000'000) {
+        break;
+      }
+      co_await io::sleep_for(*reactor_, 1ms);
+    }
     for (auto& c : connections_) {
       if (!c->sender || c->ended) continue;
       if (options_.open_loop()) {
@@ -560,6 +577,10 @@ void Worker::echo_end(LoadConnection& c) {
 
 void Worker::fanout_end(LoadConnection& c) {
   LoadConnection::Reading& r = c.reading;
+  if (!c.heard) {
+    c.heard = true;
+    phases_.heard_from_server.fetch_add(1, std::memory_order_release);
+  }
   if (r.offset < Payload::kFanoutMagic.size() ||
       std::memcmp(r.tag, Payload::kFanoutMagic.data(), Payload::kFanoutMagic.size()) != 0) {
     ++result_.foreign;  // the server's own messages: "* someone joined" and the like

@@ -84,6 +84,7 @@ class Worker final : private LoadStream::Events {
     std::uint64_t fanout_next = 0;     // fanout: seq expected next
     bool fanout_synced = false;        // joined after the first broadcast: syncs on the first
     bool sender = false;               // fanout: the one connection that sends
+    bool heard = false;                // fanout: a message from the server came
     bool ended = false;
     std::size_t open_slot = 0;         // index in open_
     // The reply being read, checked piece by piece as it arrives.

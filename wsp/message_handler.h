@@ -16,7 +16,9 @@
 // stream received (no queue); others, the end, and messages held back come from the reactor's
 // ready list. Either way on_message() may send, close, or destroy the handler (with its
 // WebSocket) at any call, and is never called again from inside itself. A buffer left in
-// message.data (send_now() copies small messages and leaves it) takes the next message.
+// message.data (send_now() copies small messages and leaves it) takes the next message. Such
+// a message may be handled before work other connections woke earlier in the same reactor
+// turn (an accept that completed then): order across connections is not promised.
 #pragma once
 
 #include <memory>

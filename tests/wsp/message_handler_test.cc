@@ -81,6 +81,17 @@ struct Server {
   }
 };
 
+// A client that sends `messages` in one turn (one write: the server parses them in one
+// receive) and then sees its connection dropped (close code -1).
+Task<void> send_then_see_drop(Reactor& reactor, Server& server, std::vector<std::string> messages) {
+  auto ws = co_await wsp::connect(reactor, server.url());
+  REQUIRE(ws);
+  for (std::string& text : messages) CHECK_FALSE((*ws)->send_now(std::move(text), true));
+  wsp::Received end = co_await (*ws)->receive();
+  CHECK(end.closed);
+  CHECK(end.close_code == -1);
+}
+
 }  // namespace
 
 TEST_CASE("a MessageHandler gets each message in order, then the close once, and may delete itself there") {
@@ -176,16 +187,7 @@ TEST_CASE("a MessageHandler deleted while handling a message gets no further cal
     return true;
   };
   server.start();
-  auto body = [&]() -> Task<void> {
-    auto ws = co_await wsp::connect(reactor, server.url());
-    REQUIRE(ws);
-    CHECK_FALSE((*ws)->send_now(std::string("first"), true));
-    CHECK_FALSE((*ws)->send_now(std::string("second"), true));
-    wsp::Received end = co_await (*ws)->receive();
-    CHECK(end.closed);
-    CHECK(end.close_code == -1);
-  };
-  reactor.sync_wait(body());
+  reactor.sync_wait(send_then_see_drop(reactor, server, {"first", "second"}));
   CHECK(server.seen.destroyed);
   CHECK(server.seen.calls == std::vector<std::string>{"first"});
 }
@@ -198,17 +200,7 @@ TEST_CASE("a MessageHandler that aborts its connection while handling a message 
     return true;
   };
   server.start();
-  auto body = [&]() -> Task<void> {
-    auto ws = co_await wsp::connect(reactor, server.url());
-    REQUIRE(ws);
-    for (const char* text : {"first", "second", "third"}) {
-      CHECK_FALSE((*ws)->send_now(std::string(text), true));
-    }
-    wsp::Received end = co_await (*ws)->receive();
-    CHECK(end.closed);
-    CHECK(end.close_code == -1);
-  };
-  reactor.sync_wait(body());
+  reactor.sync_wait(send_then_see_drop(reactor, server, {"first", "second", "third"}));
   server.run_until_handler_gone();
   CHECK(server.seen.calls == std::vector<std::string>{"first", "<closed -1 >"});
 }
@@ -252,16 +244,7 @@ TEST_CASE("a MessageHandler that destroys its WebSocket while handling the first
     return true;
   };
   server.start();
-  auto body = [&]() -> Task<void> {
-    auto ws = co_await wsp::connect(reactor, server.url());
-    REQUIRE(ws);
-    CHECK_FALSE((*ws)->send_now(std::string("first"), true));
-    CHECK_FALSE((*ws)->send_now(std::string("second"), true));
-    wsp::Received end = co_await (*ws)->receive();
-    CHECK(end.closed);
-    CHECK(end.close_code == -1);
-  };
-  reactor.sync_wait(body());
+  reactor.sync_wait(send_then_see_drop(reactor, server, {"first", "second"}));
   CHECK(server.seen.calls == std::vector<std::string>{"first"});
   CHECK_FALSE(server.seen.destroyed);  // the Server deletes it
 }

@@ -5,12 +5,14 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include "tls/boringssl.h"
 #include "tls/openssl_errors.h"
 #include "tls/read_file.h"
 
 namespace tls {
 
 std::shared_ptr<CryptoKey> CryptoKey::load_from_string(std::string_view pem, std::string* error) {
+  if (!load_boringssl(error)) return nullptr;
   ERR_clear_error();
   bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   bssl::UniquePtr<EVP_PKEY> key(PEM_read_bio_PrivateKey(bio.get(), nullptr, nullptr, nullptr));

@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "tls/boringssl.h"
 #include "tls/openssl_errors.h"
 
 namespace tls {
@@ -95,6 +96,7 @@ std::shared_ptr<TLSOptions> TLSOptions::make_client(std::shared_ptr<X509Certific
   options->unsafe_ = unsafe;
   options->common_name_override_ = std::move(common_name_override);
   options->trusted_chain_ = std::move(trusted_chain);
+  if (!load_boringssl(&options->error_)) return options;
   auto ctx = new_context();
   if (unsafe) {
     SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
@@ -137,6 +139,7 @@ std::shared_ptr<TLSOptions> TLSOptions::server(std::shared_ptr<CryptoKey> key,
   options->server_ = true;
   options->private_key_ = std::move(key);
   options->own_certificate_ = std::move(certificate);
+  if (!load_boringssl(&options->error_)) return options;
   if (!options->private_key_ || !options->private_key_->get()) {
     options->error_ = "server TLS options need a private key";
     return options;

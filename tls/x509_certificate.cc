@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "tls/boringssl.h"
 #include "tls/openssl_errors.h"
 #include "tls/read_file.h"
 
@@ -12,6 +13,7 @@ namespace tls {
 
 std::shared_ptr<X509Certificate> X509Certificate::load_from_string(std::string_view pem,
                                                                    std::string* error) {
+  if (!load_boringssl(error)) return nullptr;
   ERR_clear_error();
   bssl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   auto cert = std::make_shared<X509Certificate>();

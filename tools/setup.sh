@@ -9,7 +9,7 @@ packages=(
   g++ clang                  # gcc 12 (default) and clang 14 (--config=clang, fuzzers)
   libclang-rt-14-dev libfuzzer-14-dev   # sanitizer and libFuzzer runtimes for clang
   liburing-dev               # io_uring
-  android-libboringssl-dev   # BoringSSL (TLS, SHA-1, CSPRNG)
+  android-libboringssl-dev   # BoringSSL (TLS; loaded on first use)
   catch2                     # Catch2 v2 tests
   zlib1g-dev                 # permessage-deflate
   libbenchmark-dev           # microbenchmarks

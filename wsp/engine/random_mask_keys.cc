@@ -1,25 +1,18 @@
 #include "wsp/engine/random_mask_keys.h"
 
-#include <openssl/chacha.h>
-#include <openssl/rand.h>
-
-#include <cstdlib>
+#include "wsp/protocol/random.h"
 
 namespace wsp {
 
 void RandomMaskKeys::refill() {
   if (!seeded_ || counter_ > 0xFFFF0000u) {
-    // RAND_bytes only fails when the kernel has no entropy to give; masking keys must not be
-    // guessable, so there is no sane fallback.
-    if (RAND_bytes(key_.data(), key_.size()) != 1 || RAND_bytes(nonce_.data(), nonce_.size()) != 1)
-      std::abort();
+    system_random(key_.data(), key_.size());
+    system_random(nonce_.data(), nonce_.size());
     counter_ = 0;
     seeded_ = true;
   }
-  static const std::array<std::uint8_t, 256> zeros{};
-  CRYPTO_chacha_20(block_.data(), zeros.data(), block_.size(), key_.data(), nonce_.data(),
-                   counter_);
-  counter_ += static_cast<std::uint32_t>(block_.size() / 64);
+  for (std::size_t at = 0; at < block_.size(); at += 64)
+    chacha20_block(key_, nonce_, counter_++, &block_[at]);
   pos_ = 0;
 }
 

@@ -1,7 +1,7 @@
-// The engine's masking keys: a ChaCha20 keystream under a 256-bit key drawn from BoringSSL's
-// RAND_bytes on first use (and again before the counter runs out). A CSPRNG that costs a few
-// nanoseconds per frame instead of a RAND_bytes call each time. Not thread-safe: the engine
-// keeps one per thread (per_thread.h), shared by the thread's client connections.
+// The engine's masking keys: a ChaCha20 keystream under a 256-bit key drawn from the kernel
+// (wsp/protocol/random.h) on first use and again before the counter runs out. A CSPRNG that costs a
+// few nanoseconds per frame instead of a system call each time. Not thread-safe: the engine keeps
+// one per thread (per_thread.h), shared by the thread's client connections.
 #pragma once
 
 #include <array>

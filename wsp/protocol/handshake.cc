@@ -1,15 +1,13 @@
 #include "wsp/protocol/handshake.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
-#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <utility>
 
 #include "wsp/protocol/base64.h"
 #include "wsp/protocol/extension_header.h"
+#include "wsp/protocol/random.h"
 #include "wsp/protocol/sha1.h"
 
 namespace wsp {
@@ -117,7 +115,7 @@ std::string compute_accept_key(std::string_view client_key) {
 
 std::string make_client_key() {
   std::uint8_t nonce[16];
-  if (RAND_bytes(nonce, sizeof nonce) != 1) std::abort();  // no entropy: nothing safe to do
+  system_random(nonce, sizeof nonce);
   return base64_encode(nonce, sizeof nonce);
 }
 

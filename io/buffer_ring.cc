@@ -16,10 +16,17 @@ constexpr std::uint32_t kBufferMore = 1u << 4;        // IORING_CQE_F_BUF_MORE
 // Receives starved in one batch of completions that make the ring grow.
 constexpr unsigned kStarvedToGrow = 16;
 
+// A buffer whose receives brought less than 1/32 of it each on average was emptied by small
+// messages; the kernel keeps the one it fills and one spare (see the header).
+constexpr unsigned kSmallReceiveFraction = 32;
+constexpr unsigned kKeptForSmallReceives = 2;
+
 }  // namespace
 
 BufferRing::BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size)
-    : ring_(ring), count_(count), buffer_size_(buffer_size), slots_(count) {}
+    : ring_(ring), count_(count), buffer_size_(buffer_size), slots_(count) {
+  parked_.reserve(count);  // no allocation on the receive path
+}
 
 Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, unsigned initial,
                                        std::size_t buffer_size, bool incremental) {
@@ -61,6 +68,9 @@ Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, unsigned 
 }
 
 void BufferRing::ran_dry() {
+  // Parked buffers first: they are the ring's own, already counted in circulating_.
+  for (std::uint16_t id : parked_) give_to_kernel(id);
+  parked_.clear();
   if (++dry_in_batch_ != kStarvedToGrow) return;
   const unsigned added = std::min(circulating_, count_ - circulating_);
   for (unsigned i = 0; i < added; ++i) give_to_kernel(static_cast<std::uint16_t>(circulating_ + i));
@@ -81,13 +91,30 @@ std::span<const std::uint8_t> BufferRing::take(std::uint16_t id, std::size_t len
   const std::uint8_t* at = memory_ + static_cast<std::size_t>(id) * buffer_size_ + slot.filled;
   slot.filled += static_cast<std::uint32_t>(length);
   ++slot.pieces;
-  if (!incremental_ || !(cqe_flags & kBufferMore)) slot.kernel_done = true;
+  ++slot.takes;
+  if (!slot.kernel_done && (!incremental_ || !(cqe_flags & kBufferMore))) {
+    slot.kernel_done = true;
+    --in_kernel_;
+  }
   return {at, length};
 }
 
 void BufferRing::release(std::uint16_t id) {
   Slot& slot = slots_[id];
-  if (--slot.pieces == 0 && slot.kernel_done) give_to_kernel(id);
+  if (--slot.pieces != 0 || !slot.kernel_done) return;
+  const bool small_receives =
+      std::size_t{slot.filled} * kSmallReceiveFraction < std::size_t{slot.takes} * buffer_size_;
+  if (incremental_ && small_receives && in_kernel_ >= kKeptForSmallReceives) {
+    park(id);
+  } else {
+    give_to_kernel(id);
+  }
+}
+
+void BufferRing::park(std::uint16_t id) {
+  slots_[id] = Slot{};
+  ::madvise(memory_ + static_cast<std::size_t>(id) * buffer_size_, buffer_size_, MADV_DONTNEED);
+  parked_.push_back(id);
 }
 
 std::size_t BufferRing::give_back_unused_memory() {
@@ -119,6 +146,7 @@ std::size_t BufferRing::resident_bytes() const {
 
 void BufferRing::give_to_kernel(std::uint16_t id) {
   slots_[id] = Slot{};
+  ++in_kernel_;
   io_uring_buf_ring_add(entries_, memory_ + static_cast<std::size_t>(id) * buffer_size_,
                         static_cast<unsigned>(buffer_size_), id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(entries_, 1);

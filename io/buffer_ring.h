@@ -8,6 +8,13 @@
 // chunks, while the whole ring stays small enough to stay in cache. The ring starts with a few
 // buffers and doubles (up to its capacity) when a burst from many connections finds it empty,
 // so they find room in the next turn instead of re-arming receives turn after turn.
+//
+// Small receives (messages of a few hundred bytes) fill a buffer front to back and then move
+// to the next, so they would walk through every page of every buffer given to the kernel. A
+// buffer that small receives emptied is parked instead when the kernel already holds two (the
+// one it fills and a spare): its pages go back to the system, and the next receive that finds
+// the ring empty brings every parked buffer back. Small messages then keep two buffers
+// resident, not the whole ring; bulk receives never park a buffer.
 #pragma once
 
 #include <liburing.h>
@@ -65,15 +72,21 @@ class BufferRing {
   BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size);
   void give_to_kernel(std::uint16_t id);
 
+  // Parks buffer `id` (see above): its pages go back until a shortage brings it back.
+  void park(std::uint16_t id);
+
   struct Slot {
     std::uint32_t filled = 0;   // bytes the kernel put in this buffer so far
     std::uint32_t pieces = 0;   // taken and not yet released
+    std::uint32_t takes = 0;    // completions that put bytes here
     bool kernel_done = false;   // the kernel moved on to the next buffer
   };
 
   io_uring* ring_;
   unsigned count_;
   unsigned circulating_ = 0;
+  unsigned in_kernel_ = 0;  // given to the kernel and not yet finished by it
+  std::vector<std::uint16_t> parked_;
   unsigned dry_in_batch_ = 0;
   std::size_t buffer_size_;
   bool incremental_ = false;

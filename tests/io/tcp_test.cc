@@ -614,6 +614,26 @@ TEST_CASE("after a quiet period the receive ring's pages go back to the system; 
   CHECK(pairs.ring().resident_bytes() > 0);
 }
 
+TEST_CASE("small receives keep two buffers of the ring resident, not the whole ring") {
+  RingPairs pairs(Reactor::Options{}, 8);
+  if (!pairs.ring().incremental()) WSP_SKIP("no incremental consumption here: every receive takes a buffer");
+  const std::size_t buffer = pairs.ring().buffer_size();
+  pairs.start_receiving();
+  // 1,200 rounds of 100 bytes from each of 8 connections: 960 KB, the 4 buffers' 512 KiB walked
+  // almost twice, each receive far smaller than a buffer.
+  for (int round = 0; round < 1200; ++round) {
+    pairs.send([round](int i) { return pattern(i + round, 100); });
+    pairs.collect_all();
+  }
+  CHECK(pairs.reactor.stats().receive_buffer_shortages == 0);
+  CHECK(pairs.ring().buffers() == 4);
+  CHECK(pairs.ring().resident_bytes() <= 2 * buffer);
+  // Bulk receives bring the parked buffers back when they run the ring dry; every byte arrives.
+  pairs.send([](int i) { return pattern(i, 300000); });
+  pairs.collect_all();
+  CHECK(pairs.ring().resident_bytes() > 2 * buffer);
+}
+
 TEST_CASE("a burst that runs the receive ring dry gives the ring's pages back once it is over") {
   Reactor::Options options;
   options.heap_trim_after = 10ms;

@@ -11,8 +11,8 @@ void RandomMaskKeys::refill() {
     counter_ = 0;
     seeded_ = true;
   }
-  for (std::size_t at = 0; at < block_.size(); at += 64)
-    chacha20_block(key_, nonce_, counter_++, &block_[at]);
+  chacha20_keystream(key_, nonce_, counter_, block_.data());
+  counter_ += kChaCha20KeystreamBytes / 64;
   pos_ = 0;
 }
 

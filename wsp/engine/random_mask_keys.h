@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "wsp/protocol/mask_key_source.h"
+#include "wsp/protocol/random.h"
 
 namespace wsp {
 
@@ -22,8 +23,8 @@ class RandomMaskKeys final : public MaskKeySource {
   std::array<std::uint8_t, 32> key_{};
   std::array<std::uint8_t, 12> nonce_{};
   std::uint32_t counter_ = 0;
-  std::array<std::uint8_t, 256> block_{};
-  std::size_t pos_ = 256;
+  std::array<std::uint8_t, kChaCha20KeystreamBytes> block_{};
+  std::size_t pos_ = kChaCha20KeystreamBytes;
   bool seeded_ = false;
 };
 

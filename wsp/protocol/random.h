@@ -14,9 +14,11 @@ namespace wsp {
 // the kernel refuses: keys that could be guessed leave nothing safe to do.
 void system_random(std::uint8_t* out, std::size_t size);
 
-// One 64-byte ChaCha20 block (RFC 8439 §2.3): the keystream for `key`, `nonce` and `counter`.
-void chacha20_block(const std::array<std::uint8_t, 32>& key,
-                    const std::array<std::uint8_t, 12>& nonce, std::uint32_t counter,
-                    std::uint8_t out[64]);
+// Four consecutive 64-byte ChaCha20 blocks (RFC 8439 §2.3), counters `counter` to
+// `counter + 3`: the keystream for `key` and `nonce`. The counter must not wrap within them.
+constexpr std::size_t kChaCha20KeystreamBytes = 256;
+void chacha20_keystream(const std::array<std::uint8_t, 32>& key,
+                        const std::array<std::uint8_t, 12>& nonce, std::uint32_t counter,
+                        std::uint8_t out[kChaCha20KeystreamBytes]);
 
 }  // namespace wsp

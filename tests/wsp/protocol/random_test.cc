@@ -20,9 +20,9 @@ TEST_CASE("ChaCha20 gives RFC 8439's block function example (§2.3.2)") {
       0xc7, 0xd1, 0xf4, 0xc7, 0x33, 0xc0, 0x68, 0x03, 0x04, 0x22, 0xaa, 0x9a, 0xc3, 0xd4, 0x6c, 0x4e,
       0xd2, 0x82, 0x64, 0x46, 0x07, 0x9f, 0xaa, 0x09, 0x14, 0xc2, 0xd7, 0x05, 0xd9, 0x8b, 0x02, 0xa2,
       0xb5, 0x12, 0x9c, 0xd1, 0xde, 0x16, 0x4e, 0xb9, 0xcb, 0xd0, 0x83, 0xe8, 0xa2, 0x50, 0x3c, 0x4e};
-  std::uint8_t block[64];
-  wsp::chacha20_block(key, nonce, 1, block);
-  CHECK(std::equal(block, block + 64, expected));
+  std::uint8_t keystream[wsp::kChaCha20KeystreamBytes];
+  wsp::chacha20_keystream(key, nonce, 1, keystream);
+  CHECK(std::equal(keystream, keystream + 64, expected));  // the first block has counter 1
 }
 
 TEST_CASE("ChaCha20 matches BoringSSL's keystream for random keys, nonces and counters") {
@@ -33,12 +33,13 @@ TEST_CASE("ChaCha20 matches BoringSSL's keystream for random keys, nonces and co
     for (auto& b : key) b = static_cast<std::uint8_t>(random());
     for (auto& b : nonce) b = static_cast<std::uint8_t>(random());
     // Near the top of the 32-bit counter too, where the masking keys' source reseeds.
-    std::uint32_t counter = round % 2 ? static_cast<std::uint32_t>(random()) : 0xFFFFFFF0u + round % 16;
-    std::uint8_t ours[64], zeros[64] = {}, reference[64];
-    wsp::chacha20_block(key, nonce, counter, ours);
+    std::uint32_t counter = round % 2 ? static_cast<std::uint32_t>(random()) % 0xFFFFFFF0u
+                                      : 0xFFFFFFE0u + round % 16;
+    std::uint8_t ours[wsp::kChaCha20KeystreamBytes], zeros[sizeof ours] = {}, reference[sizeof ours];
+    wsp::chacha20_keystream(key, nonce, counter, ours);
     CRYPTO_chacha_20(reference, zeros, sizeof zeros, key.data(), nonce.data(), counter);
     INFO("round " << round << ", counter " << counter);
-    REQUIRE(std::equal(ours, ours + 64, reference));
+    REQUIRE(std::equal(ours, ours + sizeof ours, reference));
   }
 }
 

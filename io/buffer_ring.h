@@ -10,11 +10,14 @@
 // so they find room in the next turn instead of re-arming receives turn after turn.
 //
 // Small receives (messages of a few hundred bytes) fill a buffer front to back and then move
-// to the next, so they would walk through every page of every buffer given to the kernel. A
-// buffer that small receives emptied is parked instead when the kernel already holds two (the
-// one it fills and a spare): its pages go back to the system, and the next receive that finds
-// the ring empty brings every parked buffer back. Small messages then keep two buffers
-// resident, not the whole ring; bulk receives never park a buffer.
+// to the next, so they would walk through every page of every buffer given to the kernel.
+// Instead, a buffer that small receives emptied goes back with only the first quarter of its
+// length (and so do the buffers given at start), and it is parked when the kernel already
+// holds four (the one it fills and spares enough for a burst of small messages from many
+// connections): its pages go back to the system, and the next receive that finds the ring
+// empty brings every parked buffer back, whole. Small messages then keep four quarters of a
+// buffer resident, not the whole ring. A buffer that bulk receives emptied goes back whole, so
+// they read large chunks.
 #pragma once
 
 #include <liburing.h>
@@ -70,10 +73,10 @@ class BufferRing {
 
  private:
   BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size);
-  void give_to_kernel(std::uint16_t id);
-
-  // Parks buffer `id` (see above): its pages go back until a shortage brings it back.
-  void park(std::uint16_t id);
+  // The first `length` bytes of buffer `id`.
+  void give_to_kernel(std::uint16_t id, std::size_t length);
+  // How much of a buffer small receives get (see above).
+  std::size_t small_receive_length() const;
 
   struct Slot {
     std::uint32_t filled = 0;   // bytes the kernel put in this buffer so far

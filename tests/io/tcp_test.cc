@@ -428,10 +428,12 @@ namespace {
 // Collects what the push-style receive delivers.
 struct Collector final : testing_support::ReceiveOnly {
   std::string bytes;
+  std::size_t largest = 0;  // bytes in one delivery
   bool ended = false;
   std::error_code error;
   bool on_received(std::span<const std::uint8_t> data) override {
     bytes.append(reinterpret_cast<const char*>(data.data()), data.size());
+    largest = std::max(largest, data.size());
     return true;
   }
   void on_receive_end(std::error_code e) override {
@@ -583,6 +585,11 @@ struct RingPairs {
     for (int turn = 0; turn < 1000 && !received_all(); ++turn) reactor.run_once(100ms);
     for (std::size_t i = 0; i < collectors.size(); ++i) CHECK(collectors[i].bytes == sent[i]);
   }
+  // Drops what collect_all() checked, so later rounds compare only their own bytes.
+  void forget_checked() {
+    for (std::string& s : sent) s.clear();
+    for (Collector& c : collectors) c.bytes.clear();
+  }
   // With nothing more to do, the first turn returns when the quiet-period trim comes due (not
   // after 10 s), and the next one trims before it waits.
   void run_until_trimmed() {
@@ -614,24 +621,46 @@ TEST_CASE("after a quiet period the receive ring's pages go back to the system; 
   CHECK(pairs.ring().resident_bytes() > 0);
 }
 
-TEST_CASE("small receives keep two buffers of the ring resident, not the whole ring") {
-  RingPairs pairs(Reactor::Options{}, 8);
+TEST_CASE("small receives keep four quarters of a ring buffer resident; bulk receives get whole buffers") {
+  Reactor::Options options;
+  options.heap_trim_after = 0ms;  // no quiet-period trim: what stays resident is the ring's doing
+  options.receive_buffers_at_start = 8;
+  RingPairs pairs(options, 8);
   if (!pairs.ring().incremental()) WSP_SKIP("no incremental consumption here: every receive takes a buffer");
   const std::size_t buffer = pairs.ring().buffer_size();
   pairs.start_receiving();
-  // 1,200 rounds of 100 bytes from each of 8 connections: 960 KB, the 4 buffers' 512 KiB walked
-  // almost twice, each receive far smaller than a buffer.
+  // 1,200 rounds of 100 bytes from each of 8 connections: 960 KB through the 8 buffers, each
+  // receive far smaller than a buffer.
   for (int round = 0; round < 1200; ++round) {
     pairs.send([round](int i) { return pattern(i + round, 100); });
     pairs.collect_all();
   }
   CHECK(pairs.reactor.stats().receive_buffer_shortages == 0);
-  CHECK(pairs.ring().buffers() == 4);
-  CHECK(pairs.ring().resident_bytes() <= 2 * buffer);
-  // Bulk receives bring the parked buffers back when they run the ring dry; every byte arrives.
-  pairs.send([](int i) { return pattern(i, 300000); });
-  pairs.collect_all();
+  CHECK(pairs.ring().buffers() == 8);
+  // Four parked, four the kernel holds, each only in its first quarter (without the quarters:
+  // 2 whole buffers; without parking: 8 quarters).
+  CHECK(pairs.ring().resident_bytes() <= buffer);
+
+  // Bulk receives run the ring dry, which brings the parked buffers back whole, and the buffers
+  // they empty go back whole: every byte arrives, some receives larger than a quarter.
+  for (Collector& c : pairs.collectors) c.largest = 0;
+  for (int round = 0; round < 3; ++round) {
+    pairs.send([](int i) { return pattern(i, 300000); });
+    pairs.collect_all();
+  }
   CHECK(pairs.ring().resident_bytes() > 2 * buffer);
+  std::size_t largest = 0;
+  for (const Collector& c : pairs.collectors) largest = std::max(largest, c.largest);
+  CHECK(largest > buffer / 4);
+
+  // Small receives again: each whole buffer they empty is parked or goes back short, its pages
+  // given back, until the kernel holds four quarters again.
+  for (int round = 0; round < 400; ++round) {
+    pairs.send([round](int i) { return pattern(i + round, 1000); });
+    pairs.collect_all();
+    pairs.forget_checked();
+  }
+  CHECK(pairs.ring().resident_bytes() <= buffer);
 }
 
 TEST_CASE("a burst that runs the receive ring dry gives the ring's pages back once it is over") {

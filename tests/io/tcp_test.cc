@@ -637,8 +637,8 @@ TEST_CASE("small receives keep four quarters of a ring buffer resident; bulk rec
   }
   CHECK(pairs.reactor.stats().receive_buffer_shortages == 0);
   CHECK(pairs.ring().buffers() == 8);
-  // Four parked, four the kernel holds, each only in its first quarter (without the quarters:
-  // 2 whole buffers; without parking: 8 quarters).
+  // Four parked, four the kernel holds, each only in its first quarter (whole buffers: 512 KiB;
+  // without parking: 8 quarters, 256 KiB).
   CHECK(pairs.ring().resident_bytes() <= buffer);
 
   // Bulk receives run the ring dry, which brings the parked buffers back whole, and the buffers

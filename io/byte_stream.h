@@ -30,6 +30,10 @@ class StreamHandler {
   virtual void on_receive_end(std::error_code error) = 0;
   // The write start_write() began is over: every byte written (empty error) or a failure.
   virtual void on_written(std::error_code error) = 0;
+  // Part of that write went out: its first `bytes` bytes, whose memory may be reused now (a
+  // write of large messages frees each as it goes, not all at its end). Called, if at all,
+  // before on_written(), from the stream's completion: it must not call the stream.
+  virtual void on_written_some(std::size_t bytes) { (void)bytes; }
 
  protected:
   ~StreamHandler() = default;

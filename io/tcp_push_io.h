@@ -257,6 +257,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       return;
     }
     auto left = static_cast<std::size_t>(result);
+    sending->done += left;
     const std::span<iovec> pieces = sending->pieces;
     std::size_t& next = sending->next;
     while (next < pieces.size() && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
@@ -264,6 +265,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       pieces[next].iov_base = static_cast<char*>(pieces[next].iov_base) + left;
       pieces[next].iov_len -= left;
       submit_send();  // a short write: send the rest
+      sending->handler->on_written_some(sending->done);
       return;
     }
     write_result = 0;
@@ -301,6 +303,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     iovec one{};
     std::vector<iovec> many;
     std::size_t next = 0;  // the first piece not fully sent
+    std::size_t done = 0;  // bytes sent
     msghdr message{};      // for scatter-gather writes
   };
   std::unique_ptr<Sending> sending;

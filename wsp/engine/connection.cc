@@ -305,6 +305,10 @@ io::Task<void> Connection::graceful_end() {
   finish(occasional_->ending);
 }
 
+void Connection::on_written_some(std::size_t bytes) {
+  outbound_.written_some(bytes, [this](std::string&& payload) { recycle(std::move(payload)); });
+}
+
 void Connection::on_written(std::error_code error) {
   outbound_.written(!error, *protocol_.buffers(),
                     [this](std::string&& payload) { recycle(std::move(payload)); });

@@ -221,6 +221,7 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool on_received(std::span<const std::uint8_t> data) override;
   void on_receive_end(std::error_code error) override;
   void on_written(std::error_code error) override;
+  void on_written_some(std::size_t bytes) override;
 
   // Parses `data` until it is used up or the inbound queue is full; returns what was used.
   // With `direct` (bytes straight from the stream), a message nothing waits before goes to

@@ -91,19 +91,32 @@ class OutboundQueue {
     }
     w.pieces = std::move(*pieces_);
     pieces_.reset();
-    std::size_t from = 0;
+    std::size_t from = 0, written = 0;
     for (Piece& p : w.pieces) {
       if (p.at > from) w.parts.push_back({w.output.data() + from, p.at - from});
+      written += p.at - from;
       if (p.shared) {
         const std::string_view bytes = p.shared->bytes();
         w.parts.push_back({const_cast<char*>(bytes.data()), bytes.size()});
       } else {
         w.parts.push_back({p.data.data(), p.data.size()});
       }
+      written += w.parts.back().iov_len;
+      p.end = written;
       from = p.at;
     }
     if (w.output.size() > from) w.parts.push_back({w.output.data() + from, w.output.size() - from});
     return w.parts;
+  }
+  // The first `bytes` bytes of the write went out: `recycle` gets each given-away payload among
+  // them now, so a write of several large messages frees each as it goes.
+  template <typename Recycle>
+  void written_some(std::size_t bytes, Recycle&& recycle) {
+    Write& w = *write_;
+    for (; w.recycled < w.pieces.size() && w.pieces[w.recycled].end <= bytes; ++w.recycled) {
+      Piece& p = w.pieces[w.recycled];
+      if (!p.shared) recycle(std::move(p.data));
+    }
   }
   // The write ended. On success its messages leave the queue, `recycle` gets each payload
   // that was given away, and the output buffer goes back to `buffers` (which frees one over
@@ -114,8 +127,8 @@ class OutboundQueue {
     if (!ok) return;
     count_ -= done->count;
     bytes_ -= done->bytes;
-    for (Piece& p : done->pieces) {
-      if (!p.shared) recycle(std::move(p.data));
+    for (std::size_t i = done->recycled; i < done->pieces.size(); ++i) {
+      if (!done->pieces[i].shared) recycle(std::move(done->pieces[i].data));
     }
     buffers.give_back(std::move(done->output));
   }
@@ -126,12 +139,14 @@ class OutboundQueue {
     std::size_t at;  // offset into the pending output the payload follows
     std::string data;
     SharedFrameRef shared;  // instead of `data`: a whole frame, header included
+    std::size_t end = 0;    // in a write: where its bytes end, counted from the write's start
   };
   // A write in progress: made by start_write(), freed by written().
   struct Write : io::frame_pool::Pooled {
     std::string output;
     std::size_t count = 0, bytes = 0;  // what it takes off the queue
     std::vector<Piece> pieces;         // the given-away payloads and shared frames in it
+    std::size_t recycled = 0;          // pieces whose payload went back as written_some()
     iovec single{};                    // what the stream writes: the output alone,
     std::vector<iovec> parts;          // or with the pieces
   };

@@ -990,3 +990,39 @@ TEST_CASE("connections with equal limits share one copy of them") {
   CHECK(&a.c().limits() != &c.c().limits());
   CHECK(c.c().limits().inbound_buffer_size == 4321);
 }
+
+TEST_CASE("a write of given-away payloads hands each back as soon as the bytes up to its end went out") {
+  wsp::BufferPool pool;
+  wsp::ProtocolConfig config = wsp::test::config_for(Role::server);
+  config.buffers = &pool;
+  wsp::Protocol protocol(config);
+  wsp::OutboundQueue queue;
+  std::vector<std::string> payloads;
+  for (char c : {'a', 'b', 'c'}) payloads.emplace_back(wsp::OutboundQueue::kZeroCopyMin, c);
+  for (std::string& p : payloads) {
+    REQUIRE(protocol.send_message_header(false, reinterpret_cast<std::uint8_t*>(p.data()), p.size()));
+    queue.queued_owned(p.size(), protocol.pending_output_size(), std::string(p));
+  }
+  const std::span<const iovec> parts = queue.start_write(protocol);
+  REQUIRE(parts.size() == 6);  // a header before each payload
+  std::size_t header_and_a = parts[0].iov_len + parts[1].iov_len;
+  std::size_t through_b = header_and_a + parts[2].iov_len + parts[3].iov_len;
+
+  std::vector<std::string> recycled;
+  auto recycle = [&](std::string&& s) { recycled.push_back(std::move(s)); };
+  queue.written_some(header_and_a - 1, recycle);
+  CHECK(recycled.empty());
+  queue.written_some(header_and_a, recycle);
+  REQUIRE(recycled.size() == 1);
+  CHECK(recycled[0] == payloads[0]);
+  queue.written_some(through_b + 3, recycle);  // into c's header
+  REQUIRE(recycled.size() == 2);
+  CHECK(recycled[1] == payloads[1]);
+  CHECK(queue.count() == 3);  // the messages leave the queue when the write ends
+
+  queue.written(true, pool, recycle);
+  REQUIRE(recycled.size() == 3);
+  CHECK(recycled[2] == payloads[2]);
+  CHECK(queue.count() == 0);
+  CHECK(queue.bytes() == 0);
+}

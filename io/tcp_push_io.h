@@ -42,6 +42,7 @@ struct TcpPushFlags {
   bool paused = false;
   bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
   bool ended = false;
+  bool stopping = false;  // a send that completes now is not continued
 };
 // The flags are a base placed right after the completion (the primary base: a vtable pointer
 // and two flags), so they fill its padding (thousands of idle connections).
@@ -93,6 +94,9 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   // stops it (or destroys it) returns without touching it.
   void stop() {
     DestructionWatch::destroying(this);
+    // A cancelled send that wrote part of its bytes reports them; sending the rest would wait
+    // for a peer that may never read, inside the cancel's wait.
+    stopping = true;
     if (in_flight(kReceive)) reactor.cancel_and_wait(this, kReceive);
     if (in_flight(kSend)) reactor.cancel_and_wait(this, kSend);
     chunks.take().for_each([this](const Chunk& c) {
@@ -102,7 +106,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     handler = nullptr;
     own_buffer.reset();
     sending.reset();
-    due_delivery = due_write_end = paused = cancel_requested = ended = false;
+    due_delivery = due_write_end = paused = cancel_requested = ended = stopping = false;
   }
 
   void on_complete(int result, std::uint32_t flags) override { received(result, flags); }
@@ -250,6 +254,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     reactor.submit_tracked(sqe, this, kSend);
   }
   void sent(int result) {
+    if (stopping) return;  // the write is dropped with this object's state
     if (result <= 0) {
       write_result = static_cast<std::int16_t>(result < 0 ? result : -EPIPE);
       due_write_end = true;

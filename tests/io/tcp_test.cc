@@ -56,6 +56,15 @@ Task<void> connect_pairs(Reactor& reactor, TcpListener& listener, int n, std::ve
   }
 }
 
+// One connection over 127.0.0.1: its client and server ends.
+std::pair<TcpStream, TcpStream> connected_pair(Reactor& reactor) {
+  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
+  REQUIRE(listener);
+  std::vector<TcpStream> clients, servers;
+  reactor.sync_wait(connect_pairs(reactor, *listener, 1, clients, servers));
+  return {std::move(clients[0]), std::move(servers[0])};
+}
+
 // How many threads of this process have `name` (/proc/self/task/TID/comm).
 std::size_t threads_named(const std::string& name) {
   std::size_t n = 0;
@@ -716,16 +725,7 @@ struct WriteDone final : testing_support::WriteOnly {
 
 TEST_CASE("a push write of three 64 KiB frames goes out in three sendmsg calls, every byte in order, each announced as it went") {
   Reactor reactor;
-  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
-  REQUIRE(listener);
-  auto open = [&]() -> Task<std::pair<TcpStream, TcpStream>> {
-    auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
-    auto server = co_await listener->accept();
-    REQUIRE(client);
-    REQUIRE(server);
-    co_return std::pair{std::move(*client), std::move(*server)};
-  };
-  auto [client, server] = reactor.sync_wait(open());
+  auto [client, server] = connected_pair(reactor);
   std::vector<std::string> frames;
   std::vector<iovec> parts;
   std::string expected;
@@ -823,16 +823,7 @@ TEST_CASE("start_receiving again hands a paused stream over: the new handler get
 
 TEST_CASE("stopping a stream whose write waits for a peer that does not read returns at once") {
   Reactor reactor;
-  auto listener = TcpListener::bind(reactor, "127.0.0.1", 0);
-  REQUIRE(listener);
-  auto open = [&]() -> Task<std::pair<TcpStream, TcpStream>> {
-    auto client = co_await TcpStream::connect(reactor, "127.0.0.1", listener->local_port());
-    auto server = co_await listener->accept();
-    REQUIRE(client);
-    REQUIRE(server);
-    co_return std::pair{std::move(*client), std::move(*server)};
-  };
-  auto [client, server] = reactor.sync_wait(open());
+  auto [client, server] = connected_pair(reactor);
   // Far more than the two sockets' buffers hold: the send goes out in part, then waits.
   std::string big = pattern(3, 64 * 1024 * 1024);
   const iovec part{big.data(), big.size()};

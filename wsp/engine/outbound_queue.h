@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <limits>
 #include <memory>
 #include <span>
 #include <string>
@@ -123,13 +124,11 @@ class OutboundQueue {
   // its largest class). Either way the write's state is freed: a quiet connection holds none.
   template <typename Recycle>
   void written(bool ok, BufferPool& buffers, Recycle&& recycle) {
+    if (ok) written_some(std::numeric_limits<std::size_t>::max(), recycle);
     std::unique_ptr<Write> done = std::move(write_);
     if (!ok) return;
     count_ -= done->count;
     bytes_ -= done->bytes;
-    for (std::size_t i = done->recycled; i < done->pieces.size(); ++i) {
-      if (!done->pieces[i].shared) recycle(std::move(done->pieces[i].data));
-    }
     buffers.give_back(std::move(done->output));
   }
 

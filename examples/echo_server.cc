@@ -1,7 +1,7 @@
-// WebSocket echo server: sends every message back with the same type. By default each
-// connection is a wsp::MessageHandler the reactor calls with each message, so an idle
-// connection holds no coroutine frame; --style coroutine runs a task per connection instead,
-// which awaits a message and sends it back. SIGINT/SIGTERM close every connection with 1001,
+// WebSocket echo server: sends every message back with the same type. Handshakes run without a
+// task each (wsp::Acceptor). By default each connection is a wsp::MessageHandler the reactor
+// calls with each message, so an idle connection holds no coroutine frame; --style coroutine
+// runs a task per connection instead, which awaits a message and sends it back. SIGINT/SIGTERM close every connection with 1001,
 // then exit 0.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 // --threads N runs N reactor threads (io::TcpServerPool), each with its own listener on the
@@ -35,13 +35,43 @@ using namespace std::chrono_literals;
 namespace {
 
 struct Server;
-io::Task<void> serve(Server& server, io::TcpStream tcp);
+void log_refusal(Server& server, const std::string& peer, const std::string& reason);
+io::Task<void> secure_then_accept(Server& server, io::TcpStream tcp);
+io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> socket);
 
-// One per reactor thread: that thread's connections.
-struct Server final : io::ServerShard {
-  Server(io::Reactor& r, const EchoOptions& o) : reactor(r), options(o) {}
+wsp::AcceptOptions accept_options(const EchoOptions& options) {
+  wsp::AcceptOptions accept;
+  accept.tls = bool(options.tls);
+  accept.limits.inbound_buffer_size = options.inbound_buffer_size;
+  accept.limits.outbound_buffer_size = options.outbound_buffer_size;
+  accept.limits.max_queued_packets = options.max_queued_packets;
+  accept.handshake_timeout = std::chrono::milliseconds(options.handshake_timeout_ms);
+  accept.limits.heartbeat_interval = double(options.heartbeat_interval_ms) / 1000.0;
+  accept.deflate = options.deflate;
+  return accept;
+}
+
+// One per reactor thread: that thread's connections. Their WebSocket handshakes run without a
+// task each (wsp::Acceptor); a TLS handshake first runs in a task of its own.
+struct Server final : io::ServerShard, wsp::Acceptor {
+  Server(io::Reactor& r, const EchoOptions& o)
+      : Acceptor(accept_options(o)), reactor(r), options(o) {}
   ~Server() override;
-  void accepted(io::TcpStream tcp) override { reactor.spawn(serve(*this, std::move(tcp))); }
+  void accepted(io::TcpStream tcp) override {
+    connections.accepted();
+    if (options.tls) {
+      reactor.spawn(secure_then_accept(*this, std::move(tcp)));
+    } else {
+      accept(std::make_unique<io::TcpStream>(std::move(tcp)));
+    }
+  }
+  void on_accepted(std::unique_ptr<wsp::WebSocket> ws) override;
+  void on_accept_failed(const wsp::AcceptFailure& failure) override {
+    connections.refused();
+    if (failure.error == wsp::Errc::handshake_refused) {
+      log_refusal(*this, failure.peer, failure.reason);
+    }
+  }
   io::Task<void> shut_down() override;
 
   io::Reactor& reactor;
@@ -59,39 +89,21 @@ io::Task<void> flush_refusals(Server& server, RefusalLog::Clock::time_point when
 }
 
 void log_refusal(Server& server, const std::string& peer, const std::string& reason) {
-  server.refusals.refused(peer + ": " + reason);
+  server.refusals.refused((peer.empty() ? "?" : peer) + ": " + reason);
   if (auto when = server.refusals.flush_due(); when && !server.refusals_flush_pending) {
     server.refusals_flush_pending = true;
     server.reactor.spawn(flush_refusals(server, *when));
   }
 }
 
-// TLS (when configured) and the WebSocket handshake.
-io::Task<io::Result<std::unique_ptr<wsp::WebSocket>>> open(Server& server, io::TcpStream tcp) {
-  // Only for a refusal's log line; the frame holding it is gone once the connection is open.
-  auto remote = tcp.remote_address();
-  std::string peer = remote ? remote->to_string() : "?";
-  std::unique_ptr<io::ByteStream> stream;
-  if (server.options.tls) {
-    auto secured = co_await tls::TlsStream::accept(std::move(tcp), server.options.tls, 10s);
-    if (!secured) co_return secured.error();
-    stream = std::move(*secured);
-  } else {
-    stream = std::make_unique<io::TcpStream>(std::move(tcp));
+// wss://: the TLS handshake, then the WebSocket one.
+io::Task<void> secure_then_accept(Server& server, io::TcpStream tcp) {
+  auto secured = co_await tls::TlsStream::accept(std::move(tcp), server.options.tls, 10s);
+  if (!secured) {
+    server.connections.refused();
+    co_return;
   }
-  wsp::AcceptOptions accept_options;
-  accept_options.tls = bool(server.options.tls);
-  accept_options.limits.inbound_buffer_size = server.options.inbound_buffer_size;
-  accept_options.limits.outbound_buffer_size = server.options.outbound_buffer_size;
-  accept_options.limits.max_queued_packets = server.options.max_queued_packets;
-  accept_options.handshake_timeout = std::chrono::milliseconds(server.options.handshake_timeout_ms);
-  accept_options.limits.heartbeat_interval = double(server.options.heartbeat_interval_ms) / 1000.0;
-  accept_options.deflate = server.options.deflate;
-  std::string reason;
-  accept_options.failure_reason = &reason;
-  auto ws = co_await wsp::accept(std::move(stream), accept_options);
-  if (!ws && ws.error() == wsp::Errc::handshake_refused) log_refusal(server, peer, reason);
-  co_return ws;
+  server.accept(std::move(*secured));
 }
 
 // One per open connection (the default style), called by the reactor with each message. While
@@ -129,19 +141,11 @@ io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> socket) {
   }
 }
 
-// The handshake, then the echo loop in a task of its own: this frame (the accepted socket,
-// TLS and HTTP state) is gone once the connection is open.
-io::Task<void> serve(Server& server, io::TcpStream tcp) {
-  server.connections.accepted();
-  auto ws = co_await open(server, std::move(tcp));
-  if (!ws) {
-    server.connections.refused();
-    co_return;
-  }
-  if (server.options.callback_style) {
-    new EchoHandler(server, std::move(*ws));  // deletes itself at the close
+void Server::on_accepted(std::unique_ptr<wsp::WebSocket> ws) {
+  if (options.callback_style) {
+    new EchoHandler(*this, std::move(ws));  // deletes itself at the close
   } else {
-    server.reactor.spawn(echo(server, std::move(*ws)));
+    reactor.spawn(echo(*this, std::move(ws)));
   }
 }
 

@@ -110,19 +110,16 @@ io::Task<void> WebSocket::close(int code, std::string_view reason) {
 
 namespace {
 
-io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<Opening> opening,
-                                                                Role role, ConnectionLimits limits,
-                                                                std::string* failure_reason) {
-  if (!opening->done()) co_await opening->finished().wait();
-  // What the handshake allocated is freed by the time this task ends.
+// The WebSocket a finished opening made, or why there is none.
+io::Result<std::unique_ptr<WebSocket>> websocket_from(OpenedStream& opened, Role role,
+                                                      const ConnectionLimits& limits) {
+  // What the handshake allocated is freed by now.
   if (io::Reactor* reactor = io::Reactor::current_if_any()) reactor->trim_heap_when_quiet();
-  OpenedStream& opened = opening->result();
   if (!opened.ok) {
-    if (failure_reason) *failure_reason = opened.error;
-    co_return make_error_code(opened.refusal_status ? Errc::handshake_refused
-                                                    : Errc::handshake_failed);
+    return make_error_code(opened.refusal_status ? Errc::handshake_refused
+                                                 : Errc::handshake_failed);
   }
-  co_return std::make_unique<WebSocket>(WebSocketParts{
+  return std::make_unique<WebSocket>(WebSocketParts{
       .stream = std::move(opened.stream),
       .role = role,
       .limits = limits,
@@ -131,6 +128,34 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<
       .selected_protocol = std::move(opened.selected_protocol),
       .requested_url = std::move(opened.requested_url),
       .request_headers = std::move(opened.request_headers)});
+}
+
+io::Task<io::Result<std::unique_ptr<WebSocket>>> finish_opening(std::unique_ptr<Opening> opening,
+                                                                Role role, ConnectionLimits limits,
+                                                                std::string* failure_reason) {
+  if (!opening->done()) co_await opening->finished().wait();
+  OpenedStream& opened = opening->result();
+  if (!opened.ok && failure_reason) *failure_reason = opened.error;
+  co_return websocket_from(opened, role, limits);
+}
+
+// The opening's share of AcceptOptions (its vectors moved out), or false with the reason
+// when they cannot serve.
+bool opening_options_of(AcceptOptions& options, ServerOpeningOptions& opening, std::string& error) {
+  if (!valid_deflate_options(options.deflate, error)) {
+    error = "invalid deflate options: " + error;
+    return false;
+  }
+  opening = ServerOpeningOptions{
+      .supported_protocols = std::move(options.supported_protocols),
+      .extra_response_headers = std::move(options.extra_response_headers),
+      .tls = options.tls,
+      .timeout = options.handshake_timeout,
+      .require_protocol_match = options.require_protocol_match,
+      .deflate = std::move(options.deflate),
+      .keep_request_headers = options.keep_request_headers,
+  };
+  return true;
 }
 
 }  // namespace
@@ -182,24 +207,35 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(std::unique_ptr<io::Byt
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::ByteStream> stream,
                                                         AcceptOptions options) {
-  if (std::string error; !valid_deflate_options(options.deflate, error)) {
-    if (options.failure_reason) *options.failure_reason = "invalid deflate options: " + error;
+  ServerOpeningOptions opening_options;
+  if (std::string error; !opening_options_of(options, opening_options, error)) {
+    if (options.failure_reason) *options.failure_reason = std::move(error);
     co_return make_error_code(Errc::handshake_failed);
   }
-  auto opening = Opening::server(std::move(stream),
-                                 ServerOpeningOptions{
-                                     .supported_protocols = std::move(options.supported_protocols),
-                                     .extra_response_headers =
-                                         std::move(options.extra_response_headers),
-                                     .tls = options.tls,
-                                     .timeout = options.handshake_timeout,
-                                     .require_protocol_match = options.require_protocol_match,
-                                     .deflate = std::move(options.deflate),
-                                     .keep_request_headers = options.keep_request_headers,
-                                 });
-  auto ws = co_await finish_opening(std::move(opening), Role::server, options.limits,
-                                    options.failure_reason);
+  auto ws = co_await finish_opening(Opening::server(std::move(stream), std::move(opening_options)),
+                                    Role::server, options.limits, options.failure_reason);
   co_return ws;
+}
+
+Acceptor::Acceptor(AcceptOptions options) : limits_(options.limits) {
+  opening_options_of(options, opening_options_, invalid_options_);
+}
+
+void Acceptor::accept(std::unique_ptr<io::ByteStream> stream) {
+  if (!invalid_options_.empty()) {
+    on_accept_failed({make_error_code(Errc::handshake_failed), invalid_options_, {}});
+    return;
+  }
+  Opening::serve(std::move(stream), opening_options_, pending_, *this);
+}
+
+void Acceptor::server_opening_over(OpenedStream& opened) {
+  auto ws = websocket_from(opened, Role::server, limits_);
+  if (ws) {
+    on_accepted(std::move(*ws));
+  } else {
+    on_accept_failed({ws.error(), std::move(opened.error), std::move(opened.refused_peer)});
+  }
 }
 
 }  // namespace wsp

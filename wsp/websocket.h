@@ -237,4 +237,51 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(std::unique_ptr<io::Byt
 io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::ByteStream> stream,
                                                         AcceptOptions options = {});
 
+// Why an Acceptor's handshake failed.
+struct AcceptFailure {
+  std::error_code error;  // Errc::handshake_failed, or Errc::handshake_refused
+  std::string reason;     // as AcceptOptions::failure_reason gets it
+  std::string peer;       // refused: the client's address (for a log line), else empty
+};
+
+// The server's handshakes without a task each: accept(stream) starts one, and the Acceptor is
+// told, on the stream's reactor, when it opened or failed. While a request arrives and is
+// answered, the handshake holds its request state and its deadline's small frame, and no
+// frames of tasks awaiting it (co_await wsp::accept() holds those: about 1.7 KiB per
+// connection in a burst of handshakes). Made once with the options its connections share.
+//
+//   struct Server : wsp::Acceptor {
+//     void on_accepted(std::unique_ptr<wsp::WebSocket> ws) override { new Handler(std::move(ws)); }
+//     void on_accept_failed(const wsp::AcceptFailure& f) override { log(f.peer, f.reason); }
+//   };
+//   server.accept(std::make_unique<io::TcpStream>(std::move(tcp)));
+class Acceptor : private ServerOpeningListener {
+ public:
+  // options.failure_reason is not used: each failure brings its reason.
+  explicit Acceptor(AcceptOptions options);
+  Acceptor(const Acceptor&) = delete;
+  Acceptor& operator=(const Acceptor&) = delete;
+  // Handshakes still under way end here: their streams are closed, and neither call follows.
+  virtual ~Acceptor() = default;
+
+  // Starts the handshake over an accepted stream: TCP, or TLS whose own handshake is done.
+  // With options that cannot serve (invalid deflate options) it fails before this returns.
+  void accept(std::unique_ptr<io::ByteStream> stream);
+  std::size_t handshakes_under_way() const { return pending_.size(); }
+
+ protected:
+  // Each accepted stream leads to one of the two, called from its reactor's ready list (or
+  // from accept(), as said there); either may destroy the Acceptor.
+  virtual void on_accepted(std::unique_ptr<WebSocket> ws) = 0;
+  virtual void on_accept_failed(const AcceptFailure& failure) = 0;
+
+ private:
+  void server_opening_over(OpenedStream& result) override;
+
+  ServerOpeningOptions opening_options_;
+  ConnectionLimits limits_;
+  std::string invalid_options_;  // why the options cannot serve; empty when they can
+  PendingOpenings pending_;      // last: its handshakes end before the options go
+};
+
 }  // namespace wsp

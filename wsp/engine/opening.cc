@@ -156,6 +156,9 @@ class Opening::ServerRequest final : private io::StreamHandler {
     OpenedStream& result = opening_.result_;
     if (const int code = handshake_.http_status(); code >= 400) {
       // Refused and answered: the stream lingers on its own until the client closes.
+      if (io::TcpStream* tcp = stream_->tcp()) {
+        if (auto peer = tcp->remote_address()) result.refused_peer = peer->to_string();
+      }
       if (!error) {
         stream_->stop_io();
         opening_.reactor_.spawn(linger(std::move(stream_)));
@@ -196,6 +199,39 @@ std::unique_ptr<Opening> Opening::server(std::unique_ptr<io::ByteStream> stream,
   return opening;
 }
 
+void Opening::serve(std::unique_ptr<io::ByteStream> stream, const ServerOpeningOptions& options,
+                    PendingOpenings& pending, ServerOpeningListener& listener) {
+  auto* opening = new Opening(stream->reactor());
+  pending.add(*opening);
+  opening->listener_ = &listener;
+  opening->start_watchdog(options.timeout);
+  opening->server_request_ = std::make_unique<ServerRequest>(*opening, std::move(stream), options);
+  opening->server_request_->start();
+}
+
+void PendingOpenings::add(Opening& opening) {
+  opening.pending_ = this;
+  opening.next_ = first_;
+  if (first_) first_->previous_ = &opening;
+  first_ = &opening;
+  ++size_;
+}
+
+void PendingOpenings::remove(Opening& opening) {
+  (opening.previous_ ? opening.previous_->next_ : first_) = opening.next_;
+  if (opening.next_) opening.next_->previous_ = opening.previous_;
+  opening.pending_ = nullptr;
+  opening.previous_ = opening.next_ = nullptr;
+  --size_;
+}
+
+PendingOpenings::~PendingOpenings() {
+  while (Opening* opening = first_) {
+    remove(*opening);
+    delete opening;
+  }
+}
+
 Opening::Opening(io::Reactor& reactor) : reactor_(reactor), finished_(reactor) {}
 
 Opening::~Opening() {
@@ -228,6 +264,13 @@ void Opening::complete() {
   server_request_.reset();
   if (watchdog_) reactor_.cancel(std::exchange(watchdog_, 0));
   finished_.set();
+  if (!listener_) return;
+  // Served: gone before its listener hears of it, so nothing of it is held after the call.
+  ServerOpeningListener& listener = *listener_;
+  OpenedStream result = std::move(result_);
+  pending_->remove(*this);
+  delete this;
+  listener.server_opening_over(result);
 }
 
 void Opening::fail(std::string reason) {

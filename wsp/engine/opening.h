@@ -3,7 +3,8 @@
 // client side runs as a task on the reactor; the server side is driven by the stream's push
 // I/O, with no task of its own (a burst of accepted connections holds no coroutine frames while
 // their requests arrive). Both have a deadline (handshake_timeout); both faces start one and
-// take the result: the coroutine face awaits finished(), the poll() façade checks done().
+// take the result: the coroutine face awaits finished(), the poll() façade checks done(), and
+// a server's openings started with Opening::serve() tell their ServerOpeningListener.
 #pragma once
 
 #include <chrono>
@@ -55,6 +56,38 @@ struct OpenedStream {
   std::string requested_url;                 // server: ws(s):// + Host + target
   HeaderList request_headers;                // server: the client's request header fields
   std::optional<DeflateConfig> deflate;      // permessage-deflate, when negotiated
+  std::string refused_peer;                  // server, refused: the client's address, for a log
+};
+
+class Opening;
+
+// What a server's openings started with Opening::serve() report to, each once it is over and
+// gone (so the listener may start the next one, or destroy the list below).
+class ServerOpeningListener {
+ public:
+  virtual void server_opening_over(OpenedStream& result) = 0;
+
+ protected:
+  ~ServerOpeningListener() = default;
+};
+
+// The openings a server started with Opening::serve() and not finished: each is owned here
+// until it is over. Destroying the list drops those still under way (their streams closed,
+// their listener not told).
+class PendingOpenings {
+ public:
+  PendingOpenings() = default;
+  PendingOpenings(const PendingOpenings&) = delete;
+  PendingOpenings& operator=(const PendingOpenings&) = delete;
+  ~PendingOpenings();
+  std::size_t size() const { return size_; }
+
+ private:
+  friend class Opening;
+  void add(Opening& opening);
+  void remove(Opening& opening);
+  Opening* first_ = nullptr;
+  std::size_t size_ = 0;
 };
 
 class Opening {
@@ -67,6 +100,12 @@ class Opening {
                                               WebSocketUrl url, ClientOpeningOptions options);
   static std::unique_ptr<Opening> server(std::unique_ptr<io::ByteStream> stream,
                                          ServerOpeningOptions options);
+  // The same, owned by `pending` until it is over, when `listener` is told and given the
+  // result. Nothing waits for it: while the request arrives the handshake holds no coroutine
+  // frame but its deadline's. `listener` may be told before this returns (a stream that
+  // already ended).
+  static void serve(std::unique_ptr<io::ByteStream> stream, const ServerOpeningOptions& options,
+                    PendingOpenings& pending, ServerOpeningListener& listener);
   ~Opening();  // cancels what is still running
   Opening(const Opening&) = delete;
   Opening& operator=(const Opening&) = delete;
@@ -93,6 +132,12 @@ class Opening {
   bool done_ = false;
   io::Reactor::TaskId work_ = 0, watchdog_ = 0;
   std::unique_ptr<ServerRequest> server_request_;
+  // Only for Opening::serve(): who owns this and whom to tell, and the owner's list.
+  friend class PendingOpenings;
+  PendingOpenings* pending_ = nullptr;
+  ServerOpeningListener* listener_ = nullptr;
+  Opening* previous_ = nullptr;
+  Opening* next_ = nullptr;
 };
 
 }  // namespace wsp

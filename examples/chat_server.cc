@@ -77,14 +77,24 @@ struct Chat {
   }
 };
 
-struct Shard;
-io::Task<void> member(Shard& shard, io::TcpStream tcp);
+wsp::AcceptOptions accept_options(const ChatOptions& o) {
+  wsp::AcceptOptions options;
+  options.deflate = o.deflate;
+  options.limits.outbound_buffer_size = static_cast<std::size_t>(o.outbound_buffer_size);
+  return options;
+}
 
-// One per reactor thread.
-struct Shard final : io::ServerShard {
-  Shard(Chat& c, io::Reactor& r) : chat(c), reactor(r) {}
+// One per reactor thread. Its handshakes run without a task each (wsp::Acceptor); the member
+// each opens lives on without a task too.
+struct Shard final : io::ServerShard, wsp::Acceptor {
+  Shard(Chat& c, io::Reactor& r) : Acceptor(accept_options(c.options)), chat(c), reactor(r) {}
   ~Shard() override;
-  void accepted(io::TcpStream tcp) override { reactor.spawn(member(*this, std::move(tcp))); }
+  void accepted(io::TcpStream tcp) override {
+    connections.accepted();
+    accept(std::make_unique<io::TcpStream>(std::move(tcp)));
+  }
+  void on_accepted(std::unique_ptr<wsp::WebSocket> ws) override;
+  void on_accept_failed(const wsp::AcceptFailure& failure) override;
   io::Task<void> shut_down() override {
     co_await connections.close_all(reactor);
     if (runs_bridge) chat.bridge->stop();  // after the members' last notices
@@ -143,29 +153,16 @@ struct Member final : wsp::MessageHandler, wsp::ShardConnections::Node {
   const std::string room;
 };
 
-// The handshake; the member it opens lives on without a task.
-io::Task<void> member(Shard& shard, io::TcpStream tcp) {
-  Chat& chat = shard.chat;
-  auto remote = tcp.remote_address();
-  std::string reason;
-  wsp::AcceptOptions options;
-  options.deflate = chat.options.deflate;
-  options.limits.outbound_buffer_size = static_cast<std::size_t>(chat.options.outbound_buffer_size);
-  options.failure_reason = &reason;
-  shard.connections.accepted();
-  auto ws = co_await wsp::accept(std::make_unique<io::TcpStream>(std::move(tcp)), options);
-  if (!ws && ws.error() == wsp::Errc::handshake_refused) {
-    shard.refusals.refused((remote ? remote->to_string() : "?") + ": " + reason);
-    if (auto when = shard.refusals.flush_due(); when && !shard.refusals_flush_pending) {
-      shard.refusals_flush_pending = true;
-      shard.reactor.spawn(flush_refusals(shard, *when));
-    }
+void Shard::on_accepted(std::unique_ptr<wsp::WebSocket> ws) { new Member(*this, std::move(ws)); }
+
+void Shard::on_accept_failed(const wsp::AcceptFailure& failure) {
+  connections.refused();
+  if (failure.error != wsp::Errc::handshake_refused) return;
+  refusals.refused((failure.peer.empty() ? "?" : failure.peer) + ": " + failure.reason);
+  if (auto when = refusals.flush_due(); when && !refusals_flush_pending) {
+    refusals_flush_pending = true;
+    reactor.spawn(flush_refusals(*this, *when));
   }
-  if (!ws) {
-    shard.connections.refused();
-    co_return;
-  }
-  new Member(shard, std::move(*ws));
 }
 
 // Members whose connection did not end within the shutdown's limit.

@@ -1,8 +1,8 @@
 // WebSocket echo server: sends every message back with the same type. Handshakes run without a
 // task each (wsp::Acceptor). By default each connection is a wsp::MessageHandler the reactor
 // calls with each message, so an idle connection holds no coroutine frame; --style coroutine
-// runs a task per connection instead, which awaits a message and sends it back. SIGINT/SIGTERM close every connection with 1001,
-// then exit 0.
+// runs a task per connection instead, which awaits a message and sends it back. SIGINT/SIGTERM
+// close every connection with 1001, then exit 0.
 // A refused handshake is logged on stderr with its reason (at most 10 lines a second).
 // --threads N runs N reactor threads (io::TcpServerPool), each with its own listener on the
 // port, or with --accept one-acceptor one listener on the first thread that hands connections
@@ -37,7 +37,6 @@ namespace {
 struct Server;
 void log_refusal(Server& server, const std::string& peer, const std::string& reason);
 io::Task<void> secure_then_accept(Server& server, io::TcpStream tcp);
-io::Task<void> echo(Server& server, std::unique_ptr<wsp::WebSocket> socket);
 
 wsp::AcceptOptions accept_options(const EchoOptions& options) {
   wsp::AcceptOptions accept;

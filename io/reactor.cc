@@ -266,6 +266,11 @@ void Reactor::start_spawned() {
   }
 }
 
+Duration Reactor::now() const {
+  if (manual_clock_) return manual_clock_->now();
+  return std::chrono::steady_clock::now().time_since_epoch();
+}
+
 bool Reactor::cancel(TaskId id) {
   std::coroutine_handle<> frame = detached_frame(id);
   if (!frame) return false;

@@ -200,6 +200,8 @@ class Reactor {
   // The clock of sleep_for() when made with Options::manual_clock, else null. Its sleeps are
   // not work for has_work() or run(): only advance_clock() can end them.
   ManualClock* manual_clock() { return manual_clock_.get(); }
+  // The time sleep_for() counts in: the manual clock's, else the steady clock's.
+  Duration now() const;
   // Moves the manual clock forward (see ManualClock::advance); the sleeps now due run on the
   // next turn. Throws std::logic_error on a reactor without a manual clock.
   std::size_t advance_clock(Duration d);

@@ -217,7 +217,8 @@ io::Task<io::Result<std::unique_ptr<WebSocket>>> accept(std::unique_ptr<io::Byte
   co_return ws;
 }
 
-Acceptor::Acceptor(AcceptOptions options) : limits_(options.limits) {
+Acceptor::Acceptor(AcceptOptions options)
+    : limits_(options.limits), pending_(options.handshake_timeout) {
   opening_options_of(options, opening_options_, invalid_options_);
 }
 

@@ -246,9 +246,11 @@ struct AcceptFailure {
 
 // The server's handshakes without a task each: accept(stream) starts one, and the Acceptor is
 // told, on the stream's reactor, when it opened or failed. While a request arrives and is
-// answered, the handshake holds its request state and its deadline's small frame, and no
-// frames of tasks awaiting it (co_await wsp::accept() holds those: about 1.7 KiB per
-// connection in a burst of handshakes). Made once with the options its connections share.
+// answered, the handshake holds its request state and no coroutine frame: one task of the
+// Acceptor's times out every handshake (co_await wsp::accept() holds the frames of the tasks
+// awaiting it, and a timer and a frame for its deadline: about 1.9 KiB per handshake in the
+// example echo server). Made once per reactor thread with the options its connections share
+// (its streams are all of that reactor); destroy it before its reactor.
 //
 //   struct Server : wsp::Acceptor {
 //     void on_accepted(std::unique_ptr<wsp::WebSocket> ws) override { new Handler(std::move(ws)); }

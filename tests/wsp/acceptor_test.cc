@@ -1,5 +1,5 @@
 // wsp::Acceptor: a server's handshakes driven by their streams, with no task per connection
-// (only the deadline's), each reported once as opened or failed, over 127.0.0.1.
+// (one deadline task for all of them), each reported once as opened or failed, over 127.0.0.1.
 #include <sys/socket.h>
 
 #include <catch2/catch.hpp>
@@ -44,6 +44,10 @@ struct Setup {
     acceptor.accept(std::make_unique<io::TcpStream>(std::move(*tcp)));
     return client;
   }
+  // A few turns of the reactor: what is due runs.
+  void turns() {
+    for (int i = 0; i < 5; ++i) reactor.run_once(10ms);
+  }
   // Runs the reactor until `done` or 5 s.
   void run_until(const std::function<bool()>& done) {
     const auto deadline = std::chrono::steady_clock::now() + 5s;
@@ -53,6 +57,18 @@ struct Setup {
   Reactor& reactor;
   io::TcpListener listener;
 };
+
+Reactor::Options with_manual_clock() {
+  Reactor::Options options;
+  options.manual_clock = true;
+  return options;
+}
+
+wsp::AcceptOptions with_handshake_timeout(std::chrono::milliseconds timeout) {
+  wsp::AcceptOptions options;
+  options.handshake_timeout = timeout;
+  return options;
+}
 
 std::string local_address(const raw_peer::Socket& socket) {
   sockaddr_storage address{};
@@ -69,13 +85,11 @@ TEST_CASE(
     "that echoes") {
   Reactor reactor;
   Setup setup(reactor);
-  wsp::AcceptOptions options;
-  options.handshake_timeout = 0ms;  // no deadline: no task at all
-  RecordingAcceptor acceptor(options);
+  RecordingAcceptor acceptor(with_handshake_timeout(0ms));  // no deadline: no task at all
   const std::string request = raw_peer::kUpgradeRequest;
   raw_peer::Socket client = setup.connect_and_hand_to(acceptor);
   REQUIRE(client.write_all(request.substr(0, 40)));
-  for (int i = 0; i < 5; ++i) reactor.run_once(10ms);
+  setup.turns();
   CHECK(acceptor.handshakes_under_way() == 1);
   CHECK(reactor.detached_count() == 0);
   CHECK(acceptor.opened.empty());
@@ -111,7 +125,7 @@ TEST_CASE(
   Setup setup(reactor);
   RecordingAcceptor acceptor(wsp::AcceptOptions{});
   raw_peer::Socket client = setup.connect_and_hand_to(acceptor);
-  CHECK(reactor.detached_count() == 1);  // the handshake's deadline
+  CHECK(reactor.detached_count() == 1);  // the acceptor's deadline task
   REQUIRE(
       client.write_all("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
                        "Connection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n"));
@@ -127,25 +141,21 @@ TEST_CASE(
   const auto head = client.read_head(raw_peer::Clock::now() + 2s);
   REQUIRE(head);
   CHECK(head->rfind("HTTP/1.1 400 Bad Request\r\n", 0) == 0);
-  for (int i = 0; i < 5; ++i) reactor.run_once(10ms);
+  setup.turns();
   CHECK(acceptor.failures.size() == 1);
 }
 
 TEST_CASE(
     "an Acceptor's handshake that misses its deadline fails with the reason and closes the "
     "stream") {
-  Reactor::Options reactor_options;
-  reactor_options.manual_clock = true;
-  Reactor reactor(reactor_options);
+  Reactor reactor(with_manual_clock());
   Setup setup(reactor);
-  wsp::AcceptOptions options;
-  options.handshake_timeout = 2s;
-  RecordingAcceptor acceptor(options);
+  RecordingAcceptor acceptor(with_handshake_timeout(2s));
   raw_peer::Socket client = setup.connect_and_hand_to(acceptor);
   REQUIRE(client.write_all("GET / HTTP/1.1\r\n"));
-  for (int i = 0; i < 5; ++i) reactor.run_once(10ms);
+  setup.turns();
   reactor.advance_clock(1900ms);
-  for (int i = 0; i < 5; ++i) reactor.run_once(10ms);
+  setup.turns();
   CHECK(acceptor.failures.empty());
   reactor.advance_clock(100ms);
   setup.run_until([&] { return !acceptor.failures.empty(); });
@@ -158,6 +168,75 @@ TEST_CASE(
   CHECK(client.wait_closed(raw_peer::Clock::now() + 2s));
 }
 
+TEST_CASE("handshakes share one deadline task: each fails at its own deadline, oldest first") {
+  Reactor reactor(with_manual_clock());
+  Setup setup(reactor);
+  RecordingAcceptor acceptor(with_handshake_timeout(2s));
+  raw_peer::Socket first = setup.connect_and_hand_to(acceptor);
+  setup.turns();
+  reactor.advance_clock(1s);
+  raw_peer::Socket second = setup.connect_and_hand_to(acceptor);
+  setup.turns();
+  CHECK(acceptor.handshakes_under_way() == 2);
+  CHECK(reactor.detached_count() == 1);
+  reactor.advance_clock(1s);  // the first one's deadline
+  setup.turns();
+  REQUIRE(acceptor.failures.size() == 1);
+  CHECK(acceptor.handshakes_under_way() == 1);
+  CHECK(first.wait_closed(raw_peer::Clock::now() + 2s));
+  reactor.advance_clock(999ms);
+  setup.turns();
+  CHECK(acceptor.failures.size() == 1);
+  reactor.advance_clock(1ms);  // the second one's
+  setup.turns();
+  CHECK(acceptor.failures.size() == 2);
+  CHECK(second.wait_closed(raw_peer::Clock::now() + 2s));
+  CHECK(reactor.detached_count() == 0);  // nothing left to time: the task ended
+
+  // A handshake that ends in time cancels nothing: the task wakes at its deadline and ends.
+  raw_peer::Socket third = setup.connect_and_hand_to(acceptor);
+  CHECK(reactor.detached_count() == 1);
+  REQUIRE(third.write_all(raw_peer::kUpgradeRequest));
+  setup.run_until([&] { return !acceptor.opened.empty(); });
+  REQUIRE(acceptor.opened.size() == 1);
+  CHECK(reactor.detached_count() == 1);
+  reactor.advance_clock(2s);
+  setup.turns();
+  CHECK(reactor.detached_count() == 0);
+  CHECK(acceptor.failures.size() == 2);
+  CHECK(acceptor.opened[0]->is_open());
+}
+
+// Deletes itself when told of its first failure.
+struct SelfDeletingAcceptor final : wsp::Acceptor {
+  SelfDeletingAcceptor(wsp::AcceptOptions options, int& failures)
+      : Acceptor(std::move(options)), failures(failures) {}
+  void on_accepted(std::unique_ptr<wsp::WebSocket>) override {}
+  void on_accept_failed(const wsp::AcceptFailure&) override {
+    ++failures;
+    delete this;
+  }
+  int& failures;
+};
+
+TEST_CASE(
+    "an Acceptor may destroy itself when told of a missed deadline: the other handshake ends "
+    "untold") {
+  Reactor reactor(with_manual_clock());
+  Setup setup(reactor);
+  int failures = 0;
+  auto* acceptor = new SelfDeletingAcceptor(with_handshake_timeout(2s), failures);
+  raw_peer::Socket first = setup.connect_and_hand_to(*acceptor);
+  raw_peer::Socket second = setup.connect_and_hand_to(*acceptor);
+  setup.turns();
+  reactor.advance_clock(2s);  // both are due; the first one's failure deletes the acceptor
+  setup.turns();
+  CHECK(failures == 1);
+  CHECK(reactor.detached_count() == 0);
+  CHECK(first.wait_closed(raw_peer::Clock::now() + 2s));
+  CHECK(second.wait_closed(raw_peer::Clock::now() + 2s));
+}
+
 TEST_CASE(
     "destroying an Acceptor ends its handshakes under way: their streams close and it is not "
     "called") {
@@ -167,9 +246,9 @@ TEST_CASE(
   raw_peer::Socket first = setup.connect_and_hand_to(*acceptor);
   raw_peer::Socket second = setup.connect_and_hand_to(*acceptor);
   REQUIRE(first.write_all("GET / HTTP/1.1\r\n"));
-  for (int i = 0; i < 5; ++i) reactor.run_once(10ms);
+  setup.turns();
   CHECK(acceptor->handshakes_under_way() == 2);
-  CHECK(reactor.detached_count() == 2);  // their deadlines
+  CHECK(reactor.detached_count() == 1);  // one deadline task for both
   acceptor.reset();
   CHECK(reactor.detached_count() == 0);
   CHECK(first.wait_closed(raw_peer::Clock::now() + 2s));

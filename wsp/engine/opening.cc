@@ -3,6 +3,7 @@
 #include <chrono>
 #include <optional>
 
+#include "io/destruction_watch.h"
 #include "io/log.h"
 #include "io/operation.h"
 #include "io/resolver.h"
@@ -201,31 +202,55 @@ std::unique_ptr<Opening> Opening::server(std::unique_ptr<io::ByteStream> stream,
 
 void Opening::serve(std::unique_ptr<io::ByteStream> stream, const ServerOpeningOptions& options,
                     PendingOpenings& pending, ServerOpeningListener& listener) {
-  auto* opening = new Opening(stream->reactor());
-  pending.add(*opening);
+  io::Reactor& reactor = stream->reactor();
+  auto* opening = new Opening(reactor);
   opening->listener_ = &listener;
-  opening->start_watchdog(options.timeout);
   opening->server_request_ = std::make_unique<ServerRequest>(*opening, std::move(stream), options);
+  pending.add(*opening, reactor);
   opening->server_request_->start();
 }
 
-void PendingOpenings::add(Opening& opening) {
+void PendingOpenings::add(Opening& opening, io::Reactor& reactor) {
+  reactor_ = &reactor;
   opening.pending_ = this;
-  opening.next_ = first_;
-  if (first_) first_->previous_ = &opening;
-  first_ = &opening;
+  opening.deadline_ = reactor.now() + timeout_;
+  opening.previous_ = last_;
+  (last_ ? last_->next_ : first_) = &opening;
+  last_ = &opening;
   ++size_;
+  if (timeout_.count() > 0 && !expiry_) expiry_ = reactor.spawn(expire(reactor));
 }
 
 void PendingOpenings::remove(Opening& opening) {
   (opening.previous_ ? opening.previous_->next_ : first_) = opening.next_;
-  if (opening.next_) opening.next_->previous_ = opening.previous_;
+  (opening.next_ ? opening.next_->previous_ : last_) = opening.previous_;
   opening.pending_ = nullptr;
   opening.previous_ = opening.next_ = nullptr;
   --size_;
 }
 
+io::Task<void> PendingOpenings::expire(io::Reactor& reactor) {
+  // One timeout for all: the oldest opening's deadline is the earliest. One that ended
+  // meanwhile costs a wake-up at its deadline, not a cancel when it ends.
+  while (first_) {
+    const io::Duration left = first_->deadline_ - reactor.now();
+    if (left.count() > 0) {
+      co_await io::sleep_for(reactor, left);
+      continue;
+    }
+    io::DestructionWatch watch(this);
+    expiring_ = true;
+    first_->time_out();  // its listener may destroy this list
+    if (watch.destroyed()) co_return;
+    expiring_ = false;
+  }
+  expiry_ = 0;
+}
+
 PendingOpenings::~PendingOpenings() {
+  io::DestructionWatch::destroying(this);
+  // From within the deadline task (its listener), the task ends by itself.
+  if (expiry_ && !expiring_) reactor_->cancel(expiry_);
   while (Opening* opening = first_) {
     remove(*opening);
     delete opening;
@@ -251,7 +276,10 @@ void Opening::start_watchdog(std::chrono::milliseconds timeout) {
 io::Task<void> Opening::watchdog(std::chrono::milliseconds timeout) {
   co_await io::sleep_for(reactor_, timeout);
   watchdog_ = 0;
-  if (done_) co_return;
+  if (!done_) time_out();
+}
+
+void Opening::time_out() {
   // Cancelling the client's work destroys its frame, which cancels its I/O and closes its
   // stream; fail() drops the server's request state, with its stream, the same way.
   if (work_) reactor_.cancel(std::exchange(work_, 0));

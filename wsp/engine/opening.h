@@ -16,6 +16,7 @@
 #include "io/byte_stream.h"
 #include "io/event.h"
 #include "io/reactor.h"
+#include "io/task.h"
 #include "wsp/protocol/handshake.h"
 #include "wsp/protocol/url.h"
 
@@ -71,12 +72,15 @@ class ServerOpeningListener {
   ~ServerOpeningListener() = default;
 };
 
-// The openings a server started with Opening::serve() and not finished: each is owned here
-// until it is over. Destroying the list drops those still under way (their streams closed,
-// their listener not told).
+// The openings a server started with Opening::serve() and not finished, in the order they
+// began: each is owned here until it is over. They share one deadline task, which sleeps until
+// the oldest one's deadline: a handshake holds no timer or frame of its own, and one that ends
+// in time cancels nothing. Destroying the list (before its reactor) drops those still under
+// way: their streams closed, their listener not told.
 class PendingOpenings {
  public:
-  PendingOpenings() = default;
+  // `timeout`: how long each may last (0: no limit).
+  explicit PendingOpenings(std::chrono::milliseconds timeout) : timeout_(timeout) {}
   PendingOpenings(const PendingOpenings&) = delete;
   PendingOpenings& operator=(const PendingOpenings&) = delete;
   ~PendingOpenings();
@@ -84,10 +88,18 @@ class PendingOpenings {
 
  private:
   friend class Opening;
-  void add(Opening& opening);
+  void add(Opening& opening, io::Reactor& reactor);
   void remove(Opening& opening);
-  Opening* first_ = nullptr;
+  // Fails each opening whose deadline passed, oldest first; ends when none is left.
+  io::Task<void> expire(io::Reactor& reactor);
+
+  Opening* first_ = nullptr;  // the oldest: the earliest deadline
+  Opening* last_ = nullptr;
   std::size_t size_ = 0;
+  std::chrono::milliseconds timeout_;
+  io::Reactor* reactor_ = nullptr;
+  io::Reactor::TaskId expiry_ = 0;  // the deadline task, while one runs
+  bool expiring_ = false;           // it is failing an opening now
 };
 
 class Opening {
@@ -101,9 +113,8 @@ class Opening {
   static std::unique_ptr<Opening> server(std::unique_ptr<io::ByteStream> stream,
                                          ServerOpeningOptions options);
   // The same, owned by `pending` until it is over, when `listener` is told and given the
-  // result. Nothing waits for it: while the request arrives the handshake holds no coroutine
-  // frame but its deadline's. `listener` may be told before this returns (a stream that
-  // already ended).
+  // result. Nothing waits for it, and its deadline is `pending`'s (options.timeout is not
+  // used): while the request arrives the handshake holds no coroutine frame.
   static void serve(std::unique_ptr<io::ByteStream> stream, const ServerOpeningOptions& options,
                     PendingOpenings& pending, ServerOpeningListener& listener);
   ~Opening();  // cancels what is still running
@@ -125,6 +136,7 @@ class Opening {
   io::Task<void> watchdog(std::chrono::milliseconds timeout);
   void complete();
   void fail(std::string reason);
+  void time_out();
 
   io::Reactor& reactor_;
   io::Event finished_;
@@ -132,12 +144,14 @@ class Opening {
   bool done_ = false;
   io::Reactor::TaskId work_ = 0, watchdog_ = 0;
   std::unique_ptr<ServerRequest> server_request_;
-  // Only for Opening::serve(): who owns this and whom to tell, and the owner's list.
+  // Only for Opening::serve(): who owns this and whom to tell, the owner's list, and when this
+  // times out (io::Reactor::now()).
   friend class PendingOpenings;
   PendingOpenings* pending_ = nullptr;
   ServerOpeningListener* listener_ = nullptr;
   Opening* previous_ = nullptr;
   Opening* next_ = nullptr;
+  io::Duration deadline_{};
 };
 
 }  // namespace wsp

@@ -592,6 +592,20 @@ TEST_CASE("a request that does not start with GET is refused from its first byte
   CHECK(feed(post, "TX") == HandshakeStatus::failed);
 }
 
+TEST_CASE("a whole ClientHello holding \"\\n\\n\" (a bare-LF empty line) is still a TLS client on a plain port") {
+  // Its random bytes (client random, session id, key share) hold "\n\n", the end of a header
+  // block with bare LFs, in about one hello in 700.
+  const std::string hello = std::string("\x16\x03\x01\x00\x40\x01\x00\x00\x3c\x03\x03", 11) +
+                            std::string(32, 'r') + std::string("\x00\x00\x02\x0a\x0a\x01\x00", 7);
+  ServerHandshake h({});
+  CHECK(feed(h, hello) == HandshakeStatus::failed);
+  CHECK(h.http_status() == 400);
+  CHECK(h.error() == "TLS handshake on a plain ws:// port: the client wants wss://");
+  ServerHandshake post({});
+  CHECK(feed(post, "POST / HTTP/1.1\n\n") == HandshakeStatus::failed);
+  CHECK(post.error() == "not a GET request");
+}
+
 TEST_CASE("a header block over the limit fails with 431 without buffering more") {
   ServerHandshake h({{}, {}, false, 1000});
   std::size_t consumed = 0;

@@ -58,6 +58,9 @@ struct Setup {
   io::TcpListener listener;
 };
 
+// Whether the server closed `client`'s connection (within 2 s).
+bool closed(raw_peer::Socket& client) { return client.wait_closed(raw_peer::Clock::now() + 2s); }
+
 Reactor::Options with_manual_clock() {
   Reactor::Options options;
   options.manual_clock = true;
@@ -165,7 +168,7 @@ TEST_CASE(
   CHECK(acceptor.failures[0].peer.empty());
   CHECK(acceptor.handshakes_under_way() == 0);
   CHECK(reactor.detached_count() == 0);
-  CHECK(client.wait_closed(raw_peer::Clock::now() + 2s));
+  CHECK(closed(client));
 }
 
 TEST_CASE("handshakes share one deadline task: each fails at its own deadline, oldest first") {
@@ -183,14 +186,14 @@ TEST_CASE("handshakes share one deadline task: each fails at its own deadline, o
   setup.turns();
   REQUIRE(acceptor.failures.size() == 1);
   CHECK(acceptor.handshakes_under_way() == 1);
-  CHECK(first.wait_closed(raw_peer::Clock::now() + 2s));
+  CHECK(closed(first));
   reactor.advance_clock(999ms);
   setup.turns();
   CHECK(acceptor.failures.size() == 1);
   reactor.advance_clock(1ms);  // the second one's
   setup.turns();
   CHECK(acceptor.failures.size() == 2);
-  CHECK(second.wait_closed(raw_peer::Clock::now() + 2s));
+  CHECK(closed(second));
   CHECK(reactor.detached_count() == 0);  // nothing left to time: the task ended
 
   // A handshake that ends in time cancels nothing: the task wakes at its deadline and ends.
@@ -233,8 +236,8 @@ TEST_CASE(
   setup.turns();
   CHECK(failures == 1);
   CHECK(reactor.detached_count() == 0);
-  CHECK(first.wait_closed(raw_peer::Clock::now() + 2s));
-  CHECK(second.wait_closed(raw_peer::Clock::now() + 2s));
+  CHECK(closed(first));
+  CHECK(closed(second));
 }
 
 TEST_CASE(
@@ -251,8 +254,8 @@ TEST_CASE(
   CHECK(reactor.detached_count() == 1);  // one deadline task for both
   acceptor.reset();
   CHECK(reactor.detached_count() == 0);
-  CHECK(first.wait_closed(raw_peer::Clock::now() + 2s));
-  CHECK(second.wait_closed(raw_peer::Clock::now() + 2s));
+  CHECK(closed(first));
+  CHECK(closed(second));
 }
 
 TEST_CASE(
@@ -270,5 +273,5 @@ TEST_CASE(
   CHECK(acceptor.failures[0].reason == "invalid deflate options: window_bits must be 8..15");
   CHECK(acceptor.handshakes_under_way() == 0);
   CHECK(reactor.detached_count() == 0);
-  CHECK(client.wait_closed(raw_peer::Clock::now() + 2s));
+  CHECK(closed(client));
 }

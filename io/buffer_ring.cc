@@ -98,7 +98,7 @@ std::span<const std::uint8_t> BufferRing::take(std::uint16_t id, std::size_t len
   Slot& slot = slots_[id];
   // Incremental consumption fills a buffer front to back, completions in order: the bytes
   // follow those of the previous completion that used this buffer.
-  const std::uint8_t* at = memory_ + static_cast<std::size_t>(id) * buffer_size_ + slot.filled;
+  const std::uint8_t* at = buffer(id) + slot.filled;
   slot.filled += static_cast<std::uint32_t>(length);
   ++slot.pieces;
   ++slot.takes;

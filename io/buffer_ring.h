@@ -49,6 +49,10 @@ class BufferRing {
   // The bytes of one take() were consumed. A buffer goes back to the kernel when the kernel
   // has finished with it and every piece taken from it was released.
   void release(std::uint16_t id);
+  // Where buffer `id` starts (the ring's memory never moves).
+  const std::uint8_t* buffer(std::uint16_t id) const {
+    return memory_ + static_cast<std::size_t>(id) * buffer_size_;
+  }
 
   // A receive found the ring empty. When many do in one batch of completions (a burst from
   // many connections), more buffers join (doubling, up to the capacity); a few bulk

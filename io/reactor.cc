@@ -164,11 +164,13 @@ BufferRing* Reactor::buffer_ring() {
   if (!buffer_ring_tried_) {
     buffer_ring_tried_ = true;
     Result<BufferRing*> created = errno_code(EINVAL);
-    if (options_.incremental_receive_buffers) {
+    if (options_.receive_buffer_ring && options_.incremental_receive_buffers) {
       created = BufferRing::create(&ring_, options_.receive_buffers, options_.receive_buffers_at_start,
                                    options_.receive_buffer_size, true);
     }
-    if (!created) created = BufferRing::create(&ring_, 128, 128, 64 * 1024, false);
+    if (!created && options_.receive_buffer_ring) {
+      created = BufferRing::create(&ring_, 128, 128, 64 * 1024, false);
+    }
     if (created) {
       buffer_ring_.reset(*created);
     } else {

@@ -103,6 +103,8 @@ class Reactor {
     unsigned receive_buffers_at_start = 4;
     std::size_t receive_buffer_size = 128 * 1024;
     bool incremental_receive_buffers = true;         // false: whole buffers, as on older kernels
+    // false: each receive has a buffer of its own, as on kernels without buffer rings (tests).
+    bool receive_buffer_ring = true;
     // For tests: sleep_for() waits for advance_clock() instead of the kernel (see
     // manual_clock.h). Off, nothing of it is made and a sleep costs one null check.
     bool manual_clock = false;

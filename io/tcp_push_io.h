@@ -37,12 +37,15 @@ inline std::size_t pieces_for_one_send(std::span<const iovec> pieces, std::size_
 // The receive is the completion's first request and the send its second: one base, with no
 // pointer back.
 struct TcpPushFlags {
-  bool due_delivery = false;
-  bool due_write_end = false;
-  bool paused = false;
-  bool cancel_requested = false;  // our own cancel of the multishot (pause) is in flight
-  bool ended = false;
-  bool stopping = false;  // a send that completes now is not continued
+  bool due_delivery : 1 = false;
+  bool due_write_end : 1 = false;
+  bool paused : 1 = false;
+  bool cancel_requested : 1 = false;  // our own cancel of the multishot (pause) is in flight
+  bool ended : 1 = false;
+  bool stopping : 1 = false;  // a send that completes now is not continued
+  // In 16 bits each (errno values are small).
+  std::int16_t write_result = 0;  // how the last write ended: 0 or -errno
+  std::int16_t end_errno = 0;     // how the stream ended (0: orderly)
 };
 // The flags are a base placed right after the completion (the primary base: a vtable pointer
 // and two flags), so they fill its padding (thousands of idle connections).
@@ -50,40 +53,30 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   static constexpr Request kReceive = Request::first;
   static constexpr Request kSend = Request::second;
 
+  // Where received bytes are: at an offset in a ring buffer, or in own_buffer. An offset, not a
+  // pointer: the chunk held inline takes 12 bytes, beside the 4-byte socket.
   struct Chunk {
-    const std::uint8_t* data;  // in the ring's buffer, or own_buffer
-    int result;                // bytes, 0 at EOF, -errno
-    std::uint16_t buffer;      // ring buffer id when from_ring
+    std::uint32_t offset;  // in the ring's buffer
+    int result;            // bytes, 0 at EOF, -errno
+    std::uint16_t buffer;  // ring buffer id when from_ring
     bool from_ring;
-    bool held = false;         // for PendingChunks: in the padding, no flag of its own
+    bool held = false;  // first_chunk holds one
   };
-  // Chunks reaped and not delivered yet: usually one a turn, kept inline; more go to a vector
-  // made for them, so an idle connection allocates nothing here.
-  class PendingChunks {
-   public:
-    bool empty() const { return !first_.held; }
-    void push(const Chunk& chunk) {
-      if (!first_.held) {
-        first_ = chunk;
-        first_.held = true;
-        return;
-      }
-      if (!rest_) rest_ = std::make_unique<std::vector<Chunk>>();
-      rest_->push_back(chunk);
-    }
-    // Empties this, returning what it held.
-    PendingChunks take() { return std::exchange(*this, PendingChunks()); }
+  // Chunks reaped and not delivered yet, taken out at once to be delivered.
+  struct Batch {
+    Chunk first{};
+    std::vector<Chunk> later;
     template <typename F>
     void for_each(F&& f) const {
-      if (first_.held) f(first_);
-      if (rest_) {
-        for (const Chunk& c : *rest_) f(c);
-      }
+      if (first.held) f(first);
+      for (const Chunk& c : later) f(c);
     }
-
-   private:
-    Chunk first_{};  // its `held` says whether there is one
-    std::unique_ptr<std::vector<Chunk>> rest_;
+  };
+  // What few connections need: chunks beyond the first reaped in one turn (usually one a turn
+  // is), and a receive buffer of their own where there is no buffer ring.
+  struct Rare {
+    std::vector<Chunk> later_chunks;
+    std::unique_ptr<std::uint8_t[]> own_buffer;
   };
 
   TcpPushIo(Reactor& r, FileDescriptor s) : reactor(r), socket(std::move(s)) {}
@@ -99,12 +92,12 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     stopping = true;
     if (in_flight(kReceive)) reactor.cancel_and_wait(this, kReceive);
     if (in_flight(kSend)) reactor.cancel_and_wait(this, kSend);
-    chunks.take().for_each([this](const Chunk& c) {
+    take_chunks().for_each([this](const Chunk& c) {
       if (c.from_ring) ring()->release(c.buffer);
     });
     work_node()->unlink();
     handler = nullptr;
-    own_buffer.reset();
+    rare.reset();
     sending.reset();
     due_delivery = due_write_end = paused = cancel_requested = ended = stopping = false;
   }
@@ -121,8 +114,10 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       sqe->flags |= IOSQE_BUFFER_SELECT;
       sqe->buf_group = BufferRing::kGroup;
     } else {
-      if (!own_buffer) own_buffer = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
-      io_uring_prep_recv(sqe, socket.get(), own_buffer.get(), kOwnBufferSize, 0);
+      if (!make_rare().own_buffer) {
+        rare->own_buffer = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
+      }
+      io_uring_prep_recv(sqe, socket.get(), rare->own_buffer.get(), kOwnBufferSize, 0);
     }
     reactor.submit_tracked(sqe, this, kReceive);
   }
@@ -141,10 +136,12 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       auto id = static_cast<std::uint16_t>(flags >> IORING_CQE_BUFFER_SHIFT);
       // Taken now, in completion order: with incremental consumption that order says where
       // in the buffer the bytes are.
-      auto bytes = ring()->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
-      chunks.push({bytes.data(), result, id, true});
+      BufferRing* buffers = ring();
+      auto bytes = buffers->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
+      const auto offset = static_cast<std::uint32_t>(bytes.data() - buffers->buffer(id));
+      push_chunk({offset, result, id, true});
     } else {
-      chunks.push({own_buffer.get(), result, 0, false});
+      push_chunk({0, result, 0, false});
     }
     due_delivery = true;
     reactor.schedule(work_node());
@@ -170,14 +167,16 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     // touched afterwards.
     DestructionWatch watch(this);
     BufferRing* buffers = ring();
-    const PendingChunks batch = chunks.take();
+    const Batch batch = take_chunks();
     batch.for_each([&](const Chunk& c) {
       if (watch.destroyed() || ended) {
         if (c.from_ring) buffers->release(c.buffer);
         return;
       }
       if (c.result > 0) {
-        bool more = handler->on_received({c.data, static_cast<std::size_t>(c.result)});
+        const std::uint8_t* data =
+            c.from_ring ? buffers->buffer(c.buffer) + c.offset : rare->own_buffer.get();
+        bool more = handler->on_received({data, static_cast<std::size_t>(c.result)});
         if (c.from_ring) buffers->release(c.buffer);
         if (!watch.destroyed() && !more) pause();
       } else {
@@ -199,7 +198,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     handler = &h;
     if (ended) {
       ended = false;
-      chunks.push({nullptr, -end_errno, 0, false});
+      push_chunk({0, -end_errno, 0, false});
     }
     resume();
   }
@@ -217,7 +216,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
 
   void resume() {
     paused = false;
-    if (!chunks.empty()) {
+    if (first_chunk.held) {
       due_delivery = true;
       reactor.schedule(work_node());
     } else {
@@ -283,22 +282,42 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
   }
 
+  void push_chunk(const Chunk& chunk) {
+    if (!first_chunk.held) {
+      first_chunk = chunk;
+      first_chunk.held = true;
+      return;
+    }
+    make_rare().later_chunks.push_back(chunk);
+  }
+  // Empties the pending chunks, returning them.
+  Batch take_chunks() {
+    Batch batch{std::exchange(first_chunk, Chunk{}), {}};
+    if (rare) {
+      batch.later = std::move(rare->later_chunks);
+      rare->later_chunks.clear();
+      if (!rare->own_buffer) rare.reset();  // made again when several chunks come in one turn
+    }
+    return batch;
+  }
+  Rare& make_rare() {
+    if (!rare) rare = std::make_unique<Rare>();
+    return *rare;
+  }
+
   Reactor& reactor;
-  FileDescriptor socket;
-  // Beside the socket, in 16 bits each (errno values are small): no padding.
-  std::int16_t write_result = 0;  // how the last write ended: 0 or -errno
-  std::int16_t end_errno = 0;     // how the stream ended (0: orderly)
   // The reactor's, read through it rather than held: 8 bytes fewer per connection.
   BufferRing* ring() const { return reactor.buffer_ring_made(); }
   StreamHandler* handler = nullptr;
-  PendingChunks chunks;
+  FileDescriptor socket;
+  Chunk first_chunk{};  // beside the 4-byte socket: no padding
+  std::unique_ptr<Rare> rare;
   static constexpr std::size_t kOwnBufferSize = 16 * 1024;
   // A write of several large pieces (given-away messages) goes out one ~64 KiB sendmsg at a
   // time, the rest as after a short write. One sendmsg of 4 x 64 KiB overran the loopback
   // socket's send buffer, parked the send on a poll and retried it: on w3 (8 conns x 4 x 64 KiB)
   // the server spent 35 us per message against 25.6 with this cap (docs/perf.md).
   static constexpr std::size_t kEnoughForOneSend = 64 * 1024;
-  std::unique_ptr<std::uint8_t[]> own_buffer;  // only without a buffer ring
 
   // A write in progress, made by start_write and freed as it ends: an idle connection holds none.
   // The caller's list is copied (it need not outlive the call): a one-piece list inline.

@@ -535,6 +535,15 @@ TEST_CASE("push receives in whole-buffer mode (kernels without incremental consu
   CHECK(receive_through_ring(options).ring_buffers == 128);
 }
 
+TEST_CASE("push receives without a buffer ring (older kernels): each connection's own buffer, every byte in order") {
+  Reactor::Options options;
+  options.incremental_receive_buffers = false;
+  options.receive_buffer_ring = false;
+  RingOutcome outcome = receive_through_ring(options);
+  CHECK(outcome.ring_buffers == 0);
+  CHECK(outcome.stats.receive_buffer_shortages == 0);
+}
+
 TEST_CASE("the reactor's receive ring consumes buffers incrementally where the kernel can") {
   Reactor reactor;
   io::BufferRing* ring = reactor.buffer_ring();

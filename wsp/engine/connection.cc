@@ -69,7 +69,7 @@ void Connection::deliver(ProtocolEvent& event) {
         break;
       }
       inbound_.push(std::move(event.payload), event.text);
-      signal(readable_);
+      signal_readable();
       break;
     case ProtocolEventType::pong:
       awaiting_pong_ = false;
@@ -87,7 +87,7 @@ void Connection::deliver_held() {
   if (inbound_full(message.payload.size())) return;
   inbound_.push(std::move(message.payload), message.text);
   drop_held();
-  signal(readable_);
+  signal_readable();
 }
 
 std::size_t Connection::parse(const std::uint8_t* data, std::size_t size,
@@ -320,7 +320,7 @@ void Connection::on_written(std::error_code error) {
     finish(0);
     return;
   }
-  signal(writable_);
+  signal_writable();
   flush();  // takes what waited: the backlog of owed frames is in this write now
   if (backlogged_ && !output_backlogged()) {
     backlogged_ = false;
@@ -393,8 +393,8 @@ void Connection::finish(io::Reactor::TaskId self) {
       observer->connection_ended(*this);
     }
   }
-  signal(readable_);
-  signal(writable_);
+  signal_readable();
+  signal_writable();
 }
 
 int Connection::close_code() const {

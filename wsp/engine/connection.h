@@ -26,6 +26,7 @@
 #include "io/destruction_watch.h"
 #include "io/event.h"
 #include "io/reactor.h"
+#include "io/slab.h"
 #include "wsp/engine/inbound_queue.h"
 #include "wsp/engine/outbound_queue.h"
 #include "wsp/engine/shared_frame.h"
@@ -144,8 +145,9 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // that echo or forward messages).
   void recycle(std::string&& buffer);
   // Set when a message arrives and when the connection has ended (state closed): the two
-  // things a receiver waits for.
-  io::Signal& readable() { return readable_; }
+  // things a receiver waits for. Made on first need, and made set (what happened before is not
+  // known; a waiter resets it and checks again before it waits).
+  io::Signal& readable() { return occasional().readable; }
 
   // --- sending (non-blocking; the coroutine face suspends on writable() instead)
   SendResult send(bool text, std::string_view data);
@@ -164,8 +166,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // Payload bytes of messages not yet fully written (headers excluded).
   std::size_t buffered_amount() const { return outbound_.bytes(); }
   std::size_t queued_outbound() const { return outbound_.count(); }
-  // Set whenever queued output was written.
-  io::Signal& writable() { return writable_; }
+  // Set whenever queued output was written. Made on first need, set, as readable().
+  io::Signal& writable() { return occasional().writable; }
   // Called from this reactor's ready list whenever readable() is set (or writable(), while
   // set_listener_wants_writable), and at once when a message waits or the connection has
   // ended (null: none). How a wsp::MessageHandler is called without a task waiting on the
@@ -251,10 +253,14 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // The stream ended (orderly when `error` is empty) and every byte it brought was parsed.
   void end_of_stream(std::error_code error);
   void output_added();
-  // Sets `event` and tells the listener that wants to know.
-  void signal(io::Signal& event) {
-    event.set(reactor_);
-    if (listener_ && (&event == &readable_ || listener_wants_writable_)) call_listener_soon();
+  // Set readable() or writable() (if made) and tell the listener that wants to know.
+  void signal_readable() {
+    if (occasional_) occasional_->readable.set(reactor_);
+    if (listener_) call_listener_soon();
+  }
+  void signal_writable() {
+    if (occasional_) occasional_->writable.set(reactor_);
+    if (listener_ && listener_wants_writable_) call_listener_soon();
   }
   void call_listener_soon() {
     listener_due_ = true;
@@ -274,36 +280,39 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
 
   io::Reactor& reactor_;
   std::unique_ptr<io::ByteStream> stream_;
-  Protocol protocol_;
-  Interned<ConnectionLimits> limits_;  // one copy for every connection with the same limits
-  // The flags together (thousands of connections: no padding between fields).
-  bool ended_ = false;    // the stream is shut: closed
-  bool aborted_ = false;  // ended without a clean close (close code -1)
+  // The flags fill the Protocol's last three bytes of padding (thousands of connections): the
+  // two written for each message received are whole bytes, the rest bits.
+  [[no_unique_address]] Protocol protocol_;
   bool receiving_paused_ = false;
-  bool awaiting_pong_ = false;
-  bool answer_due_ = false;  // the next flush writes the owed close frame first
   bool backlogged_ = false;  // too much owed output (pongs) waits unwritten
-  bool listener_wants_writable_ = false;
-  bool listener_due_ = false;
+  bool ended_ : 1 = false;    // the stream is shut: closed
+  bool aborted_ : 1 = false;  // ended without a clean close (close code -1)
+  bool awaiting_pong_ : 1 = false;
+  bool answer_due_ : 1 = false;  // the next flush writes the owed close frame first
+  bool listener_wants_writable_ : 1 = false;
+  bool listener_due_ : 1 = false;
+  Interned<ConnectionLimits> limits_;  // one copy for every connection with the same limits
 
   InboundQueue inbound_;
   using Overflow = connection_backlog::Overflow;
   using Backlog = connection_backlog::Backlog;
-  io::Signal readable_;
-
   OutboundQueue outbound_;
-  io::Signal writable_;
 
   // Made on first need: the connection's own tasks (heartbeats, the closing handshake), its
-  // observer (publish/subscribe) and what back-pressure holds. An idle connection without
-  // heartbeats holds none.
-  struct Occasional {
+  // observer (publish/subscribe), what back-pressure holds and the coroutine face's signals.
+  // An idle connection without heartbeats, served by a MessageHandler, holds none.
+  struct Occasional : io::slab::Allocated {  // lives as long as the connection
     io::Reactor::TaskId heartbeat = 0, close_timer = 0, ending = 0;
     ConnectionObserver* observer = nullptr;
     std::unique_ptr<Backlog> backlog;  // only under back-pressure
+    io::Signal readable, writable;
   };
   Occasional& occasional() {
-    if (!occasional_) occasional_ = std::make_unique<Occasional>();
+    if (!occasional_) {
+      occasional_ = std::make_unique<Occasional>();
+      occasional_->readable.set(reactor_);
+      occasional_->writable.set(reactor_);
+    }
     return *occasional_;
   }
   std::unique_ptr<Occasional> occasional_;

@@ -249,13 +249,15 @@ class Protocol {
   void drop_idle_scratch();
   Scratch* scratch_ = nullptr;
 
-  bool stopped_ = false;  // failed, or the peer's close arrived: input is discarded
-  // Close handshake.
-  bool close_sent_ = false;
-  bool close_received_ = false;
   // Close codes are below 5000: 16 bits each.
   std::int16_t received_close_code_ = -1;
   std::int16_t failed_code_ = 0;
+  // Bits, last: an owner's one-byte fields fit in the three bytes after them
+  // ([[no_unique_address]]). Set about once a connection: the masking costs no message.
+  bool stopped_ : 1 = false;  // failed, or the peer's close arrived: input is discarded
+  // Close handshake.
+  bool close_sent_ : 1 = false;
+  bool close_received_ : 1 = false;
 };
 
 }  // namespace wsp

@@ -287,6 +287,22 @@ TEST_CASE("bytes still arriving after receiving paused are kept and parsed once 
 
 // --- outbound limits ------------------------------------------------------------------------
 
+TEST_CASE("readable() and writable() are made set on first need; then a message and a write set them") {
+  Harness t;
+  // Made set: what came before anyone asked is not known (a waiter resets and checks first).
+  CHECK(t.c().readable().is_set());
+  CHECK(t.c().writable().is_set());
+  t.c().readable().reset();
+  t.c().writable().reset();
+  t.receive(from_client(kText, "hi"));
+  CHECK(t.c().readable().is_set());
+  CHECK_FALSE(t.c().writable().is_set());
+  CHECK(t.c().send(true, "back"sv) == SendResult::ok);
+  t.settle();
+  CHECK(t.c().writable().is_set());
+  CHECK(t.pop_all() == texts({"hi"}));
+}
+
 TEST_CASE("a full outbound buffer refuses with buffer_full until the queued output is written") {
   Harness t({.outbound_buffer_size = 10});
   t.ours->hold_writes();  // the peer does not read
@@ -665,6 +681,8 @@ TEST_CASE("destroying a connection removes its timers from the clock") {
 
 TEST_CASE("an error in the middle of a write closes the connection with code -1") {
   Harness t({}, {.write_step = 3, .fail_write = 2, .write_error = std::errc::connection_reset});
+  t.c().readable().reset();
+  t.c().writable().reset();
   CHECK(t.c().send(true, "0123456789"sv) == SendResult::ok);
   t.settle();
   CHECK(t.ours->written() == from_server(kText, "0123456789").substr(0, 3));
@@ -689,6 +707,7 @@ TEST_CASE("an error in the middle of a read closes with code -1 and keeps the me
 
 TEST_CASE("the peer's end of stream without a close frame closes with code -1") {
   Harness t;
+  t.c().readable().reset();
   t.peer->shutdown_now();
   t.settle();
   CHECK(t.c().state() == Connection::State::closed);

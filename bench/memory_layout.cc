@@ -59,7 +59,10 @@ int main() {
   row("    wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection");
   row("    wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
   row("    limits (wsp::Interned<ConnectionLimits>)", sizeof(wsp::Interned<wsp::ConnectionLimits>), "the Connection");
-  row("    io::Signal (x2)", sizeof(io::Signal), "the Connection");
+  row("    io::Signal (x2)", sizeof(io::Signal),
+      "the Connection's occasional state, made for the coroutine face");
+  row("  wsp::RequestFacts (URL, subprotocol, kept headers)", sizeof(wsp::RequestFacts),
+      "one shared copy per distinct value: the WebSocket holds a pointer");
   row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
   row_of<io::TcpStream>("io::TcpStream");
   row_of<io::TcpPushIo>("io::TcpPushIo");

@@ -31,22 +31,8 @@ const std::error_category& wsp_category() { return category; }
 WebSocket::WebSocket(WebSocketParts parts)
     : Connection(std::move(parts.stream), parts.role, parts.limits, std::move(parts.leftover),
                  parts.deflate),
-      requested_url_(parts.requested_url) {
-  if (!parts.selected_protocol.empty() || !parts.request_headers.empty()) {
-    rarely_set_ = std::make_unique<RarelySet>(
-        RarelySet{std::move(parts.selected_protocol), std::move(parts.request_headers)});
-  }
-}
-
-const std::string& WebSocket::selected_protocol() const {
-  static const std::string none;
-  return rarely_set_ ? rarely_set_->selected_protocol : none;
-}
-
-const HeaderList& WebSocket::request_headers() const {
-  static const HeaderList none;
-  return rarely_set_ ? rarely_set_->request_headers : none;
-}
+      request_(RequestFacts{std::move(parts.requested_url), std::move(parts.selected_protocol),
+                            std::move(parts.request_headers)}) {}
 
 Received WebSocket::ReceiveOp::await_resume() {
   // The readable event is set only for a message or the end, so one of them is here.

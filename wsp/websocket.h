@@ -105,6 +105,33 @@ struct WebSocketParts {
   HeaderList request_headers{};
 };
 
+// What a server's opening request settled, mostly alike across its connections (one URL per
+// path; the subprotocol and kept headers seldom set): one shared copy each (Interned), so a
+// connection holds one pointer for all three.
+struct RequestFacts {
+  std::string url;
+  std::string selected_protocol;
+  HeaderList request_headers;
+  bool operator==(const RequestFacts&) const = default;
+};
+
+}  // namespace wsp
+
+template <>
+struct std::hash<wsp::RequestFacts> {
+  std::size_t operator()(const wsp::RequestFacts& facts) const noexcept {
+    const std::hash<std::string_view> h;
+    std::size_t seed = h(facts.url) ^ (h(facts.selected_protocol) << 1);
+    for (const auto& [name, value] : facts.request_headers) {
+      seed = seed * 31 + h(name);
+      seed = seed * 31 + h(value);
+    }
+    return seed;
+  }
+};
+
+namespace wsp {
+
 // The connection is a base of the WebSocket (one allocation for both, and WebSocket::of()
 // finds the WebSocket of a connection with no pointer kept).
 class WebSocket : public io::slab::Allocated, private Connection {
@@ -204,9 +231,9 @@ class WebSocket : public io::slab::Allocated, private Connection {
   bool is_open() const { return state() == Connection::State::open; }
   int close_code() const { return Connection::close_code(); }
   std::string close_reason() const { return Connection::close_reason(); }
-  const std::string& selected_protocol() const;
-  const std::string& requested_url() const { return *requested_url_; }
-  const HeaderList& request_headers() const;
+  const std::string& selected_protocol() const { return request_->selected_protocol; }
+  const std::string& requested_url() const { return request_->url; }
+  const HeaderList& request_headers() const { return request_->request_headers; }
 
  private:
   // Queues `data` (moved from only when queued): Errc{} when queued, else why not.
@@ -214,16 +241,7 @@ class WebSocket : public io::slab::Allocated, private Connection {
   static Errc queue(Connection& connection, Data&& data, bool text);
   static std::error_code error_of(Errc e) { return e == Errc{} ? std::error_code{} : make_error_code(e); }
 
-  // Made only when there is a subprotocol or kept headers: 56 bytes most connections need not
-  // hold (thousands of idle connections).
-  struct RarelySet {
-    std::string selected_protocol;
-    HeaderList request_headers;
-  };
-  // The URLs of a server's connections are mostly a few distinct ones (each path), and every
-  // client of a load generator has the same: one shared copy each.
-  Interned<std::string> requested_url_;
-  std::unique_ptr<RarelySet> rarely_set_;
+  Interned<RequestFacts> request_;
 };
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, std::string url,

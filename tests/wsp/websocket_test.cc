@@ -19,6 +19,7 @@
 #include "io/socket_address.h"
 #include "io/tcp_listener.h"
 #include "io/tcp_stream.h"
+#include "io/testing/memory_stream.h"
 #include "tests/skip.h"
 #include "tests/wsp/raw_peer.h"
 #include "wsp/engine/connection.h"
@@ -337,6 +338,38 @@ TEST_CASE("the server's WebSocket keeps the requested URL, and the subprotocol a
   CHECK(seen[1].url == base + "/plain");
   CHECK(seen[1].protocol.empty());
   CHECK(seen[1].headers == 0);
+}
+
+TEST_CASE("WebSockets whose requests settled alike share one copy of the URL, subprotocol and headers") {
+  Reactor reactor;
+  REQUIRE(wsp::Interned<wsp::RequestFacts>::distinct_values() == 0);
+  std::vector<std::unique_ptr<io::test::MemoryStream>> peers;
+  auto make = [&](std::string url, std::string protocol, wsp::HeaderList headers) {
+    auto [ours, theirs] = io::test::MemoryStream::pair(reactor);
+    peers.push_back(std::move(theirs));
+    return std::make_unique<wsp::WebSocket>(
+        wsp::WebSocketParts{.stream = std::move(ours),
+                            .selected_protocol = std::move(protocol),
+                            .requested_url = std::move(url),
+                            .request_headers = std::move(headers)});
+  };
+  {
+    std::vector<std::unique_ptr<wsp::WebSocket>> sockets;
+    for (int i = 0; i < 100; ++i) sockets.push_back(make("ws://h/a", "", {}));
+    for (int i = 0; i < 100; ++i) sockets.push_back(make("ws://h/b", "chat", {}));
+    sockets.push_back(make("ws://h/a", "", {{"X-Id", "1"}}));
+    sockets.push_back(make("ws://h/a", "", {{"X-Id", "2"}}));
+    CHECK(wsp::Interned<wsp::RequestFacts>::distinct_values() == 4);
+    CHECK(sockets[0]->requested_url() == "ws://h/a");
+    CHECK(sockets[0]->selected_protocol().empty());
+    CHECK(sockets[0]->request_headers().empty());
+    CHECK(sockets[150]->requested_url() == "ws://h/b");
+    CHECK(sockets[150]->selected_protocol() == "chat");
+    CHECK(sockets[201]->request_headers() == wsp::HeaderList{{"X-Id", "2"}});
+    CHECK(&sockets[0]->requested_url() == &sockets[99]->requested_url());
+    for (auto& ws : sockets) ws->abort();
+  }
+  CHECK(wsp::Interned<wsp::RequestFacts>::distinct_values() == 0);
 }
 
 TEST_CASE("wsp::accept with require_protocol_match refuses with 400, and both sides say why") {

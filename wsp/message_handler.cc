@@ -17,8 +17,7 @@ void MessageHandler::attach(WebSocket& ws) {
 }
 
 void MessageHandler::detach() {
-  if (Connection* c = connection()) c->set_listener(nullptr);
-  held_.reset();
+  if (Connection* c = connection()) c->set_listener(nullptr);  // drops a held message
 }
 
 namespace {
@@ -44,7 +43,8 @@ class Calling {
 }  // namespace
 
 bool MessageHandler::take_parsed_message(std::string& payload, bool text) {
-  if (held_ || g_calling) return false;
+  // A held message makes the connection queue the next ones (its listener wants writes).
+  if (g_calling) return false;
   Received& message = g_parsed;
   message.closed = false;
   message.text = text;
@@ -58,8 +58,11 @@ bool MessageHandler::take_parsed_message(std::string& payload, bool text) {
     taken = on_message(WebSocket::of(*connection()), message);
   }
   if (!taken && !watch.destroyed()) {
-    held_ = std::make_unique<Received>(std::move(message));
-    if (Connection* conn = connection()) conn->set_listener_wants_writable(true);
+    if (Connection* conn = connection()) {
+      conn->hold_for_listener(std::move(message.data), message.text);
+      conn->set_listener_wants_writable(true);
+    }
+    message.data.clear();
     return true;
   }
   // A buffer the handler left (an echo copied its message out) takes the next message: the
@@ -74,22 +77,22 @@ void MessageHandler::on_connection_ready() {
   Calling calling(this);
   while (connection()) {
     Connection& conn = *connection();
-    Received* message = held_.get();
     Received next;
-    if (!message) {
-      if (conn.has_message()) {
-        next.text = conn.pop_message(next.data);
-      } else if (conn.state() == Connection::State::closed) {
-        next.closed = true;
-        next.close_code = conn.close_code();
-        next.close_reason = conn.close_reason();
-      } else {
-        break;
-      }
-      message = &next;
+    Message* const held = conn.held_by_listener();  // offered again, before any later one
+    if (held) {
+      next.text = held->text;
+      next.data = std::move(held->data);
+    } else if (conn.has_message()) {
+      next.text = conn.pop_message(next.data);
+    } else if (conn.state() == Connection::State::closed) {
+      next.closed = true;
+      next.close_code = conn.close_code();
+      next.close_reason = conn.close_reason();
+    } else {
+      break;
     }
-    const bool last = message->closed;
-    const bool taken = on_message(WebSocket::of(conn), *message);
+    const bool last = next.closed;
+    const bool taken = on_message(WebSocket::of(conn), next);
     if (watch.destroyed()) return;
     if (last) {
       detach();
@@ -99,11 +102,18 @@ void MessageHandler::on_connection_ready() {
     Connection* const still = connection();
     if (!still) break;
     still->set_listener_wants_writable(!taken);
+    // Looked up again: a handler that attached itself anew inside on_message() dropped it.
+    Message* const still_held = held ? still->held_by_listener() : nullptr;
     if (!taken) {
-      if (!held_) held_ = std::make_unique<Received>(std::move(next));
-      break;  // offered again after the next write, the next message or the end
+      // Offered again after the next write, the next message or the end.
+      if (still_held) {
+        still_held->data = std::move(next.data);
+      } else {
+        still->hold_for_listener(std::move(next.data), next.text);
+      }
+      break;
     }
-    held_.reset();
+    if (still_held) still->drop_held_by_listener();
     // A buffer the handler left goes back to the thread's pool for the next message.
     if (heap_capacity(next.data) != 0) still->recycle(std::move(next.data));
   }

@@ -48,7 +48,8 @@ class MessageHandler : private ConnectionListener, public io::slab::Allocated {
   // close_code and close_reason): the last call, after which the handler is detached.
   // Returning false holds the message back, with every later one: on_message() is called with
   // it again after the connection's next write (when a send found no room), when another
-  // message arrives, or at its end.
+  // message arrives, or at its end. The peer's close is answered only once it was taken, so
+  // its reply goes out first. The connection keeps it (its back-pressure state), not this.
   virtual bool on_message(WebSocket& ws, Received& message) = 0;
 
  private:
@@ -56,8 +57,6 @@ class MessageHandler : private ConnectionListener, public io::slab::Allocated {
   // A message straight from the stream when nothing waits before it: no queue, and the
   // buffer the handler leaves takes the next one.
   bool take_parsed_message(std::string& payload, bool text) override;
-
-  std::unique_ptr<Received> held_;  // made only when on_message() returned false
 };
 
 }  // namespace wsp

@@ -152,6 +152,38 @@ TEST_CASE("a message a MessageHandler returns false for comes back after the nex
   CHECK(server.seen.calls == std::vector<std::string>{"a", "a", "b", "<closed 1000 >"});
 }
 
+TEST_CASE("the peer's close waits for a message a MessageHandler held back: its reply goes out before the close answer") {
+  Reactor reactor;
+  Server server(reactor);
+  bool held_once = false;
+  server.decide = [&](Handler& h, wsp::Received& m) -> std::optional<bool> {
+    if (m.data == "a" && !held_once) {
+      held_once = true;
+      CHECK_FALSE(h.ws->send_now(std::string_view("marker"), true));
+      return false;
+    }
+    return std::nullopt;
+  };
+  server.start();
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url());
+    REQUIRE(ws);
+    // "a" and the close in one write: the server parses the close while it holds "a".
+    CHECK_FALSE((*ws)->send_now(std::string("a"), true));
+    co_await (*ws)->close(1000, "bye");
+    CHECK((*ws)->close_code() == 1000);
+    for (const char* text : {"marker", "a"}) {
+      wsp::Received echo = co_await (*ws)->receive();
+      REQUIRE_FALSE(echo.closed);
+      CHECK(echo.data == text);
+    }
+    CHECK((co_await (*ws)->receive()).closed);
+  };
+  reactor.sync_wait(body());
+  server.run_until_handler_gone();
+  CHECK(server.seen.calls == std::vector<std::string>{"a", "a", "<closed 1000 bye>"});
+}
+
 TEST_CASE("a MessageHandler echoing into a one-message outbound queue holds messages back and loses none") {
   Reactor reactor;
   Server server(reactor);

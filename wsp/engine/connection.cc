@@ -52,6 +52,7 @@ Connection::~Connection() {
 
 void Connection::set_listener(ConnectionListener* listener) {
   if (listener_ && listener_ != listener) listener_->connection_ = nullptr;
+  if (held_by_listener()) drop_held_by_listener();
   listener_ = listener;
   listener_wants_writable_ = listener_due_ = false;
   if (!listener_) return;
@@ -127,7 +128,8 @@ void Connection::closing_progress() {
   }
   // The answer waits until the application took the messages before it; then it goes after
   // the replies the application makes in this turn (the flush runs after them).
-  if (protocol_.close_answer_pending() && inbound_.empty() && !held() && !answer_due_) {
+  if (protocol_.close_answer_pending() && inbound_.empty() && !held() && !held_by_listener() &&
+      !answer_due_) {
     answer_due_ = true;
     output_added();
   }
@@ -176,6 +178,16 @@ void Connection::recycle(std::string&& buffer) {
   // Not kept by the connection even when large: one buffer of up to inbound_buffer_size kept
   // per connection for its life grew a 2,000-connection soak's server to 400 MB.
   protocol_.buffers()->give_back(std::move(buffer));
+}
+
+void Connection::hold_for_listener(std::string&& data, bool text) {
+  backlog().held_by_listener.emplace(Message{std::move(data), text});
+}
+
+void Connection::drop_held_by_listener() {
+  occasional_->backlog->held_by_listener.reset();
+  drop_backlog_if_empty();
+  if (!ended_ && inbound_.empty() && protocol_.close_answer_pending()) closing_progress();
 }
 
 bool Connection::pop_message(std::string& data) {

@@ -112,10 +112,13 @@ struct Overflow {
   bool stream_ended = false;
   std::error_code error;
 };
-// A parsed message waiting for room in the inbound queue, and the bytes received after it.
+// A parsed message waiting for room in the inbound queue, the bytes received after it, and a
+// message the listener was given and held back.
 struct Backlog {
   std::optional<ProtocolEvent> held;
   std::optional<Overflow> overflow;
+  std::optional<Message> held_by_listener;
+  bool empty() const { return !held && !overflow && !held_by_listener; }
 };
 }  // namespace connection_backlog
 
@@ -176,6 +179,17 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // Whether writes wake the listener too (a message waits for room); messages and the end
   // always do.
   void set_listener_wants_writable(bool wants) { listener_wants_writable_ = wants; }
+  // A message the listener took out and holds back, to be offered again before any later one
+  // (MessageHandler::on_message returned false). Kept with the back-pressure state, made only
+  // then; dropped when the listener changes. Until it is taken for good, the peer's close is
+  // not answered: it comes after the messages before it.
+  void hold_for_listener(std::string&& data, bool text);
+  Message* held_by_listener() const {
+    Backlog* b = backlog_if_any();
+    return b && b->held_by_listener ? &*b->held_by_listener : nullptr;
+  }
+  // The held message was taken (or is dropped).
+  void drop_held_by_listener();
 
   // --- closing
   // Queues a close frame (code -1: empty payload). False for a code or reason the RFC forbids
@@ -243,7 +257,9 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   void deliver(ProtocolEvent& event);
   // Whether a message parsed now may go to the listener at once: nothing waits before it.
   bool listener_takes_now() const {
-    return listener_ && !listener_wants_writable_ && inbound_.empty() && !held();
+    if (!listener_ || listener_wants_writable_ || !inbound_.empty()) return false;
+    const Backlog* b = backlog_if_any();
+    return !b || (!b->held && !b->held_by_listener);
   }
   // Queues the held message once there is room.
   void deliver_held();
@@ -331,16 +347,18 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
     if (!b) b = std::make_unique<Backlog>();
     return *b;
   }
-  // Drops the held message or the overflow: the backlog goes with the last of them.
+  // Drops the held message or the overflow: the backlog goes with the last of what it holds.
   void drop_held() {
-    std::unique_ptr<Backlog>& b = occasional_->backlog;
-    b->held.reset();
-    if (!b->overflow) b.reset();
+    occasional_->backlog->held.reset();
+    drop_backlog_if_empty();
   }
   void drop_overflow() {
+    occasional_->backlog->overflow.reset();
+    drop_backlog_if_empty();
+  }
+  void drop_backlog_if_empty() {
     std::unique_ptr<Backlog>& b = occasional_->backlog;
-    b->overflow.reset();
-    if (!b->held) b.reset();
+    if (b->empty()) b.reset();
   }
   ConnectionListener* listener_ = nullptr;
 };

@@ -56,7 +56,7 @@ int main() {
   row("  wsp::Connection", sizeof(wsp::Connection), "the WebSocket: its base");
   row("    wsp::Protocol", sizeof(wsp::Protocol), "the Connection");
   row("    wsp::ProtocolEvent (a held message)", sizeof(wsp::ProtocolEvent), "the Connection, made only when the inbound queue is full");
-  row("    wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection");
+  row("    wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection's occasional state");
   row("    wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
   row("    limits (wsp::Interned<ConnectionLimits>)", sizeof(wsp::Interned<wsp::ConnectionLimits>), "the Connection");
   row("    io::Signal (x2)", sizeof(io::Signal),

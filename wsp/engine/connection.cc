@@ -69,7 +69,7 @@ void Connection::deliver(ProtocolEvent& event) {
         backlog().held.emplace(std::move(event));
         break;
       }
-      inbound_.push(std::move(event.payload), event.text);
+      occasional().inbound.push(std::move(event.payload), event.text);
       signal_readable();
       break;
     case ProtocolEventType::pong:
@@ -86,7 +86,7 @@ void Connection::deliver(ProtocolEvent& event) {
 void Connection::deliver_held() {
   ProtocolEvent& message = *held();
   if (inbound_full(message.payload.size())) return;
-  inbound_.push(std::move(message.payload), message.text);
+  occasional().inbound.push(std::move(message.payload), message.text);
   drop_held();
   signal_readable();
 }
@@ -128,7 +128,7 @@ void Connection::closing_progress() {
   }
   // The answer waits until the application took the messages before it; then it goes after
   // the replies the application makes in this turn (the flush runs after them).
-  if (protocol_.close_answer_pending() && inbound_.empty() && !held() && !held_by_listener() &&
+  if (protocol_.close_answer_pending() && !has_message() && !held() && !held_by_listener() &&
       !answer_due_) {
     answer_due_ = true;
     output_added();
@@ -187,16 +187,16 @@ void Connection::hold_for_listener(std::string&& data, bool text) {
 void Connection::drop_held_by_listener() {
   occasional_->backlog->held_by_listener.reset();
   drop_backlog_if_empty();
-  if (!ended_ && inbound_.empty() && protocol_.close_answer_pending()) closing_progress();
+  if (!ended_ && !has_message() && protocol_.close_answer_pending()) closing_progress();
 }
 
 bool Connection::pop_message(std::string& data) {
-  const bool text = inbound_.pop(data);
+  const bool text = occasional_->inbound.pop(data);
   if (held()) {
     deliver_held();
     if (!held()) drain_overflow();
   }
-  if (inbound_.empty() && protocol_.close_answer_pending()) closing_progress();
+  if (!has_message() && protocol_.close_answer_pending()) closing_progress();
   return text;
 }
 

@@ -139,8 +139,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   Connection& operator=(const Connection&) = delete;
 
   // --- receiving
-  bool has_message() const { return !inbound_.empty(); }
-  std::size_t queued_messages() const { return inbound_.size(); }
+  bool has_message() const { return occasional_ && !occasional_->inbound.empty(); }
+  std::size_t queued_messages() const { return occasional_ ? occasional_->inbound.size() : 0; }
   // Moves the oldest message into `data`; returns whether it is text.
   bool pop_message(std::string& data);
   // Hands a consumed message's buffer back to the thread's pool, so the next message of that
@@ -251,13 +251,15 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool stalled() const { return held() || backlogged_; }
   bool output_backlogged() const;
   bool inbound_full(std::size_t next_size) const {
-    return inbound_.full_for(next_size, limits_->inbound_buffer_size, limits_->max_queued_packets);
+    // One message always fits an empty queue.
+    return occasional_ && occasional_->inbound.full_for(next_size, limits_->inbound_buffer_size,
+                                                        limits_->max_queued_packets);
   }
   // Queues a parsed message, or holds it while the queue is full; notes a pong.
   void deliver(ProtocolEvent& event);
   // Whether a message parsed now may go to the listener at once: nothing waits before it.
   bool listener_takes_now() const {
-    if (!listener_ || listener_wants_writable_ || !inbound_.empty()) return false;
+    if (!listener_ || listener_wants_writable_ || has_message()) return false;
     const Backlog* b = backlog_if_any();
     return !b || (!b->held && !b->held_by_listener);
   }
@@ -309,19 +311,20 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool listener_due_ : 1 = false;
   Interned<ConnectionLimits> limits_;  // one copy for every connection with the same limits
 
-  InboundQueue inbound_;
   using Overflow = connection_backlog::Overflow;
   using Backlog = connection_backlog::Backlog;
   OutboundQueue outbound_;
 
   // Made on first need: the connection's own tasks (heartbeats, the closing handshake), its
-  // observer (publish/subscribe), what back-pressure holds and the coroutine face's signals.
-  // An idle connection without heartbeats, served by a MessageHandler, holds none.
+  // observer (publish/subscribe), what back-pressure holds, the coroutine face's signals and
+  // the messages queued for it. An idle connection without heartbeats, served by a
+  // MessageHandler (which takes messages as they are parsed), holds none.
   struct Occasional : io::slab::Allocated {  // lives as long as the connection
     io::Reactor::TaskId heartbeat = 0, close_timer = 0, ending = 0;
     ConnectionObserver* observer = nullptr;
     std::unique_ptr<Backlog> backlog;  // only under back-pressure
     io::Signal readable, writable;
+    InboundQueue inbound;
   };
   Occasional& occasional() {
     if (!occasional_) {

@@ -18,6 +18,15 @@ namespace {
 // memory.
 constexpr std::size_t kMaxControlBacklog = 64 * 1024;
 
+// The outbound queue counts in 32 bits: "unlimited" (0) and larger limits mean its most.
+ConnectionLimits within_queue_counts(ConnectionLimits limits) {
+  constexpr std::size_t most = OutboundQueue::kMostQueued;
+  std::size_t& bytes = limits.outbound_buffer_size;
+  if (bytes == 0 || bytes > most) bytes = most;
+  limits.max_queued_packets = std::min(limits.max_queued_packets, most);
+  return limits;
+}
+
 }  // namespace
 
 Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
@@ -31,7 +40,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
                                .deflate_streams = deflate ? &thread_deflate_streams() : nullptr,
                                .buffers = &thread_buffer_pool(),
                                .mask_keys = &thread_mask_keys()}),
-      limits_(limits) {
+      limits_(within_queue_counts(limits)) {
   // Bytes that came with the handshake are frames: parse them first.
   if (!leftover.empty()) {
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());

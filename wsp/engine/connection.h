@@ -40,7 +40,8 @@ namespace wsp {
 struct ConnectionLimits {
   // Largest message and most bytes held in the inbound queue. 0 = unlimited.
   std::size_t inbound_buffer_size = 65535;
-  // Most payload bytes waiting to be written. 0 = unlimited.
+  // Most payload bytes waiting to be written. 0 = unlimited: 4 GiB - 1, as is any larger value
+  // (the outbound queue counts in 32 bits; so is max_queued_packets).
   std::size_t outbound_buffer_size = 65535;
   // Most messages in each queue (at least 1).
   std::size_t max_queued_packets = 4096;

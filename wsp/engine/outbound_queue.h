@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <limits>
 #include <memory>
 #include <span>
@@ -46,12 +47,12 @@ class OutboundQueue {
     return n;
   }
 
-  // Whether `max_count` messages or `max_bytes` payload bytes (0: unlimited) would be passed
-  // by one more message of `size` bytes.
+  // The counts take 32 bits (thousands of connections): limits are at most this.
+  static constexpr std::size_t kMostQueued = std::numeric_limits<std::uint32_t>::max();
+  // Whether `max_count` messages or `max_bytes` payload bytes (each at most kMostQueued) would
+  // be passed by one more message of `size` bytes.
   bool too_many(std::size_t max_count) const { return count_ >= max_count; }
-  bool too_big(std::size_t size, std::size_t max_bytes) const {
-    return max_bytes > 0 && bytes_ + size > max_bytes;
-  }
+  bool too_big(std::size_t size, std::size_t max_bytes) const { return bytes_ + size > max_bytes; }
   // Whether a given-away message of `size` bytes should travel in its own buffer.
   bool takes_own_buffer(std::size_t size) const {
     return size >= kZeroCopyMin && takes_shared_frame();
@@ -60,7 +61,7 @@ class OutboundQueue {
   // A message of `payload_size` bytes was serialized into the protocol's output.
   void queued(std::size_t payload_size) {
     ++count_;
-    bytes_ += payload_size;
+    bytes_ += static_cast<std::uint32_t>(payload_size);  // too_big() keeps it in range
   }
   // The same for a payload written from its own buffer after the output pending at `at`.
   void queued_owned(std::size_t payload_size, std::size_t at, std::string&& payload) {
@@ -127,8 +128,8 @@ class OutboundQueue {
     if (ok) written_some(std::numeric_limits<std::size_t>::max(), recycle);
     std::unique_ptr<Write> done = std::move(write_);
     if (!ok) return;
-    count_ -= done->count;
-    bytes_ -= done->bytes;
+    count_ -= static_cast<std::uint32_t>(done->count);
+    bytes_ -= static_cast<std::uint32_t>(done->bytes);
     buffers.give_back(std::move(done->output));
   }
 
@@ -155,8 +156,8 @@ class OutboundQueue {
     pieces_->push_back(std::move(piece));
   }
 
-  std::size_t count_ = 0;
-  std::size_t bytes_ = 0;
+  std::uint32_t count_ = 0;
+  std::uint32_t bytes_ = 0;
   std::unique_ptr<Write> write_;
   // Pieces queued for the next write (made only while there are some).
   std::unique_ptr<std::vector<Piece>> pieces_;

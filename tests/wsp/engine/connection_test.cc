@@ -303,6 +303,23 @@ TEST_CASE("readable() and writable() are made set on first need; then a message 
   CHECK(t.pop_all() == texts({"hi"}));
 }
 
+TEST_CASE("with outbound_buffer_size 0 (unlimited) the outbound queue still holds at most 4 GiB - 1") {
+  Harness t({.outbound_buffer_size = 0, .max_queued_packets = std::size_t{1} << 40});
+  constexpr std::size_t kMost = 0xFFFFFFFF;
+  CHECK(t.c().can_send(kMost) == SendResult::ok);
+  CHECK(t.c().can_send(kMost + 1) == SendResult::buffer_full);
+  t.ours->hold_writes();  // the peer does not read
+  CHECK(t.c().send(false, "0123456789"sv) == SendResult::ok);
+  t.settle();
+  CHECK(t.c().buffered_amount() == 10);
+  CHECK(t.c().can_send(kMost - 10) == SendResult::ok);
+  CHECK(t.c().can_send(kMost - 9) == SendResult::buffer_full);
+  t.ours->release_writes();
+  t.settle();
+  CHECK(t.c().buffered_amount() == 0);
+  CHECK(t.c().can_send(kMost) == SendResult::ok);
+}
+
 TEST_CASE("a full outbound buffer refuses with buffer_full until the queued output is written") {
   Harness t({.outbound_buffer_size = 10});
   t.ours->hold_writes();  // the peer does not read

@@ -135,7 +135,9 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // `deflate`: what the handshake agreed for permessage-deflate (null: not negotiated).
   Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
              std::string leftover = {}, const DeflateConfig* deflate = nullptr);
-  ~Connection();
+  // Virtual, so deleting a WebSocket or a Connection is right either way (clang warns about
+  // the other); the vtable pointer is there already, for io::StreamHandler.
+  virtual ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 

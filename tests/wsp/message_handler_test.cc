@@ -81,6 +81,16 @@ struct Server {
   }
 };
 
+// The first time "a" comes, the handler sends a marker and holds "a" back; it echoes the rest.
+std::function<std::optional<bool>(Handler&, wsp::Received&)> hold_a_once() {
+  return [held_once = false](Handler& h, wsp::Received& m) mutable -> std::optional<bool> {
+    if (m.data != "a" || held_once) return std::nullopt;
+    held_once = true;
+    CHECK_FALSE(h.ws->send_now(std::string_view("marker"), true));
+    return false;
+  };
+}
+
 // A client that sends `messages` in one turn (one write: the server parses them in one
 // receive) and then sees its connection dropped (close code -1).
 Task<void> send_then_see_drop(Reactor& reactor, Server& server, std::vector<std::string> messages) {
@@ -123,17 +133,7 @@ TEST_CASE("a MessageHandler gets each message in order, then the close once, and
 TEST_CASE("a message a MessageHandler returns false for comes back after the next write, before any later one") {
   Reactor reactor;
   Server server(reactor);
-  bool held_once = false;
-  // The first time "a" comes, the handler sends a marker and holds "a" back: the marker's
-  // write brings "a" again, and only then "b".
-  server.decide = [&](Handler& h, wsp::Received& m) -> std::optional<bool> {
-    if (m.data == "a" && !held_once) {
-      held_once = true;
-      CHECK_FALSE(h.ws->send_now(std::string_view("marker"), true));
-      return false;
-    }
-    return std::nullopt;
-  };
+  server.decide = hold_a_once();  // the marker's write brings "a" again, and only then "b"
   server.start();
   auto body = [&]() -> Task<void> {
     auto ws = co_await wsp::connect(reactor, server.url());
@@ -155,15 +155,7 @@ TEST_CASE("a message a MessageHandler returns false for comes back after the nex
 TEST_CASE("the peer's close waits for a message a MessageHandler held back: its reply goes out before the close answer") {
   Reactor reactor;
   Server server(reactor);
-  bool held_once = false;
-  server.decide = [&](Handler& h, wsp::Received& m) -> std::optional<bool> {
-    if (m.data == "a" && !held_once) {
-      held_once = true;
-      CHECK_FALSE(h.ws->send_now(std::string_view("marker"), true));
-      return false;
-    }
-    return std::nullopt;
-  };
+  server.decide = hold_a_once();
   server.start();
   auto body = [&]() -> Task<void> {
     auto ws = co_await wsp::connect(reactor, server.url());

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -32,18 +33,17 @@ class OutboundQueue {
   // Messages and payload bytes not yet fully written (headers excluded).
   std::size_t count() const { return count_; }
   std::size_t bytes() const { return bytes_; }
-  bool writing() const { return write_ != nullptr; }
+  bool writing() const { return busy_ && busy_->write; }
   // Heap bytes of the write in progress (its output and payloads) and of the given-away
   // payloads waiting.
   std::size_t buffer_capacity() const {
-    std::size_t n = 0;
-    if (write_) {
-      n += sizeof(Write) + heap_capacity(write_->output);
-      for (const Piece& p : write_->pieces) n += heap_capacity(p.data);
+    if (!busy_) return 0;
+    std::size_t n = sizeof(Busy);
+    if (busy_->write) {
+      n += heap_capacity(busy_->write->output);
+      for (const Piece& p : busy_->write->pieces) n += heap_capacity(p.data);
     }
-    if (pieces_) {
-      for (const Piece& p : *pieces_) n += heap_capacity(p.data);
-    }
+    for (const Piece& p : busy_->next_pieces) n += heap_capacity(p.data);
     return n;
   }
 
@@ -70,9 +70,9 @@ class OutboundQueue {
   }
 
   // Whether a shared frame can go by reference (else its bytes are copied into the output).
-  bool takes_shared_frame() const { return !pieces_ || pieces_->size() < kMaxPieces; }
+  bool takes_shared_frame() const { return !busy_ || busy_->next_pieces.size() < kMaxPieces; }
   // Pieces queued to be written from their own buffers (the protocol's output may be empty).
-  bool has_pieces() const { return pieces_ != nullptr; }
+  bool has_pieces() const { return busy_ && !busy_->next_pieces.empty(); }
   // A whole frame written from `frame`'s bytes after the output pending at `at`.
   void queued_shared(std::size_t at, SharedFrameRef frame) {
     queued(frame->payload().size());
@@ -82,17 +82,16 @@ class OutboundQueue {
   // Takes all of the protocol's pending output for one write and returns the pieces to write
   // (valid until written()).
   std::span<const iovec> start_write(Protocol& protocol) {
-    write_ = std::make_unique<Write>();
-    Write& w = *write_;
+    Write& w = busy().write.emplace();
     protocol.take_output(w.output);
     w.count = count_;
     w.bytes = bytes_;
-    if (!pieces_) {
+    if (busy_->next_pieces.empty()) {
       w.single = {w.output.data(), w.output.size()};
       return {&w.single, 1};
     }
-    w.pieces = std::move(*pieces_);
-    pieces_.reset();
+    w.pieces = std::move(busy_->next_pieces);
+    busy_->next_pieces.clear();  // moved-from: empty, and so it stays
     std::size_t from = 0, written = 0;
     for (Piece& p : w.pieces) {
       if (p.at > from) w.parts.push_back({w.output.data() + from, p.at - from});
@@ -114,7 +113,7 @@ class OutboundQueue {
   // them now, so a write of several large messages frees each as it goes.
   template <typename Recycle>
   void written_some(std::size_t bytes, Recycle&& recycle) {
-    Write& w = *write_;
+    Write& w = *busy_->write;
     for (; w.recycled < w.pieces.size() && w.pieces[w.recycled].end <= bytes; ++w.recycled) {
       Piece& p = w.pieces[w.recycled];
       if (!p.shared) recycle(std::move(p.data));
@@ -125,12 +124,15 @@ class OutboundQueue {
   // its largest class). Either way the write's state is freed: a quiet connection holds none.
   template <typename Recycle>
   void written(bool ok, BufferPool& buffers, Recycle&& recycle) {
-    if (ok) written_some(std::numeric_limits<std::size_t>::max(), recycle);
-    std::unique_ptr<Write> done = std::move(write_);
-    if (!ok) return;
-    count_ -= static_cast<std::uint32_t>(done->count);
-    bytes_ -= static_cast<std::uint32_t>(done->bytes);
-    buffers.give_back(std::move(done->output));
+    if (ok) {
+      written_some(std::numeric_limits<std::size_t>::max(), recycle);
+      Write& done = *busy_->write;
+      count_ -= static_cast<std::uint32_t>(done.count);
+      bytes_ -= static_cast<std::uint32_t>(done.bytes);
+      buffers.give_back(std::move(done.output));
+    }
+    if (busy_->next_pieces.empty()) busy_.reset();
+    else busy_->write.reset();
   }
 
  private:
@@ -141,8 +143,8 @@ class OutboundQueue {
     SharedFrameRef shared;  // instead of `data`: a whole frame, header included
     std::size_t end = 0;    // in a write: where its bytes end, counted from the write's start
   };
-  // A write in progress: made by start_write(), freed by written().
-  struct Write : io::frame_pool::Pooled {
+  // A write in progress: made by start_write(), ended by written().
+  struct Write {
     std::string output;
     std::size_t count = 0, bytes = 0;  // what it takes off the queue
     std::vector<Piece> pieces;         // the given-away payloads and shared frames in it
@@ -151,16 +153,21 @@ class OutboundQueue {
     std::vector<iovec> parts;          // or with the pieces
   };
 
-  void add_piece(Piece&& piece) {
-    if (!pieces_) pieces_ = std::make_unique<std::vector<Piece>>();
-    pieces_->push_back(std::move(piece));
+  // What the queue holds only while it is in use, behind one pointer (thousands of idle
+  // connections): the write in progress and the pieces queued for the next one.
+  struct Busy : io::frame_pool::Pooled {
+    std::optional<Write> write;
+    std::vector<Piece> next_pieces;
+  };
+  Busy& busy() {
+    if (!busy_) busy_ = std::make_unique<Busy>();
+    return *busy_;
   }
+  void add_piece(Piece&& piece) { busy().next_pieces.push_back(std::move(piece)); }
 
   std::uint32_t count_ = 0;
   std::uint32_t bytes_ = 0;
-  std::unique_ptr<Write> write_;
-  // Pieces queued for the next write (made only while there are some).
-  std::unique_ptr<std::vector<Piece>> pieces_;
+  std::unique_ptr<Busy> busy_;  // null while nothing is written or queued in pieces
 };
 
 }  // namespace wsp

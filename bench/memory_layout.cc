@@ -58,11 +58,12 @@ int main() {
   row("    wsp::ProtocolEvent (a held message)", sizeof(wsp::ProtocolEvent), "the Connection, made only when the inbound queue is full");
   row("    wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection's occasional state");
   row("    wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
-  row("    limits (wsp::Interned<ConnectionLimits>)", sizeof(wsp::Interned<wsp::ConnectionLimits>), "the Connection");
+  row("    limits and request (wsp::Interned<ConnectionFacts>)",
+      sizeof(wsp::Interned<wsp::ConnectionFacts>), "the Connection");
   row("    io::Signal (x2)", sizeof(io::Signal),
       "the Connection's occasional state, made for the coroutine face");
-  row("  wsp::RequestFacts (URL, subprotocol, kept headers)", sizeof(wsp::RequestFacts),
-      "one shared copy per distinct value: the WebSocket holds a pointer");
+  row("  wsp::ConnectionFacts (limits, URL, subprotocol, kept headers)",
+      sizeof(wsp::ConnectionFacts), "one shared copy per distinct value: the Connection holds a pointer");
   row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
   row_of<io::TcpStream>("io::TcpStream");
   row_of<io::TcpPushIo>("io::TcpPushIo");

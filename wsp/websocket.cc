@@ -30,9 +30,9 @@ const std::error_category& wsp_category() { return category; }
 
 WebSocket::WebSocket(WebSocketParts parts)
     : Connection(std::move(parts.stream), parts.role, parts.limits, std::move(parts.leftover),
-                 parts.deflate),
-      request_(RequestFacts{std::move(parts.requested_url), std::move(parts.selected_protocol),
-                            std::move(parts.request_headers)}) {}
+                 parts.deflate,
+                 RequestFacts{std::move(parts.requested_url), std::move(parts.selected_protocol),
+                              std::move(parts.request_headers)}) {}
 
 Received WebSocket::ReceiveOp::await_resume() {
   // The readable event is set only for a message or the end, so one of them is here.

@@ -105,33 +105,6 @@ struct WebSocketParts {
   HeaderList request_headers{};
 };
 
-// What a server's opening request settled, mostly alike across its connections (one URL per
-// path; the subprotocol and kept headers seldom set): one shared copy each (Interned), so a
-// connection holds one pointer for all three.
-struct RequestFacts {
-  std::string url;
-  std::string selected_protocol;
-  HeaderList request_headers;
-  bool operator==(const RequestFacts&) const = default;
-};
-
-}  // namespace wsp
-
-template <>
-struct std::hash<wsp::RequestFacts> {
-  std::size_t operator()(const wsp::RequestFacts& facts) const noexcept {
-    const std::hash<std::string_view> h;
-    std::size_t seed = h(facts.url) ^ (h(facts.selected_protocol) << 1);
-    for (const auto& [name, value] : facts.request_headers) {
-      seed = seed * 31 + h(name);
-      seed = seed * 31 + h(value);
-    }
-    return seed;
-  }
-};
-
-namespace wsp {
-
 // The connection is a base of the WebSocket (one allocation for both, and WebSocket::of()
 // finds the WebSocket of a connection with no pointer kept).
 class WebSocket : public io::slab::Allocated, private Connection {
@@ -231,17 +204,15 @@ class WebSocket : public io::slab::Allocated, private Connection {
   bool is_open() const { return state() == Connection::State::open; }
   int close_code() const { return Connection::close_code(); }
   std::string close_reason() const { return Connection::close_reason(); }
-  const std::string& selected_protocol() const { return request_->selected_protocol; }
-  const std::string& requested_url() const { return request_->url; }
-  const HeaderList& request_headers() const { return request_->request_headers; }
+  const std::string& selected_protocol() const { return request().selected_protocol; }
+  const std::string& requested_url() const { return request().url; }
+  const HeaderList& request_headers() const { return request().request_headers; }
 
  private:
   // Queues `data` (moved from only when queued): Errc{} when queued, else why not.
   template <typename Data>
   static Errc queue(Connection& connection, Data&& data, bool text);
   static std::error_code error_of(Errc e) { return e == Errc{} ? std::error_code{} : make_error_code(e); }
-
-  Interned<RequestFacts> request_;
 };
 
 io::Task<io::Result<std::unique_ptr<WebSocket>>> connect(io::Reactor& reactor, std::string url,

@@ -340,15 +340,17 @@ TEST_CASE("the server's WebSocket keeps the requested URL, and the subprotocol a
   CHECK(seen[1].headers == 0);
 }
 
-TEST_CASE("WebSockets whose requests settled alike share one copy of the URL, subprotocol and headers") {
+TEST_CASE("WebSockets with alike limits and requests share one copy of the limits, URL, subprotocol and headers") {
   Reactor reactor;
-  REQUIRE(wsp::Interned<wsp::RequestFacts>::distinct_values() == 0);
+  REQUIRE(wsp::Interned<wsp::ConnectionFacts>::distinct_values() == 0);
   std::vector<std::unique_ptr<io::test::MemoryStream>> peers;
-  auto make = [&](std::string url, std::string protocol, wsp::HeaderList headers) {
+  auto make = [&](std::string url, std::string protocol, wsp::HeaderList headers,
+                  wsp::ConnectionLimits limits = {}) {
     auto [ours, theirs] = io::test::MemoryStream::pair(reactor);
     peers.push_back(std::move(theirs));
     return std::make_unique<wsp::WebSocket>(
         wsp::WebSocketParts{.stream = std::move(ours),
+                            .limits = limits,
                             .selected_protocol = std::move(protocol),
                             .requested_url = std::move(url),
                             .request_headers = std::move(headers)});
@@ -359,7 +361,11 @@ TEST_CASE("WebSockets whose requests settled alike share one copy of the URL, su
     for (int i = 0; i < 100; ++i) sockets.push_back(make("ws://h/b", "chat", {}));
     sockets.push_back(make("ws://h/a", "", {{"X-Id", "1"}}));
     sockets.push_back(make("ws://h/a", "", {{"X-Id", "2"}}));
-    CHECK(wsp::Interned<wsp::RequestFacts>::distinct_values() == 4);
+    CHECK(wsp::Interned<wsp::ConnectionFacts>::distinct_values() == 4);
+    sockets.push_back(make("ws://h/a", "", {}, {.inbound_buffer_size = 1000}));
+    CHECK(wsp::Interned<wsp::ConnectionFacts>::distinct_values() == 5);
+    CHECK(sockets[202]->connection().limits().inbound_buffer_size == 1000);
+    CHECK(sockets[0]->connection().limits().inbound_buffer_size == 65535);
     CHECK(sockets[0]->requested_url() == "ws://h/a");
     CHECK(sockets[0]->selected_protocol().empty());
     CHECK(sockets[0]->request_headers().empty());
@@ -369,7 +375,7 @@ TEST_CASE("WebSockets whose requests settled alike share one copy of the URL, su
     CHECK(&sockets[0]->requested_url() == &sockets[99]->requested_url());
     for (auto& ws : sockets) ws->abort();
   }
-  CHECK(wsp::Interned<wsp::RequestFacts>::distinct_values() == 0);
+  CHECK(wsp::Interned<wsp::ConnectionFacts>::distinct_values() == 0);
 }
 
 TEST_CASE("wsp::accept with require_protocol_match refuses with 400, and both sides say why") {

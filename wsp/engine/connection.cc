@@ -30,7 +30,8 @@ ConnectionLimits within_queue_counts(ConnectionLimits limits) {
 }  // namespace
 
 Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
-                       std::string leftover, const DeflateConfig* deflate)
+                       std::string leftover, const DeflateConfig* deflate,
+                       RequestFacts request)
     : reactor_(stream->reactor()),
       stream_(std::move(stream)),
       protocol_(ProtocolConfig{.role = role,
@@ -40,7 +41,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
                                .deflate_streams = deflate ? &thread_deflate_streams() : nullptr,
                                .buffers = &thread_buffer_pool(),
                                .mask_keys = &thread_mask_keys()}),
-      limits_(within_queue_counts(limits)) {
+      facts_(ConnectionFacts{within_queue_counts(limits), std::move(request)}) {
   // Bytes that came with the handshake are frames: parse them first.
   if (!leftover.empty()) {
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());
@@ -50,7 +51,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
   }
   receiving_paused_ = stalled();
   stream_->start_receiving(*this);
-  if (limits_->heartbeat_interval > 0) occasional().heartbeat = reactor_.spawn(heartbeat_loop());
+  if (facts_->limits.heartbeat_interval > 0) occasional().heartbeat = reactor_.spawn(heartbeat_loop());
 }
 
 Connection::~Connection() {
@@ -132,7 +133,7 @@ bool Connection::output_backlogged() const {
 }
 
 void Connection::closing_progress() {
-  if (limits_->close_timeout.count() > 0 && !(occasional_ && occasional_->close_timer) && !ended_) {
+  if (limits().close_timeout.count() > 0 && !(occasional_ && occasional_->close_timer) && !ended_) {
     occasional().close_timer = reactor_.spawn(close_timer());
   }
   // The answer waits until the application took the messages before it; then it goes after
@@ -249,8 +250,8 @@ void Connection::run_ready() {
 
 SendResult Connection::can_send(std::size_t size) const {
   if (state() != State::open) return SendResult::not_open;
-  if (outbound_.too_many(limits_->max_queued_packets)) return SendResult::too_many_queued;
-  if (outbound_.too_big(size, limits_->outbound_buffer_size)) return SendResult::buffer_full;
+  if (outbound_.too_many(limits().max_queued_packets)) return SendResult::too_many_queued;
+  if (outbound_.too_big(size, limits().outbound_buffer_size)) return SendResult::buffer_full;
   return SendResult::ok;
 }
 
@@ -364,7 +365,7 @@ bool Connection::close(int code, std::string_view reason) {
 }
 
 io::Task<void> Connection::close_timer() {
-  co_await io::sleep_for(reactor_, limits_->close_timeout);
+  co_await io::sleep_for(reactor_, limits().close_timeout);
   WSP_LOG_DEBUG("close handshake timed out; dropping the connection");
   aborted_ = true;
   finish(occasional_->close_timer);
@@ -372,7 +373,7 @@ io::Task<void> Connection::close_timer() {
 
 io::Task<void> Connection::heartbeat_loop() {
   auto interval = std::chrono::duration_cast<io::Duration>(
-      std::chrono::duration<double>(limits_->heartbeat_interval));
+      std::chrono::duration<double>(limits().heartbeat_interval));
   for (;;) {
     co_await io::sleep_for(reactor_, interval);
     if (state() != State::open || protocol_.close_answer_pending()) continue;

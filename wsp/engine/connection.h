@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -31,6 +32,7 @@
 #include "wsp/engine/outbound_queue.h"
 #include "wsp/engine/shared_frame.h"
 #include "wsp/protocol/deflate_negotiation.h"
+#include "wsp/protocol/http_header_block.h"
 #include "wsp/protocol/interned.h"
 #include "wsp/protocol/permessage_deflate.h"
 #include "wsp/protocol/protocol.h"
@@ -53,6 +55,42 @@ struct ConnectionLimits {
 
   bool operator==(const ConnectionLimits&) const = default;
 };
+
+// What a server's opening request settled (empty for a client's connection).
+struct RequestFacts {
+  std::string url;
+  std::string selected_protocol;
+  HeaderList request_headers;  // only when asked to keep them
+  bool operator==(const RequestFacts&) const = default;
+};
+
+// What a connection is opened with, mostly alike across a server's connections (one set of
+// limits, one URL per path; the subprotocol and kept headers seldom set): one shared copy per
+// distinct value (Interned), so a connection holds one pointer for all of it.
+struct ConnectionFacts {
+  ConnectionLimits limits;
+  RequestFacts request;
+  bool operator==(const ConnectionFacts&) const = default;
+};
+
+}  // namespace wsp
+
+template <>
+struct std::hash<wsp::ConnectionFacts> {
+  // The request only: connections that differ at all mostly differ there.
+  std::size_t operator()(const wsp::ConnectionFacts& facts) const noexcept {
+    const std::hash<std::string_view> h;
+    const wsp::RequestFacts& request = facts.request;
+    std::size_t seed = h(request.url) ^ (h(request.selected_protocol) << 1);
+    for (const auto& [name, value] : request.request_headers) {
+      seed = seed * 31 + h(name);
+      seed = seed * 31 + h(value);
+    }
+    return seed;
+  }
+};
+
+namespace wsp {
 
 enum class SendResult : std::uint8_t {
   ok,
@@ -134,7 +172,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
 
   // `deflate`: what the handshake agreed for permessage-deflate (null: not negotiated).
   Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
-             std::string leftover = {}, const DeflateConfig* deflate = nullptr);
+             std::string leftover = {}, const DeflateConfig* deflate = nullptr,
+             RequestFacts request = {});
   // Virtual, so deleting a WebSocket or a Connection is right either way (clang warns about
   // the other); the vtable pointer is there already, for io::StreamHandler.
   virtual ~Connection();
@@ -233,7 +272,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
 
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }
-  const ConnectionLimits& limits() const { return *limits_; }
+  const ConnectionLimits& limits() const { return facts_->limits; }
+  const RequestFacts& request() const { return facts_->request; }
 
  private:
   // io::StreamHandler
@@ -255,8 +295,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool output_backlogged() const;
   bool inbound_full(std::size_t next_size) const {
     // One message always fits an empty queue.
-    return occasional_ && occasional_->inbound.full_for(next_size, limits_->inbound_buffer_size,
-                                                        limits_->max_queued_packets);
+    return occasional_ && occasional_->inbound.full_for(next_size, limits().inbound_buffer_size,
+                                                        limits().max_queued_packets);
   }
   // Queues a parsed message, or holds it while the queue is full; notes a pong.
   void deliver(ProtocolEvent& event);
@@ -312,7 +352,7 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool answer_due_ : 1 = false;  // the next flush writes the owed close frame first
   bool listener_wants_writable_ : 1 = false;
   bool listener_due_ : 1 = false;
-  Interned<ConnectionLimits> limits_;  // one copy for every connection with the same limits
+  Interned<ConnectionFacts> facts_;
 
   using Overflow = connection_backlog::Overflow;
   using Backlog = connection_backlog::Backlog;

@@ -68,7 +68,8 @@ int main() {
   row_of<io::TcpStream>("io::TcpStream");
   row_of<io::TcpPushIo>("io::TcpPushIo");
   row_of<wsp::MessageHandler>("wsp::MessageHandler (base of a handler)");
-  row("wsp::ShardConnections::Node", sizeof(wsp::ShardConnections::Node), "a server's handler or coroutine frame");
+  row_of<wsp::ShardConnections::Handler>("wsp::ShardConnections::Handler (a server's)");
+  row("wsp::ShardConnections::Node", sizeof(wsp::ShardConnections::Node), "a coroutine server's frame");
   row("wsp::WebSocket::ReceiveOp", sizeof(wsp::WebSocket::ReceiveOp), "a coroutine echo loop's frame");
   row("wsp::WebSocket::SendOp", sizeof(wsp::WebSocket::SendOp), "a coroutine echo loop's frame");
   row("wsp::Received", sizeof(wsp::Received), "a coroutine echo loop's frame");

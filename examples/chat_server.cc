@@ -124,16 +124,15 @@ std::string room_of(const std::string& url) {
 
 // An open member, called by the reactor with each message it sends; deletes itself at its
 // close. Its subscription ends with its connection.
-struct Member final : wsp::MessageHandler, wsp::ShardConnections::Node {
+struct Member final : wsp::ShardConnections::Handler {
   Member(Shard& s, std::unique_ptr<wsp::WebSocket> socket)
       : shard(s), room(room_of(socket->requested_url())) {
-    shard.connections.opened(*this, std::move(socket));
     Chat& chat = shard.chat;
-    chat.pubsub->subscribe(ws->connection(), room);
+    chat.pubsub->subscribe(socket->connection(), room);
+    shard.connections.opened(*this, std::move(socket));
     if (chat.options.notices) {
       chat.pubsub->publish(room, "* someone joined (" + std::to_string(chat.resize(room, +1)) + " here)", true);
     }
-    attach(*ws);
   }
   bool on_message(wsp::WebSocket& socket, wsp::Received& message) override {
     Chat& chat = shard.chat;
@@ -141,7 +140,7 @@ struct Member final : wsp::MessageHandler, wsp::ShardConnections::Node {
       if (chat.options.notices) {
         chat.pubsub->publish(room, "* someone left (" + std::to_string(chat.resize(room, -1)) + " here)", true);
       }
-      delete this;  // with the WebSocket its node holds
+      delete this;  // with its WebSocket
       return true;
     }
     if (message.text) chat.pubsub->publish(room, message.data, true);
@@ -167,7 +166,7 @@ void Shard::on_accept_failed(const wsp::AcceptFailure& failure) {
 
 // Members whose connection did not end within the shutdown's limit.
 Shard::~Shard() {
-  connections.release_open([](wsp::ShardConnections::Node& n) { delete static_cast<Member*>(&n); });
+  connections.delete_open_handlers();
   refusals.finish();
 }
 

@@ -107,11 +107,10 @@ io::Task<void> secure_then_accept(Server& server, io::TcpStream tcp) {
 
 // One per open connection (the default style), called by the reactor with each message. While
 // the output is full the message is held back (and receiving pauses) until the next write.
-// The node it is holds the WebSocket; deleting the handler ends the connection.
-struct EchoHandler final : wsp::MessageHandler, wsp::ShardConnections::Node {
+// It owns the WebSocket; deleting the handler ends the connection.
+struct EchoHandler final : wsp::ShardConnections::Handler {
   EchoHandler(Server& server, std::unique_ptr<wsp::WebSocket> socket) {
     server.connections.opened(*this, std::move(socket));
-    attach(*ws);
   }
   bool on_message(wsp::WebSocket& socket, wsp::Received& message) override {
     if (message.closed) {
@@ -154,7 +153,7 @@ Server::~Server() {
   // Handlers whose connection did not end within the shutdown's limit (coroutine frames are
   // the reactor's to destroy).
   if (options.callback_style) {
-    connections.release_open([](wsp::ShardConnections::Node& n) { delete static_cast<EchoHandler*>(&n); });
+    connections.delete_open_handlers();
   }
   refusals.finish();
   if (options.print_stats) print_reactor_stats(reactor.stats());

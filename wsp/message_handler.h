@@ -42,6 +42,11 @@ class MessageHandler : private ConnectionListener, public io::slab::Allocated {
   void attach(WebSocket& ws);
   // Stops the calls; a message held back (see on_message) is dropped.
   void detach();
+  // The WebSocket attached (null: none, or it was destroyed).
+  WebSocket* attached() const {
+    Connection* c = connection();
+    return c ? &WebSocket::of(*c) : nullptr;
+  }
 
  protected:
   // A message (message.closed false), or the end of the connection (closed true, with its

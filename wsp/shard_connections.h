@@ -11,30 +11,21 @@
 #include "io/operation.h"
 #include "io/reactor.h"
 #include "io/task.h"
+#include "wsp/message_handler.h"
 #include "wsp/websocket.h"
 
 namespace wsp {
 
 class ShardConnections {
- public:
-  ShardConnections() { open_.prev_ = open_.next_ = &open_; }
-  ShardConnections(const ShardConnections&) = delete;
-  ShardConnections& operator=(const ShardConnections&) = delete;
-  ~ShardConnections() {
-    while (Node* node = first_open()) node->unlink();
-  }
-
-  // An open connection: owns its WebSocket, and is linked while open. It lives in what serves
-  // the connection (a handler, a coroutine frame): tracking allocates nothing, and destroying
-  // the node (with its WebSocket) is how a connection ends here.
-  class Node {
+  // An entry of a circle through the ShardConnections' own entry: no head to update.
+  class Link {
    public:
-    Node() = default;
-    Node(const Node&) = delete;
-    Node& operator=(const Node&) = delete;
-    ~Node() { unlink(); }
+    Link() = default;
+    Link(const Link&) = delete;
+    Link& operator=(const Link&) = delete;
 
-    std::unique_ptr<WebSocket> ws;
+   protected:
+    ~Link() { unlink(); }
 
    private:
     friend class ShardConnections;
@@ -44,8 +35,48 @@ class ShardConnections {
       next_->prev_ = prev_;
       prev_ = next_ = nullptr;
     }
-    Node* prev_ = nullptr;  // a circle through ShardConnections' own node: no head to update
-    Node* next_ = nullptr;
+    void link_after(Link& head) {
+      prev_ = &head;
+      next_ = head.next_;
+      head.next_->prev_ = this;
+      head.next_ = this;
+    }
+    Link* prev_ = nullptr;
+    Link* next_ = nullptr;
+  };
+  struct Circle : Link {
+    Circle() { prev_ = next_ = this; }
+    ~Circle() {
+      while (Link* link = first()) link->unlink();
+    }
+    Link* first() { return next_ == this ? nullptr : next_; }
+  };
+
+ public:
+  ShardConnections() = default;
+  ShardConnections(const ShardConnections&) = delete;
+  ShardConnections& operator=(const ShardConnections&) = delete;
+
+  // An open connection served by a task: owns its WebSocket, and is linked while open. It
+  // lives in the task's coroutine frame: tracking allocates nothing, and destroying the node
+  // (with its WebSocket) is how a connection ends here.
+  class Node : Link {
+   public:
+    std::unique_ptr<WebSocket> ws;
+
+   private:
+    friend class ShardConnections;
+  };
+
+  // An open connection served by callbacks: a MessageHandler that owns the WebSocket it is
+  // attached to, and is linked while open. It reaches the WebSocket through the handler's own
+  // pointer (thousands of idle connections: no second one). Deleting it ends the connection.
+  class Handler : public MessageHandler, Link {
+   public:
+    ~Handler() override { delete attached(); }
+
+   private:
+    friend class ShardConnections;
   };
 
   // A connection was accepted: its handshake starts.
@@ -56,21 +87,24 @@ class ShardConnections {
   void opened(Node& node, std::unique_ptr<WebSocket> ws) {
     --opening_;
     node.ws = std::move(ws);
-    node.prev_ = &open_;
-    node.next_ = open_.next_;
-    open_.next_->prev_ = &node;
-    open_.next_ = &node;
+    node.link_after(nodes_);
     if (stopping_) node.ws->connection().close(1001, kShuttingDown);
   }
+  // The same for a handler, which is attached to the WebSocket and owns it.
+  void opened(Handler& handler, std::unique_ptr<WebSocket> ws) {
+    --opening_;
+    WebSocket& socket = *ws.release();
+    handler.attach(socket);
+    handler.link_after(handlers_);
+    if (stopping_) socket.connection().close(1001, kShuttingDown);
+  }
 
-  // Unlinks every connection still open, handing its node to `f` (which may destroy it): for
-  // a shard stopping with connections its close did not end in time, whose nodes are not in
-  // coroutine frames the reactor destroys.
-  template <typename F>
-  void release_open(F f) {
-    while (Node* node = first_open()) {
-      node->unlink();
-      f(*node);
+  // Deletes every handler still open: for a shard stopping with connections its close did not
+  // end in time. (Nodes are in coroutine frames, which the reactor destroys.)
+  void delete_open_handlers() {
+    while (Link* link = handlers_.first()) {
+      link->unlink();
+      delete static_cast<Handler*>(link);
     }
   }
 
@@ -78,20 +112,24 @@ class ShardConnections {
   // once all of them ended (each within its close_timeout), or after `limit`.
   io::Task<void> close_all(io::Reactor& reactor, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     stopping_ = true;
-    for (Node* n = open_.next_; n != &open_; n = n->next_) {
-      n->ws->connection().close(1001, kShuttingDown);
+    for (Link* n = nodes_.next_; n != &nodes_; n = n->next_) {
+      static_cast<Node*>(n)->ws->connection().close(1001, kShuttingDown);
+    }
+    for (Link* h = handlers_.next_; h != &handlers_; h = h->next_) {
+      if (WebSocket* ws = static_cast<Handler*>(h)->attached()) ws->connection().close(1001, kShuttingDown);
     }
     const auto deadline = std::chrono::steady_clock::now() + limit;
-    while ((opening_ > 0 || first_open()) && std::chrono::steady_clock::now() < deadline) {
+    while ((opening_ > 0 || nodes_.first() || handlers_.first()) &&
+           std::chrono::steady_clock::now() < deadline) {
       co_await io::sleep_for(reactor, std::chrono::milliseconds(20));
     }
   }
 
  private:
   static constexpr const char* kShuttingDown = "server shutting down";
-  Node* first_open() { return open_.next_ == &open_ ? nullptr : open_.next_; }
 
-  Node open_;  // the circle's own node: holds no connection
+  Circle nodes_;
+  Circle handlers_;
   long opening_ = 0;  // accepted, not yet opened or refused
   bool stopping_ = false;
 };

@@ -158,7 +158,7 @@ io::Task<void> connection(io::Reactor& reactor, int port, Mode mode, int level,
       ++outstanding;
     }
   }
-  if (const wsp::DeflateSlot* d = (*ws)->connection().deflate()) {
+  if (const auto d = (*ws)->connection().deflate()) {
     r.raw_bytes += d->stats().bytes_before_compression;
     r.wire_bytes += d->stats().bytes_after_compression;
   }

@@ -4,6 +4,7 @@
 //   bazel run //examples:demo_client -- ws://127.0.0.1:9001 [--deflate off|shared|dedicated]
 #include <chrono>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -76,7 +77,7 @@ io::Task<long> load_connection(io::Reactor& reactor, std::string url, int in_fli
 
 // What permessage-deflate did on a connection (nothing when it was not negotiated).
 void print_compression(wsp::WebSocket& ws) {
-  const wsp::DeflateSlot* deflate = ws.connection().deflate();
+  const std::optional<wsp::DeflateView> deflate = ws.connection().deflate();
   if (!deflate) {
     std::printf("permessage-deflate: not negotiated\n");
     return;

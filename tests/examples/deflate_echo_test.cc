@@ -110,8 +110,8 @@ std::string run_case(int port, const OfferSet& set, bool binary) {
   auto ws = interop::await(reactor, wsp::connect(reactor, "ws://127.0.0.1:" + std::to_string(port) + "/",
                                                  std::move(options)));
   if (!ws) return "connect failed: " + reason;
-  const wsp::DeflateSlot* deflate = (*ws)->connection().deflate();
-  if ((deflate != nullptr) != set.accepted) return deflate ? "unexpectedly negotiated" : "not negotiated";
+  std::optional<wsp::DeflateView> deflate = (*ws)->connection().deflate();
+  if (deflate.has_value() != set.accepted) return deflate ? "unexpectedly negotiated" : "not negotiated";
   auto exchange = [&](std::string data) -> io::Task<std::string> {
     if (!co_await (*ws)->send(data, !binary)) co_return "send failed";
     wsp::Received r = co_await (*ws)->receive();
@@ -127,6 +127,7 @@ std::string run_case(int port, const OfferSet& set, bool binary) {
   }
   // Binary data that does not shrink may go uncompressed without context takeover (RFC 7692
   // §6 lets a sender choose per message); the text always compresses.
+  deflate = (*ws)->connection().deflate();  // its state was made since
   if (deflate && !binary &&
       (deflate->stats().messages_compressed == 0 || deflate->stats().messages_inflated == 0))
     return "nothing went compressed";

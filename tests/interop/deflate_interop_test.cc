@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <memory>
 #include <set>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -46,7 +47,7 @@ wsp::DeflateOptions deflate(Mode mode) {
 }
 
 // What a connection's permessage-deflate did: "compressed N inflated M" (N, M > 0 expected).
-std::string counters(const wsp::DeflateSlot* d) {
+std::string counters(const std::optional<wsp::DeflateView>& d) {
   if (!d) return "not negotiated";
   return std::string(d->stats().messages_compressed > 0 ? "compressed" : "NOT compressed") +
          (d->stats().messages_inflated > 0 ? " inflated" : " NOT inflated");

@@ -251,9 +251,13 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   std::string close_reason() const;
   bool clean() const { return close_code() != -1; }
 
-  // permessage-deflate on this connection (null when not negotiated): its configuration and
-  // how many bytes it saved. Its zlib state is made on the first compressed message.
-  const DeflateSlot* deflate() const { return protocol_.deflate() ? &protocol_.deflate() : nullptr; }
+  // permessage-deflate on this connection (none when not negotiated): its configuration and
+  // how many bytes it saved. Its zlib state is made on the first compressed message: a view
+  // taken before that shows none of it.
+  std::optional<DeflateView> deflate() const {
+    if (const DeflateView d = protocol_.deflate()) return d;
+    return std::nullopt;
+  }
 
   // Heap bytes of the buffers this connection holds besides the messages queued for the
   // application: the message being assembled, output, bytes waiting to be parsed. 0 when

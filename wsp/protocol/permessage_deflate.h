@@ -152,6 +152,13 @@ class DeflateSlot {
   // the thread's one for a configuration that keeps nothing per connection; null when not
   // negotiated or when there was no memory for it.
   PerMessageDeflate* get(SharedDeflateStreams* shared);
+  // Gives up the PerMessageDeflate it made (the caller owns it now), leaving the slot empty;
+  // null if none was made (the slot is left as it was).
+  PerMessageDeflate* release() {
+    PerMessageDeflate* made = const_cast<PerMessageDeflate*>(this->made());
+    if (made) word_ = 0;
+    return made;
+  }
   // The PerMessageDeflate if it was made, else null.
   const PerMessageDeflate* made() const { return packed() ? nullptr : reinterpret_cast<const PerMessageDeflate*>(word_); }
   // Its counters (zero until made, and without per-connection counters) and zlib streams of
@@ -168,6 +175,28 @@ class DeflateSlot {
   std::size_t min_size() const;
   // 0: not negotiated; low bit set: a packed DeflateConfig; else a PerMessageDeflate*.
   std::uintptr_t word_ = 0;
+};
+
+// A connection's permessage-deflate as its Protocol keeps it: the negotiated configuration
+// (shared by every Protocol configured alike) and the state this connection made from it on
+// first use (null until then, and for a configuration that keeps nothing per connection).
+class DeflateView {
+ public:
+  DeflateView(const DeflateSlot& configured, const PerMessageDeflate* made)
+      : configured_(&configured), made_(made) {}
+
+  bool negotiated() const { return configured_->negotiated(); }
+  explicit operator bool() const { return negotiated(); }
+  DeflateConfig config() const { return configured_->config(); }
+  const PerMessageDeflate* made() const { return made_; }
+  // Its counters (zero until made, and without per-connection counters) and zlib streams of
+  // its own (0 until made).
+  DeflateStats stats() const { return made_ ? made_->stats() : DeflateStats{}; }
+  std::size_t dedicated_streams() const { return made_ ? made_->dedicated_streams() : 0; }
+
+ private:
+  const DeflateSlot* configured_;
+  const PerMessageDeflate* made_;
 };
 
 }  // namespace wsp

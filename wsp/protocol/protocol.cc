@@ -41,11 +41,15 @@ inline bool known_opcode(std::uint8_t op) { return op <= 2 || (op >= 8 && op <= 
 }  // namespace
 
 Protocol::Protocol(ProtocolConfig config)
-    : deflate_(std::move(config.deflate)),  // leaves config.deflate empty: config_ is shared
-      config_(config) {
+    : config_(config) {  // a made deflate slot is copied as its configuration
   if (config_->role == Role::client && !config_->mask_keys) {
     throw std::invalid_argument("a client Protocol needs a MaskKeySource");
   }
+}
+
+Protocol::~Protocol() {
+  drop_scratch();
+  delete made_deflate();
 }
 
 void Protocol::give_back_buffer(std::string&& buffer) {
@@ -57,8 +61,8 @@ void Protocol::give_back_buffer(std::string&& buffer) {
 }
 
 void Protocol::consume_output(std::size_t n) {
-  if (!scratch_) return;
-  Scratch& s = *scratch_;
+  if (!scratch_ptr()) return;
+  Scratch& s = *scratch_ptr();
   s.out_offset += std::min(n, s.out.size() - s.out_offset);
   if (s.out_offset == s.out.size()) {
     s.out.clear();  // its capacity stays for the next output
@@ -71,8 +75,8 @@ void Protocol::consume_output(std::size_t n) {
 
 void Protocol::take_output(std::string& into) {
   into.clear();
-  if (!scratch_) return;
-  Scratch& s = *scratch_;
+  if (!scratch_ptr()) return;
+  Scratch& s = *scratch_ptr();
   if (s.out_offset > 0) s.out.erase(0, s.out_offset);
   s.out_offset = 0;
   s.out.swap(into);
@@ -80,27 +84,45 @@ void Protocol::take_output(std::string& into) {
 }
 
 void Protocol::make_scratch() {
+  PerMessageDeflate* deflate = made_deflate();
   void* block = config_->buffers ? config_->buffers->take_block(sizeof(Scratch))
                                  : ::operator new(sizeof(Scratch));
-  scratch_ = new (block) Scratch();
+  Scratch* s = new (block) Scratch();
+  s->deflate = deflate;
+  scratch_word_ = reinterpret_cast<std::uintptr_t>(s);
 }
 
 void Protocol::drop_scratch() {
-  if (!scratch_) return;
-  scratch_->~Scratch();
+  Scratch* s = scratch_ptr();
+  if (!s) return;
+  PerMessageDeflate* deflate = s->deflate;
+  s->~Scratch();
   if (config_->buffers) {
-    config_->buffers->give_back_block(scratch_, sizeof(Scratch));
+    config_->buffers->give_back_block(s, sizeof(Scratch));
   } else {
-    ::operator delete(scratch_);
+    ::operator delete(s);
   }
-  scratch_ = nullptr;
+  scratch_word_ = deflate ? reinterpret_cast<std::uintptr_t>(deflate) | kIdleDeflate : 0;
+}
+
+PerMessageDeflate* Protocol::deflate_engine() {
+  if (PerMessageDeflate* made = made_deflate()) return made;
+  // The shared slot stays a configuration: a copy makes this connection's state, or gives
+  // the thread's stateless one (kept nowhere: nothing of it is this connection's).
+  DeflateSlot slot = config_->deflate;
+  PerMessageDeflate* engine = slot.get(config_->deflate_streams);
+  if (PerMessageDeflate* made = slot.release()) {
+    if (Scratch* s = scratch_ptr()) s->deflate = made;
+    else scratch_word_ = reinterpret_cast<std::uintptr_t>(made) | kIdleDeflate;
+  }
+  return engine;
 }
 
 void Protocol::drop_idle_scratch() {
   // Kept: a frame or message being read, a control payload or the peer's close frame, output
   // not taken, a buffer handed back for the next message.
-  if (!scratch_) return;
-  Scratch& s = *scratch_;
+  if (!scratch_ptr()) return;
+  Scratch& s = *scratch_ptr();
   // Output waiting (an echo's replies) is the usual reason: tested first.
   if (!s.out.empty() || !s.frame.at_boundary() || close_received_) return;
   if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty()) return;
@@ -117,7 +139,7 @@ bool Protocol::check_first_two_bytes(std::uint8_t b0, std::uint8_t b1) {
   // §5.2: RSV bits must be 0 unless an extension defines them; RFC 7692 §6 allows RSV1 only
   // on the first frame of a data message.
   if (b0 & 0x30) return false;
-  if (rsv1 && ((!config_->allow_rsv1 && !deflate_) || op == 0 || op >= 8)) return false;
+  if (rsv1 && ((!config_->allow_rsv1 && !config_->deflate) || op == 0 || op >= 8)) return false;
   if (!known_opcode(op)) return false;  // §5.2: reserved opcodes
   if (op >= 8) {
     if (!fin) return false;                          // §5.5: control frames are not fragmented
@@ -164,7 +186,7 @@ bool Protocol::start_frame(const std::uint8_t* h) {
   std::string& message = scratch().message;
   const std::size_t have = message.size();
   const bool compressed = f.opcode == Opcode::continuation ? f.message_compressed : (h[0] & 0x40);
-  const std::uint64_t limit = compressed && deflate_ ? compressed_limit(config_->max_message_size)
+  const std::uint64_t limit = compressed && config_->deflate ? compressed_limit(config_->max_message_size)
                                                             : config_->max_message_size;
   if (config_->max_message_size != 0 && (len > limit || have + len > limit)) {
     fail(close_code::message_too_big);
@@ -178,7 +200,7 @@ bool Protocol::start_frame(const std::uint8_t* h) {
     f.utf8.reset();
   }
   // A compressed message gets RFC 7692's 4-byte tail appended before it is inflated.
-  const std::uint64_t want = have + len + (compressed && deflate_ ? 4 : 0);
+  const std::uint64_t want = have + len + (compressed && config_->deflate ? 4 : 0);
   if (want > message.capacity()) {
     if (have == 0 && config_->buffers && want <= BufferPool::kMaxPooledCapacity) {
       config_->buffers->give_back(std::move(message));
@@ -265,7 +287,7 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
       break;
   }
   if (!f.fin) return false;
-  if (f.message_compressed && deflate_) return inflate_message(out);
+  if (f.message_compressed && config_->deflate) return inflate_message(out);
   if (f.message_text && !f.message_compressed && !f.utf8.complete()) {
     fail(close_code::invalid_payload);  // ends inside a code point
     return false;
@@ -287,7 +309,7 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
 bool Protocol::inflate_message(ProtocolEvent& out) {
   Frame& f = frame();
   f.in_message = false;
-  PerMessageDeflate* deflate = deflate_.get(config_->deflate_streams);
+  PerMessageDeflate* deflate = deflate_engine();
   if (!deflate) {
     fail(close_code::internal_error);
     return false;
@@ -348,8 +370,8 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
 
   std::string& payload = out.payload;  // empty: receive() cleared it
   if (payload.capacity() < size) {
-    if (scratch_ && scratch_->message.capacity() >= size) {
-      payload.swap(scratch_->message);  // a buffer handed back by give_back_buffer()
+    if (scratch_ptr() && scratch_ptr()->message.capacity() >= size) {
+      payload.swap(scratch_ptr()->message);  // a buffer handed back by give_back_buffer()
     } else if (config_->buffers) {
       config_->buffers->give_back(std::move(payload));
       payload = config_->buffers->take(size);
@@ -440,8 +462,8 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
 
 std::string Protocol::received_close_reason() const {
   // The close frame's payload stays in the scratch's control: nothing is parsed after it.
-  if (!close_received_ || !scratch_ || scratch_->control.size() <= 2) return {};
-  return scratch_->control.substr(2);
+  if (!close_received_ || !scratch_ptr() || scratch_ptr()->control.size() <= 2) return {};
+  return scratch_ptr()->control.substr(2);
 }
 
 const char* Protocol::failure_reason() const {
@@ -459,14 +481,14 @@ void Protocol::fail(int code) {
   failed_code_ = static_cast<std::int16_t>(code);  // one of close_code's
   if (config_->answer_close_at_once) write_close_answer();
   stop_reading();
-  if (scratch_) scratch_->control.clear();
+  if (scratch_ptr()) scratch_ptr()->control.clear();
 }
 
 void Protocol::stop_reading() {
   stopped_ = true;
-  if (!scratch_) return;
-  scratch_->frame = Frame();
-  std::string().swap(scratch_->message);  // free the partial message at once
+  if (!scratch_ptr()) return;
+  scratch_ptr()->frame = Frame();
+  std::string().swap(scratch_ptr()->message);  // free the partial message at once
 }
 
 // ---- Sending ----------------------------------------------------------------------------
@@ -495,7 +517,7 @@ void Protocol::write_unmasked_frame(Opcode opcode, bool fin, const std::uint8_t*
   std::uint8_t header[kMaxFrameHeader];
   const std::size_t hlen = encode_frame_header(header, opcode, fin, len, nullptr, rsv1);
   reserve_output(hlen + len);
-  std::string& output = scratch_->out;  // reserve_output() made the scratch
+  std::string& output = scratch_ptr()->out;  // reserve_output() made the scratch
   output.append(reinterpret_cast<const char*>(header), hlen);
   if (len != 0) output.append(reinterpret_cast<const char*>(data), len);
 }
@@ -512,8 +534,7 @@ bool Protocol::send_message_framed(bool text, const std::uint8_t* data, std::siz
   if (close_sent_) return false;  // §5.5.1: no data frames after a close frame
   const Opcode first = text ? Opcode::text : Opcode::binary;
   PerMessageDeflate* deflate;
-  if (!rsv1 && deflate_.should_compress(len) &&
-      (deflate = deflate_.get(config_->deflate_streams))) {
+  if (!rsv1 && config_->deflate.should_compress(len) && (deflate = deflate_engine())) {
     // The compressed payload is assembled in a pooled buffer, then framed (and fragmented)
     // like any payload, RSV1 on its first frame (RFC 7692 §6).
     std::string compressed = config_->buffers ? config_->buffers->take(len / 2 + 64) : std::string();
@@ -545,7 +566,7 @@ bool Protocol::send_message_header(bool text, std::uint8_t* payload, std::size_t
   if (close_sent_) return false;
   const std::size_t frag = config_->max_fragment_bytes_per_frame;
   if (frag != 0 && len > frag) return false;
-  if (deflate_ && deflate_.should_compress(len)) return false;
+  if (config_->deflate.should_compress(len)) return false;
   const Opcode opcode = text ? Opcode::text : Opcode::binary;
   std::uint8_t header[kMaxFrameHeader];
   std::size_t hlen;

@@ -74,7 +74,7 @@ class Protocol {
   explicit Protocol(ProtocolConfig config);
   Protocol(const Protocol&) = delete;
   Protocol& operator=(const Protocol&) = delete;
-  ~Protocol() { drop_scratch(); }
+  ~Protocol();
 
   // Parses received bytes, split anywhere. Stops right after one complete event so the caller
   // can apply back-pressure: returns how many bytes were consumed and sets `out` (type none
@@ -110,7 +110,7 @@ class Protocol {
     if (close_sent_ || config_->role != Role::server) return false;
     const std::size_t frag = config_->max_fragment_bytes_per_frame;
     if (frag != 0 && len > frag) return false;
-    return !deflate_.should_compress(len);
+    return !config_->deflate.should_compress(len);
   }
   // Queues bytes that are already whole frames, as they are (after sends_plain_frame()).
   bool send_encoded(std::string_view frames);
@@ -124,10 +124,10 @@ class Protocol {
   bool send_close(int code, std::string_view reason);
 
   std::string_view pending_output() const {
-    return scratch_ ? std::string_view(scratch_->out).substr(scratch_->out_offset) : std::string_view();
+    return scratch_ptr() ? std::string_view(scratch_ptr()->out).substr(scratch_ptr()->out_offset) : std::string_view();
   }
   std::size_t pending_output_size() const {
-    return scratch_ ? scratch_->out.size() - scratch_->out_offset : 0;
+    return scratch_ptr() ? scratch_ptr()->out.size() - scratch_ptr()->out_offset : 0;
   }
   void consume_output(std::size_t n);
   // Hands all pending output to the caller in one move, without copying: `into` is cleared
@@ -163,12 +163,12 @@ class Protocol {
   // Heap bytes of the buffers held now: the message being assembled, a control frame's
   // payload, output not taken yet, and their holder. 0 when idle.
   std::size_t buffer_capacity() const {
-    if (!scratch_) return 0;
-    return sizeof(Scratch) + heap_capacity(scratch_->message) + heap_capacity(scratch_->control) +
-           heap_capacity(scratch_->out);
+    if (!scratch_ptr()) return 0;
+    return sizeof(Scratch) + heap_capacity(scratch_ptr()->message) + heap_capacity(scratch_ptr()->control) +
+           heap_capacity(scratch_ptr()->out);
   }
-  // permessage-deflate on this connection (empty when not negotiated).
-  const DeflateSlot& deflate() const { return deflate_; }
+  // permessage-deflate on this connection (false when not negotiated).
+  DeflateView deflate() const { return {config_->deflate, made_deflate()}; }
   // The pool given in the config (null when none).
   BufferPool* buffers() const { return config_->buffers; }
   // Lets the caller hand back a consumed payload's capacity for the next message.
@@ -201,8 +201,11 @@ class Protocol {
   }
   void take_output_buffer(std::size_t n);
 
-  DeflateSlot deflate_;
-  // The config without its deflate slot, stored once for every Protocol configured alike.
+  // Made on first use (the first compressed message), unless stateless: null when not
+  // negotiated or when there was no memory for it.
+  PerMessageDeflate* deflate_engine();
+
+  // Stored once for every Protocol configured alike; its deflate slot stays a configuration.
   Interned<ProtocolConfig> config_;
 
   // The frame being read and the data message being reassembled (§5.4). They live in the
@@ -236,18 +239,32 @@ class Protocol {
     std::string out;      // output
     std::size_t out_offset = 0;
     Frame frame;
+    PerMessageDeflate* deflate = nullptr;  // this connection's own, once made (owned)
   };
   Frame& frame() { return scratch().frame; }
-  bool at_frame_boundary() const { return !scratch_ || scratch_->frame.at_boundary(); }
-  bool in_message() const { return scratch_ && scratch_->frame.in_message; }
+  bool at_frame_boundary() const { return !scratch_ptr() || scratch_ptr()->frame.at_boundary(); }
+  bool in_message() const { return scratch_ptr() && scratch_ptr()->frame.in_message; }
   Scratch& scratch() {
-    if (!scratch_) make_scratch();
-    return *scratch_;
+    if (!scratch_ptr()) make_scratch();
+    return *scratch_ptr();
   }
   void make_scratch();  // from the config's pool when there is one: made and freed per message
   void drop_scratch();
   void drop_idle_scratch();
-  Scratch* scratch_ = nullptr;
+  // One word for two things seldom both there (thousands of idle connections): the scratch
+  // while there is one (low bit clear), else this connection's own deflate state once made
+  // (low bit set), which the scratch holds while it exists.
+  std::uintptr_t scratch_word_ = 0;
+  static constexpr std::uintptr_t kIdleDeflate = 1;
+  Scratch* scratch_ptr() const {
+    return scratch_word_ & kIdleDeflate ? nullptr : reinterpret_cast<Scratch*>(scratch_word_);
+  }
+  PerMessageDeflate* made_deflate() const {
+    if (scratch_word_ & kIdleDeflate) {
+      return reinterpret_cast<PerMessageDeflate*>(scratch_word_ & ~kIdleDeflate);
+    }
+    return scratch_word_ ? scratch_ptr()->deflate : nullptr;
+  }
 
   // Close codes are below 5000: 16 bits each.
   std::int16_t received_close_code_ = -1;

@@ -64,7 +64,7 @@ TEST_CASE("strings are found by hash: 1,000 distinct ones, each shared by its eq
   CHECK(Interned<std::string>::distinct_values() == 0);
 }
 
-TEST_CASE("protocols configured alike hold one shared config; their deflate slots stay their own") {
+TEST_CASE("protocols configured alike hold one shared config, deflate configuration included; zlib state stays their own") {
   const std::size_t before = Interned<ProtocolConfig>::distinct_values();
   {
     Protocol a = make(Role::server);
@@ -75,10 +75,13 @@ TEST_CASE("protocols configured alike hold one shared config; their deflate slot
 
     ProtocolConfig deflating = config_for(Role::server);
     deflating.deflate = DeflateSlot(DeflateConfig{});
-    Protocol d(std::move(deflating));
+    Protocol d(deflating);
+    CHECK(Interned<ProtocolConfig>::distinct_values() == before + 3);
+    Protocol e(std::move(deflating));
+    CHECK(Interned<ProtocolConfig>::distinct_values() == before + 3);  // d's
     CHECK(d.deflate().negotiated());
+    CHECK(d.deflate().made() == nullptr);
     CHECK_FALSE(a.deflate().negotiated());
-    CHECK(Interned<ProtocolConfig>::distinct_values() == before + 2);  // a's, without the slot
   }
   CHECK(Interned<ProtocolConfig>::distinct_values() == before);
 }

@@ -81,7 +81,8 @@ DeflateConfig no_takeover(int bits = 15) {
 struct Endpoint {
   FixedMaskKeys keys;
   std::unique_ptr<Protocol> protocol;
-  const DeflateSlot* deflate = nullptr;
+  // Asked each time: the connection's own state, once made, is not the configuration's.
+  DeflateView deflate() const { return protocol->deflate(); }
 
   Endpoint(Role role, const DeflateConfig& config, std::size_t max_message = 65535,
            SharedDeflateStreams* shared = nullptr, std::size_t fragment = 0) {
@@ -93,7 +94,6 @@ struct Endpoint {
     pc.deflate_streams = shared;
     pc.mask_keys = &keys;
     protocol = std::make_unique<Protocol>(std::move(pc));
-    deflate = &protocol->deflate();
   }
   Protocol& p() { return *protocol; }
   std::string take_output() {
@@ -256,7 +256,7 @@ TEST_CASE("control frames are never compressed, messages under min_size go uncom
   CHECK(frames[2].b0 == 0xc1);  // FIN, RSV1, text
   CHECK(frames[2].payload.size() < large.size());
   CHECK(frames[3].b0 == kClose);
-  CHECK(server.deflate->dedicated_streams() == 1);  // the compressor, made for the large one
+  CHECK(server.deflate().dedicated_streams() == 1);  // the compressor, made for the large one
 }
 
 TEST_CASE("a compressed message is fragmented with RSV1 on its first frame only") {
@@ -325,7 +325,7 @@ TEST_CASE("a 16 MiB message round-trips compressed, whole and fragmented") {
     const auto got = round_trip(client, server, {big}, true);
     REQUIRE(got.size() == 1);
     CHECK(got[0] == big);
-    CHECK(client.deflate->stats().bytes_after_compression < big.size() / 3);
+    CHECK(client.deflate().stats().bytes_after_compression < big.size() / 3);
   }
 }
 
@@ -372,19 +372,19 @@ TEST_CASE("shared streams serve interleaved connections and a connection keeps n
     CHECK(round_trip(b, peer_b, {mb}, true) == std::vector<std::string>{mb});
     CHECK(round_trip(peer_a, a, {ma}, true) == std::vector<std::string>{ma});
   }
-  CHECK(a.deflate->dedicated_streams() == 0);
-  CHECK(b.deflate->dedicated_streams() == 0);
+  CHECK(a.deflate().dedicated_streams() == 0);
+  CHECK(b.deflate().dedicated_streams() == 0);
   CHECK(shared.streams() == 2);  // one compressor (15 bits), one decompressor
 }
 
 TEST_CASE("dedicated zlib streams are made on first use, one per direction") {
   Endpoint server(Role::server, takeover()), client(Role::client, takeover());
-  CHECK(server.deflate->dedicated_streams() == 0);
+  CHECK(server.deflate().dedicated_streams() == 0);
   const std::string m = json_like(200);
   round_trip(server, client, {m}, true);
-  CHECK(server.deflate->dedicated_streams() == 1);
+  CHECK(server.deflate().dedicated_streams() == 1);
   round_trip(client, server, {m}, true);
-  CHECK(server.deflate->dedicated_streams() == 2);
+  CHECK(server.deflate().dedicated_streams() == 2);
 }
 
 // ---- bombs ----------------------------------------------------------------------------------
@@ -474,20 +474,46 @@ TEST_CASE("DeflateSlot: should_compress is size >= min_size, before and after th
 
 TEST_CASE("a Protocol makes its PerMessageDeflate on the first compressed message, not before") {
   Endpoint server(Role::server, no_takeover()), client(Role::client, no_takeover());
-  CHECK(server.deflate->made() == nullptr);
-  CHECK(server.deflate->stats().messages_compressed == 0);
+  CHECK(server.deflate().made() == nullptr);
+  CHECK(server.deflate().stats().messages_compressed == 0);
   // Under min_size nothing is compressed: still nothing made.
   DeflateConfig small = no_takeover();
   small.min_size = 64;
   Endpoint quiet(Role::server, small);
   REQUIRE(quiet.p().send_message(true, reinterpret_cast<const std::uint8_t*>("short"), 5));
-  CHECK(quiet.deflate->made() == nullptr);
+  CHECK(quiet.deflate().made() == nullptr);
   // A compressed message from the peer makes it on the receiving side.
   const std::string text = json_like(500);
   CHECK(round_trip(client, server, {text}, true) == std::vector<std::string>{text});
-  CHECK(client.deflate->made() != nullptr);
-  CHECK(server.deflate->made() != nullptr);
-  CHECK(server.deflate->stats().messages_inflated == 1);
+  CHECK(client.deflate().made() != nullptr);
+  CHECK(server.deflate().made() != nullptr);
+  CHECK(server.deflate().stats().messages_inflated == 1);
+}
+
+TEST_CASE("a Protocol idle between compressed messages holds no scratch, and keeps its zlib state and counters") {
+  Endpoint server(Role::server, takeover()), client(Role::client, takeover());
+  const std::string text = json_like(500);
+  // As a Connection does: the output taken whole (take_output), which lets an idle scratch go.
+  auto send = [&](Endpoint& from, Endpoint& to) {
+    REQUIRE(from.p().send_message(true, reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    std::string wire;
+    from.p().take_output(wire);
+    return messages(feed(to.p(), wire));
+  };
+  const PerMessageDeflate* first_made = nullptr;
+  for (int i = 1; i <= 3; ++i) {
+    CHECK(send(client, server) == std::vector<std::string>{text});
+    CHECK(send(server, client) == std::vector<std::string>{text});
+    // Each side took its messages and its output: nothing of the scratch is left.
+    CHECK(server.p().buffer_capacity() == 0);
+    CHECK(client.p().buffer_capacity() == 0);
+    REQUIRE(server.deflate().made() != nullptr);
+    if (i == 1) first_made = server.deflate().made();
+    CHECK(server.deflate().made() == first_made);  // the same state, kept while idle
+    CHECK(server.deflate().stats().messages_inflated == static_cast<std::uint64_t>(i));
+    CHECK(server.deflate().stats().messages_compressed == static_cast<std::uint64_t>(i));
+    CHECK(server.deflate().dedicated_streams() == 2);
+  }
 }
 
 TEST_CASE("copying a DeflateSlot copies the configuration, never the zlib state") {
@@ -513,8 +539,8 @@ TEST_CASE("shared without per-connection counters: no connection ever holds a Pe
   for (Endpoint* server : {&a, &b}) {
     CHECK(round_trip(client, *server, {text}, true) == std::vector<std::string>{text});
     CHECK(round_trip(*server, client, {text}, true) == std::vector<std::string>{text});
-    CHECK(server->deflate->made() == nullptr);
-    CHECK(server->deflate->stats().messages_compressed == 0);
+    CHECK(server->deflate().made() == nullptr);
+    CHECK(server->deflate().stats().messages_compressed == 0);
   }
   // Both connections used the thread's one object for their configuration: the counts are
   // the thread's.
@@ -526,7 +552,7 @@ TEST_CASE("shared without per-connection counters: no connection ever holds a Pe
   // A third connection with the same configuration uses the same object.
   Endpoint c(Role::server, shared, 65535, &streams);
   CHECK(round_trip(client, c, {text}, true) == std::vector<std::string>{text});
-  CHECK(c.deflate->made() == nullptr);
+  CHECK(c.deflate().made() == nullptr);
   CHECK(streams.stats().messages_inflated == 3);
 
   // With the counters (the default) the connection makes its own on first use.
@@ -534,8 +560,8 @@ TEST_CASE("shared without per-connection counters: no connection ever holds a Pe
   counted.per_connection_stats = true;
   Endpoint d(Role::server, counted, 65535, &streams);
   CHECK(round_trip(client, d, {text}, true) == std::vector<std::string>{text});
-  CHECK(d.deflate->made() != nullptr);
-  CHECK(d.deflate->stats().messages_inflated == 1);
+  CHECK(d.deflate().made() != nullptr);
+  CHECK(d.deflate().stats().messages_inflated == 1);
   CHECK(streams.stats().messages_inflated == 3);
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -72,9 +73,23 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       for (const Chunk& c : later) f(c);
     }
   };
-  // What few connections need: chunks beyond the first reaped in one turn (usually one a turn
-  // is), and a receive buffer of their own where there is no buffer ring.
-  struct Rare {
+
+  // A write in progress, made by start_write and ended with it. The caller's list is copied (it
+  // need not outlive the call): a one-piece list inline.
+  struct Sending {
+    StreamHandler* handler = nullptr;
+    std::span<iovec> pieces;  // `one` or `many`
+    iovec one{};
+    std::vector<iovec> many;
+    std::size_t next = 0;  // the first piece not fully sent
+    std::size_t done = 0;  // bytes sent
+    msghdr message{};      // for scatter-gather writes
+  };
+  // What a connection holds only while it needs it, behind one pointer (thousands of idle
+  // connections): a write in progress, chunks beyond the first reaped in one turn (usually
+  // one a turn is), and a receive buffer of its own where there is no buffer ring.
+  struct Busy : frame_pool::Pooled {
+    std::optional<Sending> sending;
     std::vector<Chunk> later_chunks;
     std::unique_ptr<std::uint8_t[]> own_buffer;
   };
@@ -97,8 +112,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     });
     work_node()->unlink();
     handler = nullptr;
-    rare.reset();
-    sending.reset();
+    busy.reset();
     due_delivery = due_write_end = paused = cancel_requested = ended = stopping = false;
   }
 
@@ -114,10 +128,9 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       sqe->flags |= IOSQE_BUFFER_SELECT;
       sqe->buf_group = BufferRing::kGroup;
     } else {
-      if (!make_rare().own_buffer) {
-        rare->own_buffer = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
-      }
-      io_uring_prep_recv(sqe, socket.get(), rare->own_buffer.get(), kOwnBufferSize, 0);
+      std::unique_ptr<std::uint8_t[]>& own = make_busy().own_buffer;
+      if (!own) own = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
+      io_uring_prep_recv(sqe, socket.get(), own.get(), kOwnBufferSize, 0);
     }
     reactor.submit_tracked(sqe, this, kReceive);
   }
@@ -175,7 +188,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       }
       if (c.result > 0) {
         const std::uint8_t* data =
-            c.from_ring ? buffers->buffer(c.buffer) + c.offset : rare->own_buffer.get();
+            c.from_ring ? buffers->buffer(c.buffer) + c.offset : busy->own_buffer.get();
         bool more = handler->on_received({data, static_cast<std::size_t>(c.result)});
         if (c.from_ring) buffers->release(c.buffer);
         if (!watch.destroyed() && !more) pause();
@@ -225,26 +238,27 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   }
 
   void start_write(std::span<const iovec> buffers, StreamHandler& h) {
-    sending = std::make_unique<Sending>();
-    sending->handler = &h;
+    Sending& w = make_busy().sending.emplace();
+    w.handler = &h;
     if (buffers.size() == 1) {
-      sending->one = buffers[0];
-      sending->pieces = {&sending->one, 1};
+      w.one = buffers[0];
+      w.pieces = {&w.one, 1};
     } else {
-      sending->many.assign(buffers.begin(), buffers.end());
-      sending->pieces = sending->many;
+      w.many.assign(buffers.begin(), buffers.end());
+      w.pieces = w.many;
     }
     submit_send();
   }
   void submit_send() {
     io_uring_sqe* sqe = reactor.get_sqe();
-    const std::span<iovec> left = sending->pieces.subspan(sending->next);
+    Sending& w = *busy->sending;
+    const std::span<iovec> left = w.pieces.subspan(w.next);
     if (left.size() == 1) {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
       io_uring_prep_send(sqe, socket.get(), left[0].iov_base, left[0].iov_len,
                          MSG_NOSIGNAL | MSG_WAITALL);
     } else {
-      msghdr& message = sending->message;
+      msghdr& message = w.message;
       message = msghdr{};
       message.msg_iov = left.data();
       message.msg_iovlen = pieces_for_one_send(left, kEnoughForOneSend);
@@ -261,15 +275,16 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       return;
     }
     auto left = static_cast<std::size_t>(result);
-    sending->done += left;
-    const std::span<iovec> pieces = sending->pieces;
-    std::size_t& next = sending->next;
+    Sending& w = *busy->sending;
+    w.done += left;
+    const std::span<iovec> pieces = w.pieces;
+    std::size_t& next = w.next;
     while (next < pieces.size() && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
     if (next < pieces.size()) {
       pieces[next].iov_base = static_cast<char*>(pieces[next].iov_base) + left;
       pieces[next].iov_len -= left;
       submit_send();  // a short write: send the rest
-      sending->handler->on_written_some(sending->done);
+      w.handler->on_written_some(w.done);
       return;
     }
     write_result = 0;
@@ -277,8 +292,9 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     reactor.schedule(work_node());
   }
   void written() {
-    StreamHandler* write_handler = sending->handler;
-    sending.reset();  // first: the handler may start the next write
+    StreamHandler* write_handler = busy->sending->handler;
+    busy->sending.reset();  // first: the handler may start the next write
+    drop_busy_if_idle();
     write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
   }
 
@@ -288,21 +304,24 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       first_chunk.held = true;
       return;
     }
-    make_rare().later_chunks.push_back(chunk);
+    make_busy().later_chunks.push_back(chunk);
   }
   // Empties the pending chunks, returning them.
   Batch take_chunks() {
     Batch batch{std::exchange(first_chunk, Chunk{}), {}};
-    if (rare) {
-      batch.later = std::move(rare->later_chunks);
-      rare->later_chunks.clear();
-      if (!rare->own_buffer) rare.reset();  // made again when several chunks come in one turn
+    if (busy) {
+      batch.later = std::move(busy->later_chunks);
+      busy->later_chunks.clear();
+      drop_busy_if_idle();  // made again when several chunks come in one turn
     }
     return batch;
   }
-  Rare& make_rare() {
-    if (!rare) rare = std::make_unique<Rare>();
-    return *rare;
+  Busy& make_busy() {
+    if (!busy) busy = std::make_unique<Busy>();
+    return *busy;
+  }
+  void drop_busy_if_idle() {
+    if (!busy->sending && busy->later_chunks.empty() && !busy->own_buffer) busy.reset();
   }
 
   Reactor& reactor;
@@ -311,26 +330,13 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   StreamHandler* handler = nullptr;
   FileDescriptor socket;
   Chunk first_chunk{};  // beside the 4-byte socket: no padding
-  std::unique_ptr<Rare> rare;
   static constexpr std::size_t kOwnBufferSize = 16 * 1024;
   // A write of several large pieces (given-away messages) goes out one ~64 KiB sendmsg at a
   // time, the rest as after a short write. One sendmsg of 4 x 64 KiB overran the loopback
   // socket's send buffer, parked the send on a poll and retried it: on w3 (8 conns x 4 x 64 KiB)
   // the server spent 35 us per message against 25.6 with this cap (docs/perf.md).
   static constexpr std::size_t kEnoughForOneSend = 64 * 1024;
-
-  // A write in progress, made by start_write and freed as it ends: an idle connection holds none.
-  // The caller's list is copied (it need not outlive the call): a one-piece list inline.
-  struct Sending : frame_pool::Pooled {
-    StreamHandler* handler = nullptr;
-    std::span<iovec> pieces;  // `one` or `many`
-    iovec one{};
-    std::vector<iovec> many;
-    std::size_t next = 0;  // the first piece not fully sent
-    std::size_t done = 0;  // bytes sent
-    msghdr message{};      // for scatter-gather writes
-  };
-  std::unique_ptr<Sending> sending;
+  std::unique_ptr<Busy> busy;
 };
 
 }  // namespace io

@@ -6,7 +6,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -89,7 +88,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   // connections): a write in progress, chunks beyond the first reaped in one turn (usually
   // one a turn is), and a receive buffer of its own where there is no buffer ring.
   struct Busy : frame_pool::Pooled {
-    std::optional<Sending> sending;
+    Sending sending;  // a write is in progress while its handler is set
     std::vector<Chunk> later_chunks;
     std::unique_ptr<std::uint8_t[]> own_buffer;
   };
@@ -238,7 +237,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   }
 
   void start_write(std::span<const iovec> buffers, StreamHandler& h) {
-    Sending& w = make_busy().sending.emplace();
+    Sending& w = make_busy().sending;  // fresh: see written()
     w.handler = &h;
     if (buffers.size() == 1) {
       w.one = buffers[0];
@@ -251,7 +250,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   }
   void submit_send() {
     io_uring_sqe* sqe = reactor.get_sqe();
-    Sending& w = *busy->sending;
+    Sending& w = busy->sending;
     const std::span<iovec> left = w.pieces.subspan(w.next);
     if (left.size() == 1) {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
@@ -275,7 +274,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       return;
     }
     auto left = static_cast<std::size_t>(result);
-    Sending& w = *busy->sending;
+    Sending& w = busy->sending;
     w.done += left;
     const std::span<iovec> pieces = w.pieces;
     std::size_t& next = w.next;
@@ -292,9 +291,10 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     reactor.schedule(work_node());
   }
   void written() {
-    StreamHandler* write_handler = busy->sending->handler;
-    busy->sending.reset();  // first: the handler may start the next write
-    drop_busy_if_idle();
+    StreamHandler* write_handler = busy->sending.handler;
+    // First: the handler may start the next write.
+    if (busy->later_chunks.empty() && !busy->own_buffer) busy.reset();
+    else busy->sending = Sending{};
     write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
   }
 
@@ -321,7 +321,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     return *busy;
   }
   void drop_busy_if_idle() {
-    if (!busy->sending && busy->later_chunks.empty() && !busy->own_buffer) busy.reset();
+    if (!busy->sending.handler && busy->later_chunks.empty() && !busy->own_buffer) busy.reset();
   }
 
   Reactor& reactor;

@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
-#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -33,15 +32,15 @@ class OutboundQueue {
   // Messages and payload bytes not yet fully written (headers excluded).
   std::size_t count() const { return count_; }
   std::size_t bytes() const { return bytes_; }
-  bool writing() const { return busy_ && busy_->write; }
+  bool writing() const { return busy_ && busy_->writing; }
   // Heap bytes of the write in progress (its output and payloads) and of the given-away
   // payloads waiting.
   std::size_t buffer_capacity() const {
     if (!busy_) return 0;
     std::size_t n = sizeof(Busy);
-    if (busy_->write) {
-      n += heap_capacity(busy_->write->output);
-      for (const Piece& p : busy_->write->pieces) n += heap_capacity(p.data);
+    if (busy_->writing) {
+      n += heap_capacity(busy_->write.output);
+      for (const Piece& p : busy_->write.pieces) n += heap_capacity(p.data);
     }
     for (const Piece& p : busy_->next_pieces) n += heap_capacity(p.data);
     return n;
@@ -82,7 +81,9 @@ class OutboundQueue {
   // Takes all of the protocol's pending output for one write and returns the pieces to write
   // (valid until written()).
   std::span<const iovec> start_write(Protocol& protocol) {
-    Write& w = busy().write.emplace();
+    Busy& b = busy();
+    b.writing = true;
+    Write& w = b.write;  // fresh: see written()
     protocol.take_output(w.output);
     w.count = count_;
     w.bytes = bytes_;
@@ -113,7 +114,7 @@ class OutboundQueue {
   // them now, so a write of several large messages frees each as it goes.
   template <typename Recycle>
   void written_some(std::size_t bytes, Recycle&& recycle) {
-    Write& w = *busy_->write;
+    Write& w = busy_->write;
     for (; w.recycled < w.pieces.size() && w.pieces[w.recycled].end <= bytes; ++w.recycled) {
       Piece& p = w.pieces[w.recycled];
       if (!p.shared) recycle(std::move(p.data));
@@ -126,13 +127,17 @@ class OutboundQueue {
   void written(bool ok, BufferPool& buffers, Recycle&& recycle) {
     if (ok) {
       written_some(std::numeric_limits<std::size_t>::max(), recycle);
-      Write& done = *busy_->write;
+      Write& done = busy_->write;
       count_ -= static_cast<std::uint32_t>(done.count);
       bytes_ -= static_cast<std::uint32_t>(done.bytes);
       buffers.give_back(std::move(done.output));
     }
-    if (busy_->next_pieces.empty()) busy_.reset();
-    else busy_->write.reset();
+    if (busy_->next_pieces.empty()) {
+      busy_.reset();
+    } else {
+      busy_->write = Write{};
+      busy_->writing = false;
+    }
   }
 
  private:
@@ -156,7 +161,8 @@ class OutboundQueue {
   // What the queue holds only while it is in use, behind one pointer (thousands of idle
   // connections): the write in progress and the pieces queued for the next one.
   struct Busy : io::frame_pool::Pooled {
-    std::optional<Write> write;
+    bool writing = false;
+    Write write;
     std::vector<Piece> next_pieces;
   };
   Busy& busy() {

@@ -62,7 +62,7 @@ void Protocol::give_back_buffer(std::string&& buffer) {
 
 void Protocol::consume_output(std::size_t n) {
   if (!scratch_ptr()) return;
-  Scratch& s = *scratch_ptr();
+  Scratch& s = made_scratch();
   s.out_offset += std::min(n, s.out.size() - s.out_offset);
   if (s.out_offset == s.out.size()) {
     s.out.clear();  // its capacity stays for the next output
@@ -76,7 +76,7 @@ void Protocol::consume_output(std::size_t n) {
 void Protocol::take_output(std::string& into) {
   into.clear();
   if (!scratch_ptr()) return;
-  Scratch& s = *scratch_ptr();
+  Scratch& s = made_scratch();
   if (s.out_offset > 0) s.out.erase(0, s.out_offset);
   s.out_offset = 0;
   s.out.swap(into);
@@ -89,7 +89,7 @@ void Protocol::make_scratch() {
                                  : ::operator new(sizeof(Scratch));
   Scratch* s = new (block) Scratch();
   s->deflate = deflate;
-  scratch_word_ = reinterpret_cast<std::uintptr_t>(s);
+  scratch_word_ = reinterpret_cast<std::intptr_t>(s);
 }
 
 void Protocol::drop_scratch() {
@@ -102,7 +102,7 @@ void Protocol::drop_scratch() {
   } else {
     ::operator delete(s);
   }
-  scratch_word_ = deflate ? reinterpret_cast<std::uintptr_t>(deflate) | kIdleDeflate : 0;
+  keep_idle_deflate(deflate);
 }
 
 PerMessageDeflate* Protocol::deflate_engine() {
@@ -113,7 +113,7 @@ PerMessageDeflate* Protocol::deflate_engine() {
   PerMessageDeflate* engine = slot.get(config_->deflate_streams);
   if (PerMessageDeflate* made = slot.release()) {
     if (Scratch* s = scratch_ptr()) s->deflate = made;
-    else scratch_word_ = reinterpret_cast<std::uintptr_t>(made) | kIdleDeflate;
+    else keep_idle_deflate(made);
   }
   return engine;
 }
@@ -122,7 +122,7 @@ void Protocol::drop_idle_scratch() {
   // Kept: a frame or message being read, a control payload or the peer's close frame, output
   // not taken, a buffer handed back for the next message.
   if (!scratch_ptr()) return;
-  Scratch& s = *scratch_ptr();
+  Scratch& s = made_scratch();
   // Output waiting (an echo's replies) is the usual reason: tested first.
   if (!s.out.empty() || !s.frame.at_boundary() || close_received_) return;
   if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty()) return;
@@ -370,8 +370,8 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
 
   std::string& payload = out.payload;  // empty: receive() cleared it
   if (payload.capacity() < size) {
-    if (scratch_ptr() && scratch_ptr()->message.capacity() >= size) {
-      payload.swap(scratch_ptr()->message);  // a buffer handed back by give_back_buffer()
+    if (Scratch* s = scratch_ptr(); s && s->message.capacity() >= size) {
+      payload.swap(s->message);  // a buffer handed back by give_back_buffer()
     } else if (config_->buffers) {
       config_->buffers->give_back(std::move(payload));
       payload = config_->buffers->take(size);
@@ -462,8 +462,9 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
 
 std::string Protocol::received_close_reason() const {
   // The close frame's payload stays in the scratch's control: nothing is parsed after it.
-  if (!close_received_ || !scratch_ptr() || scratch_ptr()->control.size() <= 2) return {};
-  return scratch_ptr()->control.substr(2);
+  const Scratch* s = scratch_ptr();
+  if (!close_received_ || !s || s->control.size() <= 2) return {};
+  return s->control.substr(2);
 }
 
 const char* Protocol::failure_reason() const {
@@ -481,14 +482,15 @@ void Protocol::fail(int code) {
   failed_code_ = static_cast<std::int16_t>(code);  // one of close_code's
   if (config_->answer_close_at_once) write_close_answer();
   stop_reading();
-  if (scratch_ptr()) scratch_ptr()->control.clear();
+  if (Scratch* s = scratch_ptr()) s->control.clear();
 }
 
 void Protocol::stop_reading() {
   stopped_ = true;
-  if (!scratch_ptr()) return;
-  scratch_ptr()->frame = Frame();
-  std::string().swap(scratch_ptr()->message);  // free the partial message at once
+  Scratch* s = scratch_ptr();
+  if (!s) return;
+  s->frame = Frame();
+  std::string().swap(s->message);  // free the partial message at once
 }
 
 // ---- Sending ----------------------------------------------------------------------------
@@ -517,7 +519,7 @@ void Protocol::write_unmasked_frame(Opcode opcode, bool fin, const std::uint8_t*
   std::uint8_t header[kMaxFrameHeader];
   const std::size_t hlen = encode_frame_header(header, opcode, fin, len, nullptr, rsv1);
   reserve_output(hlen + len);
-  std::string& output = scratch_ptr()->out;  // reserve_output() made the scratch
+  std::string& output = made_scratch().out;  // reserve_output() made the scratch
   output.append(reinterpret_cast<const char*>(header), hlen);
   if (len != 0) output.append(reinterpret_cast<const char*>(data), len);
 }

@@ -124,10 +124,12 @@ class Protocol {
   bool send_close(int code, std::string_view reason);
 
   std::string_view pending_output() const {
-    return scratch_ptr() ? std::string_view(scratch_ptr()->out).substr(scratch_ptr()->out_offset) : std::string_view();
+    const Scratch* s = scratch_ptr();
+    return s ? std::string_view(s->out).substr(s->out_offset) : std::string_view();
   }
   std::size_t pending_output_size() const {
-    return scratch_ptr() ? scratch_ptr()->out.size() - scratch_ptr()->out_offset : 0;
+    const Scratch* s = scratch_ptr();
+    return s ? s->out.size() - s->out_offset : 0;
   }
   void consume_output(std::size_t n);
   // Hands all pending output to the caller in one move, without copying: `into` is cleared
@@ -163,9 +165,10 @@ class Protocol {
   // Heap bytes of the buffers held now: the message being assembled, a control frame's
   // payload, output not taken yet, and their holder. 0 when idle.
   std::size_t buffer_capacity() const {
-    if (!scratch_ptr()) return 0;
-    return sizeof(Scratch) + heap_capacity(scratch_ptr()->message) + heap_capacity(scratch_ptr()->control) +
-           heap_capacity(scratch_ptr()->out);
+    const Scratch* s = scratch_ptr();
+    if (!s) return 0;
+    return sizeof(Scratch) + heap_capacity(s->message) + heap_capacity(s->control) +
+           heap_capacity(s->out);
   }
   // permessage-deflate on this connection (false when not negotiated).
   DeflateView deflate() const { return {config_->deflate, made_deflate()}; }
@@ -242,28 +245,36 @@ class Protocol {
     PerMessageDeflate* deflate = nullptr;  // this connection's own, once made (owned)
   };
   Frame& frame() { return scratch().frame; }
-  bool at_frame_boundary() const { return !scratch_ptr() || scratch_ptr()->frame.at_boundary(); }
-  bool in_message() const { return scratch_ptr() && scratch_ptr()->frame.in_message; }
+  bool at_frame_boundary() const {
+    const Scratch* s = scratch_ptr();
+    return !s || s->frame.at_boundary();
+  }
+  bool in_message() const {
+    const Scratch* s = scratch_ptr();
+    return s && s->frame.in_message;
+  }
   Scratch& scratch() {
-    if (!scratch_ptr()) make_scratch();
-    return *scratch_ptr();
+    if (scratch_word_ <= 0) make_scratch();
+    return made_scratch();
   }
   void make_scratch();  // from the config's pool when there is one: made and freed per message
   void drop_scratch();
   void drop_idle_scratch();
   // One word for two things seldom both there (thousands of idle connections): the scratch
-  // while there is one (low bit clear), else this connection's own deflate state once made
-  // (low bit set), which the scratch holds while it exists.
-  std::uintptr_t scratch_word_ = 0;
-  static constexpr std::uintptr_t kIdleDeflate = 1;
+  // while there is one (positive: a user-space address), else this connection's own deflate
+  // state once made (its address's complement: negative), which the scratch holds while it
+  // exists. "Is there a scratch" stays one test of the sign, as a null check was.
+  std::intptr_t scratch_word_ = 0;
   Scratch* scratch_ptr() const {
-    return scratch_word_ & kIdleDeflate ? nullptr : reinterpret_cast<Scratch*>(scratch_word_);
+    return scratch_word_ > 0 ? reinterpret_cast<Scratch*>(scratch_word_) : nullptr;
   }
+  Scratch& made_scratch() const { return *reinterpret_cast<Scratch*>(scratch_word_); }  // one exists
   PerMessageDeflate* made_deflate() const {
-    if (scratch_word_ & kIdleDeflate) {
-      return reinterpret_cast<PerMessageDeflate*>(scratch_word_ & ~kIdleDeflate);
-    }
-    return scratch_word_ ? scratch_ptr()->deflate : nullptr;
+    if (scratch_word_ < 0) return reinterpret_cast<PerMessageDeflate*>(~scratch_word_);
+    return scratch_word_ > 0 ? made_scratch().deflate : nullptr;
+  }
+  void keep_idle_deflate(PerMessageDeflate* deflate) {
+    scratch_word_ = deflate ? ~reinterpret_cast<std::intptr_t>(deflate) : 0;
   }
 
   // Close codes are below 5000: 16 bits each.

@@ -27,6 +27,13 @@ ConnectionLimits within_queue_counts(ConnectionLimits limits) {
   return limits;
 }
 
+// The connection's facts as its Protocol's config carries them: the shared copy, kept by the
+// config (interned, so alike connections attach the same address).
+std::shared_ptr<const void> attachment(const ConnectionFacts& facts) {
+  auto held = std::make_shared<const Interned<ConnectionFacts>>(facts);
+  return std::shared_ptr<const void>(held, &**held);
+}
+
 }  // namespace
 
 Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, ConnectionLimits limits,
@@ -40,8 +47,9 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
                                .deflate = deflate ? DeflateSlot(*deflate) : DeflateSlot(),
                                .deflate_streams = deflate ? &thread_deflate_streams() : nullptr,
                                .buffers = &thread_buffer_pool(),
-                               .mask_keys = &thread_mask_keys()}),
-      facts_(ConnectionFacts{within_queue_counts(limits), std::move(request)}) {
+                               .mask_keys = &thread_mask_keys(),
+                               .attached = attachment(ConnectionFacts{within_queue_counts(limits),
+                                                                      std::move(request)})}) {
   // Bytes that came with the handshake are frames: parse them first.
   if (!leftover.empty()) {
     std::size_t used = parse(reinterpret_cast<const std::uint8_t*>(leftover.data()), leftover.size());
@@ -51,7 +59,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
   }
   receiving_paused_ = stalled();
   stream_->start_receiving(*this);
-  if (facts_->limits.heartbeat_interval > 0) occasional().heartbeat = reactor_.spawn(heartbeat_loop());
+  if (facts().limits.heartbeat_interval > 0) occasional().heartbeat = reactor_.spawn(heartbeat_loop());
 }
 
 Connection::~Connection() {

@@ -276,8 +276,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
 
   io::TcpStream* tcp() { return stream_ ? stream_->tcp() : nullptr; }
   io::Reactor& reactor() { return reactor_; }
-  const ConnectionLimits& limits() const { return facts_->limits; }
-  const RequestFacts& request() const { return facts_->request; }
+  const ConnectionLimits& limits() const { return facts().limits; }
+  const RequestFacts& request() const { return facts().request; }
 
  private:
   // io::StreamHandler
@@ -356,7 +356,11 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   bool answer_due_ : 1 = false;  // the next flush writes the owed close frame first
   bool listener_wants_writable_ : 1 = false;
   bool listener_due_ : 1 = false;
-  Interned<ConnectionFacts> facts_;
+  // The limits and the request: one interned copy for connections opened alike, carried by the
+  // Protocol's config (ProtocolConfig::attached), so the connection holds no pointer to it.
+  const ConnectionFacts& facts() const {
+    return *static_cast<const ConnectionFacts*>(protocol_.attached());
+  }
 
   using Overflow = connection_backlog::Overflow;
   using Backlog = connection_backlog::Backlog;

@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -47,9 +49,27 @@ struct ProtocolConfig {
   BufferPool* buffers = nullptr;
   // Masking keys, required for the client role (the constructor throws without them).
   MaskKeySource* mask_keys = nullptr;
+  // What the Protocol's owner keeps with its configuration, opaque here and compared by
+  // address: stored once with the config for every Protocol configured alike, so that an owner
+  // (a Connection: its limits and request) needs no pointer of its own to it.
+  std::shared_ptr<const void> attached;
 
   bool operator==(const ProtocolConfig&) const = default;
 };
+
+}  // namespace wsp
+
+// Interned configs are found by hash: with an attachment per distinct request (a URL with a
+// query, kept headers) a server may hold one per connection.
+template <>
+struct std::hash<wsp::ProtocolConfig> {
+  std::size_t operator()(const wsp::ProtocolConfig& c) const noexcept {
+    return std::hash<const void*>{}(c.attached.get()) ^ (c.max_message_size << 1) ^
+           static_cast<std::size_t>(c.role);
+  }
+};
+
+namespace wsp {
 
 enum class ProtocolEventType : std::uint8_t { none, message, ping, pong, close };
 
@@ -174,6 +194,8 @@ class Protocol {
   DeflateView deflate() const { return {config_->deflate, made_deflate()}; }
   // The pool given in the config (null when none).
   BufferPool* buffers() const { return config_->buffers; }
+  // What the owner attached to the config (ProtocolConfig::attached).
+  const void* attached() const { return config_->attached.get(); }
   // Lets the caller hand back a consumed payload's capacity for the next message.
   void give_back_buffer(std::string&& buffer);
 

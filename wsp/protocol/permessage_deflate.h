@@ -122,12 +122,12 @@ class PerMessageDeflate {
   DeflateStats stats_;
 };
 
-// One connection's permessage-deflate in one word, so that a connection that has not sent or
-// received a compressed message costs no more than one without the extension: empty (not
-// negotiated), the negotiated DeflateConfig packed into the word, or the PerMessageDeflate
-// made from it on first use (owned). A configuration that keeps nothing per connection
-// (SharedDeflateStreams::stateless) stays packed for good. Copying copies the
-// configuration, never zlib state.
+// permessage-deflate in one word: empty (not negotiated), the negotiated DeflateConfig packed
+// into the word (what a Protocol's shared config holds: a connection that has not sent or
+// received a compressed message costs nothing more), or the PerMessageDeflate made from it on
+// first use (owned, until released to the Protocol that keeps it). A configuration that keeps
+// nothing per connection (SharedDeflateStreams::stateless) stays packed for good. Copying
+// copies the configuration, never zlib state.
 class DeflateSlot {
  public:
   DeflateSlot() = default;
@@ -155,9 +155,8 @@ class DeflateSlot {
   // Gives up the PerMessageDeflate it made (the caller owns it now), leaving the slot empty;
   // null if none was made (the slot is left as it was).
   PerMessageDeflate* release() {
-    PerMessageDeflate* made = const_cast<PerMessageDeflate*>(this->made());
-    if (made) word_ = 0;
-    return made;
+    if (packed() || !word_) return nullptr;
+    return reinterpret_cast<PerMessageDeflate*>(std::exchange(word_, 0));
   }
   // The PerMessageDeflate if it was made, else null.
   const PerMessageDeflate* made() const { return packed() ? nullptr : reinterpret_cast<const PerMessageDeflate*>(word_); }

@@ -66,7 +66,7 @@ struct RequestFacts {
 
 // What a connection is opened with, mostly alike across a server's connections (one set of
 // limits, one URL per path; the subprotocol and kept headers seldom set): one shared copy per
-// distinct value (Interned), so a connection holds one pointer for all of it.
+// distinct value (Interned), which the Protocol's config carries (see Connection::facts).
 struct ConnectionFacts {
   ConnectionLimits limits;
   RequestFacts request;

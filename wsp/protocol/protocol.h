@@ -52,7 +52,7 @@ struct ProtocolConfig {
   // What the Protocol's owner keeps with its configuration, opaque here and compared by
   // address: stored once with the config for every Protocol configured alike, so that an owner
   // (a Connection: its limits and request) needs no pointer of its own to it.
-  std::shared_ptr<const void> attached;
+  std::shared_ptr<const void> attached{};
 
   bool operator==(const ProtocolConfig&) const = default;
 };

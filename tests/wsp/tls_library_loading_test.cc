@@ -35,7 +35,8 @@ void echo_over_ws() {
     REQUIRE(ws);
     wsp::Received m = co_await (*ws)->receive();
     REQUIRE_FALSE(m.closed);
-    co_await (*ws)->send(std::move(m.data), m.text);
+    auto echoed = co_await (*ws)->send(std::move(m.data), m.text);
+    CHECK(echoed);
     co_await (*ws)->receive();  // the client's close
   };
   reactor.spawn(serve());

@@ -58,12 +58,11 @@ int main() {
   row("    wsp::ProtocolEvent (a held message)", sizeof(wsp::ProtocolEvent), "the Connection, made only when the inbound queue is full");
   row("    wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection's occasional state");
   row("    wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
-  row("    limits and request (wsp::Interned<ConnectionFacts>)",
-      sizeof(wsp::Interned<wsp::ConnectionFacts>), "the Connection");
   row("    io::Signal (x2)", sizeof(io::Signal),
       "the Connection's occasional state, made for the coroutine face");
   row("  wsp::ConnectionFacts (limits, URL, subprotocol, kept headers)",
-      sizeof(wsp::ConnectionFacts), "one shared copy per distinct value: the Connection holds a pointer");
+      sizeof(wsp::ConnectionFacts),
+      "one shared copy per distinct value, carried by the Protocol's interned config");
   row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
   row_of<io::TcpStream>("io::TcpStream");
   row_of<io::TcpPushIo>("io::TcpPushIo");

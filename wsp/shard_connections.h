@@ -85,18 +85,14 @@ class ShardConnections {
   void refused() { --opening_; }
   // It opened: `node` takes the WebSocket and stays linked until destroyed.
   void opened(Node& node, std::unique_ptr<WebSocket> ws) {
-    --opening_;
     node.ws = std::move(ws);
-    node.link_after(nodes_);
-    if (stopping_) node.ws->connection().close(1001, kShuttingDown);
+    track(node, nodes_, *node.ws);
   }
   // The same for a handler, which is attached to the WebSocket and owns it.
   void opened(Handler& handler, std::unique_ptr<WebSocket> ws) {
-    --opening_;
     WebSocket& socket = *ws.release();
     handler.attach(socket);
-    handler.link_after(handlers_);
-    if (stopping_) socket.connection().close(1001, kShuttingDown);
+    track(handler, handlers_, socket);
   }
 
   // Deletes every handler still open: for a shard stopping with connections its close did not
@@ -112,11 +108,9 @@ class ShardConnections {
   // once all of them ended (each within its close_timeout), or after `limit`.
   io::Task<void> close_all(io::Reactor& reactor, std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     stopping_ = true;
-    for (Link* n = nodes_.next_; n != &nodes_; n = n->next_) {
-      static_cast<Node*>(n)->ws->connection().close(1001, kShuttingDown);
-    }
+    for (Link* n = nodes_.next_; n != &nodes_; n = n->next_) shut(*static_cast<Node*>(n)->ws);
     for (Link* h = handlers_.next_; h != &handlers_; h = h->next_) {
-      if (WebSocket* ws = static_cast<Handler*>(h)->attached()) ws->connection().close(1001, kShuttingDown);
+      if (WebSocket* ws = static_cast<Handler*>(h)->attached()) shut(*ws);
     }
     const auto deadline = std::chrono::steady_clock::now() + limit;
     while ((opening_ > 0 || nodes_.first() || handlers_.first()) &&
@@ -127,6 +121,13 @@ class ShardConnections {
 
  private:
   static constexpr const char* kShuttingDown = "server shutting down";
+  static void shut(WebSocket& ws) { ws.connection().close(1001, kShuttingDown); }
+  // It opened: linked while open, and closed at once if the shard is stopping.
+  void track(Link& link, Circle& open, WebSocket& ws) {
+    --opening_;
+    link.link_after(open);
+    if (stopping_) shut(ws);
+  }
 
   Circle nodes_;
   Circle handlers_;

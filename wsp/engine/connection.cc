@@ -59,7 +59,7 @@ Connection::Connection(std::unique_ptr<io::ByteStream> stream, Role role, Connec
   }
   receiving_paused_ = stalled();
   stream_->start_receiving(*this);
-  if (facts().limits.heartbeat_interval > 0) occasional().heartbeat = reactor_.spawn(heartbeat_loop());
+  if (this->limits().heartbeat_interval > 0) occasional().heartbeat = reactor_.spawn(heartbeat_loop());
 }
 
 Connection::~Connection() {

@@ -160,10 +160,6 @@ class DeflateSlot {
   }
   // The PerMessageDeflate if it was made, else null.
   const PerMessageDeflate* made() const { return packed() ? nullptr : reinterpret_cast<const PerMessageDeflate*>(word_); }
-  // Its counters (zero until made, and without per-connection counters) and zlib streams of
-  // its own (0 until made).
-  DeflateStats stats() const { return made() ? made()->stats() : DeflateStats{}; }
-  std::size_t dedicated_streams() const { return made() ? made()->dedicated_streams() : 0; }
 
   // min_size is kept in 43 bits: a larger one (8 TiB) is taken as 2^43 - 1, which no message
   // reaches either.

@@ -85,6 +85,10 @@ Reactor::Reactor(Options options) : options_(options) {
     // Construction is the one place that cannot report through a Result.
     throw std::system_error(-rc, std::system_category(), "io_uring_queue_init");
   }
+  if (!(ring_.features & IORING_FEAT_SUBMIT_STABLE)) {  // Linux 5.5: message_header() needs it
+    io_uring_queue_exit(&ring_);
+    throw std::runtime_error("io_uring: the kernel lacks IORING_FEAT_SUBMIT_STABLE (Linux 5.5)");
+  }
   if (options.manual_clock) manual_clock_ = std::make_unique<ManualClock>();
   // Saves an fd lookup per io_uring_enter when accepted.
   ring_fd_registered_ = io_uring_register_ring_fd(&ring_) == 1;
@@ -209,6 +213,13 @@ void Reactor::submit_tracked(io_uring_sqe* sqe, Completion* c, Completion::Reque
   io_uring_sqe_set_data(sqe, user_data(c, request));
   (request == Completion::Request::first ? c->in_flight_ : c->second_in_flight_) = true;
   ++in_flight_;
+}
+
+msghdr& Reactor::message_header(io_uring_sqe* sqe) {
+  if (!message_headers_) {
+    message_headers_ = std::make_unique_for_overwrite<msghdr[]>(ring_.sq.ring_entries);
+  }
+  return message_headers_[sqe - ring_.sq.sqes];
 }
 
 void Reactor::make_ready(ReadyNode* node, std::coroutine_handle<> h) {
@@ -441,18 +452,49 @@ std::vector<void (*)()>& heap_trim_hooks() {
 
 void add_heap_trim_hook(void (*release_caches)()) { heap_trim_hooks().push_back(release_caches); }
 
-void empty_malloc_thread_cache() {
+namespace {
+
+// Whether the cache may still hold chunks of the size of `chunk`, which malloc just returned,
+// read from its first two words. glibc (2.32 and later) links a size's cached chunks through
+// the first, stored as (the word's address >> 12) ^ next ("safe-linking"), and malloc leaves
+// it: the last cached chunk reads address >> 12, one with a successor names a chunk near it.
+// A chunk from one of the heap's free lists names its neighbours there plainly, and malloc
+// moved the list's other chunks of its size into the cache. Fresh memory reads 0 or old
+// bytes. A misreading costs one more chunk, or leaves a few cached (as with no probe at all).
+bool cache_may_hold_more(const void* chunk) {
+  const auto at = reinterpret_cast<std::uintptr_t>(chunk);
+  std::uintptr_t words[2];
+  std::memcpy(words, chunk, sizeof words);
+  const auto names_chunk_near = [at](std::uintptr_t p) {
+    constexpr std::uintptr_t kSameHeap = std::uintptr_t{1} << 30;
+    return p != 0 && p % 16 == 0 && (p > at ? p - at : at - p) < kSameHeap;
+  };
+  const std::uintptr_t next = words[0] ^ (at >> 12);
+  if (next == 0) return false;  // the last one cached
+  return names_chunk_near(next) || names_chunk_near(words[0]) || names_chunk_near(words[1]);
+}
+
+}  // namespace
+
+std::size_t empty_malloc_thread_cache() {
   // glibc's cache (tcache): 7 chunks by default for each chunk size from 32 to 1,040 bytes.
-  // A malloc of each size takes the cached chunk first.
+  // A malloc of each size takes the cached chunks first; once it had to look elsewhere (the
+  // heap's free lists, or fresh pages, which would then count in the peak RSS) it stops.
   constexpr std::size_t kSmallestChunk = 32, kLargestChunk = 1040, kStep = 16, kPerSize = 7;
   std::vector<void*> taken;
   taken.reserve((kLargestChunk - kSmallestChunk) / kStep * kPerSize + kPerSize);
   for (std::size_t chunk = kSmallestChunk; chunk <= kLargestChunk; chunk += kStep) {
-    for (std::size_t i = 0; i < kPerSize; ++i) taken.push_back(std::malloc(chunk - 8));
+    for (std::size_t i = 0; i < kPerSize; ++i) {
+      void* p = std::malloc(chunk - 8);
+      if (!p) break;
+      taken.push_back(p);
+      if (!cache_may_hold_more(p)) break;
+    }
   }
   std::thread([&taken] {
     for (void* p : taken) std::free(p);
   }).join();
+  return taken.size();
 }
 
 void Reactor::trim_heap_when_quiet() {

@@ -88,8 +88,9 @@ void add_heap_trim_hook(void (*release_caches)());
 // directly: its chunks are taken out with a malloc of each size and freed on a short-lived
 // thread, whose own cache glibc empties into the heap as it exits. After a burst of
 // handshakes those chunks are scattered through the heap and kept about 40 bytes per idle
-// connection resident at 10,000 (docs/perf.md). Part of the quiet-period trim.
-void empty_malloc_thread_cache();
+// connection resident at 10,000 (docs/perf.md). Part of the quiet-period trim. Takes at most
+// one chunk of each size beyond what was cached; returns how many it took.
+std::size_t empty_malloc_thread_cache();
 
 class Reactor {
  public:
@@ -183,6 +184,10 @@ class Reactor {
   void reserve_sqes(unsigned count);
   void submit_tracked(io_uring_sqe* sqe, Completion* c,
                       Completion::Request request = Completion::Request::first);
+  // A msghdr for `sqe`'s sendmsg, one per submission-queue slot, valid until the SQE is
+  // submitted: the kernel copies it then (IORING_FEAT_SUBMIT_STABLE), so a write in progress
+  // keeps none of its own.
+  msghdr& message_header(io_uring_sqe* sqe);
   // The user_data that names `request` of `c` (for a cancel).
   static void* user_data(Completion* c, Completion::Request request);
   void make_ready(ReadyNode* node, std::coroutine_handle<> h);
@@ -264,6 +269,7 @@ class Reactor {
   ReactorStats stats_;
   Reactor* previous_current_ = nullptr;
   std::unique_ptr<BufferRing> buffer_ring_;
+  std::unique_ptr<msghdr[]> message_headers_;  // message_header()'s, made on first use
   bool buffer_ring_tried_ = false;
   std::unique_ptr<ManualClock> manual_clock_;
   bool heap_trim_due_ = false;

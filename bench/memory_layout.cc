@@ -66,6 +66,8 @@ int main() {
   row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
   row_of<io::TcpStream>("io::TcpStream");
   row_of<io::TcpPushIo>("io::TcpPushIo");
+  row("  io::TcpPushIo::Busy", sizeof(io::TcpPushIo::Busy),
+      "the frame pool, 32-byte classes: only while a write is in progress");
   row_of<wsp::MessageHandler>("wsp::MessageHandler (base of a handler)");
   row_of<wsp::ShardConnections::Handler>("wsp::ShardConnections::Handler (a server's)");
   row("wsp::ShardConnections::Node", sizeof(wsp::ShardConnections::Node), "a coroutine server's frame");

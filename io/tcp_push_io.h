@@ -74,15 +74,15 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   };
 
   // A write in progress, made by start_write and ended with it. The caller's list is copied (it
-  // need not outlive the call): a one-piece list inline.
+  // need not outlive the call): a one-piece list inline. A scatter-gather send's msghdr is the
+  // reactor's (Reactor::message_header): the kernel copies it when the send is submitted.
   struct Sending {
     StreamHandler* handler = nullptr;
-    std::span<iovec> pieces;  // `one` or `many`
     iovec one{};
-    std::vector<iovec> many;
-    std::size_t next = 0;  // the first piece not fully sent
-    std::size_t done = 0;  // bytes sent
-    msghdr message{};      // for scatter-gather writes
+    std::vector<iovec> many;  // used instead of `one` for two pieces or more
+    std::size_t next = 0;     // the first piece not fully sent
+    std::size_t done = 0;     // bytes sent
+    std::span<iovec> pieces() { return many.empty() ? std::span<iovec>(&one, 1) : many; }
   };
   // What a connection holds only while it needs it, behind one pointer (thousands of idle
   // connections): a write in progress, chunks beyond the first reaped in one turn (usually
@@ -241,23 +241,21 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     w.handler = &h;
     if (buffers.size() == 1) {
       w.one = buffers[0];
-      w.pieces = {&w.one, 1};
     } else {
       w.many.assign(buffers.begin(), buffers.end());
-      w.pieces = w.many;
     }
     submit_send();
   }
   void submit_send() {
     io_uring_sqe* sqe = reactor.get_sqe();
     Sending& w = busy->sending;
-    const std::span<iovec> left = w.pieces.subspan(w.next);
+    const std::span<iovec> left = w.pieces().subspan(w.next);
     if (left.size() == 1) {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
       io_uring_prep_send(sqe, socket.get(), left[0].iov_base, left[0].iov_len,
                          MSG_NOSIGNAL | MSG_WAITALL);
     } else {
-      msghdr& message = w.message;
+      msghdr& message = reactor.message_header(sqe);
       message = msghdr{};
       message.msg_iov = left.data();
       message.msg_iovlen = pieces_for_one_send(left, kEnoughForOneSend);
@@ -276,7 +274,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     auto left = static_cast<std::size_t>(result);
     Sending& w = busy->sending;
     w.done += left;
-    const std::span<iovec> pieces = w.pieces;
+    const std::span<iovec> pieces = w.pieces();
     std::size_t& next = w.next;
     while (next < pieces.size() && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
     if (next < pieces.size()) {

@@ -119,12 +119,12 @@ PerMessageDeflate* Protocol::deflate_engine() {
 }
 
 void Protocol::drop_idle_scratch() {
-  // Kept: a frame or message being read, a control payload or the peer's close frame, output
+  // Kept: a frame or message being read, a control payload or the peer's close reason, output
   // not taken, a buffer handed back for the next message.
   if (!scratch_ptr()) return;
   Scratch& s = made_scratch();
   // Output waiting (an echo's replies) is the usual reason: tested first.
-  if (!s.out.empty() || !s.frame.at_boundary() || close_received_) return;
+  if (!s.out.empty() || !s.frame.at_boundary()) return;
   if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty()) return;
   if (config_->buffers && heap_capacity(s.out) != 0) config_->buffers->give_back(std::move(s.out));
   drop_scratch();
@@ -258,6 +258,9 @@ bool Protocol::finish_close_frame(ProtocolEvent& out) {
   out.type = ProtocolEventType::close;
   out.close_code = code;
   out.close_reason.assign(reason);
+  // A reason stays for received_close_reason(); without one the scratch can go (a burst of
+  // closes would otherwise hold one per connection until each connection ends).
+  if (reason.empty()) scratch().control.clear();
   return true;
 }
 
@@ -461,7 +464,8 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
 }
 
 std::string Protocol::received_close_reason() const {
-  // The close frame's payload stays in the scratch's control: nothing is parsed after it.
+  // A close frame's payload with a reason stays in the scratch's control: nothing is parsed
+  // after it.
   const Scratch* s = scratch_ptr();
   if (!close_received_ || !s || s->control.size() <= 2) return {};
   return s->control.substr(2);

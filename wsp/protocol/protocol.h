@@ -260,7 +260,7 @@ class Protocol {
   struct Scratch {
     std::string message;  // the data message being reassembled
     std::string control;  // payload of the control frame being read (<= 125 bytes); the
-                          // peer's close frame stays here once received
+                          // peer's close frame stays here once received, if it has a reason
     std::string out;      // output
     std::size_t out_offset = 0;
     Frame frame;

@@ -48,6 +48,28 @@ TEST_CASE("an empty close payload reports 1005 and is echoed with an empty paylo
   CHECK(echo.payload.empty());
 }
 
+TEST_CASE("a close without a reason leaves no buffers once its answer is taken; a reason stays") {
+  // A burst of closes held a scratch per connection until each connection ended.
+  Protocol bare = make(Role::server);
+  feed(bare, from_peer(Role::server, kClose, close_payload(1000)));
+  std::string answer;
+  bare.take_output(answer);
+  CHECK(parse_output(answer).size() == 1);
+  CHECK(bare.buffer_capacity() == 0);
+  CHECK(bare.received_close_code() == 1000);
+  CHECK(bare.received_close_reason().empty());
+  CHECK(bare.close_handshake() == Protocol::CloseHandshake::done);
+  // Nothing after the close is parsed, and nothing is made for it.
+  CHECK(feed(bare, from_peer(Role::server, kText, "late")).empty());
+  CHECK(bare.buffer_capacity() == 0);
+
+  Protocol with_reason = make(Role::server);
+  feed(with_reason, from_peer(Role::server, kClose, close_payload(1001, "going away now")));
+  with_reason.take_output(answer);
+  CHECK(with_reason.buffer_capacity() > 0);
+  CHECK(with_reason.received_close_reason() == "going away now");
+}
+
 TEST_CASE("no close code is reported before a close arrives") {
   Protocol p = make(Role::client);
   CHECK(p.received_close_code() == -1);

@@ -17,6 +17,7 @@
 #include "io/frame_pool.h"
 #include "io/log.h"
 #include "io/manual_clock.h"
+#include "io/timeout_list.h"
 
 namespace io {
 
@@ -110,6 +111,13 @@ Reactor::Reactor(Options options) : options_(options) {
   current_reactor = this;
 }
 
+TimeoutList& Reactor::timeouts(Duration after, TimeoutList::Expired expired) {
+  for (const auto& list : timeout_lists_) {
+    if (list->after() == after && list->expired() == expired) return *list;
+  }
+  return *timeout_lists_.emplace_back(std::make_unique<TimeoutList>(*this, after, expired));
+}
+
 void Reactor::cancel_all() {
   // Their pending operations are cancelled and awaited here. One may spawn or end others while
   // it goes away, hence the passes.
@@ -123,6 +131,7 @@ void Reactor::cancel_all() {
 Reactor::~Reactor() {
   while (posters_ringing_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
   cancel_all();
+  timeout_lists_.clear();  // their sweeping tasks ended above
   // The eventfd read writes into this object: wait for its end before the memory goes.
   if (wake_read_armed_) {
     destroying_ = true;  // not re-armed

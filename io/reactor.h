@@ -48,6 +48,8 @@ using Duration = std::chrono::nanoseconds;
 class Reactor;
 class BufferRing;
 class ManualClock;
+class TimeoutList;
+class TimeoutEntry;
 
 // Counters a service may export.
 struct ReactorStats {
@@ -154,10 +156,16 @@ class Reactor {
   using TaskId = std::uint64_t;
   TaskId spawn(Task<void> task);
   bool cancel(TaskId id);
+  // Whether the task `id` was spawned and has not ended (nor been cancelled).
+  bool alive(TaskId id) const { return static_cast<bool>(detached_frame(id)); }
   // Destroys every detached task (the destructor does it too): for a thread that must end its
   // tasks before the objects they use go away.
   void cancel_all();
   std::size_t detached_count() const { return detached_count_; }
+
+  // The reactor's list of timeouts that last `after` and end with `expired` (io/timeout_list.h),
+  // made on first use and kept for the reactor's life.
+  TimeoutList& timeouts(Duration after, void (*expired)(TimeoutEntry&));
 
   // Hands `work` to this reactor from any thread (the target must outlive the call and run to
   // take it). Order is kept per posting thread. On a reactor's own thread during its turn the
@@ -272,6 +280,7 @@ class Reactor {
   std::unique_ptr<msghdr[]> message_headers_;  // message_header()'s, made on first use
   bool buffer_ring_tried_ = false;
   std::unique_ptr<ManualClock> manual_clock_;
+  std::vector<std::unique_ptr<TimeoutList>> timeout_lists_;
   bool heap_trim_due_ = false;
   std::chrono::steady_clock::time_point last_transient_work_{};
 

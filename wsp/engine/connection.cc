@@ -141,8 +141,11 @@ bool Connection::output_backlogged() const {
 }
 
 void Connection::closing_progress() {
-  if (limits().close_timeout.count() > 0 && !(occasional_ && occasional_->close_timer) && !ended_) {
-    occasional().close_timer = reactor_.spawn(close_timer());
+  if (limits().close_timeout.count() > 0 && !ended_ &&
+      !(occasional_ && occasional_->close_timeout.pending())) {
+    CloseTimeout& timeout = occasional().close_timeout;
+    timeout.connection = this;
+    reactor_.timeouts(limits().close_timeout, &Connection::close_timed_out).start(timeout);
   }
   // The answer waits until the application took the messages before it; then it goes after
   // the replies the application makes in this turn (the flush runs after them).
@@ -372,11 +375,11 @@ bool Connection::close(int code, std::string_view reason) {
   return true;
 }
 
-io::Task<void> Connection::close_timer() {
-  co_await io::sleep_for(reactor_, limits().close_timeout);
+void Connection::close_timed_out(io::TimeoutEntry& entry) {
+  Connection& c = *static_cast<CloseTimeout&>(entry).connection;
   WSP_LOG_DEBUG("close handshake timed out; dropping the connection");
-  aborted_ = true;
-  finish(occasional_->close_timer);
+  c.aborted_ = true;
+  c.finish(0);
 }
 
 io::Task<void> Connection::heartbeat_loop() {
@@ -407,10 +410,11 @@ void Connection::abort() {
 void Connection::finish(io::Reactor::TaskId self) {
   if (occasional_) {
     Occasional& o = *occasional_;
-    for (io::Reactor::TaskId* id : {&o.heartbeat, &o.close_timer, &o.ending}) {
+    for (io::Reactor::TaskId* id : {&o.heartbeat, &o.ending}) {
       if (*id && *id != self) reactor_.cancel(*id);
       *id = 0;
     }
+    o.close_timeout.stop();
   }
   if (ended_) return;
   ended_ = true;

@@ -28,6 +28,7 @@
 #include "io/event.h"
 #include "io/reactor.h"
 #include "io/slab.h"
+#include "io/timeout_list.h"
 #include "wsp/engine/inbound_queue.h"
 #include "wsp/engine/outbound_queue.h"
 #include "wsp/engine/shared_frame.h"
@@ -338,7 +339,7 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   void run_ready();
   void flush();
   io::Task<void> heartbeat_loop();
-  io::Task<void> close_timer();
+  static void close_timed_out(io::TimeoutEntry& entry);
   io::Task<void> graceful_end();
   // Ends the connection: stops timers (all but `self`, the one calling) and closes the stream.
   void finish(io::Reactor::TaskId self);
@@ -366,12 +367,18 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   using Backlog = connection_backlog::Backlog;
   OutboundQueue outbound_;
 
+  // The closing handshake's bound (ConnectionLimits::close_timeout), in the reactor's list of
+  // such timeouts.
+  struct CloseTimeout : io::TimeoutEntry {
+    Connection* connection = nullptr;
+  };
   // Made on first need: the connection's own tasks (heartbeats, the closing handshake), its
   // observer (publish/subscribe), what back-pressure holds, the coroutine face's signals and
   // the messages queued for it. An idle connection without heartbeats, served by a
   // MessageHandler (which takes messages as they are parsed), holds none.
   struct Occasional : io::slab::Allocated {  // lives as long as the connection
-    io::Reactor::TaskId heartbeat = 0, close_timer = 0, ending = 0;
+    io::Reactor::TaskId heartbeat = 0, ending = 0;
+    CloseTimeout close_timeout;
     ConnectionObserver* observer = nullptr;
     std::unique_ptr<Backlog> backlog;  // only under back-pressure
     io::Signal readable, writable;

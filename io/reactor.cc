@@ -17,6 +17,7 @@
 #include "io/frame_pool.h"
 #include "io/log.h"
 #include "io/manual_clock.h"
+#include "io/monotonic_clock.h"
 #include "io/timeout_list.h"
 
 namespace io {
@@ -290,7 +291,7 @@ void Reactor::start_spawned() {
 
 Duration Reactor::now() const {
   if (manual_clock_) return manual_clock_->now();
-  return std::chrono::steady_clock::now().time_since_epoch();
+  return monotonic_now();
 }
 
 bool Reactor::cancel(TaskId id) {
@@ -509,11 +510,11 @@ std::size_t empty_malloc_thread_cache() {
 void Reactor::trim_heap_when_quiet() {
   if (options_.heap_trim_after.count() <= 0) return;
   heap_trim_due_ = true;
-  last_transient_work_ = std::chrono::steady_clock::now();
+  last_transient_work_ = monotonic_now();
 }
 
 std::optional<Duration> Reactor::trim_heap_or_wait(std::optional<Duration> timeout) {
-  const Duration quiet = std::chrono::steady_clock::now() - last_transient_work_;
+  const Duration quiet = monotonic_now() - last_transient_work_;
   const Duration left = options_.heap_trim_after - quiet;
   if (left.count() > 0) return timeout ? std::min(*timeout, left) : left;
   for (auto release_caches : heap_trim_hooks()) release_caches();

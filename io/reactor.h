@@ -215,7 +215,8 @@ class Reactor {
   // The clock of sleep_for() when made with Options::manual_clock, else null. Its sleeps are
   // not work for has_work() or run(): only advance_clock() can end them.
   ManualClock* manual_clock() { return manual_clock_.get(); }
-  // The time sleep_for() counts in: the manual clock's, else the steady clock's.
+  // The time sleep_for() counts in: the manual clock's, else the steady clock's
+  // (io::monotonic_now()).
   Duration now() const;
   // Moves the manual clock forward (see ManualClock::advance); the sleeps now due run on the
   // next turn. Throws std::logic_error on a reactor without a manual clock.
@@ -282,7 +283,7 @@ class Reactor {
   std::unique_ptr<ManualClock> manual_clock_;
   std::vector<std::unique_ptr<TimeoutList>> timeout_lists_;
   bool heap_trim_due_ = false;
-  std::chrono::steady_clock::time_point last_transient_work_{};
+  Duration last_transient_work_{};  // monotonic_now()
 
   // Detached tasks: a slot each, reused with a new generation, so a TaskId is the slot index
   // and its generation and the id of a task that ended never matches a later one.

@@ -1,8 +1,5 @@
 #include "io/timeout_list.h"
 
-#include <chrono>
-
-#include "io/manual_clock.h"
 #include "io/operation.h"
 
 namespace io {
@@ -12,15 +9,10 @@ TimeoutList::~TimeoutList() {
   while (head_) unlink(*head_);
 }
 
-Duration TimeoutList::now() const {
-  if (const ManualClock* clock = reactor_.manual_clock()) return clock->now();
-  return std::chrono::steady_clock::now().time_since_epoch();
-}
-
 void TimeoutList::start(Entry& entry) {
   if (entry.list_) unlink(entry);
   entry.list_ = this;
-  entry.due_ = now() + after_;
+  entry.due_ = reactor_.now() + after_;
   entry.prev_ = tail_;
   entry.next_ = nullptr;
   (tail_ ? tail_->next_ : head_) = &entry;
@@ -52,7 +44,7 @@ Task<void> TimeoutList::sweep() {
   // All entries last as long, so the head is due first. When it is stopped the sleep ends
   // early once, at its old deadline, and sleeps again until the new head's.
   while (head_) {
-    const Duration left = head_->due_ - now();
+    const Duration left = head_->due_ - reactor_.now();
     if (left.count() > 0) {
       co_await sleep_for(reactor_, left);
       continue;

@@ -55,7 +55,6 @@ class TimeoutList {
   std::size_t size() const { return size_; }
 
  private:
-  Duration now() const;
   void unlink(Entry& entry);
   Task<void> sweep();
 

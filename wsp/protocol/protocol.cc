@@ -528,11 +528,24 @@ void Protocol::write_unmasked_frame(Opcode opcode, bool fin, const std::uint8_t*
   if (len != 0) output.append(reinterpret_cast<const char*>(data), len);
 }
 
-void Protocol::take_output_buffer(std::size_t n) {
-  if (!config_->buffers || n > BufferPool::kMaxPooledCapacity) return;
+void Protocol::grow_output(std::size_t n) {
   std::string& output = scratch().out;
-  config_->buffers->give_back(std::move(output));
-  output = config_->buffers->take(std::max(n, kFirstOutputCapacity));
+  BufferPool* pool = config_->buffers;
+  if (output.empty()) {
+    if (pool && n <= BufferPool::kMaxPooledCapacity) {
+      pool->give_back(std::move(output));
+      output = pool->take(std::max(n, kFirstOutputCapacity));
+    }
+    return;  // else the appends grow it
+  }
+  const std::size_t wanted = std::max(output.size() + n, output.capacity() / 2 * 3);
+  std::string bigger =
+      pool && wanted <= BufferPool::kMaxPooledCapacity ? pool->take(wanted) : std::string();
+  if (bigger.capacity() < wanted) bigger.reserve(wanted);  // from empty: exactly `wanted`
+  bigger.append(output);
+  output.swap(bigger);
+  // The outgrown buffer is freed, not pooled: the next take() of a first output buffer then
+  // finds this larger one, rather than a small one to outgrow again.
 }
 
 bool Protocol::send_message_framed(bool text, const std::uint8_t* data, std::size_t len,

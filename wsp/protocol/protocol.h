@@ -218,13 +218,14 @@ class Protocol {
   void write_unmasked_frame(Opcode opcode, bool fin, const std::uint8_t* data, std::size_t len,
                             bool rsv1);
   void write_close(int code, std::string_view reason);
-  // An empty output buffer too small for `n` bytes is replaced by a pooled one (a written
-  // buffer went back to the pool); a fuller one grows as strings do.
+  // Room for `n` more bytes of output. An empty buffer too small is replaced by a pooled one (a
+  // written buffer went back to the pool); a fuller one grows by half, where std::string
+  // doubles (16 echoed 64-byte messages, 1,056 bytes, took 2 KiB per connection).
   void reserve_output(std::size_t n) {
     std::string& out = scratch().out;
-    if (out.empty() && n > out.capacity()) take_output_buffer(n);
+    if (out.size() + n > out.capacity()) grow_output(n);
   }
-  void take_output_buffer(std::size_t n);
+  void grow_output(std::size_t n);
 
   // Made on first use (the first compressed message), unless stateless: null when not
   // negotiated or when there was no memory for it.

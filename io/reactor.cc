@@ -75,7 +75,7 @@ Reactor::Reactor(Options options) : options_(options) {
   for (const Attempt& a : attempts) {
     io_uring_params params{};
     params.flags = a.flags | IORING_SETUP_CQSIZE;
-    params.cq_entries = options.entries * 4;
+    params.cq_entries = std::max(options.completion_entries, options.entries);
     rc = io_uring_queue_init_params(options.entries, &ring_, &params);
     if (rc == 0) {
       setup_mode_ = a.name;

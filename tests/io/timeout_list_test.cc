@@ -1,25 +1,19 @@
 // TimeoutList: timeouts of one length behind one sleep, expiring in the order they started.
-#include "io/timeout_list.h"
-
 #include <catch2/catch.hpp>
+
 #include <chrono>
 #include <memory>
 #include <vector>
 
 #include "io/manual_clock.h"
 #include "io/reactor.h"
+#include "io/timeout_list.h"
 
 using namespace std::chrono_literals;
 using io::Reactor;
 using io::TimeoutEntry;
 
 namespace {
-
-Reactor::Options manual() {
-  Reactor::Options options;
-  options.manual_clock = true;
-  return options;
-}
 
 // An entry that logs its tag when it expires.
 struct Tagged : TimeoutEntry {
@@ -34,7 +28,7 @@ void log_tag(TimeoutEntry& entry) {
 }  // namespace
 
 TEST_CASE("timeouts expire in the order they started, all behind one sleep") {
-  Reactor reactor(manual());
+  Reactor reactor({.manual_clock = true});
   io::TimeoutList& list = reactor.timeouts(10s, &log_tag);
   CHECK(&reactor.timeouts(10s, &log_tag) == &list);  // one list per length and callback
   CHECK(&reactor.timeouts(5s, &log_tag) != &list);
@@ -70,7 +64,7 @@ TEST_CASE("timeouts expire in the order they started, all behind one sleep") {
 }
 
 TEST_CASE("a stopped, restarted or destroyed timeout does not expire at its first deadline") {
-  Reactor reactor(manual());
+  Reactor reactor({.manual_clock = true});
   io::TimeoutList& list = reactor.timeouts(10s, &log_tag);
   std::vector<int> log;
   Tagged stopped, restarted, kept;
@@ -98,7 +92,7 @@ TEST_CASE("a stopped, restarted or destroyed timeout does not expire at its firs
 }
 
 TEST_CASE("stopping the last timeout ends the sleep, unless a timeout expiring stopped it") {
-  Reactor reactor(manual());
+  Reactor reactor({.manual_clock = true});
   std::vector<int> log;
   Tagged a, b;
   a.log = b.log = &log;
@@ -131,7 +125,7 @@ TEST_CASE("stopping the last timeout ends the sleep, unless a timeout expiring s
 }
 
 TEST_CASE("an expiring timeout may start others, and a list starts again after cancel_all") {
-  Reactor reactor(manual());
+  Reactor reactor({.manual_clock = true});
   static std::vector<int> log;
   log.clear();
   struct Chain : TimeoutEntry {

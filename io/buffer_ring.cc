@@ -21,21 +21,38 @@ constexpr unsigned kStarvedToGrow = 16;
 // 64 bytes in flight ran the ring dry a thousand times in 3 seconds).
 constexpr unsigned kSmallReceiveFraction = 32;
 constexpr unsigned kKeptForSmallReceives = 4;
-// Such a buffer goes back to the kernel with this share of its length: small receives then
-// keep only its first pages resident.
-constexpr unsigned kSmallReceiveShare = 4;
+// Such a buffer goes back to the kernel with a share of its length: small receives then keep
+// only its first pages resident. The share starts at kLeastShare and grows until the kernel
+// holds twice the bytes of the largest batch of completions seen (a turn's arrivals), up to a
+// quarter of the buffer: 64 connections with one 64-byte message each in flight need 3 KB a
+// turn, not 128 KiB.
 constexpr std::size_t kPage = 4096;
+constexpr std::size_t kLeastShare = 2 * kPage;
+constexpr unsigned kLargestShare = 4;  // a quarter
+constexpr unsigned kBatchHeadroom = 2;
+
+// Without incremental consumption a receive takes a whole buffer.
+std::size_t largest_share(std::size_t buffer_size, bool incremental) {
+  const std::size_t quarter = buffer_size / kLargestShare / kPage * kPage;
+  return incremental && quarter > 0 ? quarter : buffer_size;
+}
 
 }  // namespace
 
-BufferRing::BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size)
-    : ring_(ring), count_(count), buffer_size_(buffer_size), slots_(count) {
+BufferRing::BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size, bool incremental)
+    : ring_(ring),
+      count_(count),
+      buffer_size_(buffer_size),
+      incremental_(incremental),
+      largest_share_(largest_share(buffer_size, incremental)),
+      share_(std::min(kLeastShare, largest_share_)),
+      slots_(count) {
   parked_.reserve(count);  // no allocation on the receive path
 }
 
 Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, unsigned initial,
                                        std::size_t buffer_size, bool incremental) {
-  auto* br = new BufferRing(ring, count, buffer_size);
+  auto* br = new BufferRing(ring, count, buffer_size, incremental);
   br->entries_bytes_ = count * sizeof(io_uring_buf);
   void* entries = mmap(nullptr, br->entries_bytes_, PROT_READ | PROT_WRITE,
                        MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
@@ -59,7 +76,6 @@ Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, unsigned 
   reg.ring_entries = count;
   reg.bgid = kGroup;
   if (incremental) reg.pad = kIncrementalConsumption;
-  br->incremental_ = incremental;
   int rc = io_uring_register_buf_ring(ring, &reg, 0);
   if (rc != 0) {
     br->ring_ = nullptr;  // nothing registered
@@ -69,7 +85,7 @@ Result<BufferRing*> BufferRing::create(io_uring* ring, unsigned count, unsigned 
   io_uring_buf_ring_init(br->entries_);
   // Until receives say otherwise, the traffic is taken to be small messages.
   for (unsigned i = 0; i < std::min(initial, count); ++i) {
-    br->give_to_kernel(static_cast<std::uint16_t>(i), br->small_receive_length());
+    br->give_to_kernel(static_cast<std::uint16_t>(i), br->share_);
   }
   br->circulating_ = std::min(initial, count);
   return br;
@@ -79,7 +95,8 @@ void BufferRing::ran_dry() {
   // Parked buffers first: they are the ring's own, already counted in circulating_.
   for (std::uint16_t id : parked_) give_to_kernel(id, buffer_size_);
   parked_.clear();
-  if (++dry_in_batch_ != kStarvedToGrow) return;
+  // While small receives get less than a quarter, the share grows instead (new_batch()).
+  if (++dry_in_batch_ != kStarvedToGrow || share_ < largest_share_) return;
   const unsigned added = std::min(circulating_, count_ - circulating_);
   for (unsigned i = 0; i < added; ++i) {
     give_to_kernel(static_cast<std::uint16_t>(circulating_ + i), buffer_size_);
@@ -99,6 +116,7 @@ std::span<const std::uint8_t> BufferRing::take(std::uint16_t id, std::size_t len
   // Incremental consumption fills a buffer front to back, completions in order: the bytes
   // follow those of the previous completion that used this buffer.
   const std::uint8_t* at = buffer(id) + slot.filled;
+  batch_bytes_ += length;
   slot.filled += static_cast<std::uint32_t>(length);
   ++slot.pieces;
   ++slot.takes;
@@ -125,16 +143,22 @@ void BufferRing::release(std::uint16_t id) {
     parked_.push_back(id);
     return;
   }
-  const std::size_t length = small_receive_length();
+  const std::size_t length = share_;
   // Given whole before (a burst), it goes on short: the pages past its new end go back.
   if (slot.filled > length) ::madvise(start + length, buffer_size_ - length, MADV_DONTNEED);
   give_to_kernel(id, length);
 }
 
-std::size_t BufferRing::small_receive_length() const {
-  if (!incremental_) return buffer_size_;
-  const std::size_t share = buffer_size_ / kSmallReceiveShare / kPage * kPage;
-  return share > 0 ? share : buffer_size_;
+void BufferRing::new_batch() {
+  if (share_ < largest_share_) {
+    // Twice the last batch over four buffers; a batch that ran the ring dry wanted more than
+    // it got.
+    std::size_t wanted = batch_bytes_ * kBatchHeadroom / kKeptForSmallReceives;
+    if (dry_in_batch_ > 0) wanted = std::max(wanted, 2 * share_);
+    if (wanted > share_) share_ = std::min((wanted + kPage - 1) / kPage * kPage, largest_share_);
+  }
+  batch_bytes_ = 0;
+  dry_in_batch_ = 0;
 }
 
 std::size_t BufferRing::give_back_unused_memory() {

@@ -11,13 +11,15 @@
 //
 // Small receives (messages of a few hundred bytes) fill a buffer front to back and then move
 // to the next, so they would walk through every page of every buffer given to the kernel.
-// Instead, a buffer that small receives emptied goes back with only the first quarter of its
-// length (and so do the buffers given at start), and it is parked when the kernel already
-// holds four (the one it fills and spares enough for a burst of small messages from many
-// connections): its pages go back to the system, and the next receive that finds the ring
-// empty brings every parked buffer back, whole. Small messages then keep four quarters of a
-// buffer resident, not the whole ring. A buffer that bulk receives emptied goes back whole, so
-// they read large chunks.
+// Instead, a buffer that small receives emptied goes back with only a share of its length (and
+// so do the buffers given at start), and it is parked when the kernel already holds four (the
+// one it fills and spares enough for a burst of small messages from many connections): its
+// pages go back to the system, and the next receive that finds the ring empty brings every
+// parked buffer back, whole. The share starts at two pages and grows with the largest batch of
+// arrivals seen (one turn's), up to a quarter of a buffer; the ring grows by whole buffers only
+// after that. Small messages then keep four shares resident, as few pages as their traffic
+// needs, not the whole ring. A buffer that bulk receives emptied goes back whole, so they read
+// large chunks.
 #pragma once
 
 #include <liburing.h>
@@ -55,10 +57,12 @@ class BufferRing {
   }
 
   // A receive found the ring empty. When many do in one batch of completions (a burst from
-  // many connections), more buffers join (doubling, up to the capacity); a few bulk
+  // many connections) and small receives already get their largest share, more buffers join
+  // (doubling, up to the capacity); a few bulk
   // connections that run it dry now and then do better with a small ring that stays in cache.
   void ran_dry();
-  void new_batch() { dry_in_batch_ = 0; }
+  // A batch of completions begins: what the last one brought may widen small receives' share.
+  void new_batch();
   // Buffers the kernel may fill (given to it so far, whether filled or not).
   unsigned buffers() const { return circulating_; }
 
@@ -73,14 +77,14 @@ class BufferRing {
   std::size_t resident_bytes() const;
 
   bool incremental() const { return incremental_; }
+  // The bytes of a buffer small receives get now (see above).
+  std::size_t small_receive_share() const { return share_; }
   std::size_t buffer_size() const { return buffer_size_; }
 
  private:
-  BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size);
+  BufferRing(io_uring* ring, unsigned count, std::size_t buffer_size, bool incremental);
   // The first `length` bytes of buffer `id`.
   void give_to_kernel(std::uint16_t id, std::size_t length);
-  // How much of a buffer small receives get (see above).
-  std::size_t small_receive_length() const;
 
   struct Slot {
     std::uint32_t filled = 0;   // bytes the kernel put in this buffer so far
@@ -96,7 +100,10 @@ class BufferRing {
   std::vector<std::uint16_t> parked_;
   unsigned dry_in_batch_ = 0;
   std::size_t buffer_size_;
-  bool incremental_ = false;
+  bool incremental_;
+  std::size_t largest_share_;  // how much of a buffer small receives get: share_, at most this
+  std::size_t share_;
+  std::size_t batch_bytes_ = 0;  // taken since new_batch()
   io_uring_buf_ring* entries_ = nullptr;
   std::size_t entries_bytes_ = 0;
   std::uint8_t* memory_ = nullptr;

@@ -639,25 +639,27 @@ TEST_CASE("after a quiet period the receive ring's pages go back to the system; 
   CHECK(pairs.ring().resident_bytes() > 0);
 }
 
-TEST_CASE("small receives keep four quarters of a ring buffer resident; bulk receives get whole buffers") {
+TEST_CASE("small receives keep four shares of a ring buffer resident, as large as their batches need; bulk receives get whole buffers") {
   Reactor::Options options;
   options.heap_trim_after = 0ms;  // no quiet-period trim: what stays resident is the ring's doing
   options.receive_buffers_at_start = 8;
   RingPairs pairs(options, 8);
   if (!pairs.ring().incremental()) WSP_SKIP("no incremental consumption here: every receive takes a buffer");
   const std::size_t buffer = pairs.ring().buffer_size();
+  const std::size_t page = 4096;
   pairs.start_receiving();
   // 1,200 rounds of 100 bytes from each of 8 connections: 960 KB through the 8 buffers, each
-  // receive far smaller than a buffer.
+  // round's 800 bytes far less than the two pages a buffer starts with.
   for (int round = 0; round < 1200; ++round) {
     pairs.send([round](int i) { return pattern(i + round, 100); });
     pairs.collect_all();
   }
   CHECK(pairs.reactor.stats().receive_buffer_shortages == 0);
   CHECK(pairs.ring().buffers() == 8);
-  // Four parked, four the kernel holds, each only in its first quarter (whole buffers: 512 KiB;
-  // without parking: 8 quarters, 256 KiB).
-  CHECK(pairs.ring().resident_bytes() <= buffer);
+  CHECK(pairs.ring().small_receive_share() == 2 * page);
+  // Four parked, four the kernel holds, each only in its first two pages (whole buffers: 512
+  // KiB; quarters: 128 KiB; without parking: 8 shares).
+  CHECK(pairs.ring().resident_bytes() <= 4 * 2 * page);
 
   // Bulk receives run the ring dry, which brings the parked buffers back whole, and the buffers
   // they empty go back whole: every byte arrives, some receives larger than a quarter.
@@ -667,6 +669,7 @@ TEST_CASE("small receives keep four quarters of a ring buffer resident; bulk rec
     pairs.collect_all();
   }
   CHECK(pairs.ring().resident_bytes() > 2 * buffer);
+  CHECK(pairs.ring().small_receive_share() == buffer / 4);
   std::size_t largest = 0;
   for (const Collector& c : pairs.collectors) largest = std::max(largest, c.largest);
   CHECK(largest > buffer / 4);
@@ -679,6 +682,30 @@ TEST_CASE("small receives keep four quarters of a ring buffer resident; bulk rec
     pairs.forget_checked();
   }
   CHECK(pairs.ring().resident_bytes() <= buffer);
+}
+
+TEST_CASE("small receives' share of a ring buffer grows to twice a batch of arrivals over four buffers") {
+  Reactor::Options options;
+  options.heap_trim_after = 0ms;
+  options.receive_buffers_at_start = 8;
+  RingPairs pairs(options, 8);
+  if (!pairs.ring().incremental()) WSP_SKIP("no incremental consumption here: every receive takes a buffer");
+  // Every socket holds 5,000 bytes before receiving starts: the first batch brings all 40,000
+  // (the 8 buffers' two pages each hold 64 KiB), which four shares hold twice in 20,480 bytes
+  // each (5 pages).
+  pairs.send([](int i) { return pattern(i, 5000); });
+  pairs.start_receiving();
+  pairs.collect_all();
+  pairs.reactor.run_once(10ms);  // the next batch weighs this one
+  CHECK(pairs.reactor.stats().receive_buffer_shortages == 0);
+  CHECK(pairs.ring().small_receive_share() == 5 * 4096);
+  // Smaller batches later do not narrow it: a share that shrank would give pages back only to
+  // fault them in again at the next such burst.
+  for (int round = 0; round < 10; ++round) {
+    pairs.send([round](int i) { return pattern(i + round, 100); });
+    pairs.collect_all();
+  }
+  CHECK(pairs.ring().small_receive_share() == 5 * 4096);
 }
 
 TEST_CASE("a burst that runs the receive ring dry gives the ring's pages back once it is over") {

@@ -24,8 +24,8 @@ constexpr unsigned kKeptForSmallReceives = 4;
 // Such a buffer goes back to the kernel with a share of its length: small receives then keep
 // only its first pages resident. The share starts at kLeastShare and grows until the kernel
 // holds twice the bytes of the largest batch of completions seen (a turn's arrivals), up to a
-// quarter of the buffer: 64 connections with one 64-byte message each in flight need 3 KB a
-// turn, not 128 KiB.
+// quarter of the buffer, which a batch that ran the ring dry gets at once: 64 connections with
+// one 64-byte message each in flight need 3 KB a turn, not 128 KiB.
 constexpr std::size_t kPage = 4096;
 constexpr std::size_t kLeastShare = 2 * kPage;
 constexpr unsigned kLargestShare = 4;  // a quarter
@@ -151,10 +151,10 @@ void BufferRing::release(std::uint16_t id) {
 
 void BufferRing::new_batch() {
   if (share_ < largest_share_) {
-    // Twice the last batch over four buffers; a batch that ran the ring dry wanted more than
-    // it got.
+    // Twice the last batch over four buffers; a batch that ran the ring dry (bulk data, or a
+    // burst larger than that) gets the largest share at once.
     std::size_t wanted = batch_bytes_ * kBatchHeadroom / kKeptForSmallReceives;
-    if (dry_in_batch_ > 0) wanted = std::max(wanted, 2 * share_);
+    if (dry_in_batch_ > 0) wanted = largest_share_;
     if (wanted > share_) share_ = std::min((wanted + kPage - 1) / kPage * kPage, largest_share_);
   }
   batch_bytes_ = 0;

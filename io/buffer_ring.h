@@ -16,8 +16,8 @@
 // one it fills and spares enough for a burst of small messages from many connections): its
 // pages go back to the system, and the next receive that finds the ring empty brings every
 // parked buffer back, whole. The share starts at two pages and grows with the largest batch of
-// arrivals seen (one turn's), up to a quarter of a buffer; the ring grows by whole buffers only
-// after that. Small messages then keep four shares resident, as few pages as their traffic
+// arrivals seen (one turn's), up to a quarter of a buffer, at once when a batch runs the ring
+// dry; the ring grows by whole buffers only after that. Small messages then keep four shares resident, as few pages as their traffic
 // needs, not the whole ring. A buffer that bulk receives emptied goes back whole, so they read
 // large chunks.
 #pragma once

@@ -708,6 +708,20 @@ TEST_CASE("small receives' share of a ring buffer grows to twice a batch of arri
   CHECK(pairs.ring().small_receive_share() == 5 * 4096);
 }
 
+TEST_CASE("a batch of arrivals that runs the receive ring dry gives small receives a quarter of a buffer at once") {
+  Reactor::Options options;
+  options.heap_trim_after = 0ms;
+  RingPairs pairs(options, 8);  // 4 buffers at start, two pages each given to the kernel
+  if (!pairs.ring().incremental()) WSP_SKIP("no incremental consumption here: every receive takes a buffer");
+  pairs.send([](int i) { return pattern(i, 10000); });  // 80,000 bytes against 32 KiB
+  pairs.start_receiving();
+  pairs.collect_all();
+  pairs.reactor.run_once(10ms);
+  CHECK(pairs.reactor.stats().receive_buffer_shortages > 0);
+  CHECK(pairs.ring().small_receive_share() == pairs.ring().buffer_size() / 4);
+  CHECK(pairs.ring().buffers() == 4);  // fewer than 16 receives starved in one batch
+}
+
 TEST_CASE("a burst that runs the receive ring dry gives the ring's pages back once it is over") {
   Reactor::Options options;
   options.heap_trim_after = 10ms;

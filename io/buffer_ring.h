@@ -17,9 +17,9 @@
 // pages go back to the system, and the next receive that finds the ring empty brings every
 // parked buffer back, whole. The share starts at two pages and grows with the largest batch of
 // arrivals seen (one turn's), up to a quarter of a buffer, at once when a batch runs the ring
-// dry; the ring grows by whole buffers only after that. Small messages then keep four shares resident, as few pages as their traffic
-// needs, not the whole ring. A buffer that bulk receives emptied goes back whole, so they read
-// large chunks.
+// dry; the ring grows by whole buffers only after that. Small messages then keep four shares
+// resident, as few pages as their traffic needs, not the whole ring. A buffer that bulk
+// receives emptied goes back whole, so they read large chunks.
 #pragma once
 
 #include <liburing.h>
@@ -58,8 +58,8 @@ class BufferRing {
 
   // A receive found the ring empty. When many do in one batch of completions (a burst from
   // many connections) and small receives already get their largest share, more buffers join
-  // (doubling, up to the capacity); a few bulk
-  // connections that run it dry now and then do better with a small ring that stays in cache.
+  // (doubling, up to the capacity); a few bulk connections that run it dry now and then do
+  // better with a small ring that stays in cache.
   void ran_dry();
   // A batch of completions begins: what the last one brought may widen small receives' share.
   void new_batch();

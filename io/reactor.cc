@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
 
@@ -507,6 +508,16 @@ std::size_t empty_malloc_thread_cache() {
   return taken.size();
 }
 
+void trim_malloc_heap() {
+  // glibc's allocator sets itself up on first use and flags itself ready before its main
+  // arena is, so a first malloc_trim on two threads at once can walk an arena not yet set up.
+  // Under ASan and TSan, which replace malloc, a trim is that first use: a chat server on two
+  // reactors crashed in glibc's mtrim.
+  static std::once_flag glibc_malloc_set_up;
+  std::call_once(glibc_malloc_set_up, [] { ::malloc_trim(0); });
+  ::malloc_trim(0);
+}
+
 void Reactor::trim_heap_when_quiet() {
   if (options_.heap_trim_after.count() <= 0) return;
   heap_trim_due_ = true;
@@ -520,7 +531,7 @@ std::optional<Duration> Reactor::trim_heap_or_wait(std::optional<Duration> timeo
   for (auto release_caches : heap_trim_hooks()) release_caches();
   frame_pool::release_cached();
   empty_malloc_thread_cache();
-  ::malloc_trim(0);
+  trim_malloc_heap();
   // Between two io_uring_enter calls, with DEFER_TASKRUN, no receive can write into the ring.
   if (buffer_ring_ && defer_taskrun_) buffer_ring_->give_back_unused_memory();
   ++stats_.heap_trims;

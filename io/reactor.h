@@ -93,6 +93,9 @@ void add_heap_trim_hook(void (*release_caches)());
 // connection resident at 10,000 (docs/perf.md). Part of the quiet-period trim. Takes at most
 // one chunk of each size beyond what was cached; returns how many it took.
 std::size_t empty_malloc_thread_cache();
+// malloc_trim(0), safe from several threads at once: the first call of the process runs alone
+// (see reactor.cc). Part of the quiet-period trim.
+void trim_malloc_heap();
 
 class Reactor {
  public:

@@ -509,10 +509,9 @@ std::size_t empty_malloc_thread_cache() {
 }
 
 void trim_malloc_heap() {
-  // glibc's allocator sets itself up on first use and flags itself ready before its main
-  // arena is, so a first malloc_trim on two threads at once can walk an arena not yet set up.
-  // Under ASan and TSan, which replace malloc, a trim is that first use: a chat server on two
-  // reactors crashed in glibc's mtrim.
+  // glibc's allocator sets itself up on first use, and a first malloc_trim on two threads at
+  // once is not safe (tests/io/malloc_trim_test.cc). Under ASan and TSan, which replace malloc,
+  // a trim is that first use: a chat server on two reactors crashed in glibc's mtrim.
   static std::once_flag glibc_malloc_set_up;
   std::call_once(glibc_malloc_set_up, [] { ::malloc_trim(0); });
   ::malloc_trim(0);

@@ -28,12 +28,11 @@ constexpr unsigned kKeptForSmallReceives = 4;
 // one 64-byte message each in flight need 3 KB a turn, not 128 KiB.
 constexpr std::size_t kPage = 4096;
 constexpr std::size_t kLeastShare = 2 * kPage;
-constexpr unsigned kLargestShare = 4;  // a quarter
 constexpr unsigned kBatchHeadroom = 2;
 
 // Without incremental consumption a receive takes a whole buffer.
 std::size_t largest_share(std::size_t buffer_size, bool incremental) {
-  const std::size_t quarter = buffer_size / kLargestShare / kPage * kPage;
+  const std::size_t quarter = buffer_size / 4 / kPage * kPage;
   return incremental && quarter > 0 ? quarter : buffer_size;
 }
 

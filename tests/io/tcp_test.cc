@@ -559,6 +559,9 @@ TEST_CASE("the reactor's receive ring consumes buffers incrementally where the k
 
 namespace {
 
+// The ring gives small receives whole pages of a buffer.
+constexpr std::size_t kPage = 4096;
+
 // Connected pairs on a reactor whose receive ring the tests below watch: each server end
 // delivers into its collector once receiving() starts.
 struct RingPairs {
@@ -646,7 +649,6 @@ TEST_CASE("small receives keep four shares of a ring buffer resident, as large a
   RingPairs pairs(options, 8);
   if (!pairs.ring().incremental()) WSP_SKIP("no incremental consumption here: every receive takes a buffer");
   const std::size_t buffer = pairs.ring().buffer_size();
-  const std::size_t page = 4096;
   pairs.start_receiving();
   // 1,200 rounds of 100 bytes from each of 8 connections: 960 KB through the 8 buffers, each
   // round's 800 bytes far less than the two pages a buffer starts with.
@@ -656,10 +658,10 @@ TEST_CASE("small receives keep four shares of a ring buffer resident, as large a
   }
   CHECK(pairs.reactor.stats().receive_buffer_shortages == 0);
   CHECK(pairs.ring().buffers() == 8);
-  CHECK(pairs.ring().small_receive_share() == 2 * page);
+  CHECK(pairs.ring().small_receive_share() == 2 * kPage);
   // Four parked, four the kernel holds, each only in its first two pages (whole buffers: 512
   // KiB; quarters: 128 KiB; without parking: 8 shares).
-  CHECK(pairs.ring().resident_bytes() <= 4 * 2 * page);
+  CHECK(pairs.ring().resident_bytes() <= 4 * 2 * kPage);
 
   // Bulk receives run the ring dry, which brings the parked buffers back whole, and the buffers
   // they empty go back whole: every byte arrives, some receives larger than a quarter.
@@ -698,14 +700,14 @@ TEST_CASE("small receives' share of a ring buffer grows to twice a batch of arri
   pairs.collect_all();
   pairs.reactor.run_once(10ms);  // the next batch weighs this one
   CHECK(pairs.reactor.stats().receive_buffer_shortages == 0);
-  CHECK(pairs.ring().small_receive_share() == 5 * 4096);
+  CHECK(pairs.ring().small_receive_share() == 5 * kPage);
   // Smaller batches later do not narrow it: a share that shrank would give pages back only to
   // fault them in again at the next such burst.
   for (int round = 0; round < 10; ++round) {
     pairs.send([round](int i) { return pattern(i + round, 100); });
     pairs.collect_all();
   }
-  CHECK(pairs.ring().small_receive_share() == 5 * 4096);
+  CHECK(pairs.ring().small_receive_share() == 5 * kPage);
 }
 
 TEST_CASE("a batch of arrivals that runs the receive ring dry gives small receives a quarter of a buffer at once") {

@@ -72,9 +72,9 @@ inline void add_echo_flags(flags::Flags& f, EchoOptions& o) {
         },
         "receive ring buffers at most, a power of two (default 16)");
   f.add("--receive-buffers-at-start", &o.reactor.receive_buffers_at_start, 1u, 32768u,
-        "receive ring buffers made at start (default 4)");
+        "receive ring buffers made at start (default 2)");
   f.add("--receive-buffer-size", &o.reactor.receive_buffer_size, std::size_t{1},
-        std::size_t{1} << 30, "bytes per receive ring buffer (default 131072)");
+        std::size_t{1} << 30, "bytes per receive ring buffer (default 65536)");
   f.add("--incremental-receive-buffers", &o.reactor.incremental_receive_buffers,
         "consume receive buffers incrementally, 1 or 0 (Linux 6.12+; default 1)");
   f.add("--batch", &o.reactor.batch_completions, 0u, 4096u,

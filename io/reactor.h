@@ -109,10 +109,14 @@ class Reactor {
     // The receive buffer ring every push-style TCP receive shares (made on first use). With
     // incremental consumption (Linux 6.12) a few large buffers serve any number of
     // connections and stay in cache, and the ring doubles when a burst finds it empty;
-    // without it, 128 x 64 KiB (a receive takes a whole one).
+    // without it, 128 x 64 KiB (a receive takes a whole one). What the kernel may put in the
+    // ring is what a turn takes out of the sockets' queues into this process, and each
+    // message is copied out of it and held until its echo is sent: 2 x 64 KiB at start held
+    // a peak of 8 connections streaming 64 KiB messages at a third of 4 x 128 KiB's, at the
+    // same CPU (docs/perf.md, fifteenth session).
     unsigned receive_buffers = 16;                   // at most; a power of two
-    unsigned receive_buffers_at_start = 4;
-    std::size_t receive_buffer_size = 128 * 1024;
+    unsigned receive_buffers_at_start = 2;
+    std::size_t receive_buffer_size = 64 * 1024;
     bool incremental_receive_buffers = true;         // false: whole buffers, as on older kernels
     // false: each receive has a buffer of its own, as on kernels without buffer rings (tests).
     bool receive_buffer_ring = true;

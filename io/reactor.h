@@ -111,8 +111,8 @@ class Reactor {
     // connections and stay in cache, and the ring doubles when a burst finds it empty;
     // without it, 128 x 64 KiB (a receive takes a whole one). What the kernel may put in the
     // ring is what a turn takes out of the sockets' queues into this process, and each
-    // message is copied out of it and held until its echo is sent: 2 x 64 KiB at start held
-    // a peak of 8 connections streaming 64 KiB messages at a third of 4 x 128 KiB's, at the
+    // message is copied out of it and held until its echo is sent: with 2 x 64 KiB at start
+    // the peak of 8 connections streaming 64 KiB messages was a third of 4 x 128 KiB's, at the
     // same CPU (docs/perf.md, fifteenth session).
     unsigned receive_buffers = 16;                   // at most; a power of two
     unsigned receive_buffers_at_start = 2;

@@ -648,6 +648,7 @@ TEST_CASE("small receives keep four shares of a ring buffer resident, as large a
   Reactor::Options options;
   options.heap_trim_after = 0ms;  // no quiet-period trim: what stays resident is the ring's doing
   options.receive_buffers_at_start = 8;
+  options.receive_buffer_size = 128 * 1024;
   RingPairs pairs(options, 8);
   if (!pairs.ring().incremental()) WSP_SKIP("no incremental consumption here: every receive takes a buffer");
   const std::size_t buffer = pairs.ring().buffer_size();

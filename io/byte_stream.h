@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <system_error>
 
@@ -49,6 +50,10 @@ class ByteStream {
   virtual Task<Result<void>> write_all(std::span<const iovec> buffers) = 0;
   // Orderly end of our direction (TCP half-close, TLS close_notify).
   virtual Task<Result<void>> shutdown() = 0;
+  // The same, done now, where it needs no waiting (TCP's half-close is one call); nullopt where
+  // something must be written first (TLS's close_notify): call shutdown() then. A burst of
+  // closes then holds no task per connection.
+  virtual std::optional<Result<void>> shutdown_at_once() { return std::nullopt; }
   // Drops the connection at once.
   virtual void close() = 0;
 

@@ -267,6 +267,7 @@ Reactor::TaskId Reactor::spawn(Task<void> task) {
   frame.promise().detached_by = this;
   frame.promise().detached_id = id;
   starting_.push_back(id);
+  ++stats_.tasks_spawned;
   schedule(&start_node_);  // starts on the next turn, not inside spawn()
   return id;
 }

@@ -62,6 +62,7 @@ struct ReactorStats {
   std::uint64_t bells_by_msg_ring = 0;  // doorbells this reactor sent through its ring
   std::uint64_t bells_by_eventfd = 0;   // doorbells this reactor's thread wrote to an eventfd
   std::uint64_t heap_trims = 0;         // heap (and ring) trims after a quiet period (see below)
+  std::uint64_t tasks_spawned = 0;
 };
 
 // Work handed to a reactor by post(), from any thread. Exactly one of run() (on the target's

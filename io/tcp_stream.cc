@@ -108,12 +108,14 @@ Task<Result<void>> TcpStream::send_all(std::span<const std::uint8_t> data, std::
   co_return Result<void>{};
 }
 
-Task<Result<void>> TcpStream::shutdown() {
+Task<Result<void>> TcpStream::shutdown() { co_return *shutdown_at_once(); }
+
+std::optional<Result<void>> TcpStream::shutdown_at_once() {
   // A direct call, not IORING_OP_SHUTDOWN: TCP's SHUT_WR only queues a FIN and never blocks,
   // while io_uring always hands that op to an io-wq worker thread, whose completions a
   // waiting reactor was seen to miss (a server stopping under load hung in io_uring_enter).
-  if (::shutdown(fd(), SHUT_WR) != 0) co_return errno_code(errno);
-  co_return Result<void>{};
+  if (::shutdown(fd(), SHUT_WR) != 0) return errno_code(errno);
+  return Result<void>{};
 }
 
 void TcpStream::close() {

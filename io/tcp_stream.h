@@ -66,6 +66,7 @@ class TcpStream final : public ByteStream, public slab::Allocated {
   Task<Result<std::size_t>> read_some(std::span<std::uint8_t> buffer) override;
   Task<Result<void>> write_all(std::span<const iovec> buffers) override;
   Task<Result<void>> shutdown() override;   // half-close: SHUT_WR, reads go on
+  std::optional<Result<void>> shutdown_at_once() override;  // the same, never waits
   void close() override;                    // drops the connection now
   TcpStream* tcp() override { return this; }
   // Push-style I/O: a multishot receive into the reactor's buffer ring (an idle connection

@@ -130,6 +130,33 @@ TEST_CASE("a MessageHandler gets each message in order, then the close once, and
   CHECK(server.seen.destroyed);
 }
 
+TEST_CASE("after the closing handshake over TCP the server sends its FIN at once, with no task of its own") {
+  Reactor reactor;
+  Server server(reactor);
+  // Without the closing handshake's bound: its timeouts are swept by one task per reactor.
+  server.options.limits.close_timeout = std::chrono::milliseconds(0);
+  wsp::ConnectOptions client_options;
+  client_options.limits.close_timeout = std::chrono::milliseconds(0);
+  server.start();
+  std::uint64_t spawned_before_close = 0;
+  auto body = [&]() -> Task<void> {
+    auto ws = co_await wsp::connect(reactor, server.url(), client_options);
+    REQUIRE(ws);
+    auto sent = co_await (*ws)->send_text("hello");
+    REQUIRE(sent);
+    wsp::Received echo = co_await (*ws)->receive();
+    CHECK(echo.data == "hello");
+    spawned_before_close = reactor.stats().tasks_spawned;
+    co_await (*ws)->close(1000, "bye");
+    CHECK((*ws)->close_code() == 1000);  // clean: the server's FIN came after its close frame
+  };
+  reactor.sync_wait(body());
+  server.run_until_handler_gone();
+  CHECK(server.seen.calls == std::vector<std::string>{"hello", "<closed 1000 bye>"});
+  // Neither side spawned anything to end its stream (TLS streams do: close_notify is a write).
+  CHECK(reactor.stats().tasks_spawned == spawned_before_close);
+}
+
 TEST_CASE("a message a MessageHandler returns false for comes back after the next write, before any later one") {
   Reactor reactor;
   Server server(reactor);

@@ -291,7 +291,11 @@ void Connection::flush() {
     // in order (TLS close_notify, TCP FIN), then close.
     if (protocol_.close_handshake() == Protocol::CloseHandshake::done &&
         !(occasional_ && occasional_->ending)) {
-      occasional().ending = reactor_.spawn(graceful_end());
+      if (std::optional<io::Result<void>> ended = stream_->shutdown_at_once()) {
+        shut_down(*ended, 0);
+      } else {
+        occasional().ending = reactor_.spawn(graceful_end());
+      }
     }
     return;
   }
@@ -333,9 +337,12 @@ SendResult Connection::send_shared(const SharedFrameRef& frame) {
 }
 
 io::Task<void> Connection::graceful_end() {
-  auto ended = co_await stream_->shutdown();
+  shut_down(co_await stream_->shutdown(), occasional_->ending);
+}
+
+void Connection::shut_down(const io::Result<void>& ended, io::Reactor::TaskId self) {
   if (!ended) WSP_LOG_DEBUG("orderly shutdown failed: %s", ended.error().message().c_str());
-  finish(occasional_->ending);
+  finish(self);
 }
 
 void Connection::on_written_some(std::size_t bytes) {

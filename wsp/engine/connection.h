@@ -340,7 +340,8 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   void flush();
   io::Task<void> heartbeat_loop();
   static void close_timed_out(io::TimeoutEntry& entry);
-  io::Task<void> graceful_end();
+  io::Task<void> graceful_end();  // for streams whose orderly end must wait (TLS)
+  void shut_down(const io::Result<void>& ended, io::Reactor::TaskId self);
   // Ends the connection: stops timers (all but `self`, the one calling) and closes the stream.
   void finish(io::Reactor::TaskId self);
 

@@ -58,6 +58,8 @@ int main() {
   row("    wsp::ProtocolEvent (a held message)", sizeof(wsp::ProtocolEvent), "the Connection, made only when the inbound queue is full");
   row("    wsp::InboundQueue", sizeof(wsp::InboundQueue), "the Connection's occasional state");
   row("    wsp::OutboundQueue", sizeof(wsp::OutboundQueue), "the Connection");
+  row("      its write in progress", wsp::OutboundQueue::kBusySize,
+      "the frame pool, 32-byte classes: only while a write is in progress");
   row("    io::Signal (x2)", sizeof(io::Signal),
       "the Connection's occasional state, made for the coroutine face");
   row("  wsp::ConnectionFacts (limits, URL, subprotocol, kept headers)",

@@ -42,6 +42,9 @@ struct TcpPushFlags {
   bool paused : 1 = false;
   bool cancel_requested : 1 = false;  // our own cancel of the multishot (pause) is in flight
   bool ended : 1 = false;
+  // The stream's end was reaped, to be delivered after the chunks before it: a flag, not a
+  // chunk, so a close frame and the FIN reaped in one turn need no list of later chunks.
+  bool end_due : 1 = false;
   bool stopping : 1 = false;  // a send that completes now is not continued
   // In 16 bits each (errno values are small).
   std::int16_t write_result = 0;  // how the last write ended: 0 or -errno
@@ -79,19 +82,26 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   struct Sending {
     StreamHandler* handler = nullptr;
     iovec one{};
-    std::vector<iovec> many;  // used instead of `one` for two pieces or more
-    std::size_t next = 0;     // the first piece not fully sent
-    std::size_t done = 0;     // bytes sent
-    std::span<iovec> pieces() { return many.empty() ? std::span<iovec>(&one, 1) : many; }
+    std::size_t next = 0;  // the first piece not fully sent
+    std::size_t done = 0;  // bytes sent
   };
-  // What a connection holds only while it needs it, behind one pointer (thousands of idle
-  // connections): a write in progress, chunks beyond the first reaped in one turn (usually
-  // one a turn is), and a receive buffer of its own where there is no buffer ring.
-  struct Busy : frame_pool::Pooled {
-    Sending sending;  // a write is in progress while its handler is set
+  // The rarer needs: a write of two pieces or more (its list, used instead of `one`), chunks
+  // beyond the first reaped in one turn (usually one a turn is), and a receive buffer of its
+  // own where there is no buffer ring.
+  struct Extra : frame_pool::Pooled {
+    std::vector<iovec> many;
     std::vector<Chunk> later_chunks;
     std::unique_ptr<std::uint8_t[]> own_buffer;
+    bool idle() const { return many.empty() && later_chunks.empty() && !own_buffer; }
   };
+  // What a connection holds only while it needs it, behind one pointer (thousands of idle
+  // connections): a write in progress in 64 bytes (a burst of writes holds one per
+  // connection), the rarer needs behind another.
+  struct Busy : frame_pool::Pooled {
+    Sending sending;  // a write is in progress while its handler is set
+    std::unique_ptr<Extra> extra;
+  };
+  static_assert(sizeof(Busy) <= 64);
 
   TcpPushIo(Reactor& r, FileDescriptor s) : reactor(r), socket(std::move(s)) {}
   ~TcpPushIo() { stop(); }  // the socket is closed after: no I/O on it is in flight
@@ -112,7 +122,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     work_node()->unlink();
     handler = nullptr;
     busy.reset();
-    due_delivery = due_write_end = paused = cancel_requested = ended = stopping = false;
+    due_delivery = due_write_end = paused = cancel_requested = ended = end_due = stopping = false;
   }
 
   void on_complete(int result, std::uint32_t flags) override { received(result, flags); }
@@ -127,7 +137,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       sqe->flags |= IOSQE_BUFFER_SELECT;
       sqe->buf_group = BufferRing::kGroup;
     } else {
-      std::unique_ptr<std::uint8_t[]>& own = make_busy().own_buffer;
+      std::unique_ptr<std::uint8_t[]>& own = make_extra().own_buffer;
       if (!own) own = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
       io_uring_prep_recv(sqe, socket.get(), own.get(), kOwnBufferSize, 0);
     }
@@ -152,8 +162,12 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       auto bytes = buffers->take(id, result > 0 ? static_cast<std::size_t>(result) : 0, flags);
       const auto offset = static_cast<std::uint32_t>(bytes.data() - buffers->buffer(id));
       push_chunk({offset, result, id, true});
-    } else {
+    } else if (result > 0) {
       push_chunk({0, result, 0, false});
+    } else {
+      // The last completion of the receive: nothing is reaped after it.
+      end_due = true;
+      end_errno = static_cast<std::int16_t>(-result);
     }
     due_delivery = true;
     reactor.schedule(work_node());
@@ -187,19 +201,28 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       }
       if (c.result > 0) {
         const std::uint8_t* data =
-            c.from_ring ? buffers->buffer(c.buffer) + c.offset : busy->own_buffer.get();
+            c.from_ring ? buffers->buffer(c.buffer) + c.offset : busy->extra->own_buffer.get();
         bool more = handler->on_received({data, static_cast<std::size_t>(c.result)});
         if (c.from_ring) buffers->release(c.buffer);
         if (!watch.destroyed() && !more) pause();
       } else {
         if (c.from_ring) buffers->release(c.buffer);
-        ended = true;
         end_errno = static_cast<std::int16_t>(-c.result);
-        handler->on_receive_end(c.result == 0 ? std::error_code{} : errno_code(-c.result));
+        end();
       }
     });
     if (watch.destroyed()) return;
+    if (end_due) {
+      end_due = false;
+      if (!ended) end();
+      if (watch.destroyed()) return;
+    }
     arm();
+  }
+
+  void end() {
+    ended = true;
+    handler->on_receive_end(end_errno == 0 ? std::error_code{} : errno_code(end_errno));
   }
 
   // A handler takes over (or the first one starts): receiving resumes for it. An end already
@@ -210,7 +233,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     handler = &h;
     if (ended) {
       ended = false;
-      push_chunk({0, -end_errno, 0, false});
+      end_due = true;
     }
     resume();
   }
@@ -228,7 +251,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
 
   void resume() {
     paused = false;
-    if (first_chunk.held) {
+    if (first_chunk.held || end_due) {
       due_delivery = true;
       reactor.schedule(work_node());
     } else {
@@ -242,14 +265,13 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     if (buffers.size() == 1) {
       w.one = buffers[0];
     } else {
-      w.many.assign(buffers.begin(), buffers.end());
+      make_extra().many.assign(buffers.begin(), buffers.end());
     }
     submit_send();
   }
   void submit_send() {
     io_uring_sqe* sqe = reactor.get_sqe();
-    Sending& w = busy->sending;
-    const std::span<iovec> left = w.pieces().subspan(w.next);
+    const std::span<iovec> left = pieces().subspan(busy->sending.next);
     if (left.size() == 1) {
       // One buffer (the common case): a plain send skips importing a msghdr and iovec.
       io_uring_prep_send(sqe, socket.get(), left[0].iov_base, left[0].iov_len,
@@ -274,7 +296,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     auto left = static_cast<std::size_t>(result);
     Sending& w = busy->sending;
     w.done += left;
-    const std::span<iovec> pieces = w.pieces();
+    const std::span<iovec> pieces = this->pieces();
     std::size_t& next = w.next;
     while (next < pieces.size() && left >= pieces[next].iov_len) left -= pieces[next++].iov_len;
     if (next < pieces.size()) {
@@ -291,8 +313,9 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   void written() {
     StreamHandler* write_handler = busy->sending.handler;
     // First: the handler may start the next write.
-    if (busy->later_chunks.empty() && !busy->own_buffer) busy.reset();
-    else busy->sending = Sending{};
+    busy->sending = Sending{};
+    if (busy->extra) busy->extra->many = {};
+    drop_busy_if_idle();
     write_handler->on_written(write_result < 0 ? errno_code(-write_result) : std::error_code{});
   }
 
@@ -302,14 +325,16 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       first_chunk.held = true;
       return;
     }
-    make_busy().later_chunks.push_back(chunk);
+    make_extra().later_chunks.push_back(chunk);
   }
   // Empties the pending chunks, returning them.
   Batch take_chunks() {
     Batch batch{std::exchange(first_chunk, Chunk{}), {}};
     if (busy) {
-      batch.later = std::move(busy->later_chunks);
-      busy->later_chunks.clear();
+      if (busy->extra) {
+        batch.later = std::move(busy->extra->later_chunks);
+        busy->extra->later_chunks.clear();
+      }
       drop_busy_if_idle();  // made again when several chunks come in one turn
     }
     return batch;
@@ -318,8 +343,20 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     if (!busy) busy = std::make_unique<Busy>();
     return *busy;
   }
+  Extra& make_extra() {
+    std::unique_ptr<Extra>& extra = make_busy().extra;
+    if (!extra) extra = std::make_unique<Extra>();
+    return *extra;
+  }
   void drop_busy_if_idle() {
-    if (!busy->sending.handler && busy->later_chunks.empty() && !busy->own_buffer) busy.reset();
+    if (busy->extra && busy->extra->idle()) busy->extra.reset();
+    if (!busy->sending.handler && !busy->extra) busy.reset();
+  }
+  // The write's pieces: `one`, or the list of two or more.
+  std::span<iovec> pieces() {
+    Extra* extra = busy->extra.get();
+    return extra && !extra->many.empty() ? std::span<iovec>(extra->many)
+                                         : std::span<iovec>(&busy->sending.one, 1);
   }
 
   Reactor& reactor;

@@ -882,6 +882,57 @@ TEST_CASE("start_receiving again hands a paused stream over: the new handler get
   server->stop_io();
 }
 
+namespace {
+
+// Records each delivery and the end, in order.
+struct EventLog final : testing_support::ReceiveOnly {
+  std::vector<std::string> events;
+  bool on_received(std::span<const std::uint8_t> data) override {
+    events.emplace_back(reinterpret_cast<const char*>(data.data()), data.size());
+    return true;
+  }
+  void on_receive_end(std::error_code e) override {
+    events.push_back(e ? "end: " + e.message() : "end");
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an end reaped in the same turn as the last bytes comes after them, once; a reset ends with its error") {
+  for (const bool reset : {false, true}) {
+    INFO((reset ? "reset" : "FIN"));
+    Reactor reactor;
+    auto [client, server] = connected_pair(reactor);
+    EventLog log;
+    if (reset) {
+      server.start_receiving(log);
+      linger hard{1, 0};
+      REQUIRE(setsockopt(client.fd(), SOL_SOCKET, SO_LINGER, &hard, sizeof hard) == 0);
+      { TcpStream dropped = std::move(client); }  // plain close(2): RST, no FIN first
+    } else {
+      auto send = [&]() -> Task<void> {
+        bool ok = bool(co_await client.send_all(bytes("last words")));
+        REQUIRE(ok);
+      };
+      reactor.sync_wait(send());
+      REQUIRE(::shutdown(client.fd(), SHUT_WR) == 0);  // both before the first receive
+      server.start_receiving(log);
+    }
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while ((log.events.empty() || log.events.back().rfind("end", 0) != 0) &&
+           std::chrono::steady_clock::now() < deadline) {
+      reactor.run_once(10ms);
+    }
+    for (int i = 0; i < 5; ++i) reactor.run_once(5ms);  // a second end would come now
+    if (reset) {
+      CHECK(log.events == std::vector<std::string>{"end: " + io::errno_code(ECONNRESET).message()});
+    } else {
+      CHECK(log.events == std::vector<std::string>{"last words", "end"});
+    }
+    server.stop_io();
+  }
+}
+
 TEST_CASE("stopping a stream whose write waits for a peer that does not read returns at once") {
   Reactor reactor;
   auto [client, server] = connected_pair(reactor);

@@ -32,17 +32,18 @@ class OutboundQueue {
   // Messages and payload bytes not yet fully written (headers excluded).
   std::size_t count() const { return count_; }
   std::size_t bytes() const { return bytes_; }
-  bool writing() const { return busy_ && busy_->writing; }
+  bool writing() const { return busy_ && busy_->single.iov_base; }
   // Heap bytes of the write in progress (its output and payloads) and of the given-away
   // payloads waiting.
   std::size_t buffer_capacity() const {
     if (!busy_) return 0;
     std::size_t n = sizeof(Busy);
-    if (busy_->writing) {
-      n += heap_capacity(busy_->write.output);
-      for (const Piece& p : busy_->write.pieces) n += heap_capacity(p.data);
+    if (writing()) n += heap_capacity(busy_->output);
+    if (const Pieces* pieces = busy_->pieces.get()) {
+      n += sizeof(Pieces);
+      for (const Piece& p : pieces->writing) n += heap_capacity(p.data);
+      for (const Piece& p : pieces->next) n += heap_capacity(p.data);
     }
-    for (const Piece& p : busy_->next_pieces) n += heap_capacity(p.data);
     return n;
   }
 
@@ -69,9 +70,11 @@ class OutboundQueue {
   }
 
   // Whether a shared frame can go by reference (else its bytes are copied into the output).
-  bool takes_shared_frame() const { return !busy_ || busy_->next_pieces.size() < kMaxPieces; }
+  bool takes_shared_frame() const {
+    return !busy_ || !busy_->pieces || busy_->pieces->next.size() < kMaxPieces;
+  }
   // Pieces queued to be written from their own buffers (the protocol's output may be empty).
-  bool has_pieces() const { return busy_ && !busy_->next_pieces.empty(); }
+  bool has_pieces() const { return busy_ && busy_->pieces && !busy_->pieces->next.empty(); }
   // A whole frame written from `frame`'s bytes after the output pending at `at`.
   void queued_shared(std::size_t at, SharedFrameRef frame) {
     queued(frame->payload().size());
@@ -81,21 +84,18 @@ class OutboundQueue {
   // Takes all of the protocol's pending output for one write and returns the pieces to write
   // (valid until written()).
   std::span<const iovec> start_write(Protocol& protocol) {
-    Busy& b = busy();
-    b.writing = true;
-    Write& w = b.write;  // fresh: see written()
-    protocol.take_output(w.output);
-    w.count = count_;
-    w.bytes = bytes_;
-    if (busy_->next_pieces.empty()) {
-      w.single = {w.output.data(), w.output.size()};
-      return {&w.single, 1};
-    }
-    w.pieces = std::move(busy_->next_pieces);
-    busy_->next_pieces.clear();  // moved-from: empty, and so it stays
+    const bool with_pieces = has_pieces();
+    Busy& b = busy();  // fresh but for the pieces queued: see written()
+    protocol.take_output(b.output);
+    b.count = count_;
+    b.bytes = bytes_;
+    b.single = {b.output.data(), b.output.size()};  // never null: the write is in progress
+    if (!with_pieces) return {&b.single, 1};
+    Pieces& w = *b.pieces;
+    w.writing.swap(w.next);  // `next` takes the emptied vector of the last write
     std::size_t from = 0, written = 0;
-    for (Piece& p : w.pieces) {
-      if (p.at > from) w.parts.push_back({w.output.data() + from, p.at - from});
+    for (Piece& p : w.writing) {
+      if (p.at > from) w.parts.push_back({b.output.data() + from, p.at - from});
       written += p.at - from;
       if (p.shared) {
         const std::string_view bytes = p.shared->bytes();
@@ -107,16 +107,17 @@ class OutboundQueue {
       p.end = written;
       from = p.at;
     }
-    if (w.output.size() > from) w.parts.push_back({w.output.data() + from, w.output.size() - from});
+    if (b.output.size() > from) w.parts.push_back({b.output.data() + from, b.output.size() - from});
     return w.parts;
   }
   // The first `bytes` bytes of the write went out: `recycle` gets each given-away payload among
   // them now, so a write of several large messages frees each as it goes.
   template <typename Recycle>
   void written_some(std::size_t bytes, Recycle&& recycle) {
-    Write& w = busy_->write;
-    for (; w.recycled < w.pieces.size() && w.pieces[w.recycled].end <= bytes; ++w.recycled) {
-      Piece& p = w.pieces[w.recycled];
+    Pieces* w = busy_->pieces.get();
+    if (!w) return;
+    for (; w->recycled < w->writing.size() && w->writing[w->recycled].end <= bytes; ++w->recycled) {
+      Piece& p = w->writing[w->recycled];
       if (!p.shared) recycle(std::move(p.data));
     }
   }
@@ -127,17 +128,21 @@ class OutboundQueue {
   void written(bool ok, BufferPool& buffers, Recycle&& recycle) {
     if (ok) {
       written_some(std::numeric_limits<std::size_t>::max(), recycle);
-      Write& done = busy_->write;
-      count_ -= static_cast<std::uint32_t>(done.count);
-      bytes_ -= static_cast<std::uint32_t>(done.bytes);
-      buffers.give_back(std::move(done.output));
+      count_ -= busy_->count;
+      bytes_ -= busy_->bytes;
+      buffers.give_back(std::move(busy_->output));
     }
-    if (busy_->next_pieces.empty()) {
+    if (!has_pieces()) {
       busy_.reset();
-    } else {
-      busy_->write = Write{};
-      busy_->writing = false;
+      return;
     }
+    Busy& b = *busy_;
+    b.output = std::string();
+    b.single = {};
+    b.count = b.bytes = 0;
+    b.pieces->writing.clear();
+    b.pieces->recycled = 0;
+    b.pieces->parts.clear();
   }
 
  private:
@@ -148,32 +153,40 @@ class OutboundQueue {
     SharedFrameRef shared;  // instead of `data`: a whole frame, header included
     std::size_t end = 0;    // in a write: where its bytes end, counted from the write's start
   };
-  // A write in progress: made by start_write(), ended by written().
-  struct Write {
-    std::string output;
-    std::size_t count = 0, bytes = 0;  // what it takes off the queue
-    std::vector<Piece> pieces;         // the given-away payloads and shared frames in it
-    std::size_t recycled = 0;          // pieces whose payload went back as written_some()
-    iovec single{};                    // what the stream writes: the output alone,
-    std::vector<iovec> parts;          // or with the pieces
+  // Given-away payloads and shared frames: those queued for the next write, and those in the
+  // write in progress with what the stream writes, the output and the pieces interleaved.
+  struct Pieces : io::frame_pool::Pooled {
+    std::vector<Piece> next;
+    std::vector<Piece> writing;
+    std::size_t recycled = 0;  // of `writing`, those whose payload went back as written_some()
+    std::vector<iovec> parts;
   };
-
   // What the queue holds only while it is in use, behind one pointer (thousands of idle
-  // connections): the write in progress and the pieces queued for the next one.
+  // connections): the write in progress, in 64 bytes (every connection that writes holds one
+  // until the write ends), and the pieces behind another (large messages, publish/subscribe).
   struct Busy : io::frame_pool::Pooled {
-    bool writing = false;
-    Write write;
-    std::vector<Piece> next_pieces;
+    std::string output;
+    iovec single{};  // what the stream writes without pieces; set while a write is in progress
+    std::uint32_t count = 0, bytes = 0;  // what the write takes off the queue
+    std::unique_ptr<Pieces> pieces;
   };
+  static_assert(sizeof(Busy) <= 64);
   Busy& busy() {
     if (!busy_) busy_ = std::make_unique<Busy>();
     return *busy_;
   }
-  void add_piece(Piece&& piece) { busy().next_pieces.push_back(std::move(piece)); }
+  void add_piece(Piece&& piece) {
+    std::unique_ptr<Pieces>& pieces = busy().pieces;
+    if (!pieces) pieces = std::make_unique<Pieces>();
+    pieces->next.push_back(std::move(piece));
+  }
 
   std::uint32_t count_ = 0;
   std::uint32_t bytes_ = 0;
   std::unique_ptr<Busy> busy_;  // null while nothing is written or queued in pieces
+
+ public:
+  static constexpr std::size_t kBusySize = sizeof(Busy);  // for bench:memory_layout
 };
 
 }  // namespace wsp

@@ -1062,3 +1062,50 @@ TEST_CASE("a write of given-away payloads hands each back as soon as the bytes u
   CHECK(queue.count() == 0);
   CHECK(queue.bytes() == 0);
 }
+
+TEST_CASE("a payload given away during a write goes in the next one; the write state goes once nothing waits") {
+  wsp::BufferPool pool;
+  wsp::ProtocolConfig config = wsp::test::config_for(Role::server);
+  config.buffers = &pool;
+  wsp::Protocol protocol(config);
+  wsp::OutboundQueue queue;
+  auto give_away = [&](char c) {
+    std::string payload(wsp::OutboundQueue::kZeroCopyMin, c);
+    REQUIRE(protocol.send_message_header(false, reinterpret_cast<std::uint8_t*>(payload.data()),
+                                         payload.size()));
+    queue.queued_owned(payload.size(), protocol.pending_output_size(), std::move(payload));
+  };
+  std::vector<std::string> recycled;
+  auto recycle = [&](std::string&& s) { recycled.push_back(std::move(s)); };
+
+  CHECK(queue.buffer_capacity() == 0);
+  give_away('a');
+  REQUIRE(queue.start_write(protocol).size() == 2);  // a's header, then a
+  CHECK(queue.writing());
+  give_away('b');  // while a is written
+  CHECK(queue.has_pieces());
+  queue.written(true, pool, recycle);
+  CHECK_FALSE(queue.writing());
+  CHECK(queue.has_pieces());  // b waits: the state stays
+  CHECK(queue.count() == 1);
+  REQUIRE(recycled.size() == 1);
+  CHECK(recycled[0] == std::string(wsp::OutboundQueue::kZeroCopyMin, 'a'));
+
+  const std::span<const iovec> parts = queue.start_write(protocol);
+  REQUIRE(parts.size() == 2);  // b's header, then b: nothing of a's write is left
+  CHECK(parts[1].iov_len == wsp::OutboundQueue::kZeroCopyMin);
+  CHECK(static_cast<const char*>(parts[1].iov_base)[0] == 'b');
+  queue.written(true, pool, recycle);
+  CHECK_FALSE(queue.writing());
+  CHECK_FALSE(queue.has_pieces());
+  CHECK(queue.count() == 0);
+  CHECK(queue.buffer_capacity() == 0);  // freed
+  REQUIRE(recycled.size() == 2);
+
+  // A failed write drops its payloads (not recycled) and frees the state as well.
+  give_away('c');
+  REQUIRE(queue.start_write(protocol).size() == 2);
+  queue.written(false, pool, recycle);
+  CHECK(recycled.size() == 2);
+  CHECK(queue.buffer_capacity() == 0);
+}

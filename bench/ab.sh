@@ -3,7 +3,9 @@
 # on a noisy machine (server on CPU 0, referee on CPU 1, servers taking turns each round).
 # Prints per server the median msgs/s, server CPU microseconds per message (with the share the
 # kernel took, from the server's utime and stime over the run, and that share in microseconds)
-# and peak RSS above the idle process, with every run's figures.
+# and peak RSS above the idle process, with every run's figures. The peak is the larger of
+# VmHWM and what bench/rss_peak sampled every millisecond beside the referee (on its CPU):
+# VmHWM alone reads low on recent kernels (see rss_peak.cc).
 #
 #   bench/ab.sh WORKLOAD ROUNDS "NAME=COMMAND" ...      (COMMAND: {port} is replaced)
 #   bench/ab.sh w3 5 "wsp=bazel-bin/examples/echo_server --port {port}" \
@@ -26,6 +28,8 @@ if [ "$workload" = idle ]; then
   ulimit -n 20000
 else
   [ -x "$referee" ] || { echo "build the referee: make -C ../shared/bench" >&2; exit 2; }
+  (cd "$here/.." && bazel build --config=opt //bench:rss_peak >&2)
+  rss_peak="$(cd "$here/.." && bazel info --config=opt bazel-bin 2>/dev/null)/bench/rss_peak"
 fi
 case "$workload" in
   idle) ;;
@@ -38,8 +42,11 @@ case "$workload" in
 esac
 port=9190
 results="$(mktemp)"
+sampled="$(mktemp)"
 pid=""
-trap 'rm -f "$results"; [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; true' EXIT
+sampler=""
+trap 'rm -f "$results" "$sampled"; [ -n "$sampler" ] && kill -KILL "$sampler" 2>/dev/null
+      [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null; true' EXIT
 
 for _ in $(seq "$rounds"); do
   for server in "$@"; do
@@ -58,9 +65,14 @@ for _ in $(seq "$rounds"); do
     fi
     idle=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
     read -r user0 system0 < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    taskset -c 1 "$rss_peak" --pid "$pid" > "$sampled" &
+    sampler=$!
     # shellcheck disable=SC2086
     line=$(taskset -c 1 "$referee" $load -d "${SECS:-4}" -w 1 --server-pid "$pid" "127.0.0.1:$port" 2>/dev/null)
-    peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    kill -TERM "$sampler"; wait "$sampler" || true; sampler=""
+    hwm=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
+    peak=$(sed -n 's/^peak_kb=\([0-9]*\).*/\1/p' "$sampled")
+    peak=$(( ${peak:-0} > hwm ? ${peak:-0} : hwm ))
     read -r user1 system1 < <(awk '{print $14, $15}' "/proc/$pid/stat")
     line="$line user_ticks=$((user1 - user0)) system_ticks=$((system1 - system0))"
     kill -TERM "$pid"; wait "$pid" 2>/dev/null || true; pid=""

@@ -332,6 +332,11 @@ TEST_CASE("every program refuses a bad value with exit status 2 and a line namin
       {"bench/tcp_echo_bench", {"--connections", "2.5"},
        "tcp_echo_bench: --connections: '2.5' is not a whole number from 1 to 10000"},
       {"bench/tls_bench", {"two"}, "tls_bench: SECONDS: 'two' is not a number from 0 to 3600"},
+      {"bench/rss_peak", {"--pid", "x"},
+       "rss_peak: --pid: 'x' is not a whole number from 1 to 4194304"},
+      {"bench/rss_peak", {"--interval-us", "50"},
+       "rss_peak: --interval-us: '50' is not a whole number from 100 to 1000000"},
+      {"bench/rss_peak", {}, "rss_peak: --pid is required"},
   };
   for (const Case& c : cases) {
     std::vector<std::string> argv{interop::runfile("wsp/" + c.program)};
@@ -341,6 +346,24 @@ TEST_CASE("every program refuses a bad value with exit status 2 and a line namin
     CHECK(program.read_line(15s) == std::optional<std::string>(c.line));
     CHECK(program.wait(15s) == std::optional<int>(2));
   }
+}
+
+TEST_CASE("bench/rss_peak reports the peak of a process that grew by 32 MiB and shrank, and ends with it") {
+  // Writes 32 MiB (resident), frees it (unmapped: RSS falls), lingers, exits.
+  ChildProcess grower({"/usr/bin/python3", "-c",
+                       "import time\nb = b'x' * (32 << 20)\ntime.sleep(0.3)\ndel b\n"
+                       "time.sleep(0.5)\nprint('done', flush=True)"});
+  ChildProcess sampler({interop::runfile("wsp/bench/rss_peak"), "--pid",
+                        std::to_string(grower.pid())});
+  const std::optional<std::string> line = sampler.read_line(15s);
+  REQUIRE(line);
+  CHECK(sampler.wait(5s) == std::optional<int>(0));
+  long peak_kb = 0, samples = 0;
+  REQUIRE(std::sscanf(line->c_str(), "peak_kb=%ld samples=%ld", &peak_kb, &samples) == 2);
+  CHECK(peak_kb >= 32 * 1024);
+  CHECK(peak_kb < 128 * 1024);
+  CHECK(samples >= 100);  // 0.8 s at most one sample a millisecond, and more than 0.1 s of them
+  CHECK(grower.read_line(5s) == std::optional<std::string>("done"));
 }
 
 TEST_CASE("--help prints the usage with every flag and exits 0") {

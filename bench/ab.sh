@@ -3,9 +3,9 @@
 # on a noisy machine (server on CPU 0, referee on CPU 1, servers taking turns each round).
 # Prints per server the median msgs/s, server CPU microseconds per message (with the share the
 # kernel took, from the server's utime and stime over the run, and that share in microseconds)
-# and peak RSS above the idle process, with every run's figures. The peak is the larger of
-# VmHWM and what bench/rss_peak sampled every millisecond beside the referee (on its CPU):
-# VmHWM alone reads low on recent kernels (see rss_peak.cc).
+# and peak RSS above the idle process (and the whole peak), with every run's figures. The peak
+# is the larger of VmHWM and what bench/rss_peak sampled every millisecond beside the referee
+# (on its CPU): VmHWM alone reads low on recent kernels (see rss_peak.cc).
 #
 #   bench/ab.sh WORKLOAD ROUNDS "NAME=COMMAND" ...      (COMMAND: {port} is replaced)
 #   bench/ab.sh w3 5 "wsp=bazel-bin/examples/echo_server --port {port}" \
@@ -93,7 +93,7 @@ for line in open(sys.argv[1]):
     user, system = int(kv["user_ticks"]), int(kv["system_ticks"])
     rows.setdefault(name, []).append(
         (msgs, cpu * 1e4 / msgs if msgs else float("nan"), int(kv["peak_kb"]) - int(kv["idle_kb"]),
-         system / (user + system) if user + system else float("nan")))
+         system / (user + system) if user + system else float("nan"), int(kv["peak_kb"])))
 for server in sys.argv[2:]:
     name = server.split("=", 1)[0]
     runs = rows.get(name, [])
@@ -103,9 +103,9 @@ for server in sys.argv[2:]:
         print(f"{name}: {min(runs):,}-{max(runs):,} bytes per idle connection"
               f"  (runs: {', '.join(f'{r:,}' for r in runs)})")
         continue
-    med = [statistics.median(r[i] for r in runs) for i in range(4)]
+    med = [statistics.median(r[i] for r in runs) for i in range(5)]
     # The kernel's part of the server's CPU per message: what no user-space change can remove.
     print(f"{name}: {med[0]:,.0f} msgs/s, {med[1]:.2f} us/msg ({med[3]:.0%} in the kernel, "
-          f"{med[1] * med[3]:.2f} us), peak RSS +{med[2]/1024:.2f} MiB"
+          f"{med[1] * med[3]:.2f} us), peak RSS +{med[2]/1024:.2f} MiB (whole: {med[4]:,.0f} kB)"
           f"  (runs: {', '.join(f'{r[0]:,.0f}/{r[1]:.2f}/{r[2]}' for r in runs)})")
 PY

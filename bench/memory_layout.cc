@@ -14,6 +14,7 @@
 #include "io/tcp_push_io.h"
 #include "io/tcp_stream.h"
 #include "wsp/engine/connection.h"
+#include "wsp/engine/opening.h"
 #include "wsp/engine/inbound_queue.h"
 #include "wsp/engine/outbound_queue.h"
 #include "wsp/message_handler.h"
@@ -66,6 +67,9 @@ int main() {
       sizeof(wsp::ConnectionFacts),
       "one shared copy per distinct value, carried by the Protocol's interned config");
   row("wsp::WebSocketPeer", sizeof(wsp::WebSocketPeer));
+  row("wsp::Opening (a server's handshake under way)", sizeof(wsp::Opening));
+  row("  its request state", wsp::Opening::server_request_size());
+  row("  its result, made when it ends", sizeof(wsp::OpenedStream));
   row_of<io::TcpStream>("io::TcpStream");
   row_of<io::TcpPushIo>("io::TcpPushIo");
   row("  io::TcpPushIo::Busy", sizeof(io::TcpPushIo::Busy),

@@ -133,12 +133,14 @@ bool opening_options_of(AcceptOptions& options, ServerOpeningOptions& opening, s
     return false;
   }
   opening = ServerOpeningOptions{
-      .supported_protocols = std::move(options.supported_protocols),
-      .extra_response_headers = std::move(options.extra_response_headers),
-      .tls = options.tls,
+      .handshake = std::make_shared<const ServerHandshakeOptions>(ServerHandshakeOptions{
+          .supported_protocols = std::move(options.supported_protocols),
+          .extra_response_headers = std::move(options.extra_response_headers),
+          .tls = options.tls,
+          .require_protocol_match = options.require_protocol_match,
+          .deflate = std::move(options.deflate),
+      }),
       .timeout = options.handshake_timeout,
-      .require_protocol_match = options.require_protocol_match,
-      .deflate = std::move(options.deflate),
       .keep_request_headers = options.keep_request_headers,
   };
   return true;

@@ -95,13 +95,7 @@ class Opening::ServerRequest final : private io::StreamHandler {
                 const ServerOpeningOptions& options)
       : opening_(opening),
         stream_(std::move(stream)),
-        handshake_(ServerHandshakeOptions{
-            .supported_protocols = options.supported_protocols,
-            .extra_response_headers = options.extra_response_headers,
-            .tls = options.tls,
-            .require_protocol_match = options.require_protocol_match,
-            .deflate = options.deflate,
-        }),
+        handshake_(ServerHandshake::sharing(options.handshake)),
         keep_request_headers_(options.keep_request_headers) {}
 
   void start() { stream_->start_receiving(*this); }
@@ -110,7 +104,7 @@ class Opening::ServerRequest final : private io::StreamHandler {
   bool on_received(std::span<const std::uint8_t> data) override {
     if (head_read_) {
       // Arrived before the pause took effect: frames for the connection.
-      opening_.result_.leftover.append(reinterpret_cast<const char*>(data.data()), data.size());
+      leftover_.append(reinterpret_cast<const char*>(data.data()), data.size());
       return false;
     }
     std::size_t consumed = 0;
@@ -119,8 +113,8 @@ class Opening::ServerRequest final : private io::StreamHandler {
         return true;
       case HandshakeStatus::done:
         head_read_ = true;
-        opening_.result_.leftover.assign(reinterpret_cast<const char*>(data.data()) + consumed,
-                                         data.size() - consumed);
+        leftover_.assign(reinterpret_cast<const char*>(data.data()) + consumed,
+                         data.size() - consumed);
         answer();
         return false;
       case HandshakeStatus::failed:
@@ -154,7 +148,7 @@ class Opening::ServerRequest final : private io::StreamHandler {
   }
 
   void on_written(std::error_code error) override {
-    OpenedStream& result = opening_.result_;
+    OpenedStream& result = opening_.result();
     if (const int code = handshake_.http_status(); code >= 400) {
       // Refused and answered: the stream lingers on its own until the client closes.
       if (io::TcpStream* tcp = stream_->tcp()) {
@@ -174,6 +168,7 @@ class Opening::ServerRequest final : private io::StreamHandler {
       return;
     }
     result.ok = true;
+    result.leftover = std::move(leftover_);
     result.selected_protocol = handshake_.selected_protocol();
     result.requested_url = handshake_.requested_url();
     // Copied out of the request only when wanted: a field each, for the connection's life.
@@ -186,10 +181,13 @@ class Opening::ServerRequest final : private io::StreamHandler {
   Opening& opening_;
   std::unique_ptr<io::ByteStream> stream_;
   ServerHandshake handshake_;
-  std::string answer_;  // the response while it is written
+  std::string answer_;    // the response while it is written
+  std::string leftover_;  // what came after the head: the opening's result is made at its end
   bool head_read_ = false;
   bool keep_request_headers_;
 };
+
+std::size_t Opening::server_request_size() { return sizeof(ServerRequest); }
 
 std::unique_ptr<Opening> Opening::server(std::unique_ptr<io::ByteStream> stream,
                                          ServerOpeningOptions options) {
@@ -295,7 +293,7 @@ void Opening::complete() {
   if (!listener_) return;
   // Served: gone before its listener hears of it, so nothing of it is held after the call.
   ServerOpeningListener& listener = *listener_;
-  OpenedStream result = std::move(result_);
+  OpenedStream result = std::move(this->result());
   pending_->remove(*this);
   delete this;
   listener.server_opening_over(result);
@@ -303,9 +301,10 @@ void Opening::complete() {
 
 void Opening::fail(std::string reason) {
   WSP_LOG_DEBUG("WebSocket opening failed: %s", reason.c_str());
-  result_.ok = false;
-  result_.error = std::move(reason);
-  result_.stream.reset();
+  OpenedStream& result = this->result();
+  result.ok = false;
+  result.error = std::move(reason);
+  result.stream.reset();
   complete();
 }
 
@@ -369,16 +368,17 @@ io::Task<void> Opening::run_upgrade(std::unique_ptr<io::ByteStream> stream, WebS
     co_return;
   }
   std::string error;
-  HandshakeStatus status = co_await read_handshake(*stream, handshake, result_.leftover, error);
+  HandshakeStatus status = co_await read_handshake(*stream, handshake, result().leftover, error);
   if (status != HandshakeStatus::done) {
-    if (handshake.http_status() != 101) result_.refusal_status = handshake.http_status();
+    if (handshake.http_status() != 101) result().refusal_status = handshake.http_status();
     fail(error.empty() ? handshake.error() : error);
     co_return;
   }
-  result_.ok = true;
-  result_.selected_protocol = handshake.selected_protocol();
-  result_.deflate = handshake.deflate();
-  result_.stream = std::move(stream);
+  OpenedStream& result = this->result();
+  result.ok = true;
+  result.selected_protocol = handshake.selected_protocol();
+  result.deflate = handshake.deflate();
+  result.stream = std::move(stream);
   complete();
 }
 

@@ -35,12 +35,12 @@ struct ClientOpeningOptions {
 };
 
 struct ServerOpeningOptions {
-  std::vector<std::string> supported_protocols;
-  std::vector<std::string> extra_response_headers;
-  bool tls = false;  // the stream is TLS: requested URLs start with wss://
+  // What a request is checked against and its answer made from (subprotocols, extra headers,
+  // tls: requested URLs start with wss://, permessage-deflate): one copy that every handshake
+  // of a server points at.
+  std::shared_ptr<const ServerHandshakeOptions> handshake =
+      std::make_shared<const ServerHandshakeOptions>();
   std::chrono::milliseconds timeout{10000};
-  bool require_protocol_match = false;  // ServerHandshakeOptions::require_protocol_match
-  DeflateOptions deflate{};  // which permessage-deflate offers to accept (off: none)
   bool keep_request_headers = true;  // false: OpenedStream::request_headers stays empty
 };
 
@@ -122,8 +122,13 @@ class Opening {
   Opening& operator=(const Opening&) = delete;
 
   bool done() const { return done_; }
+  // A server's handshake under way holds an Opening and its request state (bench:memory_layout).
+  static std::size_t server_request_size();
   io::Event& finished() { return finished_; }
-  OpenedStream& result() { return result_; }
+  OpenedStream& result() {
+    if (!result_) result_ = std::make_unique<OpenedStream>();
+    return *result_;
+  }
 
  private:
   explicit Opening(io::Reactor& reactor);
@@ -140,7 +145,9 @@ class Opening {
 
   io::Reactor& reactor_;
   io::Event finished_;
-  OpenedStream result_;
+  // Made on first need: a server's opening waiting for its request holds none (a burst of
+  // accepted connections holds one each).
+  std::unique_ptr<OpenedStream> result_;
   bool done_ = false;
   io::Reactor::TaskId work_ = 0, watchdog_ = 0;
   std::unique_ptr<ServerRequest> server_request_;

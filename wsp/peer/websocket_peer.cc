@@ -105,12 +105,15 @@ Error WebSocketPeer::accept_stream(const std::shared_ptr<StreamPeer>& stream) {
   // answer with none; wsp::accept does by default).
   opening_ = Opening::server(stream->release_stream(),
                              ServerOpeningOptions{
-                                 .supported_protocols = supported_protocols_,
-                                 .extra_response_headers = handshake_headers_,
-                                 .tls = tls,
+                                 .handshake = std::make_shared<const ServerHandshakeOptions>(
+                                     ServerHandshakeOptions{
+                                         .supported_protocols = supported_protocols_,
+                                         .extra_response_headers = handshake_headers_,
+                                         .tls = tls,
+                                         .require_protocol_match = true,
+                                         .deflate = deflate_,
+                                     }),
                                  .timeout = to_millis(handshake_timeout_),
-                                 .require_protocol_match = true,
-                                 .deflate = deflate_,
                              });
   state_ = STATE_CONNECTING;
   return OK;

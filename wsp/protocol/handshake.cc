@@ -300,8 +300,11 @@ bool ClientHandshake::check_extensions(std::string& error) {
 
 // ---- Server -----------------------------------------------------------------------------
 
+ServerHandshake::ServerHandshake(Shared, std::shared_ptr<const ServerHandshakeOptions> options)
+    : options_(std::move(options)), head_(options_->max_header_bytes, kMaxHeaderFields) {}
+
 ServerHandshake::ServerHandshake(ServerHandshakeOptions options)
-    : options_(std::move(options)), head_(options_.max_header_bytes, kMaxHeaderFields) {}
+    : ServerHandshake(Shared{}, std::make_shared<const ServerHandshakeOptions>(std::move(options))) {}
 
 HandshakeStatus ServerHandshake::fail(int status, std::string reason) {
   http_status_ = status;
@@ -317,7 +320,7 @@ HandshakeStatus ServerHandshake::feed(const std::uint8_t* data, std::size_t len,
   const HttpHeaderBlock::Status s = head_.feed(data, len, consumed);
   if (s == HttpHeaderBlock::Status::too_large)
     return fail(431, "request header block larger than " +
-                         std::to_string(options_.max_header_bytes) + " bytes");
+                         std::to_string(options_->max_header_bytes) + " bytes");
   // Refuse anything that does not start like a GET request (a TLS ClientHello on a plain port,
   // a stray protocol) from its first bytes rather than after a whole header block; first, since
   // a whole ClientHello may hold an empty line: its random bytes hold "\n\n" (a bare-LF one)
@@ -326,7 +329,7 @@ HandshakeStatus ServerHandshake::feed(const std::uint8_t* data, std::size_t len,
   const std::string_view start = head_.buffered().substr(0, kGet.size());
   if (start != kGet.substr(0, start.size())) {
     // 0x16: a TLS handshake record (RFC 8446 §5.1), a wss:// client on this plain port.
-    if (start.front() == '\x16' && !options_.tls)
+    if (start.front() == '\x16' && !options_->tls)
       return fail(400, "TLS handshake on a plain ws:// port: the client wants wss://");
     return fail(400, "not a GET request");
   }
@@ -376,7 +379,7 @@ HandshakeStatus ServerHandshake::validate() {
                          ", supported 13");
   // Subprotocol: the first of the client's list that we support (§4.2.2 item 5.4). Without
   // one the answer names none (§4.2.2: the client then decides), unless a match is required.
-  const auto& supported = options_.supported_protocols;
+  const auto& supported = options_->supported_protocols;
   const std::string_view offered = head_.value("Sec-WebSocket-Protocol", joined).value_or("");
   bool offers_any = false;  // a list of only commas and blanks offers none
   find_in_list(offered, [&](std::string_view p) {
@@ -385,15 +388,15 @@ HandshakeStatus ServerHandshake::validate() {
     selected_protocol_.assign(p);
     return true;
   });
-  if (selected_protocol_.empty() && options_.require_protocol_match &&
+  if (selected_protocol_.empty() && options_->require_protocol_match &&
       !(!offers_any && supported.empty()))
     return fail(400, "no common subprotocol: offered " + list_text(split_list(offered)) +
                          ", supported " + list_text(supported));
   // RFC 7692 §5: the first permessage-deflate offer we can accept; a malformed header or
   // offer is declined, never fatal.
-  if (options_.deflate.mode != DeflateOptions::Mode::off) {
+  if (options_->deflate.mode != DeflateOptions::Mode::off) {
     if (const auto requested = head_.value("Sec-WebSocket-Extensions", joined)) {
-      deflate_ = accept_deflate_offer(parse_extensions(*requested), options_.deflate, extensions_);
+      deflate_ = accept_deflate_offer(parse_extensions(*requested), options_->deflate, extensions_);
     }
   }
 
@@ -417,7 +420,7 @@ std::string ServerHandshake::response() const {
     append_line(out, "Sec-WebSocket-Accept: ", std::string_view(accept_.data(), accept_.size()));
     if (!selected_protocol_.empty()) append_line(out, "Sec-WebSocket-Protocol: ", selected_protocol_);
     if (!extensions_.empty()) append_line(out, "Sec-WebSocket-Extensions: ", extensions_);
-    for (const std::string& line : options_.extra_response_headers)
+    for (const std::string& line : options_->extra_response_headers)
       if (ClientHandshake::valid_extra_header(line)) append_line(out, line);
   } else {
     // The reason in the body, so the client (or whoever reads its log) can tell why.
@@ -436,7 +439,7 @@ std::string ServerHandshake::response() const {
 
 std::string ServerHandshake::requested_url() const {
   // Built at its exact size: it is kept for the connection's life.
-  const std::string_view scheme = options_.tls ? "wss://" : "ws://";
+  const std::string_view scheme = options_->tls ? "wss://" : "ws://";
   std::string url;
   url.reserve(scheme.size() + host_.size() + target_.size());
   url.append(scheme).append(host_).append(target_);

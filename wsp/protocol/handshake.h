@@ -4,6 +4,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -109,6 +110,11 @@ struct ServerHandshakeOptions {
 class ServerHandshake {
  public:
   explicit ServerHandshake(ServerHandshakeOptions options);
+  // The same with options shared, not copied: every handshake of a server points at one copy
+  // (a burst of pending handshakes holds a pointer each).
+  static ServerHandshake sharing(std::shared_ptr<const ServerHandshakeOptions> options) {
+    return ServerHandshake(Shared{}, std::move(options));
+  }
   // Not copied: target and host are views of this handshake's own head. A move keeps them
   // (the head is always on the heap: HttpHeaderBlock reserves it).
   ServerHandshake(const ServerHandshake&) = delete;
@@ -148,10 +154,12 @@ class ServerHandshake {
   const std::string& extensions_response() const { return extensions_; }
 
  private:
+  struct Shared {};  // sets the constructor apart from the public one's `({})`
+  ServerHandshake(Shared, std::shared_ptr<const ServerHandshakeOptions> options);
   HandshakeStatus fail(int status, std::string reason);
   HandshakeStatus validate();
 
-  ServerHandshakeOptions options_;
+  std::shared_ptr<const ServerHandshakeOptions> options_;
   HttpHeaderBlock head_;
   HandshakeStatus status_ = HandshakeStatus::incomplete;
   int http_status_ = 0;

@@ -1,6 +1,7 @@
 // The opening handshake (RFC 6455 §4).
 #include <catch2/catch.hpp>
 
+#include <memory>
 #include <string>
 
 #include "wsp/protocol/handshake.h"
@@ -316,6 +317,19 @@ TEST_CASE("the server answers the RFC 6455 sample request with 101 and the sampl
   CHECK(h.request_target() == "/chat?x=1");
   CHECK(h.host() == "server.example.com");
   CHECK(h.requested_url() == "ws://server.example.com/chat?x=1");
+}
+
+TEST_CASE("handshakes made with sharing() point at one copy of the options and answer by it") {
+  auto options = std::make_shared<const ServerHandshakeOptions>(
+      ServerHandshakeOptions{{}, {"X-Server: shared"}, true});
+  ServerHandshake a = ServerHandshake::sharing(options);
+  ServerHandshake b = ServerHandshake::sharing(options);
+  CHECK(options.use_count() == 3);  // not copied: a pending handshake holds a pointer
+  for (ServerHandshake* h : {&a, &b}) {
+    CHECK(feed(*h, request()) == HandshakeStatus::done);
+    CHECK(h->response().find("X-Server: shared\r\n") != std::string::npos);
+    CHECK(h->requested_url() == "wss://server.example.com/chat?x=1");
+  }
 }
 
 TEST_CASE("the requested URL uses wss:// behind TLS") {

@@ -145,8 +145,8 @@ class Opening {
 
   io::Reactor& reactor_;
   io::Event finished_;
-  // Made on first need: a server's opening waiting for its request holds none (a burst of
-  // accepted connections holds one each).
+  // Made on first need: a server's opening makes it when it ends, so the handshakes of a
+  // burst under way hold none.
   std::unique_ptr<OpenedStream> result_;
   bool done_ = false;
   io::Reactor::TaskId work_ = 0, watchdog_ = 0;

@@ -103,18 +103,18 @@ Error WebSocketPeer::accept_stream(const std::shared_ptr<StreamPeer>& stream) {
   const bool tls = stream->is_tls();
   // The reference engine refuses a client without a common subprotocol (RFC 6455 lets a server
   // answer with none; wsp::accept does by default).
-  opening_ = Opening::server(stream->release_stream(),
-                             ServerOpeningOptions{
-                                 .handshake = std::make_shared<const ServerHandshakeOptions>(
-                                     ServerHandshakeOptions{
-                                         .supported_protocols = supported_protocols_,
-                                         .extra_response_headers = handshake_headers_,
-                                         .tls = tls,
-                                         .require_protocol_match = true,
-                                         .deflate = deflate_,
-                                     }),
-                                 .timeout = to_millis(handshake_timeout_),
-                             });
+  opening_ = Opening::server(
+      stream->release_stream(),
+      ServerOpeningOptions{
+          .handshake = std::make_shared<const ServerHandshakeOptions>(ServerHandshakeOptions{
+              .supported_protocols = supported_protocols_,
+              .extra_response_headers = handshake_headers_,
+              .tls = tls,
+              .require_protocol_match = true,
+              .deflate = deflate_,
+          }),
+          .timeout = to_millis(handshake_timeout_),
+      });
   state_ = STATE_CONNECTING;
   return OK;
 }

@@ -304,7 +304,8 @@ ServerHandshake::ServerHandshake(Shared, std::shared_ptr<const ServerHandshakeOp
     : options_(std::move(options)), head_(options_->max_header_bytes, kMaxHeaderFields) {}
 
 ServerHandshake::ServerHandshake(ServerHandshakeOptions options)
-    : ServerHandshake(Shared{}, std::make_shared<const ServerHandshakeOptions>(std::move(options))) {}
+    : ServerHandshake(Shared{},
+                      std::make_shared<const ServerHandshakeOptions>(std::move(options))) {}
 
 HandshakeStatus ServerHandshake::fail(int status, std::string reason) {
   http_status_ = status;

@@ -1027,25 +1027,48 @@ TEST_CASE("connections with equal limits share one copy of them") {
   CHECK(c.c().limits().inbound_buffer_size == 4321);
 }
 
-TEST_CASE("a write of given-away payloads hands each back as soon as the bytes up to its end went out") {
+namespace {
+
+// An OutboundQueue fed by a server's Protocol as a Connection feeds it, with the payloads it
+// hands back.
+struct GivenAwayWrites {
+  static wsp::ProtocolConfig config_with(wsp::BufferPool& pool) {
+    wsp::ProtocolConfig config = wsp::test::config_for(Role::server);
+    config.buffers = &pool;
+    return config;
+  }
+  // A message given away whole: written from its own buffer, after its frame header.
+  void give_away(std::string payload) {
+    REQUIRE(protocol.send_message_header(false, reinterpret_cast<std::uint8_t*>(payload.data()),
+                                         payload.size()));
+    queue.queued_owned(payload.size(), protocol.pending_output_size(), std::move(payload));
+  }
+  auto recycler() {
+    return [this](std::string&& s) { recycled.push_back(std::move(s)); };
+  }
+
   wsp::BufferPool pool;
-  wsp::ProtocolConfig config = wsp::test::config_for(Role::server);
-  config.buffers = &pool;
-  wsp::Protocol protocol(config);
+  wsp::ProtocolConfig config = config_with(pool);
+  wsp::Protocol protocol{config};
   wsp::OutboundQueue queue;
+  std::vector<std::string> recycled;
+};
+
+}  // namespace
+
+TEST_CASE("a write of given-away payloads hands each back as soon as the bytes up to its end went out") {
+  GivenAwayWrites w;
+  wsp::OutboundQueue& queue = w.queue;
+  std::vector<std::string>& recycled = w.recycled;
+  const auto recycle = w.recycler();
   std::vector<std::string> payloads;
   for (char c : {'a', 'b', 'c'}) payloads.emplace_back(wsp::OutboundQueue::kZeroCopyMin, c);
-  for (std::string& p : payloads) {
-    REQUIRE(protocol.send_message_header(false, reinterpret_cast<std::uint8_t*>(p.data()), p.size()));
-    queue.queued_owned(p.size(), protocol.pending_output_size(), std::string(p));
-  }
-  const std::span<const iovec> parts = queue.start_write(protocol);
+  for (const std::string& p : payloads) w.give_away(p);
+  const std::span<const iovec> parts = queue.start_write(w.protocol);
   REQUIRE(parts.size() == 6);  // a header before each payload
   std::size_t header_and_a = parts[0].iov_len + parts[1].iov_len;
   std::size_t through_b = header_and_a + parts[2].iov_len + parts[3].iov_len;
 
-  std::vector<std::string> recycled;
-  auto recycle = [&](std::string&& s) { recycled.push_back(std::move(s)); };
   queue.written_some(header_and_a - 1, recycle);
   CHECK(recycled.empty());
   queue.written_some(header_and_a, recycle);
@@ -1056,7 +1079,7 @@ TEST_CASE("a write of given-away payloads hands each back as soon as the bytes u
   CHECK(recycled[1] == payloads[1]);
   CHECK(queue.count() == 3);  // the messages leave the queue when the write ends
 
-  queue.written(true, pool, recycle);
+  queue.written(true, w.pool, recycle);
   REQUIRE(recycled.size() == 3);
   CHECK(recycled[2] == payloads[2]);
   CHECK(queue.count() == 0);
@@ -1064,19 +1087,13 @@ TEST_CASE("a write of given-away payloads hands each back as soon as the bytes u
 }
 
 TEST_CASE("a payload given away during a write goes in the next one; the write state goes once nothing waits") {
-  wsp::BufferPool pool;
-  wsp::ProtocolConfig config = wsp::test::config_for(Role::server);
-  config.buffers = &pool;
-  wsp::Protocol protocol(config);
-  wsp::OutboundQueue queue;
-  auto give_away = [&](char c) {
-    std::string payload(wsp::OutboundQueue::kZeroCopyMin, c);
-    REQUIRE(protocol.send_message_header(false, reinterpret_cast<std::uint8_t*>(payload.data()),
-                                         payload.size()));
-    queue.queued_owned(payload.size(), protocol.pending_output_size(), std::move(payload));
-  };
-  std::vector<std::string> recycled;
-  auto recycle = [&](std::string&& s) { recycled.push_back(std::move(s)); };
+  GivenAwayWrites w;
+  wsp::OutboundQueue& queue = w.queue;
+  wsp::Protocol& protocol = w.protocol;
+  wsp::BufferPool& pool = w.pool;
+  std::vector<std::string>& recycled = w.recycled;
+  const auto recycle = w.recycler();
+  auto give_away = [&](char c) { w.give_away(std::string(wsp::OutboundQueue::kZeroCopyMin, c)); };
 
   CHECK(queue.buffer_capacity() == 0);
   give_away('a');

@@ -28,6 +28,8 @@ thread_local const MessageHandler* g_calling = nullptr;
 // The message handed over as it is parsed, one per thread (never two at once, see above):
 // no strings made and freed per message.
 thread_local Received g_parsed;
+// The largest buffer g_parsed keeps between messages (see take_parsed_message()).
+constexpr std::size_t kKeptCapacity = 4096;
 
 class Calling {
  public:
@@ -65,10 +67,13 @@ bool MessageHandler::take_parsed_message(std::string& payload, bool text) {
     message.data.clear();
     return true;
   }
-  // A buffer the handler left (an echo copied its message out) takes the next message: the
-  // thread's message keeps none.
+  // A buffer the handler left (an echo copied its message out) takes a later message. A small
+  // one stays with the thread's message: the next message moved in swaps it out to `payload`
+  // (a move between two strings on the heap swaps their buffers), so two buffers take turns
+  // with no move back. A large one goes back to `payload`, in exchange for the small one (if
+  // any) this message held before.
   message.data.clear();
-  if (heap_capacity(message.data) != 0) payload = std::move(message.data);
+  if (message.data.capacity() > kKeptCapacity) payload.swap(message.data);
   return true;
 }
 

@@ -47,22 +47,6 @@ Received WebSocket::ReceiveOp::await_resume() {
   return r;
 }
 
-template <typename Data>
-Errc WebSocket::queue(Connection& connection, Data&& data, bool text) {
-  const std::size_t limit = connection.limits().outbound_buffer_size;
-  if (limit > 0 && data.size() > limit) return Errc::message_too_big;
-  switch (connection.send(text, std::forward<Data>(data))) {
-    case SendResult::ok: return Errc{};
-    case SendResult::not_open: return Errc::closed;
-    case SendResult::invalid_utf8: return Errc::invalid_utf8;
-    case SendResult::too_many_queued:
-    case SendResult::buffer_full: break;
-  }
-  return Errc::no_room;
-}
-template Errc WebSocket::queue(Connection&, std::string_view&, bool);
-template Errc WebSocket::queue(Connection&, std::string&&, bool);
-
 WebSocket::SendOp::~SendOp() {
   if (!is_owned_) return;
   if (heap_capacity(owned_) != 0) thread_buffer_pool().give_back(std::move(owned_));

@@ -209,9 +209,21 @@ class WebSocket : public io::slab::Allocated, private Connection {
   const HeaderList& request_headers() const { return request().request_headers; }
 
  private:
-  // Queues `data` (moved from only when queued): Errc{} when queued, else why not.
+  // Queues `data` (moved from only when queued): Errc{} when queued, else why not. Inline:
+  // every message sent passes here.
   template <typename Data>
-  static Errc queue(Connection& connection, Data&& data, bool text);
+  static Errc queue(Connection& connection, Data&& data, bool text) {
+    const std::size_t limit = connection.limits().outbound_buffer_size;
+    if (limit > 0 && data.size() > limit) return Errc::message_too_big;
+    switch (connection.send(text, std::forward<Data>(data))) {
+      case SendResult::ok: return Errc{};
+      case SendResult::not_open: return Errc::closed;
+      case SendResult::invalid_utf8: return Errc::invalid_utf8;
+      case SendResult::too_many_queued:
+      case SendResult::buffer_full: break;
+    }
+    return Errc::no_room;
+  }
   static std::error_code error_of(Errc e) { return e == Errc{} ? std::error_code{} : make_error_code(e); }
 };
 

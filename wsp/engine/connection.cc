@@ -259,13 +259,6 @@ void Connection::run_ready() {
   flush();
 }
 
-SendResult Connection::can_send(std::size_t size) const {
-  if (state() != State::open) return SendResult::not_open;
-  if (outbound_.too_many(limits().max_queued_packets)) return SendResult::too_many_queued;
-  if (outbound_.too_big(size, limits().outbound_buffer_size)) return SendResult::buffer_full;
-  return SendResult::ok;
-}
-
 SendResult Connection::send(bool text, std::string_view data) {
   SendResult verdict = can_send(data.size());
   if (verdict != SendResult::ok) return verdict;
@@ -302,8 +295,7 @@ void Connection::flush() {
   stream_->start_write(outbound_.start_write(protocol_), *this);
 }
 
-SendResult Connection::send(bool text, std::string&& data) {
-  if (!outbound_.takes_own_buffer(data.size())) return send(text, std::string_view(data));
+SendResult Connection::send_own_buffer(bool text, std::string&& data) {
   SendResult verdict = can_send(data.size());
   if (verdict != SendResult::ok) return verdict;
   if (text && !is_valid_utf8(data)) return SendResult::invalid_utf8;

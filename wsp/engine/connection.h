@@ -201,14 +201,22 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // (no copy into the output; the buffer is recycled for receiving once written). One copied
   // into the output (small, compressed or fragmented) leaves `data` as it was, for the caller
   // to reuse: an echo's next message goes into the same buffer.
-  SendResult send(bool text, std::string&& data);
+  SendResult send(bool text, std::string&& data) {
+    if (!outbound_.takes_own_buffer(data.size())) return send(text, std::string_view(data));
+    return send_own_buffer(text, std::move(data));
+  }
   // A frame encoded once for many connections of this reactor (publish/subscribe): written
   // from the shared bytes when this connection sends such frames as they are, else encoded
   // for it as send() would (permessage-deflate, fragmentation, a client). Text in it must be
   // UTF-8 already: it is not checked again.
   SendResult send_shared(const SharedFrameRef& frame);
   // Whether a message of `size` bytes would be accepted now.
-  SendResult can_send(std::size_t size) const;
+  SendResult can_send(std::size_t size) const {
+    if (state() != State::open) return SendResult::not_open;
+    if (outbound_.too_many(limits().max_queued_packets)) return SendResult::too_many_queued;
+    if (outbound_.too_big(size, limits().outbound_buffer_size)) return SendResult::buffer_full;
+    return SendResult::ok;
+  }
   // Payload bytes of messages not yet fully written (headers excluded).
   std::size_t buffered_amount() const { return outbound_.bytes(); }
   std::size_t queued_outbound() const { return outbound_.count(); }
@@ -319,6 +327,9 @@ class Connection : private io::StreamHandler, private io::ReadyBase<Connection> 
   // The stream ended (orderly when `error` is empty) and every byte it brought was parsed.
   void end_of_stream(std::error_code error);
   void output_added();
+  // send() of a large message given away: written from its own buffer when it goes out as one
+  // plain frame. Apart, so that a small message's send() keeps no stack canary or spills.
+  SendResult send_own_buffer(bool text, std::string&& data);
   // Set readable() or writable() (if made) and tell the listener that wants to know.
   void signal_readable() {
     if (occasional_) occasional_->readable.set(reactor_);

@@ -118,13 +118,11 @@ PerMessageDeflate* Protocol::deflate_engine() {
   return engine;
 }
 
-void Protocol::drop_idle_scratch() {
+void Protocol::drop_scratch_if_idle() {
   // Kept: a frame or message being read, a control payload or the peer's close reason, output
-  // not taken, a buffer handed back for the next message.
-  if (!scratch_ptr()) return;
+  // not taken (drop_idle_scratch() tested that), a buffer handed back for the next message.
   Scratch& s = made_scratch();
-  // Output waiting (an echo's replies) is the usual reason: tested first.
-  if (!s.out.empty() || !s.frame.at_boundary()) return;
+  if (!s.frame.at_boundary()) return;
   if (!s.message.empty() || heap_capacity(s.message) != 0 || !s.control.empty()) return;
   if (config_->buffers && heap_capacity(s.out) != 0) config_->buffers->give_back(std::move(s.out));
   drop_scratch();
@@ -351,7 +349,8 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
 // The common case in one step, at a frame boundary: a whole unfragmented data frame of at most
 // 64 KiB, RSV bits clear, masked as the role requires, within max_message_size. Returns its length, or 0 for
 // anything else (the general path parses it, and reports whatever rule it breaks).
-std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
+inline std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t len,
+                                                 ProtocolEvent& out) {
   const std::uint8_t b0 = data[0], b1 = data[1];
   const std::uint8_t op = b0 & 0x0F;
   if ((b0 & 0xF0) != 0x80 || (op != 1 && op != 2)) return 0;
@@ -372,16 +371,7 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
   if (config_->max_message_size != 0 && size > config_->max_message_size) return 0;
 
   std::string& payload = out.payload;  // empty: receive() cleared it
-  if (payload.capacity() < size) {
-    if (Scratch* s = scratch_ptr(); s && s->message.capacity() >= size) {
-      payload.swap(s->message);  // a buffer handed back by give_back_buffer()
-    } else if (config_->buffers) {
-      config_->buffers->give_back(std::move(payload));
-      payload = config_->buffers->take(size);
-    } else {
-      payload.reserve(size);
-    }
-  }
+  if (payload.capacity() < size) make_room(payload, size);
   if (masked) {
     payload.resize(size);  // then copied and unmasked in one pass
     mask_copy(reinterpret_cast<std::uint8_t*>(payload.data()), data + header, size,
@@ -399,6 +389,17 @@ std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::size_t 
   return header + size;
 }
 
+void Protocol::make_room(std::string& payload, std::size_t size) {
+  if (Scratch* s = scratch_ptr(); s && s->message.capacity() >= size) {
+    payload.swap(s->message);  // a buffer handed back by give_back_buffer()
+  } else if (config_->buffers) {
+    config_->buffers->give_back(std::move(payload));
+    payload = config_->buffers->take(size);
+  } else {
+    payload.reserve(size);
+  }
+}
+
 std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
   out.type = ProtocolEventType::none;
   out.text = false;
@@ -411,6 +412,10 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
   if (at_frame_boundary() && len >= 2) {
     if (std::size_t used = receive_whole_frame(data, len, out)) return stopped_ ? len : used;
   }
+  return receive_frames(data, len, out);
+}
+
+std::size_t Protocol::receive_frames(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
   std::size_t pos = 0;
   while (pos < len) {
     if (stopped_) return len;
@@ -520,8 +525,11 @@ void Protocol::write_frame(Opcode opcode, bool fin, const std::uint8_t* data, st
 
 void Protocol::write_unmasked_frame(Opcode opcode, bool fin, const std::uint8_t* data,
                                     std::size_t len, bool rsv1) {
-  std::uint8_t header[kMaxFrameHeader];
-  const std::size_t hlen = encode_frame_header(header, opcode, fin, len, nullptr, rsv1);
+  // Encoded in words, not a byte array: -fstack-protector puts a canary check around byte
+  // arrays, and this runs once per message sent.
+  std::uint64_t header[2];
+  const std::size_t hlen =
+      encode_frame_header(reinterpret_cast<std::uint8_t*>(header), opcode, fin, len, nullptr, rsv1);
   reserve_output(hlen + len);
   std::string& output = made_scratch().out;  // reserve_output() made the scratch
   output.append(reinterpret_cast<const char*>(header), hlen);

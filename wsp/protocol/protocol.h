@@ -200,8 +200,16 @@ class Protocol {
   void give_back_buffer(std::string&& buffer);
 
  private:
+  // One event: a whole frame in one step when it can (receive_whole_frame(), inlined in it),
+  // else the general parser (receive_frames(), apart).
   std::size_t receive_some(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
-  std::size_t receive_whole_frame(const std::uint8_t* data, std::size_t len, ProtocolEvent& out);
+  [[gnu::always_inline]] std::size_t receive_whole_frame(const std::uint8_t* data, std::size_t len,
+                                                         ProtocolEvent& out);
+  [[gnu::noinline]] std::size_t receive_frames(const std::uint8_t* data, std::size_t len,
+                                               ProtocolEvent& out);
+  // Capacity for a whole frame's payload of `size` bytes in the empty `payload`: apart from
+  // receive_whole_frame(), which then keeps no stack canary or spills for it.
+  [[gnu::noinline]] void make_room(std::string& payload, std::size_t size);
   bool check_first_two_bytes(std::uint8_t b0, std::uint8_t b1);
   bool start_frame(const std::uint8_t* header);
   bool consume_payload(const std::uint8_t* data, std::size_t n);
@@ -282,7 +290,12 @@ class Protocol {
   }
   void make_scratch();  // from the config's pool when there is one: made and freed per message
   void drop_scratch();
-  void drop_idle_scratch();
+  void drop_idle_scratch() {
+    // Output waiting (an echo's replies) is the usual reason to keep it: tested here, inline,
+    // after every event received.
+    if (const Scratch* s = scratch_ptr(); s && s->out.empty()) drop_scratch_if_idle();
+  }
+  void drop_scratch_if_idle();
   // One word for two things seldom both there (thousands of idle connections): the scratch
   // while there is one (positive: a user-space address), else this connection's own deflate
   // state once made (its address's complement: negative), which the scratch holds while it

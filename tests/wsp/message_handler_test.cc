@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -300,7 +301,7 @@ TEST_CASE("a MessageHandler that destroys its WebSocket while handling the first
   CHECK_FALSE(server.seen.destroyed);  // the Server deletes it
 }
 
-TEST_CASE("the buffer a MessageHandler leaves in a message it echoed takes the next message") {
+TEST_CASE("the buffers a MessageHandler leaves in messages it echoed take the next messages") {
   Reactor reactor;
   Server server(reactor);
   std::vector<std::uintptr_t> buffers;  // addresses (not strings: the buffers are gone by the end)
@@ -325,7 +326,9 @@ TEST_CASE("the buffer a MessageHandler leaves in a message it echoed takes the n
   reactor.sync_wait(body());
   server.run_until_handler_gone();
   REQUIRE(buffers.size() == std::size_t(kMessages));
-  for (std::uintptr_t buffer : buffers) CHECK(buffer == buffers.front());
+  // Two buffers take turns (the parser's and the thread's message's): none is made per message.
+  const std::set<std::uintptr_t> distinct(buffers.begin(), buffers.end());
+  CHECK(distinct.size() <= 2);
 }
 
 TEST_CASE("detach stops the calls; attach delivers the messages queued meanwhile") {

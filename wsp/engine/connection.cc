@@ -112,6 +112,10 @@ void Connection::deliver_held() {
 std::size_t Connection::parse(const std::uint8_t* data, std::size_t size,
                               io::DestructionWatch* direct) {
   ProtocolEvent event;
+  // The payload buffer of the last pass, if no other took it: no class of the pool is searched
+  // for the first message's.
+  BufferPool& buffers = *protocol_.buffers();
+  buffers.take_spare(BufferPool::Use::payload, event.payload);
   std::size_t at = 0;
   while (at < size && !stalled() && !ended_) {
     std::size_t used = protocol_.receive(data + at, size - at, event);
@@ -132,7 +136,9 @@ std::size_t Connection::parse(const std::uint8_t* data, std::size_t size,
     if (used == 0) break;
   }
   if (protocol_.close_answer_pending()) closing_progress();
-  if (heap_capacity(event.payload) != 0) recycle(std::move(event.payload));
+  if (heap_capacity(event.payload) != 0) {
+    buffers.give_back_spare(BufferPool::Use::payload, std::move(event.payload));
+  }
   return at;
 }
 

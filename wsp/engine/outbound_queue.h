@@ -130,7 +130,7 @@ class OutboundQueue {
       written_some(std::numeric_limits<std::size_t>::max(), recycle);
       count_ -= busy_->count;
       bytes_ -= busy_->bytes;
-      buffers.give_back(std::move(busy_->output));
+      buffers.give_back_spare(BufferPool::Use::output, std::move(busy_->output));
     }
     if (!has_pieces()) {
       busy_.reset();

@@ -103,6 +103,7 @@ BufferPool::~BufferPool() { release_all(); }
 
 void BufferPool::release_all() noexcept {
   for (Bucket& buffers : classes_) Bucket().swap(buffers);
+  for (std::string& s : spares_) std::string().swap(s);
   for (void* block : blocks_) ::operator delete(block);
   std::vector<void*>().swap(blocks_);
 }
@@ -110,6 +111,7 @@ void BufferPool::release_all() noexcept {
 std::size_t BufferPool::pooled() const {
   std::size_t n = 0;
   for (const Bucket& buffers : classes_) n += buffers.size();
+  for (const std::string& s : spares_) n += heap_capacity(s) != 0;
   return n;
 }
 

@@ -37,7 +37,29 @@ class BufferPool {
       buffer.clear();  // inline storage: nothing to keep
     }
   }
-  // Buffers held (for tests).
+  // Two buffers kept apart from the classes for the two uses that come back with every
+  // message (a connection of one message per read takes and gives back both each time): the
+  // payload a parse pass fills and the output a write takes. A spare moves in and out, where a
+  // class costs a search and a vector's push or pop. Larger than kMaxSpareCapacity: a class's.
+  enum class Use : std::uint8_t { payload, output };
+  static constexpr std::size_t kMaxSpareCapacity = 16 * 1024;
+  // The spare for `use`, if there is one, into `into` (which holds no buffer of its own).
+  void take_spare(Use use, std::string& into) {
+    std::string& s = spare(use);
+    if (heap_capacity(s) != 0) into = std::move(s);
+  }
+  // Kept as the spare for `use` when there is none and it is small enough, else give_back().
+  void give_back_spare(Use use, std::string&& buffer) {
+    std::string& s = spare(use);
+    if (heap_capacity(s) == 0 && buffer.capacity() <= kMaxSpareCapacity) {
+      buffer.clear();
+      s = std::move(buffer);
+    } else {
+      give_back(std::move(buffer));
+    }
+  }
+
+  // Buffers held, spares included (for tests).
   std::size_t pooled() const;
   // Frees every buffer and block held: once a burst is over (the reactor's quiet-period trim),
   // what the pool kept for it would otherwise stay resident.
@@ -69,6 +91,8 @@ class BufferPool {
   Bucket& bucket(unsigned size_class) { return classes_[size_class - kSmallestClass]; }
 
   std::array<Bucket, kLargestClass - kSmallestClass + 1> classes_;
+  std::string& spare(Use use) { return spares_[static_cast<std::size_t>(use)]; }
+  std::array<std::string, 2> spares_;
   std::size_t block_size_ = 0;  // set by the first take_block()
   std::vector<void*> blocks_;
 };

@@ -79,7 +79,11 @@ void Protocol::take_output(std::string& into) {
   Scratch& s = made_scratch();
   if (s.out_offset > 0) s.out.erase(0, s.out_offset);
   s.out_offset = 0;
-  s.out.swap(into);
+  if (heap_capacity(into) == 0) {
+    into = std::move(s.out);  // a move, where a swap is a call
+  } else {
+    s.out.swap(into);
+  }
   drop_idle_scratch();
 }
 
@@ -541,8 +545,12 @@ void Protocol::grow_output(std::size_t n) {
   BufferPool* pool = config_->buffers;
   if (output.empty()) {
     if (pool && n <= BufferPool::kMaxPooledCapacity) {
-      pool->give_back(std::move(output));
-      output = pool->take(std::max(n, kFirstOutputCapacity));
+      const std::size_t wanted = std::max(n, kFirstOutputCapacity);
+      if (heap_capacity(output) == 0) pool->take_spare(BufferPool::Use::output, output);
+      if (output.capacity() < wanted) {
+        pool->give_back(std::move(output));
+        output = pool->take(wanted);
+      }
     }
     return;  // else the appends grow it
   }

@@ -197,3 +197,33 @@ TEST_CASE("output grows by half, from a pooled buffer, where a string would doub
   CHECK(output.capacity() == 1152);
   CHECK(pool.pooled() == 0);
 }
+
+TEST_CASE("a spare is given back and taken with a move, one per use, small ones only") {
+  BufferPool pool;
+  using Use = BufferPool::Use;
+  std::string into;
+  pool.take_spare(Use::payload, into);
+  CHECK(heap_capacity(into) == 0);  // none yet
+  std::string small = buffer_of(1000);
+  small = "leftover";
+  const char* storage = small.data();
+  pool.give_back_spare(Use::payload, std::move(small));
+  CHECK(pool.pooled() == 1);
+  pool.take_spare(Use::output, into);
+  CHECK(heap_capacity(into) == 0);  // the other use's spare is apart
+  pool.take_spare(Use::payload, into);
+  CHECK(into.data() == storage);
+  CHECK(into.empty());
+  CHECK(pool.pooled() == 0);
+  // A second buffer while the spare is held goes to its class; so does one too large to keep.
+  pool.give_back_spare(Use::output, buffer_of(2000));
+  pool.give_back_spare(Use::output, buffer_of(3000));
+  pool.give_back_spare(Use::payload, buffer_of(BufferPool::kMaxSpareCapacity + 1));
+  CHECK(pool.pooled() == 3);
+  std::string output;
+  pool.take_spare(Use::output, output);
+  CHECK(output.capacity() >= 2000);
+  CHECK(output.capacity() < 3000);
+  pool.release_all();
+  CHECK(pool.pooled() == 0);
+}

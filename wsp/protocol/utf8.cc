@@ -223,11 +223,13 @@ bool Utf8Validator::feed(const std::uint8_t* data, std::size_t len) {
     // scalar state machine at the last lead or ASCII byte (at most 4 bytes back, otherwise the
     // SIMD pass would have reported too many continuation bytes).
     std::size_t start = i + covered;
-    if (covered > 0) {
+    if (covered > 0 && data[start - 1] >= 0x80) {
       std::size_t back = 0;
       while (back < 4 && (data[start - 1 - back] & 0xC0) == 0x80) ++back;
       start = start - 1 - back;
     }
+    // An ASCII last byte ends a code point: nothing to restart (all of most text).
+    if (start == len) return true;
     i = start;
   }
 #endif

@@ -148,3 +148,21 @@ TEST_CASE("long ASCII runs before a sequence or a bad byte anywhere are judged a
     }
   }
 }
+
+TEST_CASE("a fragment whose SIMD pass ends on ASCII leaves the validator between code points") {
+  // Such a fragment returns without the scalar pass: what follows is judged from a clean state.
+  const std::string ascii(128, 'a');
+  Utf8Validator v;
+  REQUIRE(feed(v, ascii));
+  CHECK(v.complete());
+  REQUIRE(feed(v, "\xe2\x82"));
+  CHECK_FALSE(v.complete());
+  REQUIRE(feed(v, "\xac" + ascii));
+  CHECK(v.complete());
+  CHECK_FALSE(feed(v, "\x80"));  // a continuation byte with no lead
+  Utf8Validator w;
+  REQUIRE(feed(w, ascii + "\xf0\x9f"));  // the SIMD pass ends on a lead: scalar restarts there
+  CHECK_FALSE(w.complete());
+  REQUIRE(feed(w, "\x98\x80"));
+  CHECK(w.complete());
+}

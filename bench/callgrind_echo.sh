@@ -3,7 +3,10 @@
 # deterministic figure for code changes that the noisy throughput runs cannot resolve (the
 # kernel's share, about three quarters of the server's time, is not counted).
 #
-#   bench/callgrind_echo.sh [SERVER_BINARY]    # default: the opt build of //examples:echo_server
+#   bench/callgrind_echo.sh [SERVER_BINARY [ARGS...]]  # default: the opt build of
+#                                                  # //examples:echo_server; ARGS default to
+#                                                  # "--port {port}" ({port}: the port used)
+#   bench/callgrind_echo.sh /work/bench-anchor/build/uws_server {port}   # uWebSockets
 #   KEEP_PROFILE=/tmp/echo.callgrind bench/callgrind_echo.sh    # keeps the profile for
 #                                                  # callgrind_annotate --inclusive=yes FILE
 #   LOAD="-c 1000 -p 1 -s 512 --text" bench/callgrind_echo.sh   # another workload (w4; the
@@ -20,16 +23,20 @@ shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
 [ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "install valgrind" >&2; exit 2; }
 server="${1:-}"
+[ $# -gt 0 ] && shift
 if [ -z "$server" ]; then
   (cd "$root" && bazel build --config=opt //examples:echo_server >&2)
   server="$(cd "$root" && bazel info --config=opt bazel-bin 2>/dev/null)/examples/echo_server"
 fi
 port="${PORT:-9301}"
+args=("$@")
+[ ${#args[@]} -gt 0 ] || args=(--port "{port}")
+args=("${args[@]//\{port\}/$port}")
 work="$(mktemp -d)"
 pid=""
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
 
-taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$work/out" "$server" --port "$port" \
+taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$work/out" "$server" "${args[@]}" \
   >"$work/server.log" 2>&1 &
 pid=$!
 # Valgrind runs one thread at a time and keeps its lock while the reactor thread waits in

@@ -301,11 +301,11 @@ bool Protocol::finish_frame(ProtocolEvent& out) {
   out.type = ProtocolEventType::message;
   out.text = f.message_text;
   out.compressed = f.message_compressed;
-  // Swapping hands the message over without a copy and keeps the caller's old buffer for the
-  // next message.
+  // Swapped: the message is handed over without a copy. The caller's old buffer goes first:
+  // kept in the scratch, it would keep the scratch.
   std::string& message = scratch().message;
+  let_go(out.payload);
   out.payload.swap(message);
-  message.clear();
   return true;
 }
 
@@ -335,11 +335,7 @@ bool Protocol::inflate_message(ProtocolEvent& out) {
   }
   // The compressed bytes are spent: their buffer goes back to the pool rather than staying
   // with this connection (an idle connection holds no buffer).
-  if (config_->buffers) {
-    config_->buffers->give_back(std::move(message));
-  } else {
-    std::string().swap(message);
-  }
+  let_go(message);
   if (f.message_text && !is_valid_utf8(out.payload)) {
     out.payload.clear();
     fail(close_code::invalid_payload);
@@ -394,13 +390,21 @@ inline std::size_t Protocol::receive_whole_frame(const std::uint8_t* data, std::
 }
 
 void Protocol::make_room(std::string& payload, std::size_t size) {
+  let_go(payload);  // too small; and a swap below must leave no buffer in the scratch
   if (Scratch* s = scratch_ptr(); s && s->message.capacity() >= size) {
     payload.swap(s->message);  // a buffer handed back by give_back_buffer()
   } else if (config_->buffers) {
-    config_->buffers->give_back(std::move(payload));
     payload = config_->buffers->take(size);
   } else {
     payload.reserve(size);
+  }
+}
+
+void Protocol::let_go(std::string& buffer) {
+  if (config_->buffers) {
+    config_->buffers->give_back(std::move(buffer));
+  } else {
+    std::string().swap(buffer);
   }
 }
 

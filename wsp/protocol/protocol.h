@@ -210,6 +210,9 @@ class Protocol {
   // Capacity for a whole frame's payload of `size` bytes in the empty `payload`: apart from
   // receive_whole_frame(), which then keeps no stack canary or spills for it.
   [[gnu::noinline]] void make_room(std::string& payload, std::size_t size);
+  // A buffer no longer needed goes back to the pool (freed without one), emptied. Never kept
+  // in the scratch: a scratch that holds a buffer is not dropped (drop_scratch_if_idle()).
+  void let_go(std::string& buffer);
   bool check_first_two_bytes(std::uint8_t b0, std::uint8_t b1);
   bool start_frame(const std::uint8_t* header);
   bool consume_payload(const std::uint8_t* data, std::size_t n);

@@ -227,3 +227,38 @@ TEST_CASE("a spare is given back and taken with a move, one per use, small ones 
   pool.release_all();
   CHECK(pool.pooled() == 0);
 }
+
+TEST_CASE("a reused event's buffer goes back to the pool, not into the protocol, when a message is read in pieces") {
+  // The parser's general path swaps the reassembled message into the event: the buffer the
+  // event held must not stay in the protocol's scratch, which would then stay too.
+  BufferPool pool;
+  ProtocolConfig config = config_for(Role::server);
+  config.buffers = &pool;
+  Protocol p(std::move(config));
+  const std::string payload(100, 'm');
+  const std::string bytes = from_peer(Role::server, 0x82, payload);
+  for (const bool too_small : {false, true}) {
+    ProtocolEvent event;
+    event.payload = pool.take(too_small ? 64 : 200);  // a buffer from an earlier message
+    const char* earlier = event.payload.data();
+    std::size_t used = p.receive(reinterpret_cast<const std::uint8_t*>(bytes.data()), 10, event);
+    CHECK(used == 10);
+    CHECK(event.type == ProtocolEventType::none);
+    used = p.receive(reinterpret_cast<const std::uint8_t*>(bytes.data()) + 10, bytes.size() - 10,
+                     event);
+    CHECK(used == bytes.size() - 10);
+    REQUIRE(event.type == ProtocolEventType::message);
+    CHECK(event.payload == payload);
+    CHECK(p.buffer_capacity() == 0);  // no scratch kept
+    CHECK(pool.pooled() == 1);        // the earlier buffer, given back
+    std::string again = pool.take(64);
+    CHECK(again.data() == earlier);
+  }
+  // The one-step path, with a buffer too small for the frame: the same.
+  ProtocolEvent event;
+  event.payload = pool.take(64);
+  p.receive(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size(), event);
+  REQUIRE(event.type == ProtocolEventType::message);
+  CHECK(event.payload == payload);
+  CHECK(p.buffer_capacity() == 0);
+}

@@ -423,7 +423,8 @@ std::size_t Protocol::receive_some(const std::uint8_t* data, std::size_t len, Pr
   return receive_frames(data, len, out);
 }
 
-std::size_t Protocol::receive_frames(const std::uint8_t* data, std::size_t len, ProtocolEvent& out) {
+std::size_t Protocol::receive_frames(const std::uint8_t* data, std::size_t len,
+                                     ProtocolEvent& out) {
   std::size_t pos = 0;
   while (pos < len) {
     if (stopped_) return len;

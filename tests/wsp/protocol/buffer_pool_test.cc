@@ -154,9 +154,7 @@ TEST_CASE("release_all frees every buffer and block the pool holds; it keeps wor
 
 TEST_CASE("a protocol with a pool takes its buffers' holder from it and gives it back when idle") {
   BufferPool pool;
-  ProtocolConfig config = config_for(Role::server);
-  config.buffers = &pool;
-  Protocol p(std::move(config));
+  Protocol p = pooled(Role::server, pool);
   CHECK(pool.pooled_blocks() == 0);
   REQUIRE(p.send_message(true, reinterpret_cast<const std::uint8_t*>("hi"), 2));
   std::string output;
@@ -173,9 +171,7 @@ TEST_CASE("output grows by half, from a pooled buffer, where a string would doub
   // Sixteen echoed 64-byte messages (1,056 bytes) took 2 KiB per connection when the output
   // doubled: 512, 1,024, 2,048. By half: 512, 768, 1,152.
   BufferPool pool;
-  ProtocolConfig config = config_for(Role::server);
-  config.buffers = &pool;
-  Protocol p(std::move(config));
+  Protocol p = pooled(Role::server, pool);
   const std::string payload(64, 'x');
   for (int i = 0; i < 16; ++i) {
     REQUIRE(p.send_message(false, reinterpret_cast<const std::uint8_t*>(payload.data()), 64));
@@ -232,9 +228,7 @@ TEST_CASE("a reused event's buffer goes back to the pool, not into the protocol,
   // The parser's general path swaps the reassembled message into the event: the buffer the
   // event held must not stay in the protocol's scratch, which would then stay too.
   BufferPool pool;
-  ProtocolConfig config = config_for(Role::server);
-  config.buffers = &pool;
-  Protocol p(std::move(config));
+  Protocol p = pooled(Role::server, pool);
   const std::string payload(100, 'm');
   const std::string bytes = from_peer(Role::server, 0x82, payload);
   for (const bool too_small : {false, true}) {

@@ -3,6 +3,7 @@
 #include <malloc.h>
 #include <signal.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -173,6 +174,28 @@ Reactor* Reactor::current_if_any() { return current_reactor; }
 std::size_t Reactor::advance_clock(Duration d) {
   if (!manual_clock_) throw std::logic_error("advance_clock: this reactor has no manual clock");
   return manual_clock_->advance(d);
+}
+
+bool Reactor::register_file(int fd) {
+  if (registered_file_slots_ < 0) {
+    // Socket numbers stay below the soft limit (the kernel also refuses a larger table).
+    rlimit limit{};
+    getrlimit(RLIMIT_NOFILE, &limit);
+    const auto slots =
+        static_cast<unsigned>(std::min<rlim_t>(limit.rlim_cur, options_.registered_file_slots));
+    registered_file_slots_ =
+        slots != 0 && io_uring_register_files_sparse(&ring_, slots) == 0 ? static_cast<int>(slots) : 0;
+  }
+  if (fd >= registered_file_slots_ || io_uring_register_files_update(&ring_, fd, &fd, 1) != 1) {
+    return false;
+  }
+  ++stats_.files_registered;
+  return true;
+}
+
+void Reactor::unregister_file(int fd) {
+  int none = -1;
+  if (io_uring_register_files_update(&ring_, fd, &none, 1) == 1) --stats_.files_registered;
 }
 
 BufferRing* Reactor::buffer_ring() {

@@ -46,6 +46,7 @@ struct TcpPushFlags {
   // chunk, so a close frame and the FIN reaped in one turn need no list of later chunks.
   bool end_due : 1 = false;
   bool stopping : 1 = false;  // a send that completes now is not continued
+  bool registered_file : 1 = false;  // the socket is in the reactor's table (register_file)
   // In 16 bits each (errno values are small).
   std::int16_t write_result = 0;  // how the last write ended: 0 or -errno
   std::int16_t end_errno = 0;     // how the stream ended (0: orderly)
@@ -120,9 +121,11 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       if (c.from_ring) ring()->release(c.buffer);
     });
     work_node()->unlink();
+    if (registered_file) reactor.unregister_file(socket.get());  // nothing in flight now
     handler = nullptr;
     busy.reset();
-    due_delivery = due_write_end = paused = cancel_requested = ended = end_due = stopping = false;
+    due_delivery = due_write_end = paused = cancel_requested = ended = end_due = stopping =
+        registered_file = false;
   }
 
   void on_complete(int result, std::uint32_t flags) override { received(result, flags); }
@@ -134,12 +137,13 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     io_uring_sqe* sqe = reactor.get_sqe();
     if (ring()) {
       io_uring_prep_recv_multishot(sqe, socket.get(), nullptr, 0, 0);
-      sqe->flags |= IOSQE_BUFFER_SELECT;
+      sqe->flags |= IOSQE_BUFFER_SELECT | file_flag();
       sqe->buf_group = BufferRing::kGroup;
     } else {
       std::unique_ptr<std::uint8_t[]>& own = make_extra().own_buffer;
       if (!own) own = std::make_unique<std::uint8_t[]>(kOwnBufferSize);
       io_uring_prep_recv(sqe, socket.get(), own.get(), kOwnBufferSize, 0);
+      sqe->flags |= file_flag();
     }
     reactor.submit_tracked(sqe, this, kReceive);
   }
@@ -172,6 +176,9 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
     due_delivery = true;
     reactor.schedule(work_node());
   }
+
+  // A registered socket's table index is its own number: only this flag tells them apart.
+  std::uint8_t file_flag() const { return registered_file ? IOSQE_FIXED_FILE : 0; }
 
   // The one ready-list entry for both kinds of work: this object itself (a base, no pointer).
   ReadyLink* work_node() { return this; }
@@ -230,6 +237,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
   // server opening at the request's head) is delivered to this one too.
   void start(StreamHandler& h) {
     reactor.buffer_ring();  // made on the reactor's first push receive
+    if (!registered_file) registered_file = reactor.register_file(socket.get());
     handler = &h;
     if (ended) {
       ended = false;
@@ -283,6 +291,7 @@ struct TcpPushIo final : Completion, TcpPushFlags, ReadyBase<TcpPushIo>, slab::A
       message.msg_iovlen = pieces_for_one_send(left, kEnoughForOneSend);
       io_uring_prep_sendmsg(sqe, socket.get(), &message, MSG_NOSIGNAL | MSG_WAITALL);
     }
+    sqe->flags |= file_flag();
     reactor.submit_tracked(sqe, this, kSend);
   }
   void sent(int result) {

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -952,4 +953,86 @@ TEST_CASE("stopping a stream whose write waits for a peer that does not read ret
   client.stop_io();
   CHECK(std::chrono::steady_clock::now() - start < 5s);
   CHECK_FALSE(written.done);
+}
+
+namespace {
+
+// The table indexes of the sockets the kernel holds in `reactor`'s registered-file table
+// (/proc/self/fdinfo of its ring): what the kernel has, not what the reactor counts.
+std::vector<int> registered_sockets(Reactor& reactor) {
+  std::ifstream info("/proc/self/fdinfo/" + std::to_string(reactor.ring()->ring_fd));
+  std::vector<int> indexes;
+  std::string line;
+  while (std::getline(info, line)) {
+    int index = -1;
+    char kind[8] = {};
+    if (std::sscanf(line.c_str(), " %d: %7[a-z]", &index, kind) == 2 && std::string(kind) == "socket") {
+      indexes.push_back(index);
+    }
+  }
+  return indexes;
+}
+
+// What a round trip through a push-style server end saw while it was open.
+struct RoundTrip {
+  int server_fd = -1;
+  std::vector<int> registered;  // the kernel's table while the server end was open
+  std::uint64_t counted = 0;    // ReactorStats::files_registered then
+};
+
+// The client sends "question" with plain calls, the server end receives it and answers
+// "answer" with push I/O, then is destroyed without a shutdown: only its close ends the
+// connection, so the client must read the answer and then the end (within 10 s).
+RoundTrip push_round_trip_then_close(Reactor& reactor) {
+  auto [client, server_end] = connected_pair(reactor);
+  auto server = std::make_unique<TcpStream>(std::move(server_end));
+  RoundTrip trip{server->fd()};
+  Collector received;
+  server->start_receiving(received);
+  trip.registered = registered_sockets(reactor);
+  trip.counted = reactor.stats().files_registered;
+  REQUIRE(::send(client.fd(), "question", 8, MSG_NOSIGNAL) == 8);
+  CHECK(run_until(reactor, [&] { return received.bytes.size() >= 8; }));
+  CHECK(received.bytes == "question");
+  std::string answer = "answer";
+  const iovec piece{answer.data(), answer.size()};
+  WriteDone written;
+  server->start_write({&piece, 1}, written);
+  CHECK(run_until(reactor, [&] { return written.done; }));
+  CHECK_FALSE(written.error);
+  server.reset();
+  CHECK(registered_sockets(reactor).empty());
+  CHECK(reactor.stats().files_registered == 0);
+  std::string got;
+  bool ended = false;
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!ended && std::chrono::steady_clock::now() < deadline) {
+    char buffer[64];
+    const ssize_t n = ::recv(client.fd(), buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n > 0) got.append(buffer, static_cast<std::size_t>(n));
+    if (n == 0) ended = true;
+    if (n < 0) std::this_thread::sleep_for(1ms);
+  }
+  CHECK(got == "answer");
+  CHECK(ended);
+  return trip;
+}
+
+}  // namespace
+
+TEST_CASE("push I/O puts its socket in the ring's file table and takes it out before the close: the peer reads the answer, then the end") {
+  Reactor reactor;
+  const RoundTrip trip = push_round_trip_then_close(reactor);
+  CHECK(trip.registered == std::vector<int>{trip.server_fd});
+  CHECK(trip.counted == 1);
+}
+
+TEST_CASE("a socket numbered beyond the ring's file table, or a reactor without one, is used by its descriptor") {
+  Reactor::Options options;
+  options.registered_file_slots = GENERATE(0u, 4u);
+  Reactor reactor(options);
+  const RoundTrip trip = push_round_trip_then_close(reactor);
+  REQUIRE(trip.server_fd >= 4);
+  CHECK(trip.registered.empty());
+  CHECK(trip.counted == 0);
 }

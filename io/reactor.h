@@ -124,7 +124,7 @@ class Reactor {
     bool receive_buffer_ring = true;
     // Slots of the ring's registered-file table (made on the first push-style socket, at most
     // the open-files soft limit): a socket numbered below it is put in at its own number, so
-    // its sends and receives skip the kernel's file lookup and reference count, about 2-3% of
+    // its sends and receives skip the kernel's file lookup and reference count, 1-3% of
     // the kernel's time per small message (docs/perf.md, eighteenth session). Kernel memory,
     // 8 bytes a slot. 0: none.
     unsigned registered_file_slots = 1u << 16;

@@ -986,7 +986,7 @@ struct RoundTrip {
 RoundTrip push_round_trip_then_close(Reactor& reactor) {
   auto [client, server_end] = connected_pair(reactor);
   auto server = std::make_unique<TcpStream>(std::move(server_end));
-  RoundTrip trip{server->fd()};
+  RoundTrip trip{server->fd(), {}, 0};
   Collector received;
   server->start_receiving(received);
   trip.registered = registered_sockets(reactor);

@@ -17,24 +17,10 @@
 # the referee echoed,
 # warm-up and drain included. Needs valgrind (apt-get install valgrind).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
-[ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
 command -v valgrind >/dev/null || { echo "install valgrind" >&2; exit 2; }
-server="${1:-}"
-[ $# -gt 0 ] && shift
-if [ -z "$server" ]; then
-  (cd "$root" && bazel build --config=opt //examples:echo_server >&2)
-  server="$(cd "$root" && bazel info --config=opt bazel-bin 2>/dev/null)/examples/echo_server"
-fi
-port="${PORT:-9301}"
-args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(--port "{port}")
-args=("${args[@]//\{port\}/$port}")
-work="$(mktemp -d)"
-pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+default_port=9301
+# shellcheck source=bench/echo_server_setup.sh
+source "$(dirname "$0")/echo_server_setup.sh"
 
 taskset -c 0 valgrind --tool=callgrind --callgrind-out-file="$work/out" "$server" "${args[@]}" \
   >"$work/server.log" 2>&1 &

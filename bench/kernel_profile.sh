@@ -11,24 +11,10 @@
 # Server on CPU 0, referee on CPU 1 (../shared/bench): a 1 s warm-up, 3 s profiled, 2 s counted. Needs perf and
 # root. The counts are the two ends' (TCP segments) or the server's (system calls, switches).
 set -euo pipefail
-here="$(cd "$(dirname "$0")" && pwd)"
-root="$(dirname "$here")"
-shared="${WSP_SHARED_BENCH:-$root/../shared/bench}"
-[ -x "$shared/build/referee" ] || { echo "build the referee: make -C $shared" >&2; exit 2; }
 command -v perf >/dev/null || { echo "install perf (linux-perf)" >&2; exit 2; }
-server="${1:-}"
-[ $# -gt 0 ] && shift
-if [ -z "$server" ]; then
-  (cd "$root" && bazel build --config=opt //examples:echo_server >&2)
-  server="$(cd "$root" && bazel info --config=opt bazel-bin 2>/dev/null)/examples/echo_server"
-fi
-port="${PORT:-9302}"
-args=("$@")
-[ ${#args[@]} -gt 0 ] || args=(--port "{port}")
-args=("${args[@]//\{port\}/$port}")
-work="$(mktemp -d)"
-pid=""
-trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$work"' EXIT
+default_port=9302
+# shellcheck source=bench/echo_server_setup.sh
+source "$(dirname "$0")/echo_server_setup.sh"
 
 taskset -c 0 "$server" "${args[@]}" >"$work/server.log" 2>&1 &
 pid=$!

@@ -2,7 +2,8 @@
 # Where an echo server's CPU goes under the referee, kernel included: the per-message counts
 # callgrind cannot see (TCP segments, system calls, context switches) and a perf profile of the
 # server's thread(s), its symbols in samples per 1,000 echoed messages, so two servers' lists
-# compare line by line.
+# compare line by line, and the samples' shares: the kernel, the instruction just after a system
+# call returns (where its return's cost lands), the rest.
 #
 #   bench/kernel_profile.sh [SERVER_BINARY [ARGS...]]      # ARGS as in bench/callgrind_echo.sh
 #   bench/kernel_profile.sh /work/bench-anchor/build/uws_server {port}
@@ -54,5 +55,12 @@ awk -v m="$messages" -v c="$counted" -v seg="$segments" -v sc="$syscalls" -v cs=
 samples="$(perf report -i "$work/perf.data" --stdio 2>/dev/null | awk '/^# Samples:/ {print $3}')"
 echo "perf samples (2,000 a second): $samples"
 perf report -i "$work/perf.data" --no-children --sort dso,sym --stdio -g none -n 2>/dev/null |
-  awk -v m="$messages" -v top="${TOP:-30}" '/^ *[0-9.]+%/ && shown < top {
-    pct = $1; n = $2; $1 = ""; $2 = ""; printf "%7s %8.2f per 1,000 msgs %s\n", pct, n * 1000 / m, $0; shown++ }'
+  awk -v m="$messages" -v top="${TOP:-30}" '/^ *[0-9.]+%/ {
+    pct = $1; n = $2; $1 = ""; $2 = ""
+    if (shown++ < top) printf "%7s %8.2f per 1,000 msgs %s\n", pct, n * 1000 / m, $0
+    # Where a system call returns is where its return costs land (liburing has no symbols).
+    if ($0 ~ /\[k\]/) kernel += pct
+    else if ($0 ~ /liburing|__send|__libc_recv|epoll_wait/) returns += pct
+    else own += pct
+  }
+  END { printf "shares: kernel %.1f%%, just after a system call returns (liburing; libc send, recv, epoll_wait) %.1f%%, the rest (the server'"'"'s own code) %.1f%%\n", kernel, returns, own }'
